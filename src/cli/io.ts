@@ -1,0 +1,40 @@
+/**
+ * What a command may touch of the outside world. `bin/factory.js` passes the real process;
+ * tests pass buffers, so the fuzz corpus runs through the same entry function in-process.
+ */
+export interface CliIO {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export function processIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
+}
+
+/** Colour only on a terminal, never with NO_COLOR (https://no-color.org), forced by FORCE_COLOR. */
+export function useColor(io: CliIO, stream: 'stdout' | 'stderr' = 'stderr'): boolean {
+  const { NO_COLOR, FORCE_COLOR } = io.env;
+  if (NO_COLOR !== undefined && NO_COLOR !== '') return false;
+  if (FORCE_COLOR !== undefined && FORCE_COLOR !== '' && FORCE_COLOR !== '0') return true;
+  return io[stream].isTTY === true && io.env.TERM !== 'dumb';
+}
+
+/** Exit codes of SPEC section 7, plus 70 for a bug in factory itself. */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  budget: 3,
+  internal: 70,
+  interrupted: 130,
+} as const;
+
+/** Thrown inside a command to end it with an exit code after its message is printed. */
+export class ExitError extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}

@@ -1,0 +1,257 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Document, LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import type { Node as YamlNode } from 'yaml';
+import { diagnostic, NO_POSITION, type Diagnostic, type Position } from './diagnostics.js';
+
+export const MAX_FILE_BYTES = 1024 * 1024;
+/** Aliases that would expand past this many nodes are refused (billion laughs). */
+export const MAX_EXPANDED_NODES = 10_000;
+
+/** A YAML file read with positions: every value can be traced back to its line and column. */
+export interface LoadedFile {
+  /** The path as it should be shown to the user. */
+  file: string;
+  /** Absolute path. */
+  absPath: string;
+  text: string;
+  doc: Document.Parsed;
+  lineCounter: LineCounter;
+  /** The plain JavaScript value of the document. */
+  value: unknown;
+}
+
+export type PathSegment = string | number;
+
+export type LoadResult = { ok: true; loaded: LoadedFile } | { ok: false; diagnostics: Diagnostic[] };
+
+export function displayPath(absPath: string, cwd = process.cwd()): string {
+  const rel = path.relative(cwd, absPath);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : absPath;
+}
+
+/** A directory means the factory.yaml inside it; no argument means ./factory.yaml. */
+export function resolveConfigPath(target: string | undefined, cwd = process.cwd()): { absPath: string } | { error: Diagnostic } {
+  const given = path.resolve(cwd, target ?? '.');
+  let stat;
+  try {
+    stat = statSync(given);
+  } catch {
+    const shown = displayPath(given, cwd);
+    return {
+      error: diagnostic(shown, NO_POSITION, 'file-missing', `no such file or directory: ${shown}`, target === undefined
+        ? 'run `factory init` to write a starter factory.yaml, or name the file: `factory validate path/to/factory.yaml`'
+        : 'check the path; a directory stands for the factory.yaml inside it'),
+    };
+  }
+  if (stat.isDirectory()) {
+    const inside = path.join(given, 'factory.yaml');
+    try {
+      if (statSync(inside).isFile()) return { absPath: inside };
+    } catch {
+      // fall through to the diagnostic below
+    }
+    const shown = displayPath(inside, cwd);
+    return { error: diagnostic(shown, NO_POSITION, 'file-missing', `${displayPath(given, cwd) || '.'} has no factory.yaml`, 'run `factory init` there, or name the file to use') };
+  }
+  return { absPath: given };
+}
+
+export function loadYamlFile(absPath: string, cwd = process.cwd()): LoadResult {
+  const file = displayPath(absPath, cwd);
+  const fail = (code: string, message: string, hint?: string, pos: Position = NO_POSITION): LoadResult => ({
+    ok: false,
+    diagnostics: [diagnostic(file, pos, code, message, hint)],
+  });
+  let size: number;
+  try {
+    const stat = statSync(absPath);
+    if (stat.isDirectory()) return fail('file-is-directory', `${file} is a directory, not a YAML file`);
+    size = stat.size;
+  } catch {
+    return fail('file-missing', `no such file: ${file}`, 'check the path');
+  }
+  if (size > MAX_FILE_BYTES) {
+    return fail('file-too-large', `${file} is ${(size / 1024 / 1024).toFixed(1)} MiB; the limit is 1 MiB`, 'split the pipeline into templates (extends / uses), or move large text into files read with prompt_file or context');
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(absPath);
+  } catch (err) {
+    return fail('file-unreadable', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const decoded = decodeText(bytes);
+  if (!decoded.ok) return fail(decoded.code, `${file} ${decoded.message}`, 'a factory file must be UTF-8 text', decoded.pos);
+  return parseYamlText(decoded.text, file, absPath);
+}
+
+function decodeText(bytes: Buffer): { ok: true; text: string } | { ok: false; code: string; message: string; pos: Position } {
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) return { ok: false, code: 'file-binary', message: `looks binary (a NUL byte at offset ${nul})`, pos: NO_POSITION };
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+    return { ok: true, text };
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    return { ok: false, code: 'file-not-utf8', message: `is not valid UTF-8 (first bad byte at offset ${at})`, pos: NO_POSITION };
+  }
+}
+
+function firstInvalidUtf8(bytes: Buffer): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  // Binary search on the longest valid prefix: cheap, and the message can name the offset.
+  let lo = 0;
+  let hi = bytes.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    try {
+      decoder.decode(bytes.subarray(0, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+export function parseYamlText(text: string, file: string, absPath: string): LoadResult {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  const at = (offset: number, length = 1): Position => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col, length };
+  };
+  if (!Array.isArray(docs)) {
+    // An empty stream yields an EmptyStream object rather than an array.
+    return { ok: false, diagnostics: [diagnostic(file, { line: 1, column: 1, length: 1 }, 'file-empty', `${file} is empty`, 'start with `version: 1` and a `stages:` map, or run `factory init`')] };
+  }
+  if (docs.length > 1) {
+    const second = docs[1]!;
+    return { ok: false, diagnostics: [diagnostic(file, at(second.range[0], 3), 'yaml-multiple-documents', `${file} holds ${docs.length} YAML documents; a factory file holds exactly one`, 'remove the `---` separator and merge the documents, or move the others into their own files')] };
+  }
+  const doc = docs[0];
+  if (!doc) {
+    return { ok: false, diagnostics: [diagnostic(file, { line: 1, column: 1, length: 1 }, 'file-empty', `${file} is empty`, 'start with `version: 1` and a `stages:` map, or run `factory init`')] };
+  }
+  const errors = doc.errors.map((e) => {
+    const [start, end] = e.pos;
+    const code = e.code === 'DUPLICATE_KEY' ? 'yaml-duplicate-key' : 'yaml-syntax';
+    const message = firstLine(e.message);
+    const hint = e.code === 'DUPLICATE_KEY' ? 'each key may appear once in a map: remove or rename one of them' : yamlHint(e.code);
+    return diagnostic(file, at(start, Math.max(1, Math.min(end - start, 80))), code, message, hint);
+  });
+  if (errors.length > 0) return { ok: false, diagnostics: errors };
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+    return { ok: false, diagnostics: [diagnostic(file, { line: 1, column: 1, length: 1 }, 'file-empty', `${file} holds no configuration`, 'start with `version: 1` and a `stages:` map, or run `factory init`')] };
+  }
+  const bomb = findAliasBomb(doc);
+  if (bomb) {
+    return { ok: false, diagnostics: [diagnostic(file, at(bomb.offset, bomb.length), 'yaml-alias-bomb', `aliases here would expand past ${MAX_EXPANDED_NODES.toLocaleString('en-US')} nodes`, 'write the values out, or use a template (extends) instead of deeply nested aliases')] };
+  }
+  if (!isMap(doc.contents)) {
+    const range = (doc.contents as YamlNode).range;
+    return { ok: false, diagnostics: [diagnostic(file, at(range?.[0] ?? 0), 'top-not-map', `the top level of ${file} must be a map of keys (version, stages, ...), not ${describeNode(doc.contents as YamlNode)}`, 'start with `version: 1` followed by `stages:`')] };
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: -1 });
+  return { ok: true, loaded: { file, absPath, text, doc, lineCounter, value } };
+}
+
+function firstLine(message: string): string {
+  const line = message.split('\n')[0] ?? message;
+  return line.replace(/ at line \d+, column \d+:?$/, '').trim();
+}
+
+function yamlHint(code: string): string | undefined {
+  switch (code) {
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+      return 'check the indentation: nested keys are indented under their parent by the same number of spaces';
+    case 'TAB_AS_INDENT':
+      return 'indent with spaces, not tabs';
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return 'a key is missing its colon, or a value spans lines without quotes';
+    case 'MULTILINE_IMPLICIT_KEY':
+      return 'quote the value, or use a block scalar (`|`) for text over several lines';
+    case 'UNEXPECTED_TOKEN':
+      return 'quote values that start with special characters such as `{`, `[`, `*`, `&`, `!`, `%`, `@` or a backtick';
+    default:
+      return undefined;
+  }
+}
+
+function describeNode(node: YamlNode): string {
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return node.value === null ? 'empty' : `a ${typeof node.value} (${JSON.stringify(node.value)})`;
+  return 'a value';
+}
+
+/**
+ * Counts the nodes the document would have with every alias expanded, stopping at the first
+ * alias that pushes the count past the limit. Sizes are memoised per anchored node, so a bomb is
+ * measured without being expanded.
+ */
+function findAliasBomb(doc: Document.Parsed): { offset: number; length: number } | undefined {
+  const sizes = new Map<unknown, number>();
+  let culprit: { offset: number; length: number } | undefined;
+  const size = (node: unknown, depth: number): number => {
+    if (depth > 500) return MAX_EXPANDED_NODES + 1; // absurd nesting is refused as well
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (!target) return 1;
+      const n = size(target, depth + 1);
+      if (n > MAX_EXPANDED_NODES && !culprit) culprit = { offset: node.range?.[0] ?? 0, length: node.source.length + 1 };
+      return n;
+    }
+    const memo = sizes.get(node);
+    if (memo !== undefined) return memo;
+    let total = 1;
+    if (isCollection(node)) {
+      for (const item of node.items) {
+        total += isPair(item) ? size(item.key, depth + 1) + size(item.value, depth + 1) : size(item, depth + 1);
+        if (total > MAX_EXPANDED_NODES) break;
+      }
+    }
+    sizes.set(node, total);
+    return total;
+  };
+  const total = size(doc.contents, 0);
+  if (total <= MAX_EXPANDED_NODES) return undefined;
+  return culprit ?? { offset: 0, length: 1 };
+}
+
+/**
+ * The position of the value (or of its key, for unknown-key errors) at a path of the document.
+ * Falls back to the nearest ancestor that exists, so a missing key points at its parent map.
+ */
+export function locate(loaded: Pick<LoadedFile, 'doc' | 'lineCounter'>, at: readonly PathSegment[], which: 'key' | 'value' = 'value'): Position {
+  const { doc, lineCounter } = loaded;
+  let node: unknown = doc.contents;
+  let keyNode: unknown;
+  for (const segment of at) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) break;
+      keyNode = pair.key;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment];
+      if (item === undefined) break;
+      keyNode = undefined;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  const target = which === 'key' && keyNode ? keyNode : node ?? keyNode;
+  return rangePosition(target, lineCounter);
+}
+
+function rangePosition(node: unknown, lineCounter: LineCounter): Position {
+  const range = (node as YamlNode | undefined)?.range;
+  if (!range) return { line: 1, column: 1, length: 1 };
+  const start = lineCounter.linePos(range[0]);
+  const end = lineCounter.linePos(range[1]);
+  const length = end.line === start.line ? Math.max(1, end.col - start.col) : 1;
+  return { line: start.line, column: start.col, length: isScalar(node) ? length : Math.min(length, 1) };
+}

@@ -1,0 +1,66 @@
+import type { Position } from './diagnostics.js';
+import type { FactoryConfig, Stage } from './generated/factory.js';
+
+/**
+ * The typed, immutable result of loading and checking a factory.yaml: what the engine runs.
+ * The engine never reads YAML; everything it needs about a stage is here.
+ */
+export type StageKind = Stage['kind'];
+
+/** A JSON value as config and expressions produce them. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** Where something was written, to put in run-time error reasons ("factory.yaml:12:9"). */
+export interface SourceRef {
+  file: string;
+  /** The position of a key (or value) under this stage's definition, e.g. ['env', 'TOKEN']. */
+  locate(keyPath: readonly (string | number)[]): Position;
+}
+
+export interface StageNode {
+  id: string;
+  /** Dotted path from the top: `build.generate`. Iterations are never part of it. */
+  path: string;
+  kind: StageKind;
+  /** Ids in the same scope that must finish first. */
+  needs: readonly string[];
+  /** Transitive closure of `needs` within the scope. */
+  upstream: ReadonlySet<string>;
+  /** The `if` text; `${{ success() }}` when not written. */
+  if: string;
+  continueOnError: boolean;
+  /** Milliseconds; undefined means no timeout. */
+  timeoutMs: number | undefined;
+  /** Retries after an `error`; 0 for loop, pipeline and approve. */
+  retries: number;
+  /** The stage as written (after template merging), expressions not yet evaluated. */
+  def: Stage;
+  /** The nested scope of a loop (and later of a pipeline stage). */
+  body?: Scope;
+  source: SourceRef;
+}
+
+export interface Scope {
+  /** Dotted path of the stage that owns this scope; '' for the top level. */
+  path: string;
+  /** Stages in a deterministic topological order (needs before their dependants, then by position). */
+  stages: readonly StageNode[];
+  byId: ReadonlyMap<string, StageNode>;
+}
+
+export interface Pipeline {
+  /** factory.yaml as shown to the user. */
+  file: string;
+  absPath: string;
+  /** The workspace: the directory of the factory.yaml given to apply. Records go to `<dir>/.factory`. */
+  dir: string;
+  name: string;
+  description?: string;
+  /** The merged configuration as written. */
+  config: FactoryConfig;
+  /** Param values after defaults, `with` and `--set`, typed as declared. */
+  params: Readonly<Record<string, JsonValue>>;
+  /** Stages run at once (config `concurrency`, overridden by `--concurrency`). */
+  concurrency: number;
+  root: Scope;
+}

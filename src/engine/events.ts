@@ -1,0 +1,60 @@
+import type { StageKind } from '../config/pipeline.js';
+
+/**
+ * Everything the engine tells the outside world, as one discriminated union. Renderers
+ * (src/ui) and the run store subscribe; executors emit through their context. `--json` prints
+ * these objects one per line, so their fields are a public contract (SPEC section 12).
+ */
+export type StageStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'cancelled';
+
+export type Reason =
+  | 'exit_code' | 'spawn' | 'timeout' | 'expression' | 'provider' | 'budget' | 'tool_errors' | 'max_turns'
+  | 'review' | 'threshold' | 'not_converged' | 'rejected' | 'needs' | 'if' | 'cancelled' | 'config';
+
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+}
+
+export const ZERO_USAGE: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+
+interface Base {
+  time: string;
+  run: string;
+}
+
+interface StageRef {
+  stage: string;
+  /** Set inside a loop body; never part of the path. */
+  iteration?: number;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'error' | 'cancelled';
+
+export type EngineEvent =
+  | (Base & { type: 'run_started'; name: string; file: string; dir: string; resumed: boolean; stages: { path: string; kind: StageKind; needs: string[] }[] })
+  | (Base & StageRef & { type: 'stage_started'; kind: StageKind; attempt: number })
+  | (Base & StageRef & { type: 'stage_output'; stream: 'stdout' | 'stderr'; chunk: string })
+  | (Base & StageRef & { type: 'model_call'; model: string; usage: Usage; cost_usd: number })
+  | (Base & StageRef & { type: 'budget_warning'; budget: string; spent: number; limit: number })
+  | (Base & StageRef & { type: 'approval_waiting'; message: string; command: string })
+  | (Base & StageRef & {
+      type: 'stage_finished';
+      status: StageStatus;
+      reason?: Reason;
+      message?: string;
+      cached: boolean;
+      duration_ms: number;
+      usage: Usage;
+      cost_usd: number;
+    })
+  | (Base & { type: 'watch_change'; paths: string[] })
+  | (Base & { type: 'run_finished'; status: RunStatus; exit_code: number; duration_ms: number; usage: Usage; cost_usd: number; record: string });
+
+export type EngineEventType = EngineEvent['type'];
+
+export interface EventSink {
+  emit(event: EngineEvent): void;
+}
