@@ -255,3 +255,40 @@ function rangePosition(node: unknown, lineCounter: LineCounter): Position {
   const length = end.line === start.line ? Math.max(1, end.col - start.col) : 1;
   return { line: start.line, column: start.col, length: isScalar(node) ? length : Math.min(length, 1) };
 }
+
+/**
+ * The position of a span inside a string value (an expression inside `prompt:`, say). The span's
+ * text is found in the raw source by occurrence count, which holds for every scalar style as long
+ * as the span itself has no escapes; otherwise the value's own position is the answer.
+ */
+export function locateInString(loaded: Pick<LoadedFile, 'doc' | 'lineCounter' | 'text'>, at: readonly PathSegment[], value: string, offset: number, length: number): Position {
+  const whole = locate(loaded, at);
+  const needle = value.slice(offset, offset + Math.max(1, length));
+  const node = nodeAt(loaded, at);
+  const range = (node as YamlNode | undefined)?.range;
+  if (!range || needle === '') return whole;
+  let k = 0;
+  for (let i = value.indexOf(needle); i !== -1 && i < offset; i = value.indexOf(needle, i + 1)) k++;
+  const raw = loaded.text.slice(range[0], range[1]);
+  let found = -1;
+  for (let i = 0, j = raw.indexOf(needle); j !== -1; j = raw.indexOf(needle, j + 1), i++) {
+    if (i === k) {
+      found = j;
+      break;
+    }
+  }
+  if (found === -1) return whole;
+  const { line, col } = loaded.lineCounter.linePos(range[0] + found);
+  return { line, column: col, length: Math.max(1, needle.includes('\n') ? needle.indexOf('\n') : needle.length) };
+}
+
+function nodeAt(loaded: Pick<LoadedFile, 'doc'>, at: readonly PathSegment[]): unknown {
+  let node: unknown = loaded.doc.contents;
+  for (const segment of at) {
+    if (isAlias(node)) node = node.resolve(loaded.doc);
+    if (isMap(node)) node = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment))?.value;
+    else if (isSeq(node) && typeof segment === 'number') node = node.items[segment];
+    else return undefined;
+  }
+  return node;
+}

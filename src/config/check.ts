@@ -1,0 +1,170 @@
+import path from 'node:path';
+import { diagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
+import { checkFiles } from './files.js';
+import type { FactoryConfig, Stage } from './generated/factory.js';
+import { locate, type LoadedFile, type PathSegment } from './load.js';
+import { declaredParams, resolveParams } from './params.js';
+import type { JsonValue, Pipeline, Scope, StageKind, StageNode } from './pipeline.js';
+import { validateAgainstSchema } from './schema.js';
+import { buildScopes, type RawScope, type RawStage } from './scopes.js';
+import { durationMs, DURATION_HINT, tokenCount, TOKENS_HINT } from './units.js';
+
+export interface CheckOptions {
+  /** `--set id=value` entries. */
+  set: readonly string[];
+  /** `--concurrency N`, which wins over the file. */
+  concurrency?: number;
+  /** A run needs every required param; `validate` does not. */
+  forRun: boolean;
+}
+
+export interface CheckResult {
+  diagnostics: Diagnostic[];
+  /** Present when there is no error. */
+  pipeline?: Pipeline;
+}
+
+const DEFAULT_RETRIES = 2;
+const DEFAULT_CONCURRENCY = 4;
+/** Kinds that do work themselves: they take retries and hold a concurrency slot. */
+export const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate']);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Schema, then semantics: every problem of the file in one pass, sorted by position. */
+export function checkConfig(loaded: LoadedFile, options: CheckOptions): CheckResult {
+  const diagnostics: Diagnostic[] = [...validateAgainstSchema(loaded, 'factory')];
+  const config = isRecord(loaded.value) ? loaded.value : {};
+  if (typeof config.extends === 'string') {
+    diagnostics.push(diagnostic(loaded.file, locate(loaded, ['extends']), 'templates-unsupported',
+      '`extends` is not supported by this version of factory yet', 'copy the template\'s stages into this file for now'));
+  }
+  const params = resolveParams(loaded, options.set, options.forRun);
+  diagnostics.push(...params.diagnostics);
+  const { root, diagnostics: graph } = buildScopes(loaded);
+  diagnostics.push(...graph);
+  diagnostics.push(...checkRunHasNoExpressions(loaded, root));
+  diagnostics.push(...checkExpressions(loaded, root, new Set(declaredParams(loaded.value).keys())));
+  diagnostics.push(...checkUnits(loaded, config, root));
+  diagnostics.push(...checkStageRules(loaded, root));
+  diagnostics.push(...checkFiles(loaded, root, params.values));
+  const unique = dedupe(diagnostics);
+  sortDiagnostics(unique);
+  if (unique.some((d) => d.severity === 'error')) return { diagnostics: unique };
+  const typed = config as unknown as FactoryConfig;
+  const concurrency = options.concurrency ?? (typeof typed.concurrency === 'number' ? typed.concurrency : DEFAULT_CONCURRENCY);
+  const pipeline: Pipeline = {
+    file: loaded.file,
+    absPath: loaded.absPath,
+    dir: path.dirname(loaded.absPath),
+    name: typeof typed.name === 'string' ? typed.name : path.basename(path.dirname(loaded.absPath)),
+    config: typed,
+    params: params.values,
+    concurrency,
+    root: toScope(loaded, root, typed),
+  };
+  if (typeof typed.description === 'string') pipeline.description = typed.description;
+  return { diagnostics: unique, pipeline };
+}
+
+function dedupe(diags: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diags.filter((d) => {
+    const key = `${d.file}:${d.line}:${d.column}:${d.code}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Durations and token counts the schema lets through by shape but that do not parse. */
+function checkUnits(loaded: LoadedFile, config: Record<string, unknown>, root: RawScope): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const duration = (value: unknown, at: PathSegment[]) => {
+    if (typeof value === 'string' && durationMs(value) === undefined) {
+      out.push(diagnostic(loaded.file, locate(loaded, at), 'bad-duration', `"${value}" is not a duration`, DURATION_HINT));
+    }
+  };
+  const tokens = (value: unknown, at: PathSegment[]) => {
+    if ((typeof value === 'string' || typeof value === 'number') && tokenCount(value) === undefined) {
+      out.push(diagnostic(loaded.file, locate(loaded, at), 'bad-tokens', `${JSON.stringify(value)} is not a token count`, TOKENS_HINT));
+    }
+  };
+  const budget = (b: unknown, at: PathSegment[]) => {
+    if (!isRecord(b)) return;
+    tokens(b.tokens, [...at, 'tokens']);
+    duration(b.wall_time, [...at, 'wall_time']);
+    duration(b.timeout, [...at, 'timeout']);
+    if (isRecord(b.extend)) {
+      tokens(b.extend.tokens, [...at, 'extend', 'tokens']);
+      duration(b.extend.wall_time, [...at, 'extend', 'wall_time']);
+    }
+  };
+  budget(config.budget, ['budget']);
+  if (isRecord(config.defaults)) duration(config.defaults.timeout, ['defaults', 'timeout']);
+  if (isRecord(config.watch)) duration(config.watch.debounce, ['watch', 'debounce']);
+  const visit = (scope: RawScope) => {
+    for (const s of scope.order) {
+      duration(s.def.timeout, [...s.yamlPath, 'timeout']);
+      budget(s.def.budget, [...s.yamlPath, 'budget']);
+      if (s.body) visit(s.body);
+    }
+  };
+  visit(root);
+  return out;
+}
+
+/** Rules that need more than one key to judge. */
+function checkStageRules(loaded: LoadedFile, scope: RawScope): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const s of scope.order) {
+    const { def } = s;
+    if ((def.kind === 'plan' || def.kind === 'generate') && def.prompt === undefined && def.prompt_file === undefined) {
+      out.push(diagnostic(loaded.file, locate(loaded, s.yamlPath, 'key'), 'missing-prompt', `stage "${s.path}" (${def.kind}) has neither \`prompt\` nor \`prompt_file\``,
+        'add `prompt:` with the instruction, or `prompt_file:` naming a file that holds it'));
+    }
+    if (def.prompt !== undefined && def.prompt_file !== undefined) {
+      out.push(diagnostic(loaded.file, locate(loaded, [...s.yamlPath, 'prompt_file'], 'key'), 'prompt-twice', `stage "${s.path}" has both \`prompt\` and \`prompt_file\``, 'keep one of them'));
+    }
+    if (s.body) out.push(...checkStageRules(loaded, s.body));
+  }
+  return out;
+}
+
+function toScope(loaded: LoadedFile, raw: RawScope, config: FactoryConfig): Scope {
+  const stages = raw.order.map((s) => toNode(loaded, s, config));
+  return { path: raw.path, stages, byId: new Map(stages.map((s) => [s.id, s])) };
+}
+
+function toNode(loaded: LoadedFile, raw: RawStage, config: FactoryConfig): StageNode {
+  const def = raw.def as unknown as Stage;
+  const kind = def.kind as StageKind;
+  const work = WORK_KINDS.has(kind);
+  const defaults = (config.defaults ?? {}) as { timeout?: string; retries?: number };
+  const ownTimeout = typeof raw.def.timeout === 'string' ? raw.def.timeout : undefined;
+  const timeoutText = ownTimeout ?? (work ? defaults.timeout : undefined);
+  const ownRetries = typeof raw.def.retries === 'number' ? raw.def.retries : undefined;
+  const node: StageNode = {
+    id: raw.id,
+    path: raw.path,
+    kind,
+    needs: [...raw.needs],
+    upstream: new Set(raw.upstream),
+    if: typeof raw.def.if === 'string' ? raw.def.if : '${{ success() }}',
+    continueOnError: raw.def.continue_on_error === true,
+    timeoutMs: timeoutText === undefined ? undefined : durationMs(timeoutText),
+    retries: work ? ownRetries ?? defaults.retries ?? DEFAULT_RETRIES : 0,
+    def,
+    source: {
+      file: loaded.file,
+      locate: (keyPath) => locate(loaded, [...raw.yamlPath, ...keyPath]),
+    },
+  };
+  if (raw.body) node.body = toScope(loaded, raw.body, config);
+  return node;
+}
+
+

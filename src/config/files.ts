@@ -1,0 +1,109 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { globSync } from 'tinyglobby';
+import { parseTemplate, renderValue } from '../expr/index.js';
+import { diagnostic, type Diagnostic } from './diagnostics.js';
+import { loadYamlFile, locate, type LoadedFile, type PathSegment } from './load.js';
+import type { JsonValue } from './pipeline.js';
+import { validateAgainstSchema } from './schema.js';
+import type { RawScope } from './scopes.js';
+
+/** Directories never searched for context, inputs or scenarios. */
+export const ALWAYS_IGNORED = ['**/node_modules/**', '**/.git/**', '**/.factory/**'];
+
+export function expandGlobs(patterns: readonly string[], dir: string): string[] {
+  if (patterns.length === 0) return [];
+  return globSync([...patterns], { cwd: dir, ignore: ALWAYS_IGNORED, dot: true, onlyFiles: true, expandDirectories: false }).sort();
+}
+
+function asList(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * A glob written with expressions can be checked before the run only when it reads params:
+ * those are known. Anything else (stage outputs) is left to the run.
+ */
+function staticGlob(pattern: string, params: Record<string, JsonValue>): string | undefined {
+  if (!pattern.includes('${{')) return pattern;
+  const parsed = parseTemplate(pattern);
+  if (!parsed.ok) return undefined;
+  const rendered = renderValue(pattern, { contexts: { params } });
+  return rendered.ok && typeof rendered.value === 'string' ? rendered.value : undefined;
+}
+
+interface FileCheck {
+  loaded: LoadedFile;
+  dir: string;
+  params: Record<string, JsonValue>;
+  diagnostics: Diagnostic[];
+  /** Scenario files already validated (several stages may share a glob). */
+  scenarios: Set<string>;
+}
+
+/**
+ * Files the pipeline names: scenario globs must match (and every scenario file must be valid),
+ * context globs that match nothing are a warning, prompt_file must exist.
+ */
+export function checkFiles(loaded: LoadedFile, root: RawScope, params: Record<string, JsonValue>): Diagnostic[] {
+  const check: FileCheck = { loaded, dir: path.dirname(loaded.absPath), params, diagnostics: [], scenarios: new Set() };
+  checkScopeFiles(check, root);
+  return check.diagnostics;
+}
+
+function checkScopeFiles(check: FileCheck, scope: RawScope): void {
+  const { loaded } = check;
+  for (const stage of scope.order) {
+    const def = stage.def;
+    if (def.kind === 'scenario-validate') {
+      const at: PathSegment[] = [...stage.yamlPath, 'scenarios'];
+      const patterns = asList(def.scenarios);
+      patterns.forEach((pattern, i) => {
+        const where = typeof def.scenarios === 'string' ? at : [...at, i];
+        const glob = staticGlob(pattern, check.params);
+        if (glob === undefined) return;
+        const files = expandGlobs([glob], check.dir);
+        if (files.length === 0) {
+          check.diagnostics.push(diagnostic(loaded.file, locate(loaded, where), 'scenarios-empty',
+            `the scenario glob "${glob}" of stage "${stage.path}" matches no file (searched in ${displayDir(check.dir)})`,
+            'write scenario files there (see `factory init`), or fix the glob: an empty holdout would validate nothing'));
+        }
+        for (const f of files) checkScenarioFile(check, path.join(check.dir, f));
+      });
+    }
+    const context = asList(def.context);
+    context.forEach((pattern, i) => {
+      const glob = staticGlob(pattern, check.params);
+      if (glob === undefined) return;
+      if (expandGlobs([glob], check.dir).length === 0) {
+        check.diagnostics.push(diagnostic(loaded.file, locate(loaded, [...stage.yamlPath, 'context', i]), 'context-empty',
+          `the context glob "${glob}" of stage "${stage.path}" matches no file`, 'the model will not see it; fix the glob or create the file', 'warning'));
+      }
+    });
+    if (typeof def.prompt_file === 'string') {
+      const file = staticGlob(def.prompt_file, check.params);
+      if (file !== undefined && !existsSync(path.resolve(check.dir, file))) {
+        check.diagnostics.push(diagnostic(loaded.file, locate(loaded, [...stage.yamlPath, 'prompt_file']), 'prompt-file-missing',
+          `prompt_file "${file}" of stage "${stage.path}" does not exist`, 'paths are relative to the directory of the file that declares them'));
+      }
+    }
+    if (stage.body) checkScopeFiles(check, stage.body);
+  }
+}
+
+function checkScenarioFile(check: FileCheck, absPath: string): void {
+  if (check.scenarios.has(absPath)) return;
+  check.scenarios.add(absPath);
+  const result = loadYamlFile(absPath);
+  if (!result.ok) {
+    check.diagnostics.push(...result.diagnostics);
+    return;
+  }
+  check.diagnostics.push(...validateAgainstSchema(result.loaded, 'scenario'));
+}
+
+function displayDir(dir: string): string {
+  const rel = path.relative(process.cwd(), dir);
+  return rel === '' ? '.' : rel;
+}

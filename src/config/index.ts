@@ -1,0 +1,47 @@
+import { checkConfig } from './check.js';
+import type { Diagnostic } from './diagnostics.js';
+import { loadYamlFile, resolveConfigPath, type LoadedFile } from './load.js';
+import type { Pipeline } from './pipeline.js';
+
+export interface LoadOptions {
+  cwd: string;
+  /** `--set id=value` entries. */
+  set?: readonly string[];
+  concurrency?: number;
+  /** Required params must be given (apply, plan); validate checks the file alone. */
+  forRun?: boolean;
+}
+
+export type PipelineResult =
+  | { ok: true; pipeline: Pipeline; warnings: Diagnostic[]; sources: Map<string, string> }
+  | { ok: false; diagnostics: Diagnostic[]; sources: Map<string, string> };
+
+/**
+ * From a path on the command line to a checked Pipeline: find the file, read it with positions,
+ * validate the schema and the semantics. `sources` maps each file shown in a diagnostic to its
+ * text, so the CLI can print the offending line.
+ */
+export function loadPipeline(target: string | undefined, options: LoadOptions): PipelineResult {
+  const sources = new Map<string, string>();
+  const resolved = resolveConfigPath(target, options.cwd);
+  if ('error' in resolved) return { ok: false, diagnostics: [resolved.error], sources };
+  const loaded = loadYamlFile(resolved.absPath, options.cwd);
+  if (!loaded.ok) return { ok: false, diagnostics: loaded.diagnostics, sources };
+  addSource(sources, loaded.loaded);
+  const checked = checkConfig(loaded.loaded, { set: options.set ?? [], forRun: options.forRun ?? true, ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}) });
+  for (const d of checked.diagnostics) if (!sources.has(d.file)) addSourceFromDisk(sources, d.file, options.cwd);
+  if (!checked.pipeline) return { ok: false, diagnostics: checked.diagnostics, sources };
+  return { ok: true, pipeline: checked.pipeline, warnings: checked.diagnostics, sources };
+}
+
+function addSource(sources: Map<string, string>, loaded: LoadedFile): void {
+  sources.set(loaded.file, loaded.text);
+}
+
+function addSourceFromDisk(sources: Map<string, string>, file: string, cwd: string): void {
+  const result = loadYamlFile(file.startsWith('/') ? file : `${cwd}/${file}`, cwd);
+  if (result.ok) sources.set(file, result.loaded.text);
+}
+
+export type { Diagnostic } from './diagnostics.js';
+export type { Pipeline } from './pipeline.js';
