@@ -59,9 +59,5 @@ function buildProgram(io: CliIO): Command {
     sub.configureOutput(program.configureOutput());
   }
   program.addHelpText('after', '\nExit codes: 0 succeeded · 1 the pipeline failed · 2 invalid configuration or usage · 3 budget exhausted · 130 interrupted\n');
-  program.action(() => {
-    program.outputHelp();
-    setExitCode(program, EXIT.usage);
-  });
   return program;
 }

@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
 import { registerEval } from './eval.js';
+import { registerGraph } from './graph.js';
+import { registerInit } from './init.js';
 import type { CliIO } from './io.js';
+import { registerPlan } from './plan.js';
 import { registerSchema } from './schema.js';
 import { registerValidate } from './validate.js';
 
 /** A command file adds its subcommand to the program and returns it. One line per command. */
 export type RegisterCommand = (program: Command, io: CliIO) => Command;
 
-export const commands: RegisterCommand[] = [registerValidate, registerEval, registerSchema];
+export const commands: RegisterCommand[] = [registerInit, registerValidate, registerPlan, registerGraph, registerEval, registerSchema];

@@ -9,7 +9,9 @@ export type StageStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'cancel
 
 export type Reason =
   | 'exit_code' | 'spawn' | 'timeout' | 'expression' | 'provider' | 'budget' | 'tool_errors' | 'max_turns'
-  | 'review' | 'threshold' | 'not_converged' | 'rejected' | 'needs' | 'if' | 'cancelled' | 'config';
+  | 'review' | 'threshold' | 'not_converged' | 'rejected' | 'needs' | 'if' | 'cancelled' | 'config'
+  /** Addition to SPEC section 12: a command with `parse: json` whose stdout is not JSON (status `failed`). */
+  | 'parse';
 
 export interface Usage {
   input_tokens: number;
@@ -34,7 +36,7 @@ interface StageRef {
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'error' | 'cancelled';
 
 export type EngineEvent =
-  | (Base & { type: 'run_started'; name: string; file: string; dir: string; resumed: boolean; stages: { path: string; kind: StageKind; needs: string[] }[] })
+  | (Base & { type: 'run_started'; name: string; file: string; dir: string; resumed: boolean; stages: { path: string; kind: StageKind; needs: string[]; /** A loop's max_iterations (renderers show "iteration 2/4"). */ max_iterations?: number }[] })
   | (Base & StageRef & { type: 'stage_started'; kind: StageKind; attempt: number })
   | (Base & StageRef & { type: 'stage_output'; stream: 'stdout' | 'stderr'; chunk: string })
   | (Base & StageRef & { type: 'model_call'; model: string; usage: Usage; cost_usd: number })

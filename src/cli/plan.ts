@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { budgetView, planRows, type BudgetView, type PlanRow } from '../config/describe.js';
+import { loadPipeline } from '../config/index.js';
+import { EXIT, ExitError, type CliIO } from './io.js';
+import { collect, choice } from './options.js';
+import { printDiagnostics } from './print-diagnostics.js';
+import { table } from './table.js';
+
+export function registerPlan(program: Command, io: CliIO): Command {
+  return program
+    .command('plan')
+    .description('show the resolved stages in execution order, with models, providers and budgets; calls no model')
+    .argument('[file]', 'factory.yaml, or a directory holding one')
+    .option('--set <id=value>', 'set a param (repeatable)', collect, [])
+    .option('--format <format>', 'text or json', choice(['text', 'json'] as const), 'text')
+    .action((file: string | undefined, opts: { set: string[]; format: 'text' | 'json' }) => {
+      const result = loadPipeline(file, { cwd: io.cwd, set: opts.set, forRun: true });
+      if (!result.ok) {
+        printDiagnostics(io, result.diagnostics, result.sources);
+        throw new ExitError(EXIT.usage);
+      }
+      printDiagnostics(io, result.warnings, result.sources);
+      const { pipeline } = result;
+      const rows = planRows(pipeline);
+      const budget = budgetView(pipeline.config.budget);
+      if (opts.format === 'json') {
+        io.stdout.write(`${JSON.stringify({ version: 1, name: pipeline.name, file: pipeline.file, concurrency: pipeline.concurrency, params: pipeline.params, budget: budget ?? null, stages: rows }, null, 2)}\n`);
+        return;
+      }
+      const head = [`${pipeline.name}${pipeline.description ? ` — ${pipeline.description}` : ''}`,
+        `${pipeline.file} · ${rows.length} stage${rows.length === 1 ? '' : 's'} · concurrency ${pipeline.concurrency} · budget ${budget ? formatBudget(budget) : 'none'}`];
+      const params = Object.entries(pipeline.params);
+      if (params.length) head.push(`params: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`);
+      io.stdout.write(`${head.join('\n')}\n\n${table(['#', 'stage', 'kind', 'needs', 'if', 'model', 'provider', 'budget'], rows.map(cells))}\n`);
+    });
+}
+
+function cells(r: PlanRow): string[] {
+  const kind = r.maxIterations !== undefined ? `${r.kind} ×${r.maxIterations}` : r.kind;
+  return [r.step, `${'  '.repeat(r.depth)}${r.path}`, kind, r.needs.join(', ') || '-', r.condition ?? '-', r.model ?? '-', r.provider ?? '-', r.budget ? formatBudget(r.budget) : '-'];
+}
+
+export function formatBudget(b: BudgetView): string {
+  const parts: string[] = [];
+  if (b.tokens !== undefined) parts.push(`${formatTokens(b.tokens)} tokens`);
+  if (b.cost_usd !== undefined) parts.push(`$${b.cost_usd}`);
+  if (b.wall_time_ms !== undefined) parts.push(`${b.wall_time_ms / 60000 >= 1 ? `${+(b.wall_time_ms / 60000).toFixed(1)}m` : `${b.wall_time_ms / 1000}s`} wall`);
+  return parts.join(', ');
+}
+
+function formatTokens(n: number): string {
+  if (n >= 1_000_000) return `${+(n / 1_000_000).toFixed(2)}M`;
+  if (n >= 1_000) return `${+(n / 1_000).toFixed(1)}k`;
+  return String(n);
+}

@@ -1,0 +1,73 @@
+import type { Pipeline, Scope, StageNode } from './pipeline.js';
+import { durationMs, tokenCount } from './units.js';
+
+/**
+ * A read-only view of the resolved pipeline for `plan` and `graph`: stages in execution order
+ * with what runs them. Nothing here calls a model or runs a command.
+ */
+export interface PlanRow {
+  /** 1-based position in execution order; nested stages get `2.1`, `2.2`. */
+  step: string;
+  path: string;
+  depth: number;
+  kind: string;
+  needs: string[];
+  condition?: string;
+  model?: string;
+  provider?: string;
+  maxIterations?: number;
+  timeout?: string;
+  retries: number;
+  budget?: BudgetView;
+}
+
+export interface BudgetView {
+  tokens?: number;
+  cost_usd?: number;
+  wall_time_ms?: number;
+}
+
+const LLM_KINDS = new Set(['plan', 'generate', 'review']);
+const DEFAULT_PROVIDER = 'anthropic';
+
+export function budgetView(raw: unknown): BudgetView | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const b = raw as { tokens?: unknown; cost_usd?: unknown; wall_time?: unknown };
+  const view: BudgetView = {};
+  const tokens = tokenCount(b.tokens);
+  if (tokens !== undefined) view.tokens = tokens;
+  if (typeof b.cost_usd === 'number') view.cost_usd = b.cost_usd;
+  const wall = typeof b.wall_time === 'string' ? durationMs(b.wall_time) : undefined;
+  if (wall !== undefined) view.wall_time_ms = wall;
+  return Object.keys(view).length ? view : undefined;
+}
+
+export function planRows(pipeline: Pipeline): PlanRow[] {
+  const rows: PlanRow[] = [];
+  const defaults = (pipeline.config.defaults ?? {}) as { model?: string; provider?: string };
+  const visit = (scope: Scope, prefix: string, depth: number) => {
+    scope.stages.forEach((stage, i) => {
+      const step = prefix ? `${prefix}.${i + 1}` : String(i + 1);
+      rows.push(row(stage, step, depth, defaults));
+      if (stage.body) visit(stage.body, step, depth + 1);
+    });
+  };
+  visit(pipeline.root, '', 0);
+  return rows;
+}
+
+function row(stage: StageNode, step: string, depth: number, defaults: { model?: string; provider?: string }): PlanRow {
+  const def = stage.def as { model?: string; provider?: string; max_iterations?: number; timeout?: string; budget?: unknown };
+  const r: PlanRow = { step, path: stage.path, depth, kind: stage.kind, needs: [...stage.needs], retries: stage.retries };
+  if (stage.if !== '${{ success() }}') r.condition = stage.if;
+  if (LLM_KINDS.has(stage.kind)) {
+    const model = def.model ?? defaults.model;
+    if (model !== undefined) r.model = model;
+    r.provider = def.provider ?? defaults.provider ?? DEFAULT_PROVIDER;
+  }
+  if (typeof def.max_iterations === 'number') r.maxIterations = def.max_iterations;
+  if (stage.timeoutMs !== undefined) r.timeout = typeof def.timeout === 'string' ? def.timeout : `${stage.timeoutMs / 1000}s`;
+  const budget = budgetView(def.budget);
+  if (budget) r.budget = budget;
+  return r;
+}

@@ -1,0 +1,31 @@
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { describeFsError } from './fs-error.js';
+
+export type WriteResult = { ok: true } | { ok: false; error: string };
+
+let counter = 0;
+
+/**
+ * Writes a file so that readers see the old content or the new, never a part: the text goes
+ * to a temporary file in the same directory, which is then renamed over the target. (No fsync:
+ * this survives a killed process, which is what records must; not a power cut.)
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array): WriteResult {
+  const tmp = `${file}.${process.pid}.${++counter}.tmp`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+    return { ok: true };
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing was written, or it is gone already
+    }
+    return { ok: false, error: describeFsError(err, file) };
+  }
+}
+
+export function writeJsonAtomic(file: string, value: unknown): WriteResult {
+  return writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}

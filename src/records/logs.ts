@@ -1,0 +1,44 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { describeFsError } from './fs-error.js';
+
+/**
+ * The full output of one stream of one stage, appended as it arrives. The file is created on the
+ * first byte, so a stage that prints nothing costs no file. Failures are kept, not thrown.
+ */
+export class LogWriter {
+  private fd: number | undefined;
+  private failed: string | undefined;
+  private written = 0;
+
+  constructor(readonly file: string) {}
+
+  get error(): string | undefined {
+    return this.failed;
+  }
+
+  get bytes(): number {
+    return this.written;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.failed !== undefined) return;
+    try {
+      this.fd ??= openSync(this.file, 'w');
+      let off = 0;
+      while (off < chunk.length) off += writeSync(this.fd, chunk, off);
+      this.written += chunk.length;
+    } catch (err) {
+      this.failed = describeFsError(err, this.file);
+    }
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // closing cannot lose data that write() reported as written
+    }
+    this.fd = undefined;
+  }
+}

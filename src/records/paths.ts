@@ -1,0 +1,18 @@
+import path from 'node:path';
+
+/** Where records live: `<workspace>/.factory/`. One place for every path, so readers and writers agree. */
+export const factoryDir = (workspace: string): string => path.join(workspace, '.factory');
+export const runsDir = (workspace: string): string => path.join(factoryDir(workspace), 'runs');
+export const runDir = (workspace: string, id: string): string => path.join(runsDir(workspace), id);
+export const lockFile = (workspace: string): string => path.join(factoryDir(workspace), 'lock');
+export const runJson = (dir: string): string => path.join(dir, 'run.json');
+export const stagesDir = (dir: string): string => path.join(dir, 'stages');
+
+/** `stages/<path>.json`, or `stages/<path>@<iteration>.json` inside a loop body. */
+export function stageFile(dir: string, stagePath: string, iteration?: number): string {
+  return path.join(stagesDir(dir), `${stagePath}${iteration === undefined ? '' : `@${iteration}`}.json`);
+}
+
+export function logFile(dir: string, stagePath: string, stream: 'stdout' | 'stderr', iteration?: number): string {
+  return path.join(stagesDir(dir), `${stagePath}${iteration === undefined ? '' : `@${iteration}`}.${stream}`);
+}

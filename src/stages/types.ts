@@ -1,0 +1,48 @@
+import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
+import type { Reason, StageStatus, Usage } from '../engine/events.js';
+
+/**
+ * The one signature every stage kind implements. An executor does the stage's work and says how
+ * it ended; it never prints, never writes records and never decides about retries or `if`:
+ * the scheduler does. A new kind is one file exporting a `StageExecutor` plus one registry line.
+ */
+export interface StageExecutor {
+  /** Whether the stage takes one of the run's concurrency slots (loop, pipeline and approve do not). */
+  readonly holdsSlot: boolean;
+  run(ctx: StageContext): Promise<StageResult>;
+}
+
+/** How a stage ended, as its executor sees it. `cancelled` and `timeout` are set by the scheduler. */
+export interface StageResult {
+  status: Exclude<StageStatus, 'skipped' | 'cancelled'>;
+  reason?: Reason;
+  message?: string;
+  outputs: Record<string, JsonValue>;
+  usage?: Usage;
+  cost_usd?: number;
+}
+
+/** A value of the stage's definition rendered with the run-time contexts. */
+export type Rendered = { ok: true; value: JsonValue } | { ok: false; message: string };
+
+export interface StageContext {
+  node: StageNode;
+  pipeline: Pipeline;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Aborted when the attempt times out or the run is interrupted; kill what runs and return. */
+  signal: AbortSignal;
+  /**
+   * Renders a value written under the stage at `keyPath` (e.g. ['env', 'TOKEN']) with the
+   * contexts the stage may read. A failure message already names file:line:col.
+   */
+  render(value: JsonValue, keyPath: readonly (string | number)[]): Rendered;
+  /** The pipeline's top-level `env:` rendered to text, or the message of the first that failed. */
+  pipelineEnv: { ok: true; value: Readonly<Record<string, string>> } | { ok: false; message: string };
+  /** The environment factory itself was started with. */
+  processEnv: Readonly<NodeJS.ProcessEnv>;
+  /** Streams output into the record (full text) and to the event sink (capped chunks). */
+  output(stream: 'stdout' | 'stderr', chunk: Uint8Array): void;
+  /** Where the full output of each stream is kept, for messages. */
+  logFile(stream: 'stdout' | 'stderr'): string;
+}

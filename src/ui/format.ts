@@ -1,0 +1,204 @@
+import type { Reason, RunStatus, StageStatus, Usage } from '../engine/events.js';
+
+/**
+ * Small formatters shared by every renderer: durations, token counts, dollars, status symbols
+ * and colours. Pure functions; colour is a Palette chosen once from `useColor`.
+ */
+
+/** `450ms`, `1.9s`, `2m03s`, `1h05m`. */
+export function formatDuration(ms: number): string {
+  const value = Number.isFinite(ms) && ms > 0 ? ms : 0;
+  if (Math.round(value) < 1000) return `${Math.round(value)}ms`;
+  const tenths = Math.round(value / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)}s`;
+  const seconds = Math.round(value / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${pad2(seconds % 60)}s`;
+  const minutes = Math.round(value / 60_000);
+  return `${Math.floor(minutes / 60)}h${pad2(minutes % 60)}m`;
+}
+
+/** `950`, `12.3k`, `123k`, `4.5M`. */
+export function formatTokens(count: number): string {
+  const n = Number.isFinite(count) && count > 0 ? count : 0;
+  if (n < 1000) return String(Math.round(n));
+  if (Math.round(n / 1000) < 1000) return compact(n / 1000, 'k');
+  return compact(n / 1_000_000, 'M');
+}
+
+/** `$0.0123` below a dollar, `$1.20` from a dollar on. */
+export function formatUsd(usd: number): string {
+  const n = Number.isFinite(usd) && usd > 0 ? usd : 0;
+  if (n === 0) return '$0.00';
+  if (n < 0.99995) return `$${n.toFixed(4)}`;
+  return `$${n.toFixed(2)}`;
+}
+
+/** Every token a call consumed: input, output and both cache kinds (what budgets count). */
+export function totalTokens(usage: Usage | undefined): number {
+  if (!usage) return 0;
+  return usage.input_tokens + usage.output_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens;
+}
+
+/** `1.2k tokens · $0.0123`, or '' when nothing was used. */
+export function formatUsage(usage: Usage | undefined, costUsd: number): string {
+  const tokens = totalTokens(usage);
+  if (tokens === 0 && !(costUsd > 0)) return '';
+  return `${formatTokens(tokens)} tokens · ${formatUsd(costUsd)}`;
+}
+
+/** `exit_code: exit code 1`, `if`, or '' when there is no reason. */
+export function formatReason(reason: Reason | undefined, message: string | undefined): string {
+  const msg = message?.trim() ?? '';
+  if (reason && msg) return `${reason}: ${msg}`;
+  return reason ?? msg;
+}
+
+/**
+ * A budget warning's figures in the budget's own unit. The engine names budgets like
+ * `tokens`, `cost_usd` or `wall_time` (optionally prefixed by a scope); wall time is in ms.
+ */
+export function formatBudgetAmount(budget: string, value: number): string {
+  if (/cost|usd|\$/i.test(budget)) return formatUsd(value);
+  if (/time/i.test(budget)) return formatDuration(value);
+  return formatTokens(value);
+}
+
+export function formatPercent(spent: number, limit: number): string {
+  if (!(limit > 0)) return '';
+  return `${Math.round((spent / limit) * 100)}%`;
+}
+
+function compact(value: number, unit: string): string {
+  const rounded = Math.round(value * 10) / 10;
+  if (rounded < 100) return `${rounded.toFixed(1)}${unit}`;
+  return `${Math.round(value)}${unit}`;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** `13:15:02` from an ISO time, in local time (or UTC). Unparseable times print as given. */
+export function clockTime(iso: string, utc = false): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const [h, m, s] = utc
+    ? [date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()]
+    : [date.getHours(), date.getMinutes(), date.getSeconds()];
+  return `${pad2(h)}:${pad2(m)}:${pad2(s)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Colour
+
+export type Paint = (text: string) => string;
+
+export interface Palette {
+  enabled: boolean;
+  bold: Paint;
+  dim: Paint;
+  red: Paint;
+  green: Paint;
+  yellow: Paint;
+  cyan: Paint;
+  magenta: Paint;
+}
+
+const sgr = (open: number, close: number): Paint => (text) => (text === '' ? '' : `\u001b[${open}m${text}\u001b[${close}m`);
+const plain: Paint = (text) => text;
+
+/** ANSI colours when `enabled` (decided by `useColor`, which honours NO_COLOR), identity otherwise. */
+export function palette(enabled: boolean): Palette {
+  if (!enabled) return { enabled, bold: plain, dim: plain, red: plain, green: plain, yellow: plain, cyan: plain, magenta: plain };
+  return {
+    enabled,
+    bold: sgr(1, 22),
+    dim: sgr(2, 22),
+    red: sgr(31, 39),
+    green: sgr(32, 39),
+    yellow: sgr(33, 39),
+    cyan: sgr(36, 39),
+    magenta: sgr(35, 39),
+  };
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-Z\\-_]/g;
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
+/** Columns a string takes on a terminal (ANSI removed; every code point counted as one column). */
+export function visibleWidth(text: string): number {
+  return Array.from(stripAnsi(text)).length;
+}
+
+/** Cut plain text to `width` columns, ending with `…` when cut. */
+export function truncate(text: string, width: number): string {
+  const chars = Array.from(text);
+  if (chars.length <= width) return text;
+  if (width <= 1) return chars.slice(0, Math.max(0, width)).join('');
+  return `${chars.slice(0, width - 1).join('')}…`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Symbols
+
+export const SYMBOLS = {
+  started: '▶',
+  succeeded: '✓',
+  failed: '✗',
+  error: '✗',
+  skipped: '↓',
+  cancelled: '⊘',
+  running: '…',
+  warning: '⚠',
+  approval: '?',
+  model: '◆',
+  iteration: '↻',
+  watch: '⟳',
+} as const;
+
+export type Shown = StageStatus | RunStatus | 'not run';
+
+export function statusSymbol(status: Shown): string {
+  switch (status) {
+    case 'succeeded':
+      return SYMBOLS.succeeded;
+    case 'failed':
+      return SYMBOLS.failed;
+    case 'error':
+      return SYMBOLS.error;
+    case 'skipped':
+      return SYMBOLS.skipped;
+    case 'cancelled':
+      return SYMBOLS.cancelled;
+    case 'running':
+      return SYMBOLS.running;
+    case 'not run':
+      return '·';
+  }
+}
+
+export function statusPaint(status: Shown, colors: Palette): Paint {
+  switch (status) {
+    case 'succeeded':
+      return colors.green;
+    case 'failed':
+    case 'error':
+      return colors.red;
+    case 'skipped':
+    case 'cancelled':
+      return colors.yellow;
+    case 'running':
+      return colors.cyan;
+    case 'not run':
+      return colors.dim;
+  }
+}
+
+/** `✓ succeeded` in the status's colour. */
+export function paintStatus(status: Shown, colors: Palette, text: string = status): string {
+  return statusPaint(status, colors)(`${statusSymbol(status)} ${text}`);
+}
