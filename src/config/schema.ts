@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { diagnostic, type Diagnostic } from './diagnostics.js';
+import validateCassette from './generated/validate-cassette.js';
+import validateFactory from './generated/validate-factory.js';
+import validateScenario from './generated/validate-scenario.js';
 import { locate, type LoadedFile, type PathSegment } from './load.js';
 import { didYouMean, oneOf } from './suggest.js';
 import { DURATION_HINT, TOKENS_HINT } from './units.js';
@@ -12,30 +14,40 @@ type SchemaNode = { [key: string]: unknown };
 
 const schemaUrl = (name: SchemaName) => new URL(`../../schemas/${name}.schema.json`, import.meta.url);
 
-const cache = new Map<SchemaName, { schema: SchemaNode; validate: ValidateFunction }>();
+/**
+ * Validators compiled from schemas/ at build time (scripts/gen-validators.mjs) with
+ * allErrors, verbose and the discriminator, so a start costs no schema compilation.
+ */
+const validators: Partial<Record<SchemaName, ValidateFunction>> = {
+  factory: validateFactory,
+  scenario: validateScenario,
+  cassette: validateCassette,
+};
+
+const parsedSchemas = new Map<SchemaName, SchemaNode>();
 
 export function schemaText(name: SchemaName): string {
   return readFileSync(schemaUrl(name), 'utf8');
 }
 
-function compiled(name: SchemaName): { schema: SchemaNode; validate: ValidateFunction } {
-  let entry = cache.get(name);
-  if (!entry) {
-    const schema = JSON.parse(schemaText(name)) as SchemaNode;
-    // discriminator: a stage is judged only against the schema of its own kind, so one mistake
-    // gives one error instead of a cascade from every branch of the oneOf.
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, discriminator: true, allowUnionTypes: true });
-    entry = { schema, validate: ajv.compile(schema) };
-    cache.set(name, entry);
+function schemaJson(name: SchemaName): SchemaNode {
+  let schema = parsedSchemas.get(name);
+  if (!schema) {
+    schema = JSON.parse(schemaText(name)) as SchemaNode;
+    parsedSchemas.set(name, schema);
   }
-  return entry;
+  return schema;
+}
+
+export function validateValue(name: 'cassette' | 'scenario' | 'factory', value: unknown): ErrorObject[] {
+  const validate = validators[name]!;
+  return validate(value) ? [] : [...(validate.errors ?? [])];
 }
 
 /** Checks a loaded document against one of our schemas; every error points at its node. */
-export function validateAgainstSchema(loaded: LoadedFile, name: SchemaName): Diagnostic[] {
-  const { schema, validate } = compiled(name);
-  if (validate(loaded.value)) return [];
-  return explainErrors(validate.errors ?? [], loaded, schema);
+export function validateAgainstSchema(loaded: LoadedFile, name: 'factory' | 'scenario' | 'cassette'): Diagnostic[] {
+  const errors = validateValue(name, loaded.value);
+  return errors.length ? explainErrors(errors, loaded, schemaJson(name)) : [];
 }
 
 function pointerToPath(pointer: string): PathSegment[] {
@@ -174,6 +186,8 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
     }
     case 'required': {
       const missing = String(params.missingProperty);
+      // A stage without `kind` also fails the discriminator, whose message lists the kinds.
+      if (missing === 'kind' && path[path.length - 2] === 'stages') return undefined;
       return diagnostic(file, locate(loaded, path, 'key'), 'missing-key', `${describePath(path)} is missing the required key \`${missing}\``,
         missing === 'max_iterations' ? 'a loop must say how many iterations it may take at most: add `max_iterations: N`' : `add \`${missing}:\``);
     }
