@@ -152,7 +152,7 @@ function toNode(loaded: LoadedFile, raw: RawStage, config: FactoryConfig): Stage
     path: raw.path,
     kind,
     needs: [...raw.needs],
-    upstream: new Set(raw.upstream),
+    upstream: raw.upstream,
     if: typeof raw.def.if === 'string' ? raw.def.if : '${{ success() }}',
     continueOnError: raw.def.continue_on_error === true,
     timeoutMs: timeoutText === undefined ? undefined : durationMs(timeoutText),

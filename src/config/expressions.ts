@@ -2,6 +2,7 @@ import { checkExpression, parseExpression, parseTemplate, type StaticEnv } from 
 import type { ExprError } from '../expr/index.js';
 import { diagnostic, type Diagnostic } from './diagnostics.js';
 import { locateInString, type LoadedFile, type PathSegment } from './load.js';
+import { LazySet } from './lazy-set.js';
 import type { RawScope, RawStage } from './scopes.js';
 
 /** Keys whose value is a whole expression even without `${{ }}`, as `if:` is in GitHub Actions. */
@@ -59,7 +60,7 @@ function envFor(place: Place, contexts: string[], visible: ReadonlySet<string>, 
 
 function checkScope(place: Place, scope: RawScope, enclosingVisible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined): void {
   for (const stage of scope.order) {
-    const visible = new Set([...enclosingVisible, ...stage.upstream]);
+    const visible = new LazySet(() => new Set([...enclosingVisible, ...stage.upstream]));
     const plain = envFor(place, STAGE_CONTEXTS, visible, loopBody, false);
     const condition = envFor(place, STAGE_CONTEXTS, visible, loopBody, true);
     walk(place, stage.def, stage.yamlPath, plain, condition);
@@ -74,7 +75,7 @@ function checkLoopBody(place: Place, loop: RawStage, loopVisible: ReadonlySet<st
   // `until` reads the body's stages and whatever a body stage may read.
   const until = loop.def.until;
   if (typeof until === 'string') {
-    const env = envFor(place, STAGE_CONTEXTS, new Set([...loopVisible, ...bodyIds]), bodyIds, true);
+    const env = envFor(place, STAGE_CONTEXTS, new LazySet(() => new Set([...loopVisible, ...bodyIds])), bodyIds, true);
     checkString(place, until, [...loop.yamlPath, 'until'], env, true);
   }
 }

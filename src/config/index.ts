@@ -26,7 +26,10 @@ export function loadPipeline(target: string | undefined, options: LoadOptions): 
   const resolved = resolveConfigPath(target, options.cwd);
   if ('error' in resolved) return { ok: false, diagnostics: [resolved.error], sources };
   const loaded = loadYamlFile(resolved.absPath, options.cwd);
-  if (!loaded.ok) return { ok: false, diagnostics: loaded.diagnostics, sources };
+  if (!loaded.ok) {
+    if (loaded.text !== undefined) sources.set(loaded.diagnostics[0]?.file ?? '', loaded.text);
+    return { ok: false, diagnostics: loaded.diagnostics, sources };
+  }
   addSource(sources, loaded.loaded);
   const checked = checkConfig(loaded.loaded, { set: options.set ?? [], forRun: options.forRun ?? true, ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}) });
   for (const d of checked.diagnostics) if (!sources.has(d.file)) addSourceFromDisk(sources, d.file, options.cwd);
@@ -40,7 +43,8 @@ function addSource(sources: Map<string, string>, loaded: LoadedFile): void {
 
 function addSourceFromDisk(sources: Map<string, string>, file: string, cwd: string): void {
   const result = loadYamlFile(file.startsWith('/') ? file : `${cwd}/${file}`, cwd);
-  if (result.ok) sources.set(file, result.loaded.text);
+  const text = result.ok ? result.loaded.text : result.text;
+  if (text !== undefined) sources.set(file, text);
 }
 
 export type { Diagnostic } from './diagnostics.js';

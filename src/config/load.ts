@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Document, LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import { Document, LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { diagnostic, NO_POSITION, type Diagnostic, type Position } from './diagnostics.js';
 
@@ -23,7 +23,8 @@ export interface LoadedFile {
 
 export type PathSegment = string | number;
 
-export type LoadResult = { ok: true; loaded: LoadedFile } | { ok: false; diagnostics: Diagnostic[] };
+/** A failure carries the text when it was readable, so the CLI can show the offending line. */
+export type LoadResult = { ok: true; loaded: LoadedFile } | { ok: false; diagnostics: Diagnostic[]; text?: string };
 
 export function displayPath(absPath: string, cwd = process.cwd()): string {
   const rel = path.relative(cwd, absPath);
@@ -82,7 +83,8 @@ export function loadYamlFile(absPath: string, cwd = process.cwd()): LoadResult {
   }
   const decoded = decodeText(bytes);
   if (!decoded.ok) return fail(decoded.code, `${file} ${decoded.message}`, 'a factory file must be UTF-8 text', decoded.pos);
-  return parseYamlText(decoded.text, file, absPath);
+  const parsed = parseYamlText(decoded.text, file, absPath);
+  return parsed.ok ? parsed : { ...parsed, text: decoded.text };
 }
 
 function decodeText(bytes: Buffer): { ok: true; text: string } | { ok: false; code: string; message: string; pos: Position } {
@@ -116,7 +118,9 @@ function firstInvalidUtf8(bytes: Buffer): number {
 
 export function parseYamlText(text: string, file: string, absPath: string): LoadResult {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  // yaml's own uniqueKeys check compares every pair of keys in a map (quadratic on a 10,000-stage
+  // file); findDuplicateKeys below does the same job with a set per map.
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true });
   const at = (offset: number, length = 1): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col, length };
@@ -140,6 +144,8 @@ export function parseYamlText(text: string, file: string, absPath: string): Load
     const hint = e.code === 'DUPLICATE_KEY' ? 'each key may appear once in a map: remove or rename one of them' : yamlHint(e.code);
     return diagnostic(file, at(start, Math.max(1, Math.min(end - start, 80))), code, message, hint);
   });
+  errors.push(...findDuplicateKeys(doc).map(({ offset, length, key }) =>
+    diagnostic(file, at(offset, length), 'yaml-duplicate-key', `duplicate key "${key}" in this map`, 'each key may appear once in a map: remove or rename one of them')));
   if (errors.length > 0) return { ok: false, diagnostics: errors };
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     return { ok: false, diagnostics: [diagnostic(file, { line: 1, column: 1, length: 1 }, 'file-empty', `${file} holds no configuration`, 'start with `version: 1` and a `stages:` map, or run `factory init`')] };
@@ -154,6 +160,25 @@ export function parseYamlText(text: string, file: string, absPath: string): Load
   }
   const value: unknown = doc.toJS({ maxAliasCount: -1 });
   return { ok: true, loaded: { file, absPath, text, doc, lineCounter, value } };
+}
+
+function findDuplicateKeys(doc: Document.Parsed): { offset: number; length: number; key: string }[] {
+  const found: { offset: number; length: number; key: string }[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (seen.has(key)) {
+          const range = pair.key.range;
+          found.push({ offset: range?.[0] ?? 0, length: range ? range[1] - range[0] : 1, key });
+        }
+        seen.add(key);
+      }
+    },
+  });
+  return found;
 }
 
 function firstLine(message: string): string {
@@ -186,37 +211,43 @@ function describeNode(node: YamlNode): string {
 }
 
 /**
- * Counts the nodes the document would have with every alias expanded, stopping at the first
- * alias that pushes the count past the limit. Sizes are memoised per anchored node, so a bomb is
- * measured without being expanded.
+ * Adds up the nodes that alias expansion would create (each alias counts the expanded size of
+ * its target), stopping at the first alias that pushes the sum past the limit. Sizes are memoised
+ * per node, so a bomb is measured without being expanded.
  */
 function findAliasBomb(doc: Document.Parsed): { offset: number; length: number } | undefined {
   const sizes = new Map<unknown, number>();
-  let culprit: { offset: number; length: number } | undefined;
-  const size = (node: unknown, depth: number): number => {
+  const expanded = (node: unknown, depth: number): number => {
     if (depth > 500) return MAX_EXPANDED_NODES + 1; // absurd nesting is refused as well
     if (isAlias(node)) {
       const target = node.resolve(doc);
-      if (!target) return 1;
-      const n = size(target, depth + 1);
-      if (n > MAX_EXPANDED_NODES && !culprit) culprit = { offset: node.range?.[0] ?? 0, length: node.source.length + 1 };
-      return n;
+      return target ? expanded(target, depth + 1) : 1;
     }
     const memo = sizes.get(node);
     if (memo !== undefined) return memo;
     let total = 1;
     if (isCollection(node)) {
       for (const item of node.items) {
-        total += isPair(item) ? size(item.key, depth + 1) + size(item.value, depth + 1) : size(item, depth + 1);
+        total += isPair(item) ? expanded(item.key, depth + 1) + expanded(item.value, depth + 1) : expanded(item, depth + 1);
         if (total > MAX_EXPANDED_NODES) break;
       }
     }
     sizes.set(node, total);
     return total;
   };
-  const total = size(doc.contents, 0);
-  if (total <= MAX_EXPANDED_NODES) return undefined;
-  return culprit ?? { offset: 0, length: 1 };
+  let added = 0;
+  let culprit: { offset: number; length: number } | undefined;
+  visit(doc, {
+    Alias(_key, alias) {
+      added += expanded(alias, 0);
+      if (added > MAX_EXPANDED_NODES) {
+        culprit = { offset: alias.range?.[0] ?? 0, length: alias.source.length + 1 };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return culprit;
 }
 
 /**

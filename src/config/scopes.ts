@@ -1,5 +1,6 @@
 import { diagnostic, type Diagnostic } from './diagnostics.js';
 import { locate, type LoadedFile, type PathSegment } from './load.js';
+import { LazySet } from './lazy-set.js';
 import { didYouMean } from './suggest.js';
 
 /**
@@ -16,7 +17,8 @@ export interface RawStage {
   def: Record<string, unknown>;
   /** Needs that exist in the scope (unknown ones are reported and dropped). */
   needs: string[];
-  upstream: Set<string>;
+  /** Transitive needs, computed when first asked for. */
+  upstream: ReadonlySet<string>;
   body?: RawScope;
 }
 
@@ -50,7 +52,14 @@ function buildScope(loaded: LoadedFile, stagesValue: unknown, yamlPath: PathSegm
       path: dotted ? `${dotted}.${id}` : id,
       def: isRecord(def) ? def : {},
       needs: [],
-      upstream: new Set(),
+      upstream: new LazySet(() => {
+        const all = new Set<string>();
+        for (const need of stage.needs) {
+          all.add(need);
+          for (const up of byId.get(need)?.upstream ?? []) all.add(up);
+        }
+        return all;
+      }),
     };
     byId.set(id, stage);
   }
@@ -59,12 +68,12 @@ function buildScope(loaded: LoadedFile, stagesValue: unknown, yamlPath: PathSegm
     if (!Array.isArray(needs)) continue;
     needs.forEach((need, index) => {
       if (typeof need !== 'string') return; // the schema reports the type
-      const at = locate(loaded, [...stage.yamlPath, 'needs', index]);
+      const at = () => locate(loaded, [...stage.yamlPath, 'needs', index]);
       if (need === stage.id) {
-        diagnostics.push(diagnostic(loaded.file, at, 'needs-self', `stage "${stage.path}" needs itself`, 'remove it from its own `needs`'));
+        diagnostics.push(diagnostic(loaded.file, at(), 'needs-self', `stage "${stage.path}" needs itself`, 'remove it from its own `needs`'));
       } else if (!byId.has(need)) {
         const others = [...byId.keys()].filter((k) => k !== stage.id);
-        diagnostics.push(diagnostic(loaded.file, at, 'needs-unknown',
+        diagnostics.push(diagnostic(loaded.file, at(), 'needs-unknown',
           `stage "${need}" in needs of "${stage.id}" does not exist${didYouMean(need, others)}`,
           others.length ? `stages in this scope: ${others.join(', ')}` : undefined));
       } else if (!stage.needs.includes(need)) {
@@ -73,12 +82,6 @@ function buildScope(loaded: LoadedFile, stagesValue: unknown, yamlPath: PathSegm
     });
   }
   const order = topologicalOrder(loaded, byId, diagnostics);
-  for (const stage of order) {
-    for (const need of stage.needs) {
-      stage.upstream.add(need);
-      for (const up of byId.get(need)?.upstream ?? []) stage.upstream.add(up);
-    }
-  }
   for (const stage of byId.values()) {
     if (stage.def.kind === 'loop' && isRecord(stage.def.stages)) {
       stage.body = buildScope(loaded, stage.def.stages, [...stage.yamlPath, 'stages'], stage.path, diagnostics);
