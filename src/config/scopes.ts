@@ -52,14 +52,7 @@ function buildScope(loaded: LoadedFile, stagesValue: unknown, yamlPath: PathSegm
       path: dotted ? `${dotted}.${id}` : id,
       def: isRecord(def) ? def : {},
       needs: [],
-      upstream: new LazySet(() => {
-        const all = new Set<string>();
-        for (const need of stage.needs) {
-          all.add(need);
-          for (const up of byId.get(need)?.upstream ?? []) all.add(up);
-        }
-        return all;
-      }),
+      upstream: new LazySet(() => transitiveNeeds(stage, byId)),
     };
     byId.set(id, stage);
   }
@@ -88,6 +81,20 @@ function buildScope(loaded: LoadedFile, stagesValue: unknown, yamlPath: PathSegm
     }
   }
   return { path: dotted, yamlPath, order, byId };
+}
+
+/** Every stage reachable through needs; iterative, so cycles and long chains are safe. */
+function transitiveNeeds(stage: RawStage, byId: ReadonlyMap<string, RawStage>): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...stage.needs];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(byId.get(id)?.needs ?? []));
+  }
+  seen.delete(stage.id);
+  return seen;
 }
 
 /**
