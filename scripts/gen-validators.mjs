@@ -31,12 +31,15 @@ for (const name of names) {
 console.log('gen-validators: wrote the standalone validators');
 
 /**
- * ajv's ESM output still calls require() for its runtime helpers; turn those into imports
- * (a CommonJS module imported by default is its module.exports, as require returns it).
+ * ajv's ESM output still calls require() for its runtime helpers; turn those into imports.
+ * Node hands a CommonJS module's exports to a namespace import as `default`, while Vite (the
+ * test runner) unwraps `__esModule` modules one level further: accept both shapes.
  */
 function esmOnly(code) {
   const modules = [...new Set([...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]))];
-  const imports = modules.map((m, i) => `import __runtime${i} from ${JSON.stringify(`${m}.js`)};`).join('\n');
+  const imports = modules
+    .map((m, i) => `import * as __ns${i} from ${JSON.stringify(`${m}.js`)};\nconst __runtime${i} = __ns${i}.default && __ns${i}.default.default ? __ns${i}.default : { default: __ns${i}.default };`)
+    .join('\n');
   let out = code;
   modules.forEach((m, i) => {
     out = out.split(`require(${JSON.stringify(m)})`).join(`__runtime${i}`);

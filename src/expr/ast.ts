@@ -90,15 +90,7 @@ export interface LogicalNode extends Span {
 }
 
 export type Expr =
-  | LiteralNode
-  | ContextNode
-  | PropertyNode
-  | IndexNode
-  | FilterNode
-  | CallNode
-  | NotNode
-  | CompareNode
-  | LogicalNode;
+  LiteralNode | ContextNode | PropertyNode | IndexNode | FilterNode | CallNode | NotNode | CompareNode | LogicalNode;
 
 /** Deepest nesting an expression may have; deeper is an error, never a stack overflow. */
 export const MAX_DEPTH = 50;

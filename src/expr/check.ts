@@ -32,9 +32,7 @@ const STAGE_FIELDS = ['outputs', 'status'];
 
 /** One step of an access chain: a name known statically, `*`, or an index computed at run time. */
 type Segment =
-  | { kind: 'name'; name: string; offset: number; length: number }
-  | { kind: 'star' }
-  | { kind: 'dynamic'; index: Expr };
+  { kind: 'name'; name: string; offset: number; length: number } | { kind: 'star' } | { kind: 'dynamic'; index: Expr };
 
 /** Checks a parsed expression; offsets are those of the AST (relative to the expression source). */
 export function checkExpression(ast: Expr, env: StaticEnv): ExprError[] {
@@ -122,11 +120,19 @@ class Checker {
     const f = lookupFunction(node.name);
     if (f === undefined) {
       const names = FUNCTIONS.map((fn) => fn.name);
-      this.report(at, `unknown function "${node.name}"${suggestionSuffix(node.name, names)}`, `functions: ${list(names)}`);
+      this.report(
+        at,
+        `unknown function "${node.name}"${suggestionSuffix(node.name, names)}`,
+        `functions: ${list(names)}`,
+      );
       return;
     }
     if (f.status && !this.env.statusFunctions) {
-      this.report(at, `${f.name}() can only be used in "if" and "until"`, 'status functions describe the needs of a stage; use them in its if:');
+      this.report(
+        at,
+        `${f.name}() can only be used in "if" and "until"`,
+        'status functions describe the needs of a stage; use them in its if:',
+      );
       return;
     }
     const arity = arityError(f, node.args.length);
@@ -165,7 +171,11 @@ class Checker {
       this.report(root, `"${root.name}" is a function; call it as ${f.name}()`);
     } else if (CONTEXT_NAMES.includes(root.name.toLowerCase())) {
       const why = root.name.toLowerCase() === 'loop' ? '; it exists only inside a loop body and its until' : '';
-      this.report(root, `context "${root.name}" is not available here${why}`, `available here: ${list(this.env.contexts)}`);
+      this.report(
+        root,
+        `context "${root.name}" is not available here${why}`,
+        `available here: ${list(this.env.contexts)}`,
+      );
     } else {
       const message = `unknown context "${root.name}"${suggestionSuffix(root.name, this.env.contexts)}`;
       this.report(root, message, `available here: ${list(this.env.contexts)}`);
@@ -187,7 +197,11 @@ class Checker {
       return;
     }
     if (findName(visible, id) === undefined) {
-      this.report(seg, `${this.env.describe(id)} is not upstream here; add "${id}" to needs to read it`, `add "${id}" to needs`);
+      this.report(
+        seg,
+        `${this.env.describe(id)} is not upstream here; add "${id}" to needs to read it`,
+        `add "${id}" to needs`,
+      );
       return;
     }
     this.stageField(`stages.${id}`, next);
@@ -228,7 +242,11 @@ class Checker {
   /** Contexts with a fixed set of fields: `run`, `budget`, and `loop` itself. */
   private field(context: string, seg: NameSegment, fields: readonly string[]): void {
     if (findName(fields, seg.name) !== undefined) return;
-    this.report(seg, `${context} has no "${seg.name}"${suggestionSuffix(seg.name, fields)}`, `${context} provides: ${list(fields)}`);
+    this.report(
+      seg,
+      `${context} has no "${seg.name}"${suggestionSuffix(seg.name, fields)}`,
+      `${context} provides: ${list(fields)}`,
+    );
   }
 
   private report(at: { offset: number; length: number }, message: string, hint?: string): void {
@@ -257,8 +275,8 @@ export function referencedStages(ast: Expr): { stages: string[]; previous: strin
     if (context === 'loop' && a?.kind === 'name' && a.name.toLowerCase() === 'previous' && b?.kind === 'name') {
       previous.add(b.name.toLowerCase());
     }
-    const dynamic = segments.flatMap((seg) => (seg.kind === 'dynamic' ? [seg.index] : []));
-    pending.push(...dynamic.reverse(), root);
+    for (const seg of [...segments].reverse()) if (seg.kind === 'dynamic') pending.push(seg.index);
+    if (root.kind !== 'context') pending.push(root);
   }
   return { stages: [...stages], previous: [...previous] };
 }

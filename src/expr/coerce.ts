@@ -26,18 +26,11 @@ export function isPrimitive(v: Value): v is null | boolean | number | string {
 
 /** `false`, `0`, `-0`, `''`, `null` and `NaN` are falsy; everything else, `[]` and `{}` included, is truthy. */
 export function truthy(v: Value): boolean {
-  switch (kindOf(v)) {
-    case 'null':
-      return false;
-    case 'boolean':
-      return v as boolean;
-    case 'number':
-      return v !== 0 && !Number.isNaN(v);
-    case 'string':
-      return v !== '';
-    default:
-      return true;
-  }
+  if (v === null) return false;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0 && !Number.isNaN(v);
+  if (typeof v === 'string') return v !== '';
+  return true;
 }
 
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -59,20 +52,14 @@ export function parseNumberLiteral(text: string): number {
 
 /** null → 0, booleans → 0/1, strings parsed (trimmed, '' → 0), lists and maps → NaN. */
 export function toNumber(v: Value): number {
-  switch (kindOf(v)) {
-    case 'null':
-      return 0;
-    case 'boolean':
-      return v ? 1 : 0;
-    case 'number':
-      return v as number;
-    case 'string': {
-      const s = (v as string).trim();
-      return s === '' ? 0 : parseNumberLiteral(s);
-    }
-    default:
-      return NaN;
+  if (v === null) return 0;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    return s === '' ? 0 : parseNumberLiteral(s);
   }
+  return NaN;
 }
 
 /**
@@ -156,16 +143,9 @@ export function toJson(v: Value): string {
 
 /** A value inside text: null → '', booleans and numbers as written, lists and maps as JSON. */
 export function toText(v: Value): string {
-  switch (kindOf(v)) {
-    case 'null':
-      return '';
-    case 'boolean':
-      return v ? 'true' : 'false';
-    case 'number':
-      return formatNumber(v as number);
-    case 'string':
-      return v as string;
-    default:
-      return toJson(v);
-  }
+  if (v === null) return '';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'string') return v;
+  return toJson(v);
 }

@@ -33,7 +33,14 @@ export function evaluate(ast: Expr, ctx: EvalContext): EvalResult {
   } catch (e) {
     if (e instanceof EvalFailure) return { ok: false, error: e.error };
     // Anything else (say JSON.stringify of a huge nest) is still a bad expression, not a crash.
-    return { ok: false, error: { message: `could not evaluate: ${(e as Error).message}`, offset: ast.offset, length: Math.max(1, ast.length) } };
+    return {
+      ok: false,
+      error: {
+        message: `could not evaluate: ${(e as Error).message}`,
+        offset: ast.offset,
+        length: Math.max(1, ast.length),
+      },
+    };
   }
 }
 
@@ -123,7 +130,8 @@ class Evaluator {
   }
 
   private access(target: Value, key: Key): Value {
-    if (Array.isArray(target) && this.filtered.has(target)) return this.filter(target.flatMap((item) => this.mapItem(item, key)));
+    if (Array.isArray(target) && this.filtered.has(target))
+      return this.filter(target.flatMap((item) => this.mapItem(item, key)));
     if (Array.isArray(target)) {
       if (key.star) return this.filter([...target]);
       return key.position !== undefined && key.position < target.length ? (target[key.position] ?? null) : null;
@@ -160,7 +168,13 @@ class Evaluator {
     const f = lookupFunction(node.name);
     const at = { offset: node.nameOffset, length: node.name.length };
     if (f === undefined) {
-      throw new EvalFailure({ message: `unknown function "${node.name}"${suggestionSuffix(node.name, FUNCTIONS.map((fn) => fn.name))}`, ...at });
+      throw new EvalFailure({
+        message: `unknown function "${node.name}"${suggestionSuffix(
+          node.name,
+          FUNCTIONS.map((fn) => fn.name),
+        )}`,
+        ...at,
+      });
     }
     const arity = arityError(f, node.args.length);
     if (arity !== null) throw new EvalFailure({ message: arity, ...at });
@@ -168,9 +182,9 @@ class Evaluator {
     try {
       return f.call(args, this.ctx.status ?? DEFAULT_STATUS);
     } catch (e) {
-      if (e instanceof FunctionError) throw new EvalFailure({ message: e.message, offset: node.offset, length: node.length });
+      if (e instanceof FunctionError)
+        throw new EvalFailure({ message: e.message, offset: node.offset, length: node.length });
       throw e;
     }
   }
 }
-

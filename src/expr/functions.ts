@@ -102,15 +102,22 @@ function format(args: readonly Value[]): string {
       i += 2;
     } else if (c === '{') {
       const m = /^\{(\d+)\}/.exec(fmt.slice(i));
-      if (!m) throw new FunctionError(`format: invalid format string '${fmt}' (at position ${i}); write {{ and }} for literal braces`);
+      if (!m)
+        throw new FunctionError(
+          `format: invalid format string '${fmt}' (at position ${i}); write {{ and }} for literal braces`,
+        );
       const index = Number(m[1]);
       if (index >= values.length) {
-        throw new FunctionError(`format: '${fmt}' refers to argument {${index}} but only ${values.length} argument(s) follow the format string`);
+        throw new FunctionError(
+          `format: '${fmt}' refers to argument {${index}} but only ${values.length} argument(s) follow the format string`,
+        );
       }
       out += toText(values[index] ?? null);
       i += m[0].length;
     } else if (c === '}') {
-      throw new FunctionError(`format: invalid format string '${fmt}' (unmatched '}' at position ${i}); write }} for a literal brace`);
+      throw new FunctionError(
+        `format: invalid format string '${fmt}' (unmatched '}' at position ${i}); write }} for a literal brace`,
+      );
     } else {
       out += c;
       i++;
@@ -125,8 +132,18 @@ export const FUNCTIONS: readonly FunctionDef[] = [
   defineStatus('cancelled', (s) => s.cancelled()),
   defineStatus('always', () => true),
   define('contains', 2, 2, contains),
-  define('startsWith', 2, 2, stringTest((h, n) => h.startsWith(n))),
-  define('endsWith', 2, 2, stringTest((h, n) => h.endsWith(n))),
+  define(
+    'startsWith',
+    2,
+    2,
+    stringTest((h, n) => h.startsWith(n)),
+  ),
+  define(
+    'endsWith',
+    2,
+    2,
+    stringTest((h, n) => h.endsWith(n)),
+  ),
   define('join', 1, 2, join),
   define('length', 1, 1, length),
   define('toJSON', 1, 1, (args) => toJson(arg(args, 0))),

@@ -125,8 +125,10 @@ class Lexer {
   private operator(c: string): void {
     const two = this.src.slice(this.pos, this.pos + 2);
     if (two === '==' || two === '!=' || two === '<=' || two === '>=' || two === '&&' || two === '||') {
-      if (two === '==' && this.src[this.pos + 2] === '=') this.fail(this.pos + 2, 1, "unexpected '='", "use '==' to compare (there is no '===')");
-      if (two === '!=' && this.src[this.pos + 2] === '=') this.fail(this.pos + 2, 1, "unexpected '='", "use '!=' (there is no '!==')");
+      if (two === '==' && this.src[this.pos + 2] === '=')
+        this.fail(this.pos + 2, 1, "unexpected '='", "use '==' to compare (there is no '===')");
+      if (two === '!=' && this.src[this.pos + 2] === '=')
+        this.fail(this.pos + 2, 1, "unexpected '='", "use '!=' (there is no '!==')");
       this.push(two as TokenType, 2);
       return;
     }
@@ -178,7 +180,13 @@ class Lexer {
       this.pos = end + 1;
       break;
     }
-    this.tokens.push({ type: 'string', offset: start, length: this.pos - start, value, text: this.src.slice(start, this.pos) });
+    this.tokens.push({
+      type: 'string',
+      offset: start,
+      length: this.pos - start,
+      value,
+      text: this.src.slice(start, this.pos),
+    });
   }
 
   private identifier(): void {
@@ -189,7 +197,13 @@ class Lexer {
     // After a dot every word is a property name, so `a.null` reads the key "null".
     const afterDot = this.tokens[this.tokens.length - 1]?.type === '.';
     if (!afterDot && (text === 'NaN' || text === 'Infinity')) {
-      this.tokens.push({ type: 'number', offset: start, length: text.length, value: text === 'NaN' ? NaN : Infinity, text });
+      this.tokens.push({
+        type: 'number',
+        offset: start,
+        length: text.length,
+        value: text === 'NaN' ? NaN : Infinity,
+        text,
+      });
       return;
     }
     const type = afterDot ? undefined : KEYWORDS[text];
@@ -213,5 +227,5 @@ const OPERATOR_HINTS: Record<string, string> = {
   '&': "use '&&'",
   '|': "use '||'",
   '}': "a single '}' cannot appear here",
-  $: "expressions cannot be nested; write the inner expression directly",
+  $: 'expressions cannot be nested; write the inner expression directly',
 };

@@ -44,7 +44,8 @@ class Parser {
   constructor(private readonly tokens: Token[]) {}
 
   parse(): Expr {
-    if (this.peek().type === 'eof') this.fail(this.peek(), 'expected an expression', 'write an expression between ${{ and }}');
+    if (this.peek().type === 'eof')
+      this.fail(this.peek(), 'expected an expression', 'write an expression between ${{ and }}');
     const ast = this.or();
     const rest = this.peek();
     if (rest.type !== 'eof') this.fail(rest, `unexpected ${describe(rest)}`, hintAfterExpression(rest));
@@ -64,7 +65,10 @@ class Parser {
     if (this.peek().type !== op) return first;
     const operands = [first];
     while (this.accept(op)) operands.push(operand());
-    return this.build({ kind: 'logical', op, operands, ...this.span(first, operands[operands.length - 1] ?? first) }, operands);
+    return this.build(
+      { kind: 'logical', op, operands, ...this.span(first, operands[operands.length - 1] ?? first) },
+      operands,
+    );
   }
 
   private equality(): Expr {
@@ -90,7 +94,9 @@ class Parser {
     if (bang.type !== '!') return this.postfix();
     this.next();
     const operand = this.nested(bang, () => this.unary());
-    return this.build({ kind: 'not', operand, offset: bang.offset, length: this.end(operand) - bang.offset }, [operand]);
+    return this.build({ kind: 'not', operand, offset: bang.offset, length: this.end(operand) - bang.offset }, [
+      operand,
+    ]);
   }
 
   /** Access chains: `.name`, `.*`, `[expr]`, `[*]` — only after a context, a call or parentheses, as in GitHub. */
@@ -111,10 +117,9 @@ class Parser {
       return this.build({ kind: 'filter', object, starOffset: tok.offset, ...this.span(object, tok) }, [object]);
     }
     if (tok.type !== 'identifier') this.fail(tok, `expected a property name after '.', found ${describe(tok)}`);
-    return this.build(
-      { kind: 'property', object, name: tok.text, nameOffset: tok.offset, ...this.span(object, tok) },
-      [object],
-    );
+    return this.build({ kind: 'property', object, name: tok.text, nameOffset: tok.offset, ...this.span(object, tok) }, [
+      object,
+    ]);
   }
 
   private bracket(object: Expr): Expr {
@@ -142,7 +147,9 @@ class Parser {
       case 'null':
         return { kind: 'literal', value: null, offset: tok.offset, length: tok.length };
       case 'identifier':
-        return this.peek().type === '(' ? this.call(tok) : { kind: 'context', name: tok.text, offset: tok.offset, length: tok.length };
+        return this.peek().type === '('
+          ? this.call(tok)
+          : { kind: 'context', name: tok.text, offset: tok.offset, length: tok.length };
       case '(':
         return this.group(tok);
       case 'eof':
@@ -168,7 +175,17 @@ class Parser {
       while (this.accept(','));
     }
     const close = this.expect(')', `close the call of ${name.text}() with ')'`);
-    return this.build({ kind: 'call', name: name.text, nameOffset: name.offset, args, offset: name.offset, length: close.offset + close.length - name.offset }, args);
+    return this.build(
+      {
+        kind: 'call',
+        name: name.text,
+        nameOffset: name.offset,
+        args,
+        offset: name.offset,
+        length: close.offset + close.length - name.offset,
+      },
+      args,
+    );
   }
 
   /** Runs a nested parse one level deeper (opened by `at`), refusing to go past MAX_DEPTH. */
@@ -183,9 +200,14 @@ class Parser {
 
   /** Records the node's height and refuses trees taller than MAX_DEPTH. */
   private build<T extends Expr>(node: T, kids: Expr[]): T {
-    const height = 1 + Math.max(0, ...kids.map((k) => this.heights.get(k) ?? 0));
+    const height = 1 + kids.reduce((max, k) => Math.max(max, this.heights.get(k) ?? 0), 0);
     if (height > MAX_DEPTH) {
-      throw new ParseFailure({ message: `expression is nested deeper than ${MAX_DEPTH} levels`, offset: node.offset, length: Math.max(1, node.length), hint: DEPTH_HINT });
+      throw new ParseFailure({
+        message: `expression is nested deeper than ${MAX_DEPTH} levels`,
+        offset: node.offset,
+        length: Math.max(1, node.length),
+        hint: DEPTH_HINT,
+      });
     }
     this.heights.set(node, height);
     return node;
@@ -241,8 +263,8 @@ function describe(tok: Token): string {
 }
 
 function hintAfterExpression(tok: Token): string | undefined {
-  if (tok.type === '.' || tok.type === '[') return 'properties can only be read from a context, a function call or a parenthesized expression';
+  if (tok.type === '.' || tok.type === '[')
+    return 'properties can only be read from a context, a function call or a parenthesized expression';
   if (tok.type === '(') return 'only function names can be called';
   return 'join expressions with an operator such as && or ||';
 }
-

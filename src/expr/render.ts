@@ -52,7 +52,13 @@ export function renderDeep(value: Value, ctx: EvalContext, path: JsonPath = []):
     const r = renderValue(value, ctx);
     return r.ok ? r : { ok: false, error: { ...r.error, path } };
   }
-  if (Array.isArray(value)) return renderEach(value.map((v, i) => [i, v] as const), ctx, path, (items) => items.map(([, v]) => v));
+  if (Array.isArray(value))
+    return renderEach(
+      value.map((v, i) => [i, v] as const),
+      ctx,
+      path,
+      (items) => items.map(([, v]) => v),
+    );
   if (value !== null && typeof value === 'object') {
     // Object.fromEntries defines own properties, so a "__proto__" key stays a plain key.
     return renderEach(Object.entries(value), ctx, path, (items) => Object.fromEntries(items));

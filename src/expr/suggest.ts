@@ -12,7 +12,10 @@ export function suggest(name: string, candidates: Iterable<string>): string | un
   const list = [...candidates];
   if (list.length === 0) return undefined;
   const lower = name.toLowerCase();
-  const best = closest(lower, list.map((c) => c.toLowerCase()));
+  const best = closest(
+    lower,
+    list.map((c) => c.toLowerCase()),
+  );
   const index = list.findIndex((c) => c.toLowerCase() === best);
   const limit = Math.max(2, Math.floor(name.length / 3));
   return distance(lower, best) <= limit ? list[index] : undefined;

@@ -56,7 +56,15 @@ function parseSegment(text: string, open: number): { ok: true; part: ExprPart } 
   const lexed = lex(text, sourceOffset, true);
   if (!lexed.ok) return lexed;
   if (lexed.end < 0) {
-    return { ok: false, error: { message: "unterminated '${{'", offset: open, length: OPEN.length, hint: "close the expression with '}}'" } };
+    return {
+      ok: false,
+      error: {
+        message: "unterminated '${{'",
+        offset: open,
+        length: OPEN.length,
+        hint: "close the expression with '}}'",
+      },
+    };
   }
   const source = text.slice(sourceOffset, lexed.end);
   const parsed = parseExpression(source);

@@ -13,7 +13,10 @@ const contexts: Record<string, Value> = {
   params: { spec: 'SPEC.md', count: 3, flag: true, empty: '', list: ['a', 'B', 3], obj: { Key: 'v', key2: null } },
   stages: {
     plan: { status: 'succeeded', outputs: { text: 'the plan' } },
-    review: { status: 'failed', outputs: { approved: false, findings: [{ severity: 'major' }, { severity: 'minor' }] } },
+    review: {
+      status: 'failed',
+      outputs: { approved: false, findings: [{ severity: 'major' }, { severity: 'minor' }] },
+    },
     test: { status: 'succeeded', outputs: { exit_code: 0 } },
   },
   env: { HOME: '/home/x' },
@@ -111,7 +114,7 @@ describe('equality with coercion', () => {
     ['-0 == 0', true],
     ['Infinity == Infinity', true],
     ['params.list == params.list', true],
-    ["params.list == fromJSON('[\"a\",\"B\",3]')", false],
+    ['params.list == fromJSON(\'["a","B",3]\')', false],
     ["fromJSON('{}') == fromJSON('{}')", false],
     ['params.obj == 0', false],
     ['params.list == null', false],
@@ -203,7 +206,7 @@ describe('property access', () => {
     expect(value('params.list[10]')).toBe(null);
     expect(value('params.list[-1]')).toBe(null);
     expect(value('params.list.x')).toBe(null);
-    expect(value("params.obj[0]")).toBe(null);
+    expect(value('params.obj[0]')).toBe(null);
   });
 
   it('never reaches the prototype chain', () => {
@@ -254,7 +257,14 @@ describe('filters', () => {
   });
 
   it('a plain list indexes, a filtered list maps', () => {
-    const c = { contexts: { x: [[10, 11], [20, 21]] } };
+    const c = {
+      contexts: {
+        x: [
+          [10, 11],
+          [20, 21],
+        ],
+      },
+    };
     expect(value('x[1]', c)).toEqual([20, 21]);
     expect(value('x.*[1]', c)).toEqual([11, 21]);
   });

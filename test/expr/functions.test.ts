@@ -22,7 +22,20 @@ function failure(src: string): string {
 describe('function table', () => {
   it('has every function of the spec', () => {
     expect(FUNCTIONS.map((f) => f.name).sort()).toEqual(
-      ['always', 'cancelled', 'contains', 'endsWith', 'failure', 'format', 'fromJSON', 'join', 'length', 'startsWith', 'success', 'toJSON'].sort(),
+      [
+        'always',
+        'cancelled',
+        'contains',
+        'endsWith',
+        'failure',
+        'format',
+        'fromJSON',
+        'join',
+        'length',
+        'startsWith',
+        'success',
+        'toJSON',
+      ].sort(),
     );
   });
 
@@ -51,7 +64,7 @@ describe('contains', () => {
     ["contains(params.nested, 'a')", false],
     ["contains('123', 2)", true],
     ["contains('true', true)", true],
-    ["contains(params.list, params.nested)", false],
+    ['contains(params.list, params.nested)', false],
   ])('%s → %s', (src, expected) => {
     expect(value(src)).toBe(expected);
   });
@@ -97,7 +110,7 @@ describe('length (an addition to GitHub)', () => {
     ['length(null)', 0],
     ['length(12345)', 5],
     ['length(true)', 4],
-    ["length(stages.*)", 0],
+    ['length(stages.*)', 0],
   ])('%s → %d', (src, expected) => {
     expect(value(src)).toBe(expected);
   });
@@ -113,11 +126,11 @@ describe('toJSON and fromJSON', () => {
   });
 
   it('parses JSON into values of every kind', () => {
-    expect(value("fromJSON('{\"a\": [1, true, null, \"x\"]}')")).toEqual({ a: [1, true, null, 'x'] });
+    expect(value('fromJSON(\'{"a": [1, true, null, "x"]}\')')).toEqual({ a: [1, true, null, 'x'] });
     expect(value("fromJSON('42')")).toBe(42);
     expect(value("fromJSON('true')")).toBe(true);
-    expect(value("fromJSON(' \"s\" ')")).toBe('s');
-    expect(value("fromJSON('{\"a\":{\"b\":2}}').A.B")).toBe(2);
+    expect(value('fromJSON(\' "s" \')')).toBe('s');
+    expect(value('fromJSON(\'{"a":{"b":2}}\').A.B')).toBe(2);
   });
 
   it('round-trips', () => {
@@ -125,9 +138,9 @@ describe('toJSON and fromJSON', () => {
   });
 
   it('keeps a "__proto__" key as data', () => {
-    const parsed = value("fromJSON('{\"__proto__\": {\"x\": 1}}')") as Record<string, Value>;
+    const parsed = value('fromJSON(\'{"__proto__": {"x": 1}}\')') as Record<string, Value>;
     expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
-    expect(value("fromJSON('{\"__proto__\": {\"x\": 1}}').x")).toBe(null);
+    expect(value('fromJSON(\'{"__proto__": {"x": 1}}\').x')).toBe(null);
   });
 
   it('fails on text that is not JSON', () => {

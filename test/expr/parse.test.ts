@@ -81,24 +81,41 @@ describe('structure and offsets', () => {
   });
 
   it('parses filters in both spellings', () => {
-    expect(ast('stages.*.status')).toMatchObject({ kind: 'property', name: 'status', object: { kind: 'filter', starOffset: 7 } });
+    expect(ast('stages.*.status')).toMatchObject({
+      kind: 'property',
+      name: 'status',
+      object: { kind: 'filter', starOffset: 7 },
+    });
     expect(ast('a[*]')).toMatchObject({ kind: 'filter', starOffset: 2, offset: 0, length: 4 });
   });
 
   it('parses index access with any expression', () => {
     expect(ast("a['b']")).toMatchObject({ kind: 'index', index: { kind: 'literal', value: 'b' }, length: 6 });
-    expect(ast('stages[params.x].status')).toMatchObject({ kind: 'property', object: { kind: 'index', index: { kind: 'property' } } });
+    expect(ast('stages[params.x].status')).toMatchObject({
+      kind: 'property',
+      object: { kind: 'index', index: { kind: 'property' } },
+    });
   });
 
   it('parses calls with name offsets, any spacing, and zero arguments', () => {
-    expect(ast("  contains( a , 'b' )")).toMatchObject({ kind: 'call', name: 'contains', nameOffset: 2, offset: 2, length: 19 });
+    expect(ast("  contains( a , 'b' )")).toMatchObject({
+      kind: 'call',
+      name: 'contains',
+      nameOffset: 2,
+      offset: 2,
+      length: 19,
+    });
     expect(ast('success()')).toMatchObject({ kind: 'call', name: 'success', args: [] });
     expect(ast('fromJSON(x).a')).toMatchObject({ kind: 'property', name: 'a', object: { kind: 'call' } });
   });
 
   it('gives && precedence over ||, and comparison over equality', () => {
     const node = ast('a || b && c');
-    expect(node).toMatchObject({ kind: 'logical', op: '||', operands: [{ kind: 'context' }, { kind: 'logical', op: '&&' }] });
+    expect(node).toMatchObject({
+      kind: 'logical',
+      op: '||',
+      operands: [{ kind: 'context' }, { kind: 'logical', op: '&&' }],
+    });
     expect(ast('a == b < c')).toMatchObject({ kind: 'compare', op: '==', right: { kind: 'compare', op: '<' } });
     expect(ast('!a == b')).toMatchObject({ kind: 'compare', left: { kind: 'not' } });
   });
@@ -109,7 +126,13 @@ describe('structure and offsets', () => {
 
   it('parentheses group and their span covers them', () => {
     const node = ast('(a || b) && c');
-    expect(node).toMatchObject({ kind: 'logical', op: '&&', offset: 0, length: 13, operands: [{ kind: 'logical', op: '||' }, {}] });
+    expect(node).toMatchObject({
+      kind: 'logical',
+      op: '&&',
+      offset: 0,
+      length: 13,
+      operands: [{ kind: 'logical', op: '||' }, {}],
+    });
     expect(ast('!(a)')).toMatchObject({ kind: 'not', offset: 0, length: 4 });
     expect(ast('(a).b')).toMatchObject({ kind: 'property', offset: 0, length: 5 });
   });

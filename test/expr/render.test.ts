@@ -29,14 +29,24 @@ describe('parseTemplate', () => {
     if (!r.ok) return;
     expect(r.parts).toMatchObject([
       { kind: 'text', value: 'a ', offset: 0 },
-      { kind: 'expr', source: ' params.spec ', offset: 2, length: 18, sourceOffset: 5, ast: { kind: 'property', offset: 1 } },
+      {
+        kind: 'expr',
+        source: ' params.spec ',
+        offset: 2,
+        length: 18,
+        sourceOffset: 5,
+        ast: { kind: 'property', offset: 1 },
+      },
       { kind: 'text', value: ' b', offset: 20 },
       { kind: 'expr', source: '1', offset: 22, length: 6, sourceOffset: 25 },
     ]);
   });
 
   it('gives a string without expressions as one text part, and an empty string as none', () => {
-    expect(parseTemplate('plain } {{ text }}')).toEqual({ ok: true, parts: [{ kind: 'text', value: 'plain } {{ text }}', offset: 0 }] });
+    expect(parseTemplate('plain } {{ text }}')).toEqual({
+      ok: true,
+      parts: [{ kind: 'text', value: 'plain } {{ text }}', offset: 0 }],
+    });
     expect(parseTemplate('')).toEqual({ ok: true, parts: [] });
   });
 
@@ -187,7 +197,7 @@ describe('renderDeep', () => {
   });
 
   it('errors carry the JSON path and the offset inside the string', () => {
-    const r = renderDeep({ stages: [{ ok: 'fine' }, { prompt: 'abc ${{ format(\'{1}\', 1) }}' }] }, ctx);
+    const r = renderDeep({ stages: [{ ok: 'fine' }, { prompt: "abc ${{ format('{1}', 1) }}" }] }, ctx);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.error.path).toEqual(['stages', 1, 'prompt']);
