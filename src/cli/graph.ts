@@ -22,16 +22,34 @@ export function registerGraph(program: Command, io: CliIO): Command {
     });
 }
 
-/** Node ids: paths with characters that both formats accept. */
-const nodeId = (path: string) => path.replace(/[^a-zA-Z0-9_]/g, '_');
+/**
+ * Node ids are generated (`n0`, `n1`, ...) so that no stage id can collide with another after
+ * escaping or with a keyword of the format (`end`, `graph`, `subgraph`, `node`); the stage id is
+ * the label.
+ */
+function nodeIds(pipeline: Pipeline): (path: string) => string {
+  const ids = new Map<string, string>();
+  const visit = (scope: Scope) => {
+    for (const s of scope.stages) {
+      ids.set(s.path, `n${ids.size}`);
+      if (s.body) visit(s.body);
+    }
+  };
+  visit(pipeline.root);
+  return (path) => ids.get(path)!;
+}
+
+/** Mermaid labels are double-quoted; a quote inside is written as an entity. */
+const mermaidLabel = (text: string) => text.replace(/"/g, '#quot;');
 
 export function mermaid(pipeline: Pipeline): string {
+  const nodeId = nodeIds(pipeline);
   const lines = ['flowchart TD'];
   const visit = (scope: Scope, indent: string) => {
     for (const s of scope.stages) {
-      const label = `${s.id}<br/><small>${s.kind}</small>`;
+      const label = `${mermaidLabel(s.id)}<br/><small>${s.kind}</small>`;
       if (s.body) {
-        lines.push(`${indent}subgraph ${nodeId(s.path)}["${s.id} (loop)"]`);
+        lines.push(`${indent}subgraph ${nodeId(s.path)}["${mermaidLabel(s.id)} (loop)"]`);
         visit(s.body, `${indent}  `);
         lines.push(`${indent}end`);
       } else {
@@ -50,6 +68,7 @@ export function mermaid(pipeline: Pipeline): string {
 }
 
 export function dot(pipeline: Pipeline): string {
+  const nodeId = nodeIds(pipeline);
   const lines = [`digraph ${JSON.stringify(pipeline.name)} {`, '  rankdir=TB;', '  node [shape=box, style=rounded];', '  compound=true;'];
   const anchor = new Map<string, string>();
   const visit = (scope: Scope, indent: string) => {

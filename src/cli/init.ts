@@ -66,6 +66,18 @@ A command-line program \`main.js\` that prints \`Hello, NAME\` for the name give
 first argument, and exits with code 2 and a usage message when no name is given.
 `;
 
+const BUG = `# Bug
+
+What happens, what should happen instead, and the command that shows it.
+`;
+
+/** Placeholders for the files a starter pipeline reads, written only when missing. */
+const PLACEHOLDERS: Record<string, [string, string][]> = {
+  starter: [['SPEC.md', SPEC]],
+  'spec-to-code': [['SPEC.md', SPEC]],
+  bugfix: [['BUG.md', BUG]],
+};
+
 const GITIGNORE_LINES = ['.factory/'];
 
 /** Built-in templates are the files of this package's pipelines/ folder. */
@@ -83,7 +95,7 @@ function builtinTemplates(): Map<string, string> {
 export function registerInit(program: Command, io: CliIO): Command {
   return program
     .command('init')
-    .description('write a starter factory.yaml, scenarios/ and .gitignore lines in the current directory')
+    .description('write a starter factory.yaml, scenarios/example.yaml, placeholder SPEC.md or BUG.md, and .gitignore lines')
     .option('--template <name>', 'start from a built-in template')
     .option('--force', 'overwrite files that exist')
     .action((opts: { template?: string; force?: boolean }) => {
@@ -114,9 +126,10 @@ export function registerInit(program: Command, io: CliIO): Command {
         writeFileSync(path.join(io.cwd, f), text);
         written.push(f);
       }
-      if (!existsSync(path.join(io.cwd, 'SPEC.md'))) {
-        writeFileSync(path.join(io.cwd, 'SPEC.md'), SPEC);
-        written.push('SPEC.md');
+      for (const [f, text] of PLACEHOLDERS[opts.template ?? 'starter'] ?? []) {
+        if (existsSync(path.join(io.cwd, f))) continue;
+        writeFileSync(path.join(io.cwd, f), text);
+        written.push(f);
       }
       if (addGitignoreLines(path.join(io.cwd, '.gitignore'))) written.push('.gitignore');
       io.stdout.write(`wrote ${written.join(', ')}\nnext: edit SPEC.md and scenarios/, then run \`factory plan\` and \`factory apply\`\n`);

@@ -17,6 +17,8 @@ export interface CheckOptions {
   concurrency?: number;
   /** A run needs every required param; `validate` does not. */
   forRun: boolean;
+  /** Where paths in messages are shown relative to. */
+  cwd?: string;
 }
 
 export interface CheckResult {
@@ -50,7 +52,7 @@ export function checkConfig(loaded: LoadedFile, options: CheckOptions): CheckRes
   diagnostics.push(...checkExpressions(loaded, root, new Set(declaredParams(loaded.value).keys())));
   diagnostics.push(...checkUnits(loaded, config, root));
   diagnostics.push(...checkStageRules(loaded, root));
-  diagnostics.push(...checkFiles(loaded, root, params.values));
+  diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd()));
   const unique = dedupe(diagnostics);
   sortDiagnostics(unique);
   if (unique.some((d) => d.severity === 'error')) return { diagnostics: unique };
@@ -73,7 +75,8 @@ export function checkConfig(loaded: LoadedFile, options: CheckOptions): CheckRes
 function dedupe(diags: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   return diags.filter((d) => {
-    const key = `${d.file}:${d.line}:${d.column}:${d.code}`;
+    // Command-line problems have no position: tell them apart by message.
+    const key = `${d.file}:${d.line}:${d.column}:${d.code}${d.line === 0 ? `:${d.message}` : ''}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

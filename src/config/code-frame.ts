@@ -27,7 +27,7 @@ export function formatDiagnostic(d: Diagnostic, sourceText: string | undefined, 
   const out = [`${paint(style, 'bold', where)} ${sev}  ${d.message}`];
   const lines = sourceText?.split(/\r?\n/);
   const lineText = d.line > 0 ? lines?.[d.line - 1] : undefined;
-  const gutterWidth = Math.max(4, String(d.line).length + 1);
+  const gutterWidth = Math.max(5, String(d.line).length + 1);
   const gutter = (label: string) => paint(style, 'dim', `${label.padStart(gutterWidth)} |`);
   if (lineText !== undefined) {
     const shown = lineText.length > 200 ? lineText.slice(0, 200) + '…' : lineText;

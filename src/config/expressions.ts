@@ -47,7 +47,7 @@ export function checkExpressions(loaded: LoadedFile, root: RawScope, params: Rea
   return place.diagnostics;
 }
 
-function envFor(place: Place, contexts: string[], visible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined, statusFunctions: boolean): StaticEnv {
+function envFor(place: Place, contexts: string[], visible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined, statusFunctions: boolean, self?: string): StaticEnv {
   const env: StaticEnv = {
     contexts: new Set(loopBody ? [...contexts, 'loop'] : contexts),
     params: place.params,
@@ -55,14 +55,15 @@ function envFor(place: Place, contexts: string[], visible: ReadonlySet<string>, 
     statusFunctions,
     describe: (id: string) => `stage "${id}"`,
   };
+  if (self !== undefined) env.self = self;
   return env;
 }
 
 function checkScope(place: Place, scope: RawScope, enclosingVisible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined): void {
   for (const stage of scope.order) {
     const visible = new LazySet(() => new Set([...enclosingVisible, ...stage.upstream]));
-    const plain = envFor(place, STAGE_CONTEXTS, visible, loopBody, false);
-    const condition = envFor(place, STAGE_CONTEXTS, visible, loopBody, true);
+    const plain = envFor(place, STAGE_CONTEXTS, visible, loopBody, false, stage.id);
+    const condition = envFor(place, STAGE_CONTEXTS, visible, loopBody, true, stage.id);
     walk(place, stage.def, stage.yamlPath, plain, condition);
     if (stage.body) checkLoopBody(place, stage, visible);
   }
@@ -123,7 +124,11 @@ export function checkRunHasNoExpressions(loaded: LoadedFile, scope: RawScope): D
   for (const stage of scope.order) {
     const run = stage.def.run;
     const pieces: [string, PathSegment[]][] =
-      typeof run === 'string' ? [[run, [...stage.yamlPath, 'run']]] : Array.isArray(run) ? run.map((r, i) => [String(r), [...stage.yamlPath, 'run', i]]) : [];
+      typeof run === 'string'
+        ? [[run, [...stage.yamlPath, 'run']]]
+        : Array.isArray(run)
+          ? run.flatMap((r, i): [string, PathSegment[]][] => (typeof r === 'string' ? [[r, [...stage.yamlPath, 'run', i]]] : []))
+          : [];
     for (const [text, at] of pieces) {
       const start = text.indexOf('${{');
       if (start === -1) continue;

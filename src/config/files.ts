@@ -40,14 +40,15 @@ interface FileCheck {
   diagnostics: Diagnostic[];
   /** Scenario files already validated (several stages may share a glob). */
   scenarios: Set<string>;
+  cwd: string;
 }
 
 /**
  * Files the pipeline names: scenario globs must match (and every scenario file must be valid),
  * context globs that match nothing are a warning, prompt_file must exist.
  */
-export function checkFiles(loaded: LoadedFile, root: RawScope, params: Record<string, JsonValue>): Diagnostic[] {
-  const check: FileCheck = { loaded, dir: path.dirname(loaded.absPath), params, diagnostics: [], scenarios: new Set() };
+export function checkFiles(loaded: LoadedFile, root: RawScope, params: Record<string, JsonValue>, cwd: string): Diagnostic[] {
+  const check: FileCheck = { loaded, dir: path.dirname(loaded.absPath), params, diagnostics: [], scenarios: new Set(), cwd };
   checkScopeFiles(check, root);
   return check.diagnostics;
 }
@@ -66,7 +67,7 @@ function checkScopeFiles(check: FileCheck, scope: RawScope): void {
         const files = expandGlobs([glob], check.dir);
         if (files.length === 0) {
           check.diagnostics.push(diagnostic(loaded.file, locate(loaded, where), 'scenarios-empty',
-            `the scenario glob "${glob}" of stage "${stage.path}" matches no file (searched in ${displayDir(check.dir)})`,
+            `the scenario glob "${glob}" of stage "${stage.path}" matches no file (searched in ${displayDir(check.dir, check.cwd)})`,
             'write scenario files there (see `factory init`), or fix the glob: an empty holdout would validate nothing'));
         }
         for (const f of files) checkScenarioFile(check, path.join(check.dir, f));
@@ -95,7 +96,7 @@ function checkScopeFiles(check: FileCheck, scope: RawScope): void {
 function checkScenarioFile(check: FileCheck, absPath: string): void {
   if (check.scenarios.has(absPath)) return;
   check.scenarios.add(absPath);
-  const result = loadYamlFile(absPath);
+  const result = loadYamlFile(absPath, check.cwd);
   if (!result.ok) {
     check.diagnostics.push(...result.diagnostics);
     return;
@@ -103,7 +104,7 @@ function checkScenarioFile(check: FileCheck, absPath: string): void {
   check.diagnostics.push(...validateAgainstSchema(result.loaded, 'scenario'));
 }
 
-function displayDir(dir: string): string {
-  const rel = path.relative(process.cwd(), dir);
+function displayDir(dir: string, cwd: string): string {
+  const rel = path.relative(cwd, dir);
   return rel === '' ? '.' : rel;
 }

@@ -31,7 +31,7 @@ export function loadPipeline(target: string | undefined, options: LoadOptions): 
     return { ok: false, diagnostics: loaded.diagnostics, sources };
   }
   addSource(sources, loaded.loaded);
-  const checked = checkConfig(loaded.loaded, { set: options.set ?? [], forRun: options.forRun ?? true, ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}) });
+  const checked = checkConfig(loaded.loaded, { set: options.set ?? [], forRun: options.forRun ?? true, cwd: options.cwd, ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}) });
   for (const d of checked.diagnostics) if (!sources.has(d.file)) addSourceFromDisk(sources, d.file, options.cwd);
   if (!checked.pipeline) return { ok: false, diagnostics: checked.diagnostics, sources };
   return { ok: true, pipeline: checked.pipeline, warnings: checked.diagnostics, sources };

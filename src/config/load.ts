@@ -89,31 +89,40 @@ export function loadYamlFile(absPath: string, cwd = process.cwd()): LoadResult {
 
 function decodeText(bytes: Buffer): { ok: true; text: string } | { ok: false; code: string; message: string; pos: Position } {
   const nul = bytes.indexOf(0);
-  if (nul !== -1) return { ok: false, code: 'file-binary', message: `looks binary (a NUL byte at offset ${nul})`, pos: NO_POSITION };
+  if (nul !== -1) return { ok: false, code: 'file-binary', message: `looks binary (a NUL byte at offset ${nul})`, pos: bytePosition(bytes, nul) };
   try {
     const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
     return { ok: true, text };
   } catch {
     const at = firstInvalidUtf8(bytes);
-    return { ok: false, code: 'file-not-utf8', message: `is not valid UTF-8 (first bad byte at offset ${at})`, pos: NO_POSITION };
+    return { ok: false, code: 'file-not-utf8', message: `is not valid UTF-8 (first bad byte at offset ${at})`, pos: bytePosition(bytes, at) };
   }
 }
 
+/**
+ * Where the first malformed sequence starts: decode leniently, encode again, and find the first
+ * byte that differs (a malformed sequence comes back as U+FFFD, whose bytes differ from it).
+ */
 function firstInvalidUtf8(bytes: Buffer): number {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  // Binary search on the longest valid prefix: cheap, and the message can name the offset.
-  let lo = 0;
-  let hi = bytes.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    try {
-      decoder.decode(bytes.subarray(0, mid), { stream: true });
-      lo = mid;
-    } catch {
-      hi = mid - 1;
+  const again = Buffer.from(new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes), 'utf8');
+  let i = 0;
+  while (i < bytes.length && i < again.length && bytes[i] === again[i]) i++;
+  return i;
+}
+
+/** Line and column (in characters) of a byte offset, for files that are not valid text. */
+function bytePosition(bytes: Buffer, offset: number): Position {
+  const before = bytes.subarray(0, offset);
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < before.length; i++) {
+    if (before[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
     }
   }
-  return lo;
+  const column = new TextDecoder('utf-8').decode(bytes.subarray(lineStart, offset)).length + 1;
+  return { line, column, length: 1 };
 }
 
 export function parseYamlText(text: string, file: string, absPath: string): LoadResult {
@@ -137,13 +146,16 @@ export function parseYamlText(text: string, file: string, absPath: string): Load
   if (!doc) {
     return { ok: false, diagnostics: [diagnostic(file, { line: 1, column: 1, length: 1 }, 'file-empty', `${file} is empty`, 'start with `version: 1` and a `stages:` map, or run `factory init`')] };
   }
-  const errors = doc.errors.map((e) => {
+  // Only the first syntax error is reported: the parser's later ones follow from it.
+  const errors = doc.errors.slice(0, 1).map((e) => {
     const [start, end] = e.pos;
-    const code = e.code === 'DUPLICATE_KEY' ? 'yaml-duplicate-key' : 'yaml-syntax';
     const message = firstLine(e.message);
-    const hint = e.code === 'DUPLICATE_KEY' ? 'each key may appear once in a map: remove or rename one of them' : yamlHint(e.code);
-    return diagnostic(file, at(start, Math.max(1, Math.min(end - start, 80))), code, message, hint);
+    const opener = unclosedOpener(text, start, message);
+    if (opener) return diagnostic(file, at(opener.offset, 1), 'yaml-syntax', opener.message, opener.hint);
+    return diagnostic(file, at(start, Math.max(1, Math.min(end - start, 80))), 'yaml-syntax', message, yamlHint(e.code));
   });
+  errors.push(...findUnresolvedAliases(doc).map(({ offset, length, name }) =>
+    diagnostic(file, at(offset, length), 'yaml-unknown-alias', `the alias *${name} refers to no anchor "${name}"`, `define the anchor \`&${name}\` on a value before this alias, or write the value out`)));
   errors.push(...findDuplicateKeys(doc).map(({ offset, length, key }) =>
     diagnostic(file, at(offset, length), 'yaml-duplicate-key', `duplicate key "${key}" in this map`, 'each key may appear once in a map: remove or rename one of them')));
   if (errors.length > 0) return { ok: false, diagnostics: errors };
@@ -158,8 +170,69 @@ export function parseYamlText(text: string, file: string, absPath: string): Load
     const range = (doc.contents as YamlNode).range;
     return { ok: false, diagnostics: [diagnostic(file, at(range?.[0] ?? 0), 'top-not-map', `the top level of ${file} must be a map of keys (version, stages, ...), not ${describeNode(doc.contents as YamlNode)}`, 'start with `version: 1` followed by `stages:`')] };
   }
-  const value: unknown = doc.toJS({ maxAliasCount: -1 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: -1 });
+  } catch (err) {
+    return { ok: false, diagnostics: [diagnostic(file, { line: 1, column: 1, length: 1 }, 'yaml-invalid', `${file} cannot be read as data: ${firstLine((err as Error).message)}`)] };
+  }
   return { ok: true, loaded: { file, absPath, text, doc, lineCounter, value } };
+}
+
+function findUnresolvedAliases(doc: Document.Parsed): { offset: number; length: number; name: string }[] {
+  const found: { offset: number; length: number; name: string }[] = [];
+  visit(doc, {
+    Alias(_key, alias) {
+      if (!alias.resolve(doc)) found.push({ offset: alias.range?.[0] ?? 0, length: alias.source.length + 1, name: alias.source });
+    },
+  });
+  return found;
+}
+
+/**
+ * The parser notices an unclosed quote or bracket only where the file (or the flow) ends; the
+ * mistake is where it was opened. Scan up to the error for what is still open.
+ */
+function unclosedOpener(text: string, errorOffset: number, message: string): { offset: number; message: string; hint: string } | undefined {
+  const quote = /Missing closing ("|')quote/.exec(message);
+  const flow = /end with a ([\]}])/.exec(message);
+  if (!quote && !flow) return undefined;
+  const open = scanOpen(text, Math.min(errorOffset, text.length));
+  if (quote && open.quote !== undefined) {
+    return { offset: open.quote, message: `this ${quote[1] === '"' ? 'double' : 'single'}-quoted string is never closed`, hint: `add the closing ${quote[1]} at the end of the value` };
+  }
+  if (flow) {
+    const opener = flow[1] === ']' ? '[' : '{';
+    const offset = [...open.brackets].reverse().find((b) => text[b] === opener);
+    if (offset !== undefined) return { offset, message: `this \`${opener}\` is never closed`, hint: `close it with \`${flow[1]}\` on the same line, or write the list as \`- item\` lines` };
+  }
+  return undefined;
+}
+
+function scanOpen(text: string, end: number): { quote?: number; brackets: number[] } {
+  const brackets: number[] = [];
+  let quote: { char: string; at: number } | undefined;
+  for (let i = 0; i < end; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (quote.char === '"' && c === '\\') i++;
+      else if (c === quote.char) {
+        if (quote.char === "'" && text[i + 1] === "'") i++;
+        else quote = undefined;
+      }
+      continue;
+    }
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < end && text[i] !== '\n') i++;
+    } else if ((c === '"' || c === "'") && (i === 0 || /[\s[{,:]/.test(text[i - 1]!))) {
+      quote = { char: c, at: i };
+    } else if (c === '[' || c === '{') {
+      brackets.push(i);
+    } else if ((c === ']' || c === '}') && brackets.length) {
+      brackets.pop();
+    }
+  }
+  return quote ? { quote: quote.at, brackets } : { brackets };
 }
 
 function findDuplicateKeys(doc: Document.Parsed): { offset: number; length: number; key: string }[] {

@@ -14,6 +14,8 @@ export interface ParamSpec {
 
 const COMMAND_LINE = '--set';
 
+const TYPE_WORDS: Record<ParamType, string> = { string: 'a string', number: 'a number', integer: 'a whole number', boolean: 'true or false' };
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -86,7 +88,7 @@ export function resolveParams(
     if (spec.default === undefined) continue;
     if (!fitsType(spec.default, spec.type)) {
       diagnostics.push(diagnostic(file, locate(loaded, ['params', id, 'default']), 'param-default-type',
-        `the default of param "${id}" must be a ${spec.type}, not ${JSON.stringify(spec.default)}`, `change the default or the param's \`type\``));
+        `the default of param "${id}" must be ${TYPE_WORDS[spec.type]}, not ${JSON.stringify(spec.default)}`, `change the default or the param's \`type\``));
       continue;
     }
     if (spec.enum && !spec.enum.includes(spec.default)) {

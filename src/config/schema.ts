@@ -61,6 +61,8 @@ function pointerToPath(pointer: string): PathSegment[] {
 
 function describePath(path: readonly PathSegment[]): string {
   if (path.length === 0) return 'the top level';
+  const last = path[path.length - 1];
+  if (typeof last === 'number') return `item ${last + 1} of ${describePath(path.slice(0, -1))}`;
   const [first, second, ...rest] = path;
   if (first === 'stages' && typeof second === 'string') {
     let label = `stage "${second}"`;
@@ -148,8 +150,13 @@ function explainErrors(errors: ErrorObject[], loaded: LoadedFile, root: SchemaNo
       const [ip, sp] = key.split('|') as [string, string];
       return e.instancePath === ip && e.schemaPath !== sp && e.schemaPath.startsWith(sp.replace(/(anyOf|oneOf)$/, ''));
     });
+  // When a branch of an anyOf matched the value's shape but not its contents (a list with one bad
+  // item), the errors inside say more than "must be a string or a list": keep those instead.
+  const deeper = (e: ErrorObject) =>
+    errors.some((o) => o.instancePath.startsWith(`${e.instancePath}/`) && o.schemaPath.startsWith(`${e.schemaPath}/`));
   for (const e of errors) {
     if (e.keyword === 'if' || e.keyword === 'propertyNames') continue;
+    if ((e.keyword === 'anyOf' || e.keyword === 'oneOf') && deeper(e)) continue;
     if (e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && underAnyOf(e)) continue;
     const d = explainOne(e, loaded, root);
     if (!d) continue;
@@ -169,8 +176,12 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
   const def = definitionOf(e.schemaPath);
 
   if (e.propertyName !== undefined) {
-    // A bad key in a map whose keys are ids (stages, params, outputs).
     const keyPath = [...path, e.propertyName];
+    if (path[path.length - 1] === 'env') {
+      return diagnostic(file, locate(loaded, keyPath, 'key'), 'bad-env-name', `"${e.propertyName}" is not a valid environment variable name in ${describePath(path)}`,
+        'use letters, digits and `_`, not starting with a digit (e.g. `MY_VAR`)');
+    }
+    // A bad key in a map whose keys are ids (stages, params, outputs).
     return diagnostic(file, locate(loaded, keyPath, 'key'), 'bad-id', `"${e.propertyName}" is not a valid id in ${describePath(path)}`,
       'ids start with a lowercase letter and use only a-z, 0-9, `_` and `-`');
   }
@@ -189,7 +200,8 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
       // A stage without `kind` also fails the discriminator, whose message lists the kinds.
       if (missing === 'kind' && path[path.length - 2] === 'stages') return undefined;
       return diagnostic(file, locate(loaded, path, 'key'), 'missing-key', `${describePath(path)} is missing the required key \`${missing}\``,
-        missing === 'max_iterations' ? 'a loop must say how many iterations it may take at most: add `max_iterations: N`' : `add \`${missing}:\``);
+        missing === 'max_iterations' ? 'a loop must say how many iterations it may take at most: add `max_iterations: N`'
+          : missing === 'version' ? 'add `version: 1` at the top of the file' : `add \`${missing}:\``);
     }
     case 'discriminator': {
       const kinds = kindsOf(root, (e.parentSchema ?? {}) as SchemaNode);
@@ -203,6 +215,7 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
         `add \`kind:\` with one of: ${kinds.join(', ')}`);
     }
     case 'type':
+      if (def === 'duration') return diagnostic(file, locate(loaded, path), 'bad-duration', `${describePath(path)} is not a duration: ${typeName(value)}`, DURATION_HINT);
       return diagnostic(file, locate(loaded, path), 'wrong-type', `${describePath(path)} must be ${expectedType(params.type)}, not ${typeName(value)}`);
     case 'enum': {
       const allowed = (params.allowedValues as unknown[] | undefined) ?? [];
@@ -230,7 +243,8 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
     case 'maximum':
     case 'exclusiveMaximum': {
       const words: Record<string, string> = { minimum: 'at least', exclusiveMinimum: 'more than', maximum: 'at most', exclusiveMaximum: 'less than' };
-      return diagnostic(file, locate(loaded, path), 'out-of-range', `${lastKey(path)} in ${describePath(path.slice(0, -1))} must be ${words[e.keyword]} ${String(params.limit)}, not ${String(value)}`);
+      const subject = typeof path[path.length - 1] === 'number' ? describePath(path) : `${lastKey(path)} in ${describePath(path.slice(0, -1))}`;
+      return diagnostic(file, locate(loaded, path), 'out-of-range', `${subject} must be ${words[e.keyword]} ${String(params.limit)}, not ${String(value)}`);
     }
     case 'minItems':
       return diagnostic(file, locate(loaded, path), 'too-few', `${describePath(path)} must have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`);
@@ -238,7 +252,8 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
       return diagnostic(file, locate(loaded, path, 'key'), 'too-few', `${describePath(path)} must have at least ${String(params.limit)} entr${params.limit === 1 ? 'y' : 'ies'}`,
         path[path.length - 1] === 'stages' ? 'add a stage, for example `hello: { kind: command, run: echo hello }`' : undefined);
     case 'uniqueItems':
-      return diagnostic(file, locate(loaded, [...path, Number(params.j)]), 'duplicate-item', `${describePath(path)} lists the same value twice`, 'remove the repeated entry');
+      // ajv's `i` is the later of the two equal items: the one to remove.
+      return diagnostic(file, locate(loaded, [...path, Number(params.i)]), 'duplicate-item', `${describePath(path)} lists the same value twice`, 'remove the repeated entry');
     default:
       return diagnostic(file, locate(loaded, path), `schema-${e.keyword}`, `${describePath(path)} ${e.message ?? 'is invalid'}`);
   }

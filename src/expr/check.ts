@@ -23,6 +23,8 @@ export interface StaticEnv {
   statusFunctions: boolean;
   /** How to name a stage in messages, e.g. 'stage "x"'. */
   describe(stageId: string): string;
+  /** The stage whose definition holds the expression, when there is one: it cannot read itself. */
+  self?: string;
 }
 
 const RUN_FIELDS = ['id', 'dir'];
@@ -194,6 +196,10 @@ class Checker {
     if (id === undefined) {
       const message = `stage "${seg.name}" does not exist${suggestionSuffix(seg.name, visible.size > 0 ? visible : all)}`;
       this.report(seg, message, `stages readable here: ${list(visible)}`);
+      return;
+    }
+    if (this.env.self !== undefined && id === this.env.self) {
+      this.report(seg, `${this.env.describe(id)} cannot read its own outputs or status`, 'read what it needs from the stages it `needs`, or split it into two stages');
       return;
     }
     if (findName(visible, id) === undefined) {
