@@ -48,6 +48,8 @@ export type EngineEvent =
       reason?: Reason;
       message?: string;
       cached: boolean;
+      /** Taken as it stood in the run's record (--resume, --only), not run now. */
+      kept?: boolean;
       duration_ms: number;
       usage: Usage;
       cost_usd: number;

@@ -160,7 +160,7 @@ export const SYMBOLS = {
   watch: '⟳',
 } as const;
 
-export type Shown = StageStatus | RunStatus | 'not run';
+export type Shown = StageStatus | RunStatus | 'not run' | 'interrupted';
 
 export function statusSymbol(status: Shown): string {
   switch (status) {
@@ -178,6 +178,8 @@ export function statusSymbol(status: Shown): string {
       return SYMBOLS.running;
     case 'not run':
       return '·';
+    case 'interrupted':
+      return SYMBOLS.cancelled;
   }
 }
 
@@ -190,6 +192,7 @@ export function statusPaint(status: Shown, colors: Palette): Paint {
       return colors.red;
     case 'skipped':
     case 'cancelled':
+    case 'interrupted':
       return colors.yellow;
     case 'running':
       return colors.cyan;
