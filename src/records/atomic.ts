@@ -1,4 +1,5 @@
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import { describeFsError } from './fs-error.js';
 
 export type WriteResult = { ok: true } | { ok: false; error: string };
@@ -28,4 +29,17 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): WriteR
 
 export function writeJsonAtomic(file: string, value: unknown): WriteResult {
   return writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The same, off the event loop's thread (the engine writes records while it starts processes). */
+export async function writeFileAtomicAsync(file: string, data: string | Uint8Array): Promise<WriteResult> {
+  const tmp = `${file}.${process.pid}.${++counter}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+    return { ok: true };
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    return { ok: false, error: describeFsError(err, file) };
+  }
 }

@@ -1,22 +1,29 @@
 import { mkdirSync } from 'node:fs';
-import { ZERO_USAGE, type RunStatus, type Usage } from '../engine/events.js';
-import { writeJsonAtomic, type WriteResult } from './atomic.js';
+import { ZERO_USAGE, type Usage } from '../engine/events.js';
+import { writeFileAtomicAsync, writeJsonAtomic, type WriteResult } from './atomic.js';
 import { describeFsError } from './fs-error.js';
 import { LogWriter } from './logs.js';
 import { logFile, runDir, runJson, stageFile, stagesDir } from './paths.js';
 import { RECORD_VERSION, type RunMeta, type RunRecord, type StageFile, type StageRecord } from './types.js';
 
-/** run.json is rewritten at most this often while stages change; stage files are written at once. */
+/** run.json is rewritten at most once per interval while stages change (at once after a quiet spell). */
 const RUN_JSON_INTERVAL_MS = 200;
 
 /**
  * The write side of one run's record: each stage's state in its own small file, and run.json
- * derived from them. A failed write is kept as `error` (the first one) for the engine to act on.
+ * derived from them. Writes are atomic and asynchronous (each file's writes stay in order), so
+ * creating files never holds up starting processes; `close()` waits for all of them. A failed
+ * write is kept as `error` (the first one) for the engine to act on.
  */
 export class RunStore {
   private readonly stages = new Map<string, StageFile>();
   private timer: NodeJS.Timeout | undefined;
   private firstError: string | undefined;
+  private rank = new Map<string, number>();
+  private lastFlush = 0;
+  /** The last pending write of each file, so that writes of one file land in order. */
+  private readonly writes = new Map<string, Promise<void>>();
+  private readonly deferred = new Map<string, NodeJS.Timeout>();
 
   private constructor(
     readonly dir: string,
@@ -33,8 +40,10 @@ export class RunStore {
     }
     const store = new RunStore(dir, meta);
     for (const s of existing) store.stages.set(s.path, s);
-    const written = store.flush();
+    // The first write is synchronous, so an unwritable record refuses the run before any stage starts.
+    const written = writeJsonAtomic(runJson(dir), store.record());
     if (!written.ok) return { ok: false, error: `cannot write the run record: ${written.error}` };
+    store.lastFlush = Date.now();
     return { ok: true, store };
   }
 
@@ -51,24 +60,39 @@ export class RunStore {
     return this.stages.get(path);
   }
 
-  /** Writes one stage's file now and schedules run.json. */
-  putStage(file: StageFile): WriteResult {
+  /**
+   * Writes one stage's file and schedules run.json. With `deferMs`, the write happens only if no
+   * other state of the stage comes first (a stage that ends quickly is written once, at its end).
+   */
+  putStage(file: StageFile, options: { deferMs?: number } = {}): void {
+    const target = stageFile(this.dir, file.path, file.iteration);
+    const waiting = this.deferred.get(target);
+    if (waiting) {
+      clearTimeout(waiting);
+      this.deferred.delete(target);
+    }
+    if (options.deferMs) {
+      const timer = setTimeout(() => {
+        this.deferred.delete(target);
+        this.putStage(file);
+      }, options.deferMs);
+      timer.unref();
+      this.deferred.set(target, timer);
+      return;
+    }
     this.stages.set(file.path, file);
-    const result = this.note(writeJsonAtomic(stageFile(this.dir, file.path, file.iteration), file));
+    this.enqueue(target, `${JSON.stringify(file, null, 2)}\n`);
     this.schedule();
-    return result;
   }
 
-  /** Drops a stage from run.json's derivation order and re-adds it last (keeps pipeline order on resume). */
+  /** Resolves once the stage's file, as last put, is on disk (or failed to be: see `error`). */
+  async written(path: string, iteration?: number): Promise<void> {
+    await this.writes.get(stageFile(this.dir, path, iteration));
+  }
+
+  /** Shows run.json's stages in this order (the pipeline's); stages it does not name follow. */
   order(paths: readonly string[]): void {
-    const sorted = new Map<string, StageFile>();
-    for (const p of paths) {
-      const s = this.stages.get(p);
-      if (s) sorted.set(p, s);
-    }
-    for (const [p, s] of this.stages) if (!sorted.has(p)) sorted.set(p, s);
-    this.stages.clear();
-    for (const [p, s] of sorted) this.stages.set(p, s);
+    this.rank = new Map(paths.map((p, i) => [p, i]));
   }
 
   setMeta(patch: Partial<RunMeta>): void {
@@ -83,23 +107,50 @@ export class RunStore {
     return logFile(this.dir, path, stream, iteration);
   }
 
-  /** Writes run.json now. */
-  flush(): WriteResult {
+  /** Writes run.json now (asynchronously). */
+  flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    return this.note(writeJsonAtomic(runJson(this.dir), this.record()));
+    this.lastFlush = Date.now();
+    this.enqueue(runJson(this.dir), `${JSON.stringify(this.record(), null, 2)}\n`);
+  }
+
+  /** Drops deferred writes, writes run.json, and resolves once every write has landed. */
+  async close(): Promise<WriteResult> {
+    for (const timer of this.deferred.values()) clearTimeout(timer);
+    this.deferred.clear();
+    this.flush();
+    while (this.writes.size > 0) await Promise.all([...this.writes.values()]);
+    return this.firstError === undefined ? { ok: true } : { ok: false, error: this.firstError };
+  }
+
+  private enqueue(file: string, text: string): void {
+    const previous = this.writes.get(file) ?? Promise.resolve();
+    const next: Promise<void> = previous.then(async () => {
+      this.note(await writeFileAtomicAsync(file, text));
+      if (this.writes.get(file) === next) this.writes.delete(file);
+    });
+    this.writes.set(file, next);
   }
 
   record(): RunRecord {
-    return deriveRunRecord(this.meta, this.stages.values());
+    const last = this.rank.size;
+    const sorted = [...this.stages.values()].sort((a, b) => (this.rank.get(a.path) ?? last) - (this.rank.get(b.path) ?? last));
+    return deriveRunRecord(this.meta, sorted);
   }
 
+  /** Writes run.json now when it has not been written for a while, else once the interval is over. */
   private schedule(): void {
     if (this.timer) return;
+    const wait = this.lastFlush + RUN_JSON_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.flush();
+      return;
+    }
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush();
-    }, RUN_JSON_INTERVAL_MS);
+    }, wait);
     this.timer.unref();
   }
 
@@ -150,4 +201,3 @@ function round(usd: number): number {
   return Math.round(usd * 1e6) / 1e6;
 }
 
-export type { RunStatus };

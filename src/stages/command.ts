@@ -30,7 +30,7 @@ export const commandExecutor: StageExecutor = {
     const json = def.parse === 'json';
     const stdout = new CappedCapture(undefined, json);
     const stderr = new CappedCapture();
-    const child = await spawnCommand({ file, args, cwd: cwd.value, env: env.env });
+    const { child } = await spawnCommand({ file, args, cwd: cwd.value, env: env.env });
     child.stdout?.on('data', (chunk: Uint8Array) => {
       stdout.add(chunk);
       ctx.output('stdout', chunk);

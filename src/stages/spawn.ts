@@ -30,22 +30,26 @@ export interface SpawnRequest {
   env: Record<string, string>;
 }
 
-export async function spawnCommand(req: SpawnRequest): Promise<ResultPromise<{ encoding: 'buffer'; buffer: false }>> {
+const FIXED = {
+  extendEnv: false,
+  stdin: 'ignore',
+  stdout: 'pipe',
+  stderr: 'pipe',
+  buffer: false,
+  encoding: 'buffer',
+  stripFinalNewline: false,
+  reject: false,
+  cleanup: false,
+  forceKillAfterDelay: false,
+  detached: true,
+  windowsHide: true,
+} as const;
+
+export type Subprocess = ResultPromise<typeof FIXED & { cwd: string; env: Record<string, string> }>;
+
+/** Starts the program. The subprocess is wrapped: an async function must not return the (thenable) subprocess itself. */
+export async function spawnCommand(req: SpawnRequest): Promise<{ child: Subprocess }> {
   const execa = await preloadExeca();
-  return execa(req.file, req.args, {
-    cwd: req.cwd,
-    env: req.env,
-    extendEnv: false,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    encoding: 'buffer',
-    stripFinalNewline: false,
-    reject: false,
-    cleanup: false,
-    forceKillAfterDelay: false,
-    detached: true,
-    windowsHide: true,
-  });
+  return { child: execa(req.file, req.args, { ...FIXED, cwd: req.cwd, env: req.env }) };
 }
+

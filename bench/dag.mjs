@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// A 500-stage no-op DAG (10 wide, 50 deep, each stage needing two of the previous layer, each
+// running argv ["true"] without a shell), run by: the built factory CLI, a bare Node runner on
+// child_process.spawn, `make -j`, and wireit — all with the same concurrency, in this one
+// process run. Prints wall times and ratios against the bare Node floor, plus the wall time of
+// a one-stage pipeline. Figures only; nothing is asserted. Run `npm run build` first.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WIDTH = 10;
+const DEPTH = 50;
+const JOBS = Number(process.env.BENCH_JOBS ?? 2);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+
+const id = (layer, i) => `s${layer}_${i}`;
+const stages = [];
+for (let l = 0; l < DEPTH; l++) {
+  for (let i = 0; i < WIDTH; i++) stages.push({ id: id(l, i), needs: l === 0 ? [] : [id(l - 1, i), id(l - 1, (i + 1) % WIDTH)] });
+}
+
+const work = mkdtempSync(path.join(tmpdir(), 'factory-bench-'));
+const dirs = Object.fromEntries(['factory', 'node', 'make', 'wireit', 'one'].map((k) => [k, path.join(work, k)]));
+for (const d of Object.values(dirs)) mkdirSync(d);
+
+// (a) factory
+writeFileSync(path.join(dirs.factory, 'factory.yaml'), [
+  'version: 1', 'name: dag', `concurrency: ${JOBS}`, 'stages:',
+  ...stages.flatMap((s) => [`  ${s.id}:`, '    kind: command', '    run: ["true"]', ...(s.needs.length ? [`    needs: [${s.needs.join(', ')}]`] : [])]),
+].join('\n') + '\n');
+writeFileSync(path.join(dirs.one, 'factory.yaml'), 'version: 1\nname: one\nstages:\n  only:\n    kind: command\n    run: ["true"]\n');
+
+// (b) a bare Node runner: the floor any DAG runner on child_process.spawn can reach
+writeFileSync(path.join(dirs.node, 'dag.json'), JSON.stringify(stages));
+writeFileSync(path.join(dirs.node, 'runner.mjs'), `
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+const stages = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const jobs = Number(process.argv[3]);
+const left = new Map(stages.map((s) => [s.id, s.needs.length]));
+const dependants = new Map(stages.map((s) => [s.id, []]));
+for (const s of stages) for (const n of s.needs) dependants.get(n).push(s.id);
+const ready = stages.filter((s) => s.needs.length === 0).map((s) => s.id);
+let running = 0;
+let done = 0;
+function pump() {
+  while (running < jobs && ready.length > 0) {
+    const id = ready.shift();
+    running++;
+    const child = spawn('true', [], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', () => {});
+    child.stderr.on('data', () => {});
+    child.on('close', (code) => {
+      if (code !== 0) process.exit(1);
+      running--;
+      done++;
+      for (const d of dependants.get(id)) {
+        left.set(d, left.get(d) - 1);
+        if (left.get(d) === 0) ready.push(d);
+      }
+      if (done === stages.length) process.exit(0);
+      pump();
+    });
+  }
+}
+pump();
+`);
+
+// (c) make
+writeFileSync(path.join(dirs.make, 'Makefile'), [
+  `.PHONY: all ${stages.map((s) => s.id).join(' ')}`,
+  `all: ${stages.slice(-WIDTH).map((s) => s.id).join(' ')}`,
+  ...stages.map((s) => `${s.id}: ${s.needs.join(' ')}\n\t@true`),
+].join('\n') + '\n');
+
+// (d) wireit
+const wireit = { all: { dependencies: stages.slice(-WIDTH).map((s) => s.id) } };
+for (const s of stages) wireit[s.id] = { command: 'true', ...(s.needs.length ? { dependencies: s.needs } : {}) };
+writeFileSync(path.join(dirs.wireit, 'package.json'), JSON.stringify({
+  name: 'dag', private: true,
+  scripts: Object.fromEntries(['all', ...stages.map((s) => s.id)].map((k) => [k, 'wireit'])),
+  wireit,
+}, null, 1));
+symlinkSync(path.join(ROOT, 'node_modules'), path.join(dirs.wireit, 'node_modules'));
+
+const factory = path.join(ROOT, 'bin', 'factory.js');
+const runners = {
+  'node spawn (floor)': () => [process.execPath, ['runner.mjs', 'dag.json', String(JOBS)], dirs.node],
+  factory: () => [process.execPath, [factory, 'apply', '--quiet'], dirs.factory],
+  [`make -j${JOBS}`]: () => ['make', [`-j${JOBS}`, '--no-print-directory', '-s'], dirs.make],
+  wireit: () => ['npm', ['run', '--silent', 'all'], dirs.wireit],
+};
+const env = { ...process.env, WIREIT_PARALLEL: String(JOBS), WIREIT_CACHE: 'none', WIREIT_LOGGER: 'quiet', CI: '1' };
+
+function time(cmd, args, cwd) {
+  rmSync(path.join(cwd, '.factory'), { recursive: true, force: true });
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) return { ms, error: `exit ${r.status}${r.error ? ` (${r.error.message})` : ''}: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}` };
+  return { ms };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
+const errors = {};
+const one = [];
+for (let rep = 0; rep < REPEAT; rep++) {
+  for (const [name, make] of Object.entries(runners)) {
+    const r = time(...make());
+    if (r.error) errors[name] = r.error;
+    else results[name].push(r.ms);
+  }
+  one.push(time(process.execPath, [factory, 'apply', '--quiet'], dirs.one).ms);
+}
+
+console.log(`500-stage no-op DAG (${WIDTH} wide × ${DEPTH} deep, 2 needs each, argv ["true"]), concurrency ${JOBS}, median of ${REPEAT}`);
+const floor = median(results['node spawn (floor)']);
+for (const [name, times] of Object.entries(results)) {
+  if (errors[name] && times.length === 0) {
+    console.log(`  ${name.padEnd(20)} failed: ${errors[name]}`);
+    continue;
+  }
+  const m = median(times);
+  console.log(`  ${name.padEnd(20)} ${m.toFixed(0).padStart(6)} ms   ${(m / floor).toFixed(2)}× the floor`);
+}
+console.log(`one-stage pipeline:    ${median(one).toFixed(0).padStart(6)} ms   (goal < 200 ms)`);
+rmSync(work, { recursive: true, force: true });

@@ -1,0 +1,1 @@
+export { gcd, lcm } from './math.js';

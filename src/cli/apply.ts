@@ -1,0 +1,131 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadPipeline } from '../config/index.js';
+import { runPipeline } from '../engine/run.js';
+import { preloadExeca } from '../stages/spawn.js';
+import { chooseMode, createRenderer } from '../ui/index.js';
+import { EXIT, ExitError, type CliIO } from './io.js';
+import { collect, commaList, positiveInt } from './options.js';
+import { printDiagnostics } from './print-diagnostics.js';
+
+interface ApplyFlags {
+  set: string[];
+  concurrency?: number;
+  only?: string[];
+  resume?: true | string;
+  runId?: string;
+  cache: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  watch?: boolean;
+  provider?: string;
+  record?: string;
+  replay?: string;
+  approve?: string[];
+}
+
+/** Options SPEC section 7 names that later versions implement; refused clearly rather than ignored. */
+const NOT_YET: readonly (keyof ApplyFlags)[] = ['watch', 'provider', 'record', 'replay', 'approve'];
+
+export function registerApply(program: Command, io: CliIO): Command {
+  const cmd: Command = program
+    .command('apply')
+    .description('run the pipeline: stages in dependency order, with records in .factory/runs')
+    .argument('[file]', 'factory.yaml, or a directory holding one (default ./factory.yaml)')
+    .option('--set <id=value>', 'set a param (repeatable)', collect, [])
+    .option('--concurrency <n>', 'stages run at once (overrides the file)', positiveInt)
+    .option('--only <ids>', 'run only these stages (comma-separated), with what they need', commaList)
+    .option('--resume [run]', 'continue the latest run (or --resume=RUN): succeeded stages are kept')
+    .option('--run-id <id>', 'name the run (resuming an id without a record starts it)')
+    .option('--no-cache', 'run every stage even when a cached result matches')
+    .option('--json', 'print one JSON event per line on stdout')
+    .option('--quiet', 'print only errors and the summary of a run that did not succeed')
+    .option('--watch', 'rerun on changes (not available yet)')
+    .option('--provider <name>', 'provider for every model stage (not available yet)')
+    .option('--record <file>', 'record model calls to a cassette (not available yet)')
+    .option('--replay <file>', 'answer model calls from a cassette (not available yet)')
+    .option('--approve <ids>', 'answer approve stages in advance (not available yet)', commaList)
+    .action(async (file: string | undefined, flags: ApplyFlags) => {
+      const code = await apply(io, file, flags, rawArgs(cmd));
+      if (code !== EXIT.ok) throw new ExitError(code);
+    });
+  return cmd;
+}
+
+function rawArgs(cmd: Command): string[] {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  return (root as unknown as { rawArgs: string[] }).rawArgs ?? [];
+}
+
+async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, raw: string[]): Promise<number> {
+  for (const key of NOT_YET) {
+    if (flags[key] !== undefined) {
+      io.stderr.write(`factory apply: --${key} is not available in this version of factory yet\n`);
+      return EXIT.usage;
+    }
+  }
+  let file = fileArg;
+  let resume = flags.resume;
+  // `--resume DIR` (with a space) reads as "resume, in DIR": an existing path is the file, not a run id.
+  if (typeof resume === 'string' && file === undefined && raw.includes('--resume') && existsSync(path.resolve(io.cwd, resume))) {
+    file = resume;
+    resume = true;
+  }
+  preloadExeca().catch(() => undefined);
+  const loaded = loadPipeline(file, { cwd: io.cwd, set: flags.set, forRun: true, ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) });
+  if (!loaded.ok) {
+    printDiagnostics(io, loaded.diagnostics, loaded.sources);
+    return EXIT.usage;
+  }
+  printDiagnostics(io, loaded.warnings, loaded.sources);
+
+  const renderer = createRenderer(chooseMode(io, { json: flags.json === true, quiet: flags.quiet === true }), io);
+  const interrupt = onInterrupt(io);
+  let result;
+  try {
+    result = await runPipeline(loaded.pipeline, {
+      sink: renderer,
+      signal: interrupt.signal,
+      env: io.env,
+      ...(flags.runId !== undefined ? { runId: flags.runId } : {}),
+      ...(resume !== undefined ? { resume } : {}),
+      ...(flags.only ? { only: flags.only } : {}),
+    });
+  } finally {
+    interrupt.dispose();
+  }
+  await renderer.close();
+  if (!result.ok) {
+    io.stderr.write(`factory apply: ${result.message}\n`);
+    return result.exitCode;
+  }
+  if (result.summary.error) io.stderr.write(`factory apply: ${result.summary.error}\n`);
+  return result.summary.exit_code;
+}
+
+/**
+ * Ctrl-C (or SIGTERM) once: abort the run, which kills running process trees, records them
+ * `cancelled` and ends with 130. Twice: exit at once.
+ */
+function onInterrupt(io: CliIO): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const handler = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      io.stderr.write(`\nfactory: ${sig} again, exiting now\n`);
+      process.exit(EXIT.interrupted);
+    }
+    io.stderr.write(`\nfactory: ${sig}: stopping the running stages (press Ctrl-C again to exit at once)\n`);
+    controller.abort(sig);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { formatDuration } from '../engine/durations.js';
+import { shortTime, shownStatus, spanMs, stageCounts } from '../records/describe.js';
+import { listRuns } from '../records/read.js';
+import { findWorkspace } from '../records/workspace.js';
+import { EXIT, ExitError, type CliIO } from './io.js';
+import { table } from './table.js';
+
+export function registerRuns(program: Command, io: CliIO): Command {
+  return program
+    .command('runs')
+    .description('list past runs from the records in .factory/runs, oldest first')
+    .argument('[file]', 'factory.yaml, or its directory (default: the current directory)')
+    .option('--json', 'print the runs as JSON')
+    .action((file: string | undefined, opts: { json?: boolean }) => {
+      const ws = findWorkspace(file, io.cwd);
+      if (!ws.ok) {
+        io.stderr.write(`factory runs: ${ws.error}\n`);
+        throw new ExitError(EXIT.usage);
+      }
+      const runs = listRuns(ws.dir);
+      if (opts.json) {
+        const rows = runs.map(({ record: r }) => ({ id: r.id, name: r.name, status: shownStatus(ws.dir, r), exit_code: r.exit_code, started_at: r.started_at, ended_at: r.ended_at }));
+        io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      if (runs.length === 0) {
+        io.stdout.write('no runs yet: `factory apply` records each run in .factory/runs\n');
+        return;
+      }
+      const rows = runs.map(({ record: r }) => {
+        const ms = spanMs(r.started_at, r.ended_at);
+        return [r.id, shownStatus(ws.dir, r), shortTime(r.started_at), ms === undefined ? '-' : formatDuration(ms), stageCounts(r.stages)];
+      });
+      io.stdout.write(`${table(['run', 'status', 'started', 'duration', 'stages'], rows)}\n`);
+    });
+}

@@ -1,0 +1,94 @@
+import type { JsonValue, StageNode } from '../config/pipeline.js';
+import type { EvalContext, Value } from '../expr/index.js';
+import type { StageContext, StageExecutor, StageResult } from '../stages/types.js';
+import { retryDelayMs, sleep } from './backoff.js';
+import { formatDuration } from './durations.js';
+import type { Reason } from './events.js';
+import { renderAt } from './expressions.js';
+import { OutputStream } from './output-stream.js';
+import { recordEnd, recordStart, type Ending, type Outcome } from './stage-record.js';
+import { checkRecord } from './state.js';
+import type { RunState } from './state.js';
+
+/** Errors worth another attempt: the stage could not start, timed out, or its provider failed. */
+const RETRYABLE: ReadonlySet<Reason> = new Set(['spawn', 'timeout', 'provider']);
+
+export interface Where {
+  /** The `stages` context the stage sees (finished stages of its scope and the enclosing ones). */
+  stages: Record<string, Value>;
+  iteration?: number;
+}
+
+/**
+ * Runs one stage to its end: each attempt under its own AbortSignal (timeout, interruption),
+ * retries after a retryable `error` with exponential backoff, never after `failed`. Writes the
+ * stage file at each attempt's start and at the end.
+ */
+export async function runAttempts(state: RunState, node: StageNode, executor: StageExecutor, where: Where): Promise<Outcome> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  let attempt = 0;
+  let end: Ending;
+  for (;;) {
+    attempt++;
+    recordStart(state, node, startedAt, attempt, where.iteration);
+    end = await runOnce(state, node, executor, where, attempt);
+    const retry = end.status === 'error' && end.reason !== undefined && RETRYABLE.has(end.reason) && attempt <= node.retries;
+    if (!retry || state.signal.aborted) break;
+    if (!(await sleep(retryDelayMs(state.retryBaseMs, attempt), state.signal))) {
+      end = { status: 'cancelled', reason: 'cancelled', message: 'interrupted while waiting to retry', outputs: end.outputs };
+      break;
+    }
+  }
+  const outcome = recordEnd(state, node, end, { startedAt, started }, attempt, where.iteration);
+  // Dependants start only once this stage's end is on disk: a run that dies later never has to
+  // redo it, and a record that cannot be written stops the run before anything else starts.
+  await state.store.written(node.path, where.iteration);
+  checkRecord(state);
+  return outcome;
+}
+
+async function runOnce(state: RunState, node: StageNode, executor: StageExecutor, where: Where, attempt: number): Promise<Ending> {
+  const controller = new AbortController();
+  const onCancel = () => controller.abort('cancelled');
+  state.signal.addEventListener('abort', onCancel, { once: true });
+  if (state.signal.aborted) onCancel();
+  const timer = node.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort('timeout'), node.timeoutMs);
+  const streams = {
+    stdout: new OutputStream(state, node, 'stdout', where.iteration),
+    stderr: new OutputStream(state, node, 'stderr', where.iteration),
+  };
+  const evalCtx = (): EvalContext => ({
+    contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages },
+    status: { success: () => true, failure: () => false, cancelled: () => state.signal.aborted },
+  });
+  const ctx: StageContext = {
+    node,
+    pipeline: state.pipeline,
+    attempt,
+    signal: controller.signal,
+    render: (value: JsonValue, keyPath) => renderAt(node, keyPath, value, evalCtx()),
+    pipelineEnv: state.pipelineEnv,
+    processEnv: state.processEnv,
+    output: (stream, chunk) => streams[stream].write(chunk),
+    logFile: (stream) => state.store.logPath(node.path, stream, where.iteration),
+  };
+  let result: StageResult;
+  try {
+    result = await executor.run(ctx);
+  } catch (err) {
+    result = { status: 'error', reason: 'spawn', message: `internal error in the ${node.kind} stage: ${(err as Error).message ?? String(err)}`, outputs: {} };
+  } finally {
+    if (timer) clearTimeout(timer);
+    state.signal.removeEventListener('abort', onCancel);
+    streams.stdout.close();
+    streams.stderr.close();
+  }
+  if (controller.signal.aborted) {
+    if (controller.signal.reason === 'timeout') {
+      return { status: 'error', reason: 'timeout', message: `timed out after ${formatDuration(node.timeoutMs ?? 0)}`, outputs: result.outputs };
+    }
+    return { status: 'cancelled', reason: 'cancelled', message: 'interrupted', outputs: result.outputs };
+  }
+  return result;
+}

@@ -1,0 +1,198 @@
+import { mkdirSync } from 'node:fs';
+import type { Pipeline } from '../config/pipeline.js';
+import { describeFsError } from '../records/fs-error.js';
+import { acquireLock } from '../records/lock.js';
+import { factoryDir } from '../records/paths.js';
+import { latestRunId, loadRun } from '../records/read.js';
+import { checkRunId, newRunId } from '../records/run-id.js';
+import { RunStore } from '../records/store.js';
+import type { StageFile } from '../records/types.js';
+import { retryBaseMs } from './backoff.js';
+import { budgetContext, renderPipelineEnv, type RunContexts } from './contexts.js';
+import type { EventSink } from './events.js';
+import { runOutcome } from './exit-code.js';
+import { runScope } from './scheduler.js';
+import { selectStages, unknownOnly } from './selection.js';
+import { Slots } from './slots.js';
+import type { Outcome } from './stage-record.js';
+import { emit, type RunState } from './state.js';
+import type { RunSummary, StageSummary } from './summary.js';
+
+export interface RunOptions {
+  sink: EventSink;
+  /** Aborting it interrupts the run: running stages are killed and recorded `cancelled`. */
+  signal?: AbortSignal;
+  /** `--run-id`. */
+  runId?: string;
+  /** `--resume` (true: the latest run) or `--resume=RUN`. */
+  resume?: true | string;
+  /** `--only`: stage ids. */
+  only?: readonly string[];
+  /** The environment commands inherit; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A run that could not start: the lock is held, the record cannot be written, a bad option. */
+export interface RunRefused {
+  ok: false;
+  message: string;
+  exitCode: number;
+}
+
+export type RunResult = { ok: true; summary: RunSummary } | RunRefused;
+
+const refuse = (message: string, exitCode = 2): RunRefused => ({ ok: false, message, exitCode });
+
+/**
+ * One apply: pick or create the run record, take the workspace lock, run the top scope, derive
+ * run.json, release the lock. Emits EngineEvents; never prints.
+ */
+export async function runPipeline(pipeline: Pipeline, options: RunOptions): Promise<RunResult> {
+  const signal = options.signal ?? new AbortController().signal;
+  const workspace = pipeline.dir;
+  if (options.only) {
+    const unknown = unknownOnly(pipeline.root, options.only);
+    if (unknown.length) return refuse(unknown.join('\n'));
+  }
+  const picked = pickRun(workspace, options);
+  if (!picked.ok) return picked;
+  const { id, previous } = picked;
+
+  try {
+    mkdirSync(factoryDir(workspace), { recursive: true });
+  } catch (err) {
+    return refuse(`cannot write the run record: ${describeFsError(err, factoryDir(workspace))}`, 1);
+  }
+  const lock = acquireLock(workspace, id);
+  if (!lock.ok) return refuse(lock.message, lock.holder ? 2 : 1);
+  try {
+    return await runLocked(pipeline, options, signal, id, previous);
+  } finally {
+    lock.release();
+  }
+}
+
+type Picked = { ok: true; id: string; previous: { startedAt: string; stages: StageFile[] } | undefined } | RunRefused;
+
+function pickRun(workspace: string, options: RunOptions): Picked {
+  if (options.runId !== undefined) {
+    const bad = checkRunId(options.runId);
+    if (bad) return refuse(`--run-id: ${bad}`);
+  }
+  if (options.resume === undefined) {
+    const id = options.runId ?? newRunId();
+    if (options.runId !== undefined && loadRun(workspace, id).ok) {
+      return refuse(`run "${id}" already has a record; add --resume to continue it, or choose another --run-id`);
+    }
+    return { ok: true, id, previous: undefined };
+  }
+  if (typeof options.resume === 'string' && options.runId !== undefined && options.resume !== options.runId) {
+    return refuse(`--resume=${options.resume} and --run-id ${options.runId} name different runs; give one of them`);
+  }
+  const named = typeof options.resume === 'string' ? options.resume : options.runId;
+  const id = named ?? latestRunId(workspace);
+  if (id === undefined) return refuse('--resume: there is no run to resume in this directory yet; run `factory apply` first');
+  const bad = checkRunId(id);
+  if (bad) return refuse(`--resume: ${bad}`);
+  const loaded = loadRun(workspace, id);
+  if (!loaded.ok) {
+    // Resuming a --run-id that has no record yet starts it (jobs on several machines share one id).
+    if (options.runId !== undefined) return { ok: true, id, previous: undefined };
+    return refuse(`--resume: ${loaded.error}`);
+  }
+  return { ok: true, id, previous: { startedAt: loaded.record.started_at, stages: loaded.stages } };
+}
+
+async function runLocked(
+  pipeline: Pipeline,
+  options: RunOptions,
+  signal: AbortSignal,
+  id: string,
+  previous: { startedAt: string; stages: StageFile[] } | undefined,
+): Promise<RunResult> {
+  const started = Date.now();
+  const startedAt = previous?.startedAt ?? new Date(started).toISOString();
+  const record = previous ? new Map(previous.stages.filter((s) => s.iteration === undefined).map((s) => [s.path, s])) : undefined;
+  const selection = selectStages(pipeline.root, record, options.only);
+  const opened = RunStore.open(pipeline.dir, { id, name: pipeline.name, status: 'running', exit_code: null, started_at: startedAt, ended_at: null }, previous?.stages ?? []);
+  if (!opened.ok) return refuse(opened.error, 1);
+  const store = opened.store;
+  store.order(pipeline.root.stages.map((s) => s.path));
+
+  const env = options.env ?? process.env;
+  const run: RunContexts['run'] = { id, dir: store.dir };
+  const state: RunState = {
+    pipeline,
+    runId: id,
+    store,
+    sink: options.sink,
+    slots: new Slots(Math.max(1, pipeline.concurrency)),
+    signal,
+    contexts: { params: { ...pipeline.params }, env: {}, run, budget: budgetContext(pipeline) },
+    pipelineEnv: renderPipelineEnv(pipeline, run),
+    processEnv: env,
+    retryBaseMs: retryBaseMs(env),
+  };
+  if (state.pipelineEnv.ok) state.contexts.env = { ...state.pipelineEnv.value };
+
+  emit(state, {
+    type: 'run_started',
+    name: pipeline.name,
+    file: pipeline.file,
+    dir: pipeline.dir,
+    resumed: previous !== undefined,
+    stages: pipeline.root.stages.map((s) => ({ path: s.path, kind: s.kind, needs: [...s.needs] })),
+  });
+  for (const [sid, file] of selection.kept) {
+    emit(state, {
+      type: 'stage_finished',
+      stage: pipeline.root.byId.get(sid)?.path ?? sid,
+      status: file.status === 'running' ? 'cancelled' : file.status,
+      ...(file.reason ? { reason: file.reason } : {}),
+      message: `kept from the record of run ${id}${file.message ? `: ${file.message}` : ''}`,
+      cached: false,
+      kept: true,
+      duration_ms: file.started_at && file.ended_at ? Math.max(0, Date.parse(file.ended_at) - Date.parse(file.started_at)) : 0,
+      usage: file.usage,
+      cost_usd: file.cost_usd,
+    });
+  }
+
+  const outcomes = await runScope(state, { scope: pipeline.root, planned: selection.planned, kept: selection.kept });
+
+  const counted = [...outcomes].filter(([sid]) => selection.counted.has(sid)).map(([, o]) => o);
+  const recordError = state.stopping?.record ? state.stopping.message : undefined;
+  const result = runOutcome(counted, signal.aborted, recordError !== undefined);
+  const ended = Date.now();
+  store.setMeta({ status: result.status, exit_code: result.exit_code, ended_at: new Date(ended).toISOString() });
+  const closed = await store.close();
+  const error = recordError ?? (closed.ok ? undefined : `the run record cannot be written: ${closed.error}`);
+  const final = error && result.exit_code === 0 ? { status: 'error' as const, exit_code: 1 } : result;
+  const rec = store.record();
+  emit(state, { type: 'run_finished', status: final.status, exit_code: final.exit_code, duration_ms: ended - started, usage: rec.usage, cost_usd: rec.cost_usd, record: store.dir });
+
+  const summary: RunSummary = {
+    run: id,
+    name: pipeline.name,
+    file: pipeline.file,
+    status: final.status,
+    exit_code: final.exit_code,
+    started_at: startedAt,
+    ended_at: new Date(ended).toISOString(),
+    duration_ms: ended - started,
+    record: store.dir,
+    resumed: previous !== undefined,
+    stages: pipeline.root.stages.filter((s) => outcomes.has(s.id)).map((s) => stageSummary(s.path, s.kind, outcomes.get(s.id)!)),
+    usage: rec.usage,
+    cost_usd: rec.cost_usd,
+  };
+  if (error) summary.error = error;
+  return { ok: true, summary };
+}
+
+function stageSummary(path: string, kind: StageSummary['kind'], o: Outcome): StageSummary {
+  const s: StageSummary = { path, kind, status: o.status, duration_ms: o.durationMs, attempts: o.attempts, cached: false, kept: o.kept };
+  if (o.reason) s.reason = o.reason;
+  if (o.message) s.message = o.message;
+  return s;
+}

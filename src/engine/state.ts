@@ -1,0 +1,42 @@
+import type { Pipeline } from '../config/pipeline.js';
+import type { RunStore } from '../records/store.js';
+import type { PipelineEnv, RunContexts } from './contexts.js';
+import type { EngineEvent, EventSink } from './events.js';
+import type { Slots } from './slots.js';
+
+/** Why the run stopped starting new stages (SPEC section 3). */
+export interface Stopping {
+  /** The stage that ended in error, or '' for the record. */
+  path: string;
+  message: string;
+  /** The record cannot be written: nothing may start, not even `always()` stages. */
+  record: boolean;
+}
+
+/** What every scope of one run shares. */
+export interface RunState {
+  pipeline: Pipeline;
+  runId: string;
+  store: RunStore;
+  sink: EventSink;
+  slots: Slots;
+  /** Aborted when the run is interrupted (SIGINT, SIGTERM, watch). */
+  signal: AbortSignal;
+  contexts: RunContexts;
+  pipelineEnv: PipelineEnv;
+  processEnv: Readonly<NodeJS.ProcessEnv>;
+  retryBaseMs: number;
+  stopping?: Stopping;
+}
+
+type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+export function emit(state: RunState, event: Without<EngineEvent, 'time' | 'run'>): void {
+  state.sink.emit({ time: new Date().toISOString(), run: state.runId, ...event } as EngineEvent);
+}
+
+/** Notes a failed record write: the run stops starting stages and ends in error. */
+export function checkRecord(state: RunState): void {
+  const error = state.store.error;
+  if (error && !state.stopping?.record) state.stopping = { path: '', message: `the run record cannot be written: ${error}`, record: true };
+}
