@@ -1,0 +1,85 @@
+import { describeKey, findCall, readCassette, type Cassette } from './cassette.js';
+import { firstDifference } from './json-diff.js';
+import type { CallOptions, CallResult, ModelRequest, ModelResponse, Provider, ProviderError } from './types.js';
+
+export interface ReplaySettings {
+  /** Absolute path of the cassette. */
+  cassette: string;
+  /** Also require each request to equal the recorded one. */
+  strict: boolean;
+  /** For the file names in messages. */
+  cwd?: string;
+}
+
+const shown = (value: unknown) => {
+  const text = JSON.stringify(value) ?? 'nothing';
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+};
+
+/**
+ * Answers model calls from a cassette (SPEC sections 10 and 12), matched by stage path,
+ * iteration and call number (a judge's by scenario and run). The recorded response carries the
+ * recorded usage, so budgets are charged as they were live. The cassette is read once.
+ */
+export class ReplayProvider implements Provider {
+  readonly name = 'replay';
+  readonly #settings: ReplaySettings;
+  #loaded: { ok: true; cassette: Cassette; file: string } | { ok: false; errors: ProviderError[] } | undefined;
+
+  constructor(settings: ReplaySettings) {
+    this.#settings = settings;
+  }
+
+  async call(request: ModelRequest, options: CallOptions): Promise<CallResult> {
+    if (options.signal.aborted) return { ok: false, error: { kind: 'aborted', message: 'the model call was cancelled' } };
+    const loaded = this.#load();
+    if (!loaded.ok) return { ok: false, error: loaded.errors[0]! };
+    const { key } = options;
+    const entry = findCall(loaded.cassette, key);
+    if (!entry) {
+      return {
+        ok: false,
+        error: { kind: 'cassette', message: `${loaded.file} has no recorded answer for ${describeKey(key)}: record it with --provider anthropic --record ${loaded.file}` },
+      };
+    }
+    if (this.#settings.strict && entry.request !== undefined) {
+      const diff = firstDifference(entry.request, request);
+      if (diff) {
+        return {
+          ok: false,
+          error: {
+            kind: 'cassette',
+            message: `the request for ${describeKey(key)} differs from the one recorded in ${loaded.file} at ${diff.path}: recorded ${shown(diff.expected)}, sent ${shown(diff.actual)} (record again, or turn off providers.replay.strict)`,
+          },
+        };
+      }
+    }
+    const message = structuredClone(entry.response) as unknown as ModelResponse;
+    if (options.onText) {
+      for (const block of message.content) if (block.type === 'text') options.onText(block.text);
+    }
+    return { ok: true, message };
+  }
+
+  /** The cassette exists and matches schemas/cassette.schema.json; each problem with its line and column. */
+  async preflight(_models: readonly string[], _signal: AbortSignal): Promise<ProviderError[]> {
+    const loaded = this.#load();
+    return loaded.ok ? [] : loaded.errors;
+  }
+
+  #load() {
+    if (this.#loaded) return this.#loaded;
+    const read = readCassette(this.#settings.cassette, this.#settings.cwd);
+    this.#loaded = read.ok
+      ? { ok: true, cassette: read.cassette, file: read.file }
+      : {
+          ok: false,
+          errors: read.diagnostics.map((d): ProviderError => ({
+            kind: 'cassette',
+            message: `${d.file}${d.line > 0 ? `:${d.line}:${d.column}` : ''} ${d.message}${d.hint ? ` (${d.hint})` : ''}`,
+            diagnostic: d,
+          })),
+        };
+    return this.#loaded;
+  }
+}

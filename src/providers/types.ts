@@ -1,0 +1,89 @@
+import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages';
+import type { Diagnostic } from '../config/diagnostics.js';
+import type { Usage } from '../engine/events.js';
+
+/**
+ * What model stages ask of a provider: one Messages API call. Requests and responses use the
+ * Messages API's own shapes, so a cassette holds exactly what the API returned and a recorded
+ * request can be compared with a live one.
+ */
+export type ModelRequest = MessageCreateParamsNonStreaming;
+export type ModelResponse = Message;
+
+/** Which call this is, for cassettes (SPEC section 12) and records. */
+export interface CallKey {
+  /** Dotted stage path, e.g. `build.generate`. */
+  stage: string;
+  /** Loop iteration (1-based) inside a loop body; 0 outside one. */
+  iteration: number;
+  /** 1-based count of this stage's model calls within the iteration. */
+  call: number;
+  /** A judge's calls are keyed by scenario name and run instead of `call`. */
+  scenario?: string;
+  run?: number;
+}
+
+export interface CallOptions {
+  key: CallKey;
+  /** Aborted on Ctrl-C, stage timeout or watch-mode rerun: the request is cancelled. */
+  signal: AbortSignal;
+  /** Streamed text as it arrives, for live progress. */
+  onText?: (chunk: string) => void;
+  /**
+   * The provider is about to try again after a 429, 529, 5xx or dropped connection (its own
+   * retries, before any stage retry); text already given to onText will come again from the start.
+   */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export interface RetryInfo {
+  /** 1 for the first retry. */
+  retry: number;
+  delayMs: number;
+  /** What went wrong with the attempt before. */
+  error: ProviderError;
+}
+
+export type ProviderErrorKind =
+  | 'auth' // 401/403: the key was rejected
+  | 'not_found' // 404: unknown model
+  | 'rate_limit' // 429 after the provider's own retries
+  | 'overloaded' // 529 after retries
+  | 'server' // 5xx after retries
+  | 'network' // unreachable, connection dropped
+  | 'bad_request' // 400: our request was refused
+  | 'aborted' // the signal fired
+  | 'config' // before any call: no key in the environment, no cassette named, a base URL that is not a URL
+  | 'cassette'; // replay: no recorded answer for this call, or it does not match; a cassette that cannot be read or written
+
+export interface ProviderError {
+  kind: ProviderErrorKind;
+  /** A sentence for a person, naming the variable, model, stage or call where it helps. */
+  message: string;
+  status?: number;
+  /** Where in a file the problem is (a cassette that fails its schema), for the CLI's code frame. */
+  diagnostic?: Diagnostic;
+}
+
+export type CallResult = { ok: true; message: ModelResponse } | { ok: false; error: ProviderError };
+
+export interface Provider {
+  readonly name: 'anthropic' | 'replay';
+  call(request: ModelRequest, options: CallOptions): Promise<CallResult>;
+  /**
+   * Checked before any stage starts (SPEC section 10): key present, endpoint reachable, models
+   * known (anthropic); cassette present and valid (replay). Returns problems as sentences.
+   */
+  preflight(models: readonly string[], signal: AbortSignal): Promise<ProviderError[]>;
+}
+
+/** Usage as the engine charges it, from a Messages API usage object (missing fields are 0). */
+export function usageOf(message: Pick<ModelResponse, 'usage'>): Usage {
+  const u = message.usage as Partial<Record<keyof Usage, number | null>>;
+  return {
+    input_tokens: u.input_tokens ?? 0,
+    output_tokens: u.output_tokens ?? 0,
+    cache_creation_input_tokens: u.cache_creation_input_tokens ?? 0,
+    cache_read_input_tokens: u.cache_read_input_tokens ?? 0,
+  };
+}
