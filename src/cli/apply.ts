@@ -2,9 +2,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadPipeline } from '../config/index.js';
-import { runPipeline } from '../engine/run.js';
-import { preloadExeca } from '../stages/spawn.js';
-import { chooseMode, createRenderer } from '../ui/index.js';
 import { EXIT, ExitError, type CliIO } from './io.js';
 import { collect, commaList, positiveInt } from './options.js';
 import { printDiagnostics } from './print-diagnostics.js';
@@ -73,7 +70,10 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
     file = resume;
     resume = true;
   }
-  preloadExeca().catch(() => undefined);
+  // The engine, execa and listr2 load only for apply, so read-only commands start fast; execa's
+  // import overlaps with reading the config.
+  const engine = Promise.all([import('../engine/run.js'), import('../ui/index.js'), import('../stages/spawn.js')]);
+  engine.then(([, , spawn]) => spawn.preloadExeca()).catch(() => undefined);
   const loaded = loadPipeline(file, { cwd: io.cwd, set: flags.set, forRun: true, ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) });
   if (!loaded.ok) {
     printDiagnostics(io, loaded.diagnostics, loaded.sources);
@@ -81,6 +81,7 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   }
   printDiagnostics(io, loaded.warnings, loaded.sources);
 
+  const [{ runPipeline }, { chooseMode, createRenderer }] = await engine;
   const renderer = createRenderer(chooseMode(io, { json: flags.json === true, quiet: flags.quiet === true }), io);
   const interrupt = onInterrupt(io);
   let result;
