@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { Command } from 'commander';
+import { BUILTIN_DIR } from '../config/template-ref.js';
 import { budgetView, planRows, type BudgetView, type PlanRow } from '../config/describe.js';
 import { loadPipeline } from '../config/index.js';
 import { EXIT, ExitError, type CliIO } from './io.js';
@@ -31,8 +33,18 @@ export function registerPlan(program: Command, io: CliIO): Command {
         `${pipeline.file} · ${rows.length} stage${rows.length === 1 ? '' : 's'} · concurrency ${pipeline.concurrency} · budget ${budget ? formatBudget(budget) : 'none'}`];
       const params = Object.entries(pipeline.params);
       if (params.length) head.push(`params: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`);
-      io.stdout.write(`${head.join('\n')}\n\n${table(['#', 'stage', 'kind', 'needs', 'if', 'model', 'provider', 'budget'], rows.map(cells))}\n`);
+      // Where each stage came from matters once templates are merged: show it then.
+      const fromTemplates = rows.some((r) => r.from !== pipeline.file);
+      const header = ['#', 'stage', 'kind', 'needs', 'if', 'model', 'provider', 'budget', ...(fromTemplates ? ['from'] : [])];
+      const body = rows.map((r) => [...cells(r), ...(fromTemplates ? [r.from === pipeline.file ? 'local' : templateName(r.from, io.cwd)] : [])]);
+      io.stdout.write(`${head.join('\n')}\n\n${table(header, body)}\n`);
     });
+}
+
+/** `builtin:NAME` for this package's templates, else the file as shown. */
+function templateName(file: string, cwd: string): string {
+  const abs = path.resolve(cwd, file);
+  return abs.startsWith(BUILTIN_DIR) ? `builtin:${path.basename(abs).replace(/\.ya?ml$/, '')}` : file;
 }
 
 function cells(r: PlanRow): string[] {

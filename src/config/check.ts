@@ -3,7 +3,7 @@ import { diagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
 import { checkFiles } from './files.js';
 import type { FactoryConfig, Stage } from './generated/factory.js';
-import { locate, type LoadedFile, type PathSegment } from './load.js';
+import { locate, originOf, type LoadedFile, type PathSegment } from './load.js';
 import { declaredParams, resolveParams } from './params.js';
 import type { JsonValue, Pipeline, Scope, StageKind, StageNode } from './pipeline.js';
 import { validateAgainstSchema } from './schema.js';
@@ -40,10 +40,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function checkConfig(loaded: LoadedFile, options: CheckOptions): CheckResult {
   const diagnostics: Diagnostic[] = [...validateAgainstSchema(loaded, 'factory')];
   const config = isRecord(loaded.value) ? loaded.value : {};
-  if (typeof config.extends === 'string') {
-    diagnostics.push(diagnostic(loaded.file, locate(loaded, ['extends']), 'templates-unsupported',
-      '`extends` is not supported by this version of factory yet', 'copy the template\'s stages into this file for now'));
-  }
   const params = resolveParams(loaded, options.set, options.forRun);
   diagnostics.push(...params.diagnostics);
   const { root, diagnostics: graph } = buildScopes(loaded);
@@ -137,6 +133,16 @@ function checkStageRules(loaded: LoadedFile, scope: RawScope): Diagnostic[] {
   return out;
 }
 
+/** Where a stage was declared: the template that brought it, or the file itself. */
+function sourceOf(loaded: LoadedFile, yamlPath: PathSegment[]): StageNode['source'] {
+  const declaring = originOf(loaded, yamlPath)?.origin.loaded ?? loaded;
+  return {
+    file: declaring.file,
+    dir: path.dirname(declaring.absPath),
+    locate: (keyPath) => locate(loaded, [...yamlPath, ...keyPath]),
+  };
+}
+
 function toScope(loaded: LoadedFile, raw: RawScope, config: FactoryConfig): Scope {
   const stages = raw.order.map((s) => toNode(loaded, s, config));
   return { path: raw.path, stages, byId: new Map(stages.map((s) => [s.id, s])) };
@@ -161,10 +167,7 @@ function toNode(loaded: LoadedFile, raw: RawStage, config: FactoryConfig): Stage
     timeoutMs: timeoutText === undefined ? undefined : durationMs(timeoutText),
     retries: work ? ownRetries ?? defaults.retries ?? DEFAULT_RETRIES : 0,
     def,
-    source: {
-      file: loaded.file,
-      locate: (keyPath) => locate(loaded, [...raw.yamlPath, ...keyPath]),
-    },
+    source: sourceOf(loaded, raw.yamlPath),
   };
   if (raw.body) node.body = toScope(loaded, raw.body, config);
   return node;

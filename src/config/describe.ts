@@ -19,6 +19,8 @@ export interface PlanRow {
   timeout?: string;
   retries: number;
   budget?: BudgetView;
+  /** The file that declared the stage. */
+  from: string;
 }
 
 export interface BudgetView {
@@ -58,7 +60,7 @@ export function planRows(pipeline: Pipeline): PlanRow[] {
 
 function row(stage: StageNode, step: string, depth: number, defaults: { model?: string; provider?: string }): PlanRow {
   const def = stage.def as { model?: string; provider?: string; max_iterations?: number; timeout?: string; budget?: unknown };
-  const r: PlanRow = { step, path: stage.path, depth, kind: stage.kind, needs: [...stage.needs], retries: stage.retries };
+  const r: PlanRow = { step, path: stage.path, depth, kind: stage.kind, needs: [...stage.needs], retries: stage.retries, from: stage.source.file };
   if (stage.if !== '${{ success() }}') r.condition = stage.if;
   if (LLM_KINDS.has(stage.kind)) {
     const model = def.model ?? defaults.model;

@@ -27,6 +27,10 @@ export interface Position {
   line: number;
   column: number;
   length: number;
+  /** Set when the node lives in another file than the one being checked (a template). */
+  file?: string;
+  /** How that file was reached (`factory.yaml:3:10 extends`), outermost first. */
+  via?: string[];
 }
 
 export const NO_POSITION: Position = { line: 0, column: 0, length: 1 };
@@ -39,8 +43,9 @@ export function diagnostic(
   hint?: string,
   severity: Severity = 'error',
 ): Diagnostic {
-  const d: Diagnostic = { file, line: pos.line, column: pos.column, length: Math.max(1, pos.length), severity, code, message };
+  const d: Diagnostic = { file: pos.file ?? file, line: pos.line, column: pos.column, length: Math.max(1, pos.length), severity, code, message };
   if (hint !== undefined) d.hint = hint;
+  if (pos.via?.length) d.via = [...pos.via];
   return d;
 }
 

@@ -1,6 +1,7 @@
 import { checkConfig } from './check.js';
-import type { Diagnostic } from './diagnostics.js';
+import { sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { loadYamlFile, resolveConfigPath, type LoadedFile } from './load.js';
+import { resolveExtends } from './templates.js';
 import type { Pipeline } from './pipeline.js';
 
 export interface LoadOptions {
@@ -31,7 +32,13 @@ export function loadPipeline(target: string | undefined, options: LoadOptions): 
     return { ok: false, diagnostics: loaded.diagnostics, sources };
   }
   addSource(sources, loaded.loaded);
-  const checked = checkConfig(loaded.loaded, { set: options.set ?? [], forRun: options.forRun ?? true, cwd: options.cwd, ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}) });
+  const merged = resolveExtends(loaded.loaded, options.cwd);
+  if (merged.diagnostics.some((d) => d.severity === 'error')) {
+    // Checking a pipeline whose template could not be read would only add noise.
+    for (const d of merged.diagnostics) if (!sources.has(d.file)) addSourceFromDisk(sources, d.file, options.cwd);
+    return { ok: false, diagnostics: sortDiagnostics(merged.diagnostics), sources };
+  }
+  const checked = checkConfig(merged.loaded, { set: options.set ?? [], forRun: options.forRun ?? true, cwd: options.cwd, ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}) });
   for (const d of checked.diagnostics) if (!sources.has(d.file)) addSourceFromDisk(sources, d.file, options.cwd);
   if (!checked.pipeline) return { ok: false, diagnostics: checked.diagnostics, sources };
   return { ok: true, pipeline: checked.pipeline, warnings: checked.diagnostics, sources };

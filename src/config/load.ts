@@ -19,6 +19,33 @@ export interface LoadedFile {
   lineCounter: LineCounter;
   /** The plain JavaScript value of the document. */
   value: unknown;
+  /**
+   * Set on a pipeline merged from templates: which file each part of `value` came from, so
+   * positions (and so diagnostics) point into the template that wrote it.
+   */
+  origins?: Origin[];
+}
+
+/** The part of the merged value under `at` was written in `loaded`, under `target`. */
+export interface Origin {
+  at: readonly PathSegment[];
+  loaded: LoadedFile;
+  target: readonly PathSegment[];
+  via: readonly string[];
+}
+
+/** The origin that holds a path (longest prefix wins), with the path translated into it. */
+export function originOf(loaded: Pick<LoadedFile, 'origins'>, at: readonly PathSegment[]): { origin: Origin; path: PathSegment[] } | undefined {
+  let best: Origin | undefined;
+  for (const o of loaded.origins ?? []) {
+    if (o.at.length > at.length || !o.at.every((seg, i) => seg === at[i])) continue;
+    if (!best || o.at.length > best.at.length) best = o;
+  }
+  return best ? { origin: best, path: [...best.target, ...at.slice(best.at.length)] } : undefined;
+}
+
+function inOrigin(pos: Position, origin: Origin): Position {
+  return { ...pos, file: pos.file ?? origin.loaded.file, via: [...origin.via, ...(pos.via ?? [])] };
 }
 
 export type PathSegment = string | number;
@@ -327,7 +354,9 @@ function findAliasBomb(doc: Document.Parsed): { offset: number; length: number }
  * The position of the value (or of its key, for unknown-key errors) at a path of the document.
  * Falls back to the nearest ancestor that exists, so a missing key points at its parent map.
  */
-export function locate(loaded: Pick<LoadedFile, 'doc' | 'lineCounter'>, at: readonly PathSegment[], which: 'key' | 'value' = 'value'): Position {
+export function locate(loaded: Pick<LoadedFile, 'doc' | 'lineCounter' | 'origins'>, at: readonly PathSegment[], which: 'key' | 'value' = 'value'): Position {
+  const from = originOf(loaded, at);
+  if (from) return inOrigin(locate(from.origin.loaded, from.path, which), from.origin);
   const { doc, lineCounter } = loaded;
   let node: unknown = doc.contents;
   let keyNode: unknown;
@@ -365,7 +394,9 @@ function rangePosition(node: unknown, lineCounter: LineCounter): Position {
  * text is found in the raw source by occurrence count, which holds for every scalar style as long
  * as the span itself has no escapes; otherwise the value's own position is the answer.
  */
-export function locateInString(loaded: Pick<LoadedFile, 'doc' | 'lineCounter' | 'text'>, at: readonly PathSegment[], value: string, offset: number, length: number): Position {
+export function locateInString(loaded: Pick<LoadedFile, 'doc' | 'lineCounter' | 'text' | 'origins'>, at: readonly PathSegment[], value: string, offset: number, length: number): Position {
+  const from = originOf(loaded, at);
+  if (from) return inOrigin(locateInString(from.origin.loaded, from.path, value, offset, length), from.origin);
   const whole = locate(loaded, at);
   const needle = value.slice(offset, offset + Math.max(1, length));
   const node = nodeAt(loaded, at);

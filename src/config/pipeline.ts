@@ -12,7 +12,10 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 /** Where something was written, to put in run-time error reasons ("factory.yaml:12:9"). */
 export interface SourceRef {
+  /** The file that declares the stage (a template's file for a stage it brought). */
   file: string;
+  /** Its folder: `prompt_file` resolves against it (SPEC section 8); all else against the workspace. */
+  dir: string;
   /** The position of a key (or value) under this stage's definition, e.g. ['env', 'TOKEN']. */
   locate(keyPath: readonly (string | number)[]): Position;
 }

@@ -51,7 +51,7 @@ export function buildPipeline(dir: string, config: Record<string, unknown>, opti
         timeoutMs: timeout === undefined ? undefined : durationMs(timeout),
         retries: work ? ((def.retries as number | undefined) ?? defaults.retries ?? 2) : 0,
         def: def as unknown as Stage,
-        source: { file: 'factory.yaml', locate: (keyPath) => locate({ doc, lineCounter }, [...at, ...keyPath]) },
+        source: { file: 'factory.yaml', dir, locate: (keyPath) => locate({ doc, lineCounter }, [...at, ...keyPath]) },
       };
       if (def.stages) node.body = scope(def.stages as Record<string, Record<string, unknown>>, [...at, 'stages'], node.path);
       nodes.set(id, node);
