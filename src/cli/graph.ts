@@ -49,7 +49,7 @@ export function mermaid(pipeline: Pipeline): string {
     for (const s of scope.stages) {
       const label = `${mermaidLabel(s.id)}<br/><small>${s.kind}</small>`;
       if (s.body) {
-        lines.push(`${indent}subgraph ${nodeId(s.path)}["${mermaidLabel(s.id)} (loop)"]`);
+        lines.push(`${indent}subgraph ${nodeId(s.path)}["${mermaidLabel(s.id)} (${s.kind})"]`);
         visit(s.body, `${indent}  `);
         lines.push(`${indent}end`);
       } else {
@@ -74,7 +74,7 @@ export function dot(pipeline: Pipeline): string {
   const visit = (scope: Scope, indent: string) => {
     for (const s of scope.stages) {
       if (s.body) {
-        lines.push(`${indent}subgraph cluster_${nodeId(s.path)} {`, `${indent}  label=${JSON.stringify(`${s.id} (loop)`)};`);
+        lines.push(`${indent}subgraph cluster_${nodeId(s.path)} {`, `${indent}  label=${JSON.stringify(`${s.id} (${s.kind})`)};`);
         visit(s.body, `${indent}  `);
         lines.push(`${indent}}`);
         // Edges to and from a loop attach to its first body stage and are clipped at the cluster.

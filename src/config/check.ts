@@ -5,10 +5,11 @@ import { checkFiles } from './files.js';
 import type { FactoryConfig, Stage } from './generated/factory.js';
 import { locate, originOf, type LoadedFile, type PathSegment } from './load.js';
 import { declaredParams, resolveParams } from './params.js';
-import type { JsonValue, Pipeline, Scope, StageKind, StageNode } from './pipeline.js';
+import type { JsonValue, Pipeline, Scope, StageKind, StageNode, TemplateCall } from './pipeline.js';
 import { validateAgainstSchema } from './schema.js';
 import { buildScopes, type RawScope, type RawStage } from './scopes.js';
 import { durationMs, DURATION_HINT, tokenCount, TOKENS_HINT } from './units.js';
+import { checkUses } from './uses.js';
 
 export interface CheckOptions {
   /** `--set id=value` entries. */
@@ -19,6 +20,15 @@ export interface CheckOptions {
   forRun: boolean;
   /** Where paths in messages are shown relative to. */
   cwd?: string;
+  /** For a template called by a pipeline stage: that stage's path, under which its stages go. */
+  prefix?: string;
+  /** The folder of the factory.yaml given to apply, when it is not this file's (a called template). */
+  workspace?: string;
+  /** Param values already typed (a pipeline stage's literal `with`). */
+  paramValues?: Readonly<Record<string, JsonValue>>;
+  /** Template files on the way here (cycles of `uses`/`extends`), and how they were reached. */
+  chain?: readonly string[];
+  via?: readonly string[];
 }
 
 export interface CheckResult {
@@ -40,15 +50,18 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function checkConfig(loaded: LoadedFile, options: CheckOptions): CheckResult {
   const diagnostics: Diagnostic[] = [...validateAgainstSchema(loaded, 'factory')];
   const config = isRecord(loaded.value) ? loaded.value : {};
-  const params = resolveParams(loaded, options.set, options.forRun);
+  const params = resolveParams(loaded, options.set, options.forRun, options.paramValues);
   diagnostics.push(...params.diagnostics);
-  const { root, diagnostics: graph } = buildScopes(loaded);
+  const { root, diagnostics: graph } = buildScopes(loaded, options.prefix);
+  const workspace = options.workspace ?? path.dirname(loaded.absPath);
   diagnostics.push(...graph);
   diagnostics.push(...checkRunHasNoExpressions(loaded, root));
   diagnostics.push(...checkExpressions(loaded, root, new Set(declaredParams(loaded.value).keys())));
   diagnostics.push(...checkUnits(loaded, config, root));
   diagnostics.push(...checkStageRules(loaded, root));
-  diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd()));
+  diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd(), workspace));
+  const uses = checkUses(loaded, root, options);
+  diagnostics.push(...uses.diagnostics);
   const unique = dedupe(diagnostics);
   sortDiagnostics(unique);
   if (unique.some((d) => d.severity === 'error')) return { diagnostics: unique };
@@ -57,12 +70,12 @@ export function checkConfig(loaded: LoadedFile, options: CheckOptions): CheckRes
   const pipeline: Pipeline = {
     file: loaded.file,
     absPath: loaded.absPath,
-    dir: path.dirname(loaded.absPath),
+    dir: workspace,
     name: typeof typed.name === 'string' ? typed.name : path.basename(path.dirname(loaded.absPath)),
     config: typed,
     params: params.values,
     concurrency,
-    root: toScope(loaded, root, typed),
+    root: toScope(loaded, root, typed, uses.calls),
   };
   if (typeof typed.description === 'string') pipeline.description = typed.description;
   return { diagnostics: unique, pipeline };
@@ -143,12 +156,12 @@ function sourceOf(loaded: LoadedFile, yamlPath: PathSegment[]): StageNode['sourc
   };
 }
 
-function toScope(loaded: LoadedFile, raw: RawScope, config: FactoryConfig): Scope {
-  const stages = raw.order.map((s) => toNode(loaded, s, config));
+function toScope(loaded: LoadedFile, raw: RawScope, config: FactoryConfig, calls: ReadonlyMap<string, TemplateCall>): Scope {
+  const stages = raw.order.map((s) => toNode(loaded, s, config, calls));
   return { path: raw.path, stages, byId: new Map(stages.map((s) => [s.id, s])) };
 }
 
-function toNode(loaded: LoadedFile, raw: RawStage, config: FactoryConfig): StageNode {
+function toNode(loaded: LoadedFile, raw: RawStage, config: FactoryConfig, calls: ReadonlyMap<string, TemplateCall>): StageNode {
   const def = raw.def as unknown as Stage;
   const kind = def.kind as StageKind;
   const work = WORK_KINDS.has(kind);
@@ -169,7 +182,12 @@ function toNode(loaded: LoadedFile, raw: RawStage, config: FactoryConfig): Stage
     def,
     source: sourceOf(loaded, raw.yamlPath),
   };
-  if (raw.body) node.body = toScope(loaded, raw.body, config);
+  if (raw.body) node.body = toScope(loaded, raw.body, config, calls);
+  const call = calls.get(raw.path);
+  if (call) {
+    node.template = call;
+    node.body = call.pipeline.root;
+  }
   return node;
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { globSync } from 'tinyglobby';
 import { parseTemplate, renderValue } from '../expr/index.js';
 import { diagnostic, type Diagnostic } from './diagnostics.js';
-import { loadYamlFile, locate, type LoadedFile, type PathSegment } from './load.js';
+import { loadYamlFile, locate, originOf, type LoadedFile, type PathSegment } from './load.js';
 import type { JsonValue } from './pipeline.js';
 import { validateAgainstSchema } from './schema.js';
 import type { RawScope } from './scopes.js';
@@ -47,8 +47,9 @@ interface FileCheck {
  * Files the pipeline names: scenario globs must match (and every scenario file must be valid),
  * context globs that match nothing are a warning, prompt_file must exist.
  */
-export function checkFiles(loaded: LoadedFile, root: RawScope, params: Record<string, JsonValue>, cwd: string): Diagnostic[] {
-  const check: FileCheck = { loaded, dir: path.dirname(loaded.absPath), params, diagnostics: [], scenarios: new Set(), cwd };
+/** `workspace` is where globs resolve: the folder of the factory.yaml given to apply (SPEC section 8). */
+export function checkFiles(loaded: LoadedFile, root: RawScope, params: Record<string, JsonValue>, cwd: string, workspace = path.dirname(loaded.absPath)): Diagnostic[] {
+  const check: FileCheck = { loaded, dir: workspace, params, diagnostics: [], scenarios: new Set(), cwd };
   checkScopeFiles(check, root);
   return check.diagnostics;
 }
@@ -84,7 +85,9 @@ function checkScopeFiles(check: FileCheck, scope: RawScope): void {
     });
     if (typeof def.prompt_file === 'string') {
       const file = staticGlob(def.prompt_file, check.params);
-      if (file !== undefined && !existsSync(path.resolve(check.dir, file))) {
+      // prompt_file alone resolves against the file that declares the stage (a template ships its prompts).
+      const declaring = originOf(loaded, stage.yamlPath)?.origin.loaded.absPath ?? loaded.absPath;
+      if (file !== undefined && !existsSync(path.resolve(path.dirname(declaring), file))) {
         check.diagnostics.push(diagnostic(loaded.file, locate(loaded, [...stage.yamlPath, 'prompt_file']), 'prompt-file-missing',
           `prompt_file "${file}" of stage "${stage.path}" does not exist`, 'paths are relative to the directory of the file that declares them'));
       }

@@ -79,6 +79,7 @@ export function resolveParams(
   loaded: LoadedFile,
   sets: readonly string[],
   requireAll: boolean,
+  given: Readonly<Record<string, JsonValue>> = {},
 ): { values: Record<string, JsonValue>; diagnostics: Diagnostic[] } {
   const specs = declaredParams(loaded.value);
   const diagnostics: Diagnostic[] = [];
@@ -98,7 +99,8 @@ export function resolveParams(
     }
     values[id] = spec.default;
   }
-  const given = new Set<string>();
+  const setIds = new Set<string>(Object.keys(given));
+  Object.assign(values, given);
   for (const entry of sets) {
     const eq = entry.indexOf('=');
     if (eq <= 0) {
@@ -125,11 +127,11 @@ export function resolveParams(
       continue;
     }
     values[id] = coerced.value;
-    given.add(id);
+    setIds.add(id);
   }
   if (requireAll) {
     for (const [id, spec] of specs) {
-      if (spec.default === undefined && !given.has(id)) {
+      if (spec.default === undefined && !setIds.has(id)) {
         diagnostics.push(diagnostic(file, locate(loaded, ['params', id], 'key'), 'param-required',
           `param "${id}" has no default and was not given`, `pass it with \`--set ${id}=...\`, or give it a \`default\``));
       }

@@ -38,9 +38,23 @@ export interface StageNode {
   retries: number;
   /** The stage as written (after template merging), expressions not yet evaluated. */
   def: Stage;
-  /** The nested scope of a loop (and later of a pipeline stage). */
+  /** The nested scope of a loop, or of a pipeline stage (its template's stages). */
   body?: Scope;
+  /** A pipeline stage's template: checked on its own, its stages' paths under this stage's. */
+  template?: TemplateCall;
   source: SourceRef;
+}
+
+/** What a `pipeline` stage calls (SPEC section 4, pipeline; section 8). */
+export interface TemplateCall {
+  /** The ref as written in `uses`. */
+  ref: string;
+  /** The template as a pipeline of its own: its params (defaults and static `with` values), its stages. */
+  pipeline: Pipeline;
+  /** `with` as written; expressions in it are evaluated in the caller's scope at run time. */
+  with: Readonly<Record<string, JsonValue>>;
+  /** The template's `outputs:` expressions, evaluated over its stages once they finish. */
+  outputs: Readonly<Record<string, string>>;
 }
 
 export interface Scope {

@@ -34,10 +34,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-export function buildScopes(loaded: LoadedFile): { root: RawScope; diagnostics: Diagnostic[] } {
+/** `prefix` is the dotted path of the pipeline stage that calls this file as a template ('' at the top). */
+export function buildScopes(loaded: LoadedFile, prefix = ''): { root: RawScope; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const config = isRecord(loaded.value) ? loaded.value : {};
-  const root = buildScope(loaded, config.stages, ['stages'], '', diagnostics);
+  const root = buildScope(loaded, config.stages, ['stages'], prefix, diagnostics);
   return { root, diagnostics };
 }
 

@@ -123,7 +123,8 @@ function mergeParams(child: LoadedFile, template: LoadedFile, via: readonly stri
   return out;
 }
 
-function withProblem(value: unknown, spec: ParamSpec): string | undefined {
+/** Why a `with` value does not fit its param, or undefined when it does (or is an expression). */
+export function withProblem(value: unknown, spec: ParamSpec): string | undefined {
   if (typeof value === 'string' && value.includes('${{')) return undefined; // evaluated at run time
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   const typed = typeof value === 'string' && spec.type !== 'string' ? coerceParam(value, spec.type) : { ok: true as const, value };

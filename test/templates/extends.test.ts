@@ -142,3 +142,63 @@ stages:
     expect(plan.stdout).toContain(`builtin:${name}`);
   });
 });
+
+describe('pipeline stages (uses)', () => {
+  const GREET = `version: 1
+params:
+  who: { type: string }
+  times: { type: integer, default: 1 }
+outputs:
+  message: \${{ stages.say.outputs.stdout }}
+stages:
+  say:
+    kind: command
+    env: { WHO: "\${{ params.who }}" }
+    run: echo "hello $WHO"
+  shout:
+    kind: command
+    needs: [say]
+    run: echo done
+`;
+
+  test('the template\'s stages appear nested under the calling stage in plan and graph', async () => {
+    const dir = workspace({
+      'templates/greet.yaml': GREET,
+      'factory.yaml': 'version: 1\nstages:\n  prep: { kind: command, run: echo world }\n  greet:\n    kind: pipeline\n    needs: [prep]\n    uses: ./templates/greet.yaml\n    with: { who: "${{ stages.prep.outputs.stdout }}" }\n',
+    });
+    const plan = await planJson(dir);
+    expect(plan.stages.map((s) => s.path)).toEqual(['prep', 'greet', 'greet.say', 'greet.shout']);
+    expect(plan.stages.find((s) => s.path === 'greet.say')!.from).toBe('templates/greet.yaml');
+    const graph = await runInProcess(['graph', '--format', 'dot'], dir);
+    expect(graph.stdout).toContain('label="greet (pipeline)"');
+  });
+
+  test('`with` is checked against the template\'s params: unknown, wrong type, a required one missing', async () => {
+    const dir = workspace({
+      'templates/greet.yaml': GREET,
+      'factory.yaml': 'version: 1\nstages:\n  greet:\n    kind: pipeline\n    uses: ./templates/greet.yaml\n    with:\n      whom: x\n      times: many\n',
+    });
+    const r = await runInProcess(['validate', '--format', 'json'], dir);
+    expect(r.code).toBe(2);
+    const diags = JSON.parse(r.stdout).diagnostics as { line: number; code: string; message: string }[];
+    expect(diags.map((d) => [d.line, d.code])).toEqual([[5, 'with-missing-param'], [7, 'with-unknown-param'], [8, 'with-wrong-value']]);
+  });
+
+  test('errors inside a used template point into it, via the uses; a cycle of uses is an error', async () => {
+    const dir = workspace({
+      'templates/broken.yaml': 'version: 1\nstages:\n  x:\n    kind: command\n    run: echo ${{ params.nope }}\n',
+      'factory.yaml': 'version: 1\nstages:\n  call:\n    kind: pipeline\n    uses: ./templates/broken.yaml\n',
+    });
+    const r = await runInProcess(['validate'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('templates/broken.yaml:5:15 error  expressions are not allowed inside `run` of stage "call.x"');
+    expect(r.stderr).toContain('via factory.yaml:5:11 uses');
+    const cyc = workspace({
+      'a.yaml': 'version: 1\nstages:\n  b:\n    kind: pipeline\n    uses: ./b.yaml\n',
+      'b.yaml': 'version: 1\nstages:\n  a:\n    kind: pipeline\n    uses: ./a.yaml\n',
+    });
+    const c = await runInProcess(['validate', 'a.yaml'], cyc);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain('templates use each other in a cycle: a.yaml → b.yaml → a.yaml');
+  });
+});
