@@ -1,0 +1,165 @@
+import { mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import type { JsonValue } from '../config/pipeline.js';
+import { writeFileAtomic } from '../records/atomic.js';
+import type { Usage } from './events.js';
+import { canonicalJson, hashText } from './fingerprint.js';
+
+/**
+ * The stage cache (SPEC section 9) under `.factory/cache/stages/`: one file per fingerprint,
+ * written atomically and carrying a checksum of its own content, so an entry cut short by a
+ * crash, or edited, is ignored and rebuilt, never trusted.
+ */
+export interface FileChange {
+  /** Workspace-relative POSIX path. */
+  path: string;
+  /** Content hash before the stage ran; null when the stage created the file. */
+  before: string | null;
+  /** What the stage left: its content, or null when it deleted the file. */
+  after: { hash: string; base64: string } | null;
+}
+
+export interface CacheEntry {
+  version: 1;
+  fingerprint: string;
+  /** Dotted stage path, for messages. */
+  stage: string;
+  kind: string;
+  outputs: Record<string, JsonValue>;
+  /** What producing it cost, as first paid (a cache hit costs nothing). */
+  usage: Usage;
+  cost_usd: number;
+  /** Files the stage changed (generate stages and loops), re-applied on a hit. */
+  changes: FileChange[];
+  run: string;
+  created_at: string;
+}
+
+interface StoredEntry extends CacheEntry {
+  checksum: string;
+}
+
+export function cacheDir(workspace: string): string {
+  return path.join(workspace, '.factory', 'cache', 'stages');
+}
+
+function entryFile(workspace: string, fp: string): string {
+  return path.join(cacheDir(workspace), `${fp}.json`);
+}
+
+function checksumOf(entry: CacheEntry): string {
+  return hashText(canonicalJson(entry as unknown as JsonValue));
+}
+
+function isEntry(value: unknown, fp: string): value is StoredEntry {
+  if (value === null || typeof value !== 'object') return false;
+  const e = value as Partial<StoredEntry>;
+  return e.version === 1 && e.fingerprint === fp && typeof e.checksum === 'string' && typeof e.outputs === 'object' && Array.isArray(e.changes);
+}
+
+export class StageCache {
+  constructor(private readonly workspace: string) {}
+
+  /** The entry for a fingerprint, or undefined when there is none or it cannot be trusted. */
+  get(fp: string): CacheEntry | undefined {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(entryFile(this.workspace, fp), 'utf8'));
+    } catch {
+      return undefined;
+    }
+    if (!isEntry(parsed, fp)) return this.drop(fp);
+    const { checksum, ...entry } = parsed;
+    if (checksumOf(entry) !== checksum) return this.drop(fp);
+    return entry;
+  }
+
+  put(entry: CacheEntry): { ok: true } | { ok: false; error: string } {
+    try {
+      mkdirSync(cacheDir(this.workspace), { recursive: true });
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+    const stored: StoredEntry = { ...entry, checksum: checksumOf(entry) };
+    return writeFileAtomic(entryFile(this.workspace, entry.fingerprint), `${JSON.stringify(stored)}\n`);
+  }
+
+  /** Removes the whole cache (`factory clean`). */
+  clear(): void {
+    rmSync(cacheDir(this.workspace), { recursive: true, force: true });
+  }
+
+  private drop(fp: string): undefined {
+    try {
+      unlinkSync(entryFile(this.workspace, fp));
+    } catch {
+      // already gone
+    }
+    return undefined;
+  }
+}
+
+export type ApplyResult = { ok: true; applied: string[] } | { ok: false; path: string; message: string };
+
+export interface WorkspaceFiles {
+  read(rel: string): Buffer | undefined;
+  write(rel: string, data: Buffer | null): void;
+}
+
+/** Reads and writes workspace files by relative path; a path that would leave the workspace is refused. */
+export function workspaceFiles(workspace: string): WorkspaceFiles {
+  const abs = (rel: string) => {
+    const normal = path.posix.normalize(rel);
+    if (path.isAbsolute(rel) || normal.startsWith('../') || normal === '..' || rel.includes('\0')) throw new Error(`refusing the path ${JSON.stringify(rel)} from the cache`);
+    return path.join(workspace, normal);
+  };
+  return {
+    read(rel) {
+      try {
+        return readFileSync(abs(rel));
+      } catch {
+        return undefined;
+      }
+    },
+    write(rel, data) {
+      const file = abs(rel);
+      if (data === null) {
+        rmSync(file, { force: true });
+        return;
+      }
+      mkdirSync(path.dirname(file), { recursive: true });
+      const written = writeFileAtomic(file, data);
+      if (!written.ok) throw new Error(written.error);
+    },
+  };
+}
+
+/**
+ * Re-applies a cached stage's file changes. Each file must be as the stage found it (then the
+ * change is applied) or as it left it (nothing to do); a file edited since means the cached
+ * result no longer fits, and nothing is written: the stage runs again rather than overwrite
+ * the edit.
+ */
+export function applyChanges(changes: readonly FileChange[], files: WorkspaceFiles): ApplyResult {
+  const todo: FileChange[] = [];
+  for (const change of changes) {
+    let current: Buffer | undefined;
+    try {
+      current = files.read(change.path);
+    } catch (err) {
+      return { ok: false, path: change.path, message: (err as Error).message };
+    }
+    const hash = current === undefined ? null : hashText(current);
+    if (hash === (change.after?.hash ?? null)) continue;
+    if (hash !== change.before) {
+      return { ok: false, path: change.path, message: `${change.path} was edited since the cached run changed it` };
+    }
+    todo.push(change);
+  }
+  try {
+    for (const change of todo) files.write(change.path, change.after ? Buffer.from(change.after.base64, 'base64') : null);
+  } catch (err) {
+    return { ok: false, path: '', message: (err as Error).message };
+  }
+  return { ok: true, applied: todo.map((c) => c.path) };
+}
