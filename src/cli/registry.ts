@@ -6,6 +6,7 @@ import { registerInit } from './init.js';
 import type { CliIO } from './io.js';
 import { registerPlan } from './plan.js';
 import { registerRuns } from './runs.js';
+import { registerClean } from './clean.js';
 import { registerSchema } from './schema.js';
 import { registerShow } from './show.js';
 import { registerValidate } from './validate.js';
@@ -13,4 +14,4 @@ import { registerValidate } from './validate.js';
 /** A command file adds its subcommand to the program and returns it. One line per command. */
 export type RegisterCommand = (program: Command, io: CliIO) => Command;
 
-export const commands: RegisterCommand[] = [registerInit, registerValidate, registerPlan, registerGraph, registerEval, registerSchema, registerApply, registerRuns, registerShow];
+export const commands: RegisterCommand[] = [registerInit, registerValidate, registerPlan, registerGraph, registerEval, registerSchema, registerApply, registerRuns, registerShow, registerClean];

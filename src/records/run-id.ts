@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 
-/** Ids sort by start time: `20261126T131500Z-3f9a` (UTC, then 4 random hex digits). */
+/**
+ * Ids sort by start time: `20261126T131500.123Z-3f9a` (UTC to the millisecond, then 4 random hex
+ * digits), so two runs started within one second still list in order.
+ */
 export function newRunId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now.toISOString().replace(/[-:]/g, '');
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }
 

@@ -45,7 +45,7 @@ describe('run records', () => {
   test('run ids sort by start time and are checked', () => {
     const a = newRunId(new Date('2026-11-26T13:15:00.123Z'));
     const b = newRunId(new Date('2026-11-26T13:15:01Z'));
-    expect(a).toMatch(/^20261126T131500Z-[0-9a-f]{4}$/);
+    expect(a).toMatch(/^20261126T131500\.123Z-[0-9a-f]{4}$/);
     expect(a < b).toBe(true);
     expect(checkRunId(a)).toBeUndefined();
     expect(checkRunId('ci-42.1')).toBeUndefined();
