@@ -7,6 +7,7 @@ import type { CliIO } from './io.js';
 import { registerPlan } from './plan.js';
 import { registerRuns } from './runs.js';
 import { registerClean } from './clean.js';
+import { registerExport } from './export.js';
 import { registerSchema } from './schema.js';
 import { registerShow } from './show.js';
 import { registerValidate } from './validate.js';
@@ -14,4 +15,4 @@ import { registerValidate } from './validate.js';
 /** A command file adds its subcommand to the program and returns it. One line per command. */
 export type RegisterCommand = (program: Command, io: CliIO) => Command;
 
-export const commands: RegisterCommand[] = [registerInit, registerValidate, registerPlan, registerGraph, registerEval, registerSchema, registerApply, registerRuns, registerShow, registerClean];
+export const commands: RegisterCommand[] = [registerInit, registerValidate, registerPlan, registerGraph, registerEval, registerSchema, registerApply, registerRuns, registerShow, registerClean, registerExport];

@@ -152,7 +152,7 @@ function sourceOf(loaded: LoadedFile, yamlPath: PathSegment[]): StageNode['sourc
   return {
     file: declaring.file,
     dir: path.dirname(declaring.absPath),
-    locate: (keyPath) => locate(loaded, [...yamlPath, ...keyPath]),
+    locate: (keyPath, which) => locate(loaded, [...yamlPath, ...keyPath], which),
   };
 }
 

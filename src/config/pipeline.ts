@@ -16,8 +16,8 @@ export interface SourceRef {
   file: string;
   /** Its folder: `prompt_file` resolves against it (SPEC section 8); all else against the workspace. */
   dir: string;
-  /** The position of a key (or value) under this stage's definition, e.g. ['env', 'TOKEN']. */
-  locate(keyPath: readonly (string | number)[]): Position;
+  /** The position of a value (or its key) under this stage's definition, e.g. ['env', 'TOKEN']; [] with 'key' is the stage's id. */
+  locate(keyPath: readonly (string | number)[], which?: 'key' | 'value'): Position;
 }
 
 export interface StageNode {
