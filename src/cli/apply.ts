@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadPipeline } from '../config/index.js';
+import { didYouMean } from '../config/suggest.js';
+import type { ModelFlags } from '../engine/models.js';
 import { EXIT, ExitError, type CliIO } from './io.js';
 import { collect, commaList, positiveInt } from './options.js';
 import { printDiagnostics } from './print-diagnostics.js';
@@ -23,7 +25,7 @@ interface ApplyFlags {
 }
 
 /** Options SPEC section 7 names that later versions implement; refused clearly rather than ignored. */
-const NOT_YET: readonly (keyof ApplyFlags)[] = ['watch', 'provider', 'record', 'replay', 'approve'];
+const NOT_YET: readonly (keyof ApplyFlags)[] = ['watch', 'approve'];
 
 export function registerApply(program: Command, io: CliIO): Command {
   const cmd: Command = program
@@ -39,9 +41,9 @@ export function registerApply(program: Command, io: CliIO): Command {
     .option('--json', 'print one JSON event per line on stdout')
     .option('--quiet', 'print only errors and the summary of a run that did not succeed')
     .option('--watch', 'rerun on changes (not available yet)')
-    .option('--provider <name>', 'provider for every model stage (not available yet)')
-    .option('--record <file>', 'record model calls to a cassette (not available yet)')
-    .option('--replay <file>', 'answer model calls from a cassette (not available yet)')
+    .option('--provider <name>', 'provider for every model stage: anthropic or replay')
+    .option('--record <file>', 'record every model call into this cassette')
+    .option('--replay <file>', 'answer model calls from this cassette (the replay provider)')
     .option('--approve <ids>', 'answer approve stages in advance (not available yet)', commaList)
     .action(async (file: string | undefined, flags: ApplyFlags) => {
       const code = await apply(io, file, flags, rawArgs(cmd));
@@ -62,6 +64,11 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
       io.stderr.write(`factory apply: --${key} is not available in this version of factory yet\n`);
       return EXIT.usage;
     }
+  }
+  const models = modelFlags(io, flags);
+  if (!models.ok) {
+    io.stderr.write(`factory apply: ${models.message}\n`);
+    return EXIT.usage;
   }
   let file = fileArg;
   let resume = flags.resume;
@@ -90,6 +97,8 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
       sink: renderer,
       signal: interrupt.signal,
       env: io.env,
+      cwd: io.cwd,
+      models: models.flags,
       ...(flags.runId !== undefined ? { runId: flags.runId } : {}),
       ...(resume !== undefined ? { resume } : {}),
       ...(flags.only ? { only: flags.only } : {}),
@@ -104,6 +113,25 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   }
   if (result.summary.error) io.stderr.write(`factory apply: ${result.summary.error}\n`);
   return result.summary.exit_code;
+}
+
+const PROVIDERS = ['anthropic', 'replay'] as const;
+
+/** `--provider`, `--replay`, `--record`: a known provider; files resolved against the cwd. */
+function modelFlags(io: CliIO, flags: ApplyFlags): { ok: true; flags: ModelFlags } | { ok: false; message: string } {
+  const out: ModelFlags = {};
+  if (flags.provider !== undefined) {
+    const name = PROVIDERS.find((p) => p === flags.provider);
+    if (!name) return { ok: false, message: `--provider: unknown provider "${flags.provider}"${didYouMean(flags.provider, PROVIDERS)}; the providers are ${PROVIDERS.join(' and ')}` };
+    if (flags.replay !== undefined && name !== 'replay') return { ok: false, message: '--replay answers from a cassette with the replay provider; it cannot be combined with --provider anthropic' };
+    out.provider = name;
+  }
+  if (flags.replay !== undefined) out.replay = path.resolve(io.cwd, flags.replay);
+  if (flags.record !== undefined) out.record = path.resolve(io.cwd, flags.record);
+  if (out.replay !== undefined && out.record !== undefined && out.replay === out.record) {
+    return { ok: false, message: '--record and --replay name the same file; record into another one' };
+  }
+  return { ok: true, flags: out };
 }
 
 /**

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { BUILTIN_DIR } from '../config/template-ref.js';
 import { budgetView, planRows, type BudgetView, type PlanRow } from '../config/describe.js';
+import { estimatePipeline, type PipelineEstimate, type StageEstimate } from '../config/estimate.js';
 import { loadPipeline } from '../config/index.js';
 import { EXIT, ExitError, type CliIO } from './io.js';
 import { collect, choice } from './options.js';
@@ -25,8 +26,15 @@ export function registerPlan(program: Command, io: CliIO): Command {
       const { pipeline } = result;
       const rows = planRows(pipeline);
       const budget = budgetView(pipeline.config.budget);
+      const estimate = estimatePipeline(pipeline);
+      const worst = new Map(estimate.stages.map((e) => [e.path, e]));
       if (opts.format === 'json') {
-        io.stdout.write(`${JSON.stringify({ version: 1, name: pipeline.name, file: pipeline.file, concurrency: pipeline.concurrency, params: pipeline.params, budget: budget ?? null, stages: rows }, null, 2)}\n`);
+        const stages = rows.map((r) => {
+          const e = worst.get(r.path);
+          return e ? { ...r, worstCase: { calls: e.calls * e.iterations, promptTokens: e.promptTokens, maxTokens: e.maxTokens, tokens: e.tokens, cost_usd: e.cost_usd ?? null } } : r;
+        });
+        const worstCase = { tokens: estimate.tokens, cost_usd: estimate.cost_usd, unpriced: estimate.unpriced };
+        io.stdout.write(`${JSON.stringify({ version: 1, name: pipeline.name, file: pipeline.file, concurrency: pipeline.concurrency, params: pipeline.params, budget: budget ?? null, worstCase, stages }, null, 2)}\n`);
         return;
       }
       const head = [`${pipeline.name}${pipeline.description ? ` — ${pipeline.description}` : ''}`,
@@ -35,9 +43,10 @@ export function registerPlan(program: Command, io: CliIO): Command {
       if (params.length) head.push(`params: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`);
       // Where each stage came from matters once templates are merged: show it then.
       const fromTemplates = rows.some((r) => r.from !== pipeline.file);
-      const header = ['#', 'stage', 'kind', 'needs', 'if', 'model', 'provider', 'budget', ...(fromTemplates ? ['from'] : [])];
-      const body = rows.map((r) => [...cells(r), ...(fromTemplates ? [r.from === pipeline.file ? 'local' : templateName(r.from, io.cwd)] : [])]);
-      io.stdout.write(`${head.join('\n')}\n\n${table(header, body)}\n`);
+      const header = ['#', 'stage', 'kind', 'needs', 'if', 'model', 'provider', 'budget', 'worst case', ...(fromTemplates ? ['from'] : [])];
+      const body = rows.map((r) => [...cells(r), worstCell(worst.get(r.path)), ...(fromTemplates ? [r.from === pipeline.file ? 'local' : templateName(r.from, io.cwd)] : [])]);
+      const foot = estimate.stages.length > 0 ? `\n\n${worstLine(estimate, budget)}` : '';
+      io.stdout.write(`${head.join('\n')}\n\n${table(header, body)}${foot}\n`);
     });
 }
 
@@ -50,6 +59,30 @@ function templateName(file: string, cwd: string): string {
 function cells(r: PlanRow): string[] {
   const kind = r.maxIterations !== undefined ? `${r.kind} ×${r.maxIterations}` : r.kind;
   return [r.step, `${'  '.repeat(r.depth)}${r.path}`, kind, r.needs.join(', ') || '-', r.condition ?? '-', r.model ?? '-', r.provider ?? '-', r.budget ? formatBudget(r.budget) : '-'];
+}
+
+/** `9.4k tokens · $0.0912 (2 calls × 3 iterations)`. */
+function worstCell(e: StageEstimate | undefined): string {
+  if (!e) return '-';
+  const calls = e.calls * e.iterations;
+  const how = calls > 1 ? ` (${e.calls} call${e.calls === 1 ? '' : 's'}${e.iterations > 1 ? ` × ${e.iterations} iterations` : ''})` : '';
+  return `${formatTokens(e.tokens)} tokens · ${e.cost_usd === undefined ? 'unpriced' : formatUsd(e.cost_usd)}${how}`;
+}
+
+/** The total against the run's budget. */
+function worstLine(estimate: PipelineEstimate, budget: BudgetView | undefined): string {
+  const total = `worst case: ${formatTokens(estimate.tokens)} tokens · ${formatUsd(estimate.cost_usd)}${estimate.unpriced.length ? ` (without ${estimate.unpriced.join(', ')}: no price)` : ''}`;
+  const against: string[] = [];
+  if (budget?.tokens !== undefined) against.push(`${formatTokens(budget.tokens)} tokens (${Math.round((estimate.tokens / budget.tokens) * 100)}%)`);
+  if (budget?.cost_usd !== undefined) against.push(`$${budget.cost_usd} (${Math.round((estimate.cost_usd / budget.cost_usd) * 100)}%)`);
+  if (against.length === 0) return `${total}; no run budget`;
+  const over = (budget?.tokens !== undefined && estimate.tokens > budget.tokens) || (budget?.cost_usd !== undefined && estimate.cost_usd > budget.cost_usd);
+  return `${total} against the budget of ${against.join(', ')}${over ? ' — over it: the budget stops the run before the worst case' : ' — within it'}`;
+}
+
+function formatUsd(usd: number): string {
+  if (usd === 0) return '$0.00';
+  return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }
 
 export function formatBudget(b: BudgetView): string {

@@ -141,6 +141,12 @@ function checkStageRules(loaded: LoadedFile, scope: RawScope): Diagnostic[] {
     if (def.prompt !== undefined && def.prompt_file !== undefined) {
       out.push(diagnostic(loaded.file, locate(loaded, [...s.yamlPath, 'prompt_file'], 'key'), 'prompt-twice', `stage "${s.path}" has both \`prompt\` and \`prompt_file\``, 'keep one of them'));
     }
+    const defaults = isRecord(loaded.value) && isRecord(loaded.value.defaults) ? loaded.value.defaults : {};
+    const external = def.kind === 'generate' && def.agent !== undefined;
+    if ((def.kind === 'plan' || def.kind === 'generate' || def.kind === 'review') && !external && def.model === undefined && defaults.model === undefined) {
+      out.push(diagnostic(loaded.file, locate(loaded, s.yamlPath, 'key'), 'missing-model', `stage "${s.path}" (${def.kind}) names no model`,
+        'add `model:` to the stage, or `defaults: { model: claude-sonnet-5-5 }` for every model stage'));
+    }
     if (s.body) out.push(...checkStageRules(loaded, s.body));
   }
   return out;

@@ -7,16 +7,21 @@ import type { Reason } from './events.js';
 import { renderAt } from './expressions.js';
 import { OutputStream } from './output-stream.js';
 import { recordEnd, recordStart, type Ending, type Outcome } from './stage-record.js';
+import { runNested } from './nested.js';
 import { checkRecord } from './state.js';
 import type { RunState } from './state.js';
 
 /** Errors worth another attempt: the stage could not start, timed out, or its provider failed. */
 const RETRYABLE: ReadonlySet<Reason> = new Set(['spawn', 'timeout', 'provider']);
+/** Kinds whose executors get model services (a loop: for its ledger). */
+const MODEL_SERVICE_KINDS: ReadonlySet<string> = new Set(['plan', 'generate', 'review', 'scenario-validate', 'loop']);
 
 export interface Where {
   /** The `stages` context the stage sees (finished stages of its scope and the enclosing ones). */
   stages: Record<string, Value>;
   iteration?: number;
+  /** Inside a loop body: the `loop` context. */
+  loop?: Value;
 }
 
 /**
@@ -40,7 +45,14 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
       break;
     }
   }
+  // What the stage's model calls spent over all its attempts (a loop's: its body's), unless it says.
+  const spent = end.usage === undefined ? state.models?.spentBy(node.path, where.iteration) : undefined;
+  if (spent) end = { ...end, usage: spent.usage, cost_usd: spent.cost_usd };
   const outcome = recordEnd(state, node, end, { startedAt, started }, attempt, where.iteration);
+  // Stop starting stages at once, before this stage's slot goes to a waiting one (SPEC section 3).
+  if (end.status === 'error' && !node.continueOnError) {
+    state.stopping ??= { path: node.path, message: `stage "${node.path}" ended in error (${end.reason ?? 'error'})`, record: false };
+  }
   // Dependants start only once this stage's end is on disk: a run that dies later never has to
   // redo it, and a record that cannot be written stops the run before anything else starts.
   await state.store.written(node.path, where.iteration);
@@ -53,13 +65,13 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   const onCancel = () => controller.abort('cancelled');
   state.signal.addEventListener('abort', onCancel, { once: true });
   if (state.signal.aborted) onCancel();
-  const timer = node.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort('timeout'), node.timeoutMs);
+  const timer = node.timeoutMs === undefined || executor.ownsTimeout ? undefined : setTimeout(() => controller.abort('timeout'), node.timeoutMs);
   const streams = {
     stdout: new OutputStream(state, node, 'stdout', where.iteration),
     stderr: new OutputStream(state, node, 'stderr', where.iteration),
   };
   const evalCtx = (): EvalContext => ({
-    contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages },
+    contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...(where.loop === undefined ? {} : { loop: where.loop }) },
     status: { success: () => true, failure: () => false, cancelled: () => state.signal.aborted },
   });
   const ctx: StageContext = {
@@ -73,6 +85,9 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
     output: (stream, chunk) => streams[stream].write(chunk),
     logFile: (stream) => state.store.logPath(node.path, stream, where.iteration),
   };
+  if (where.iteration !== undefined) ctx.iteration = where.iteration;
+  if (node.body) ctx.runScope = (input) => runNested(state, node, where, controller.signal, input);
+  if (state.models && MODEL_SERVICE_KINDS.has(node.kind)) ctx.models = state.models.forStage(node, where.iteration, attempt, controller.signal);
   let result: StageResult;
   try {
     result = await executor.run(ctx);

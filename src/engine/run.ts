@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { Pipeline } from '../config/pipeline.js';
+import type { Pipeline, Scope, StageKind } from '../config/pipeline.js';
 import { describeFsError } from '../records/fs-error.js';
 import { acquireLock } from '../records/lock.js';
 import { factoryDir } from '../records/paths.js';
@@ -11,6 +11,7 @@ import { retryBaseMs } from './backoff.js';
 import { budgetContext, renderPipelineEnv, type RunContexts } from './contexts.js';
 import type { EventSink } from './events.js';
 import { runOutcome } from './exit-code.js';
+import { ModelRuntime, prepareModels, type ModelFlags } from './models.js';
 import { runScope } from './scheduler.js';
 import { selectStages, unknownOnly } from './selection.js';
 import { Slots } from './slots.js';
@@ -30,6 +31,10 @@ export interface RunOptions {
   only?: readonly string[];
   /** The environment commands inherit; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** `--provider`, `--replay FILE`, `--record FILE`. */
+  models?: ModelFlags;
+  /** Where file names in messages are shown relative to; default process.cwd(). */
+  cwd?: string;
 }
 
 /** A run that could not start: the lock is held, the record cannot be written, a bad option. */
@@ -114,6 +119,16 @@ async function runLocked(
   const startedAt = previous?.startedAt ?? new Date(started).toISOString();
   const record = previous ? new Map(previous.stages.filter((s) => s.iteration === undefined).map((s) => [s.path, s])) : undefined;
   const selection = selectStages(pipeline.root, record, options.only);
+  // Providers, keys, models, cassettes and prices are checked before any stage starts.
+  const prepared = await prepareModels(pipeline, {
+    flags: options.models ?? {},
+    env: options.env ?? process.env,
+    signal,
+    planned: selection.planned,
+    keepRecorded: previous !== undefined,
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+  });
+  if (!prepared.ok) return refuse(prepared.message, 2);
   const opened = RunStore.open(pipeline.dir, { id, name: pipeline.name, status: 'running', exit_code: null, started_at: startedAt, ended_at: null }, previous?.stages ?? []);
   if (!opened.ok) return refuse(opened.error, 1);
   const store = opened.store;
@@ -134,6 +149,14 @@ async function runLocked(
     retryBaseMs: retryBaseMs(env),
   };
   if (state.pipelineEnv.ok) state.contexts.env = { ...state.pipelineEnv.value };
+  state.models = new ModelRuntime(prepared.models, {
+    emit: (event) => emit(state, event),
+    onSpend: (budget) => {
+      state.contexts.budget = budget;
+    },
+    recordDir: store.dir,
+  });
+  state.contexts.budget = state.models.runLedger.context();
 
   emit(state, {
     type: 'run_started',
@@ -141,7 +164,7 @@ async function runLocked(
     file: pipeline.file,
     dir: pipeline.dir,
     resumed: previous !== undefined,
-    stages: pipeline.root.stages.map((s) => ({ path: s.path, kind: s.kind, needs: [...s.needs] })),
+    stages: announced(pipeline.root),
   });
   for (const [sid, file] of selection.kept) {
     emit(state, {
@@ -188,6 +211,15 @@ async function runLocked(
   };
   if (error) summary.error = error;
   return { ok: true, summary };
+}
+
+/** Every stage for run_started, a loop's body after the loop, with the loop's max_iterations. */
+function announced(scope: Scope): { path: string; kind: StageKind; needs: string[]; max_iterations?: number }[] {
+  return scope.stages.flatMap((s) => {
+    const max = (s.def as { max_iterations?: unknown }).max_iterations;
+    const own = { path: s.path, kind: s.kind, needs: [...s.needs], ...(s.kind === 'loop' && typeof max === 'number' ? { max_iterations: max } : {}) };
+    return s.body ? [own, ...announced(s.body)] : [own];
+  });
 }
 
 function stageSummary(path: string, kind: StageSummary['kind'], o: Outcome): StageSummary {

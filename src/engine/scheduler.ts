@@ -20,6 +20,8 @@ export interface ScopeInput {
   /** Finished stages of the enclosing scopes, as the `stages` context shows them. */
   outer?: Record<string, Value>;
   iteration?: number;
+  /** Inside a loop body: the `loop` context (`iteration`, `previous`). */
+  loop?: Value;
 }
 
 /**
@@ -36,7 +38,7 @@ export function runScope(state: RunState, input: ScopeInput): Promise<Map<string
   };
   for (const [id, file] of input.kept) {
     const node = input.scope.byId.get(id);
-    const o: Outcome = { status: file.status, outputs: file.outputs, continueOnError: node?.continueOnError ?? false, kept: true, attempts: file.attempts, durationMs: span(file) };
+    const o: Outcome = { status: file.status, outputs: file.outputs, continueOnError: node?.continueOnError ?? false, kept: true, attempts: file.attempts, durationMs: span(file), usage: file.usage, cost_usd: file.cost_usd };
     if (file.reason) o.reason = file.reason;
     if (file.message) o.message = file.message;
     settle(id, o);
@@ -53,7 +55,7 @@ export function runScope(state: RunState, input: ScopeInput): Promise<Map<string
         }
         waiting.splice(i, 1);
         active++;
-        decide(state, node, outcomes, { stages: stagesContext, ...(input.iteration === undefined ? {} : { iteration: input.iteration }) })
+        decide(state, node, outcomes, { stages: stagesContext, ...(input.iteration === undefined ? {} : { iteration: input.iteration }), ...(input.loop === undefined ? {} : { loop: input.loop }) })
           .catch((err: unknown) => recordNotRun(state, node, { status: 'error', reason: 'config', message: `internal error: ${(err as Error).message}`, outputs: {} }, input.iteration))
           .then((o) => {
             if (o.status === 'error' && !o.continueOnError) {
@@ -96,7 +98,7 @@ async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<st
     if (implicit && !status.success()) {
       go = false;
     } else {
-      const r = cond.value.test({ contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages }, status });
+      const r = cond.value.test({ contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...(where.loop === undefined ? {} : { loop: where.loop }) }, status });
       if (!r.ok) return notRun('error', 'expression', r.message);
       go = r.value;
     }

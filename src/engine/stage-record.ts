@@ -14,6 +14,9 @@ export interface Outcome {
   kept: boolean;
   attempts: number;
   durationMs: number;
+  /** What the stage spent (a loop: its body over all iterations), for the enclosing loop's total. */
+  usage?: Usage;
+  cost_usd?: number;
 }
 
 export interface Ending {
@@ -71,7 +74,7 @@ export function recordEnd(state: RunState, node: StageNode, end: Ending, times: 
     usage,
     cost_usd: cost,
   });
-  const outcome: Outcome = { status: end.status, outputs: end.outputs, continueOnError: node.continueOnError, kept: false, attempts, durationMs };
+  const outcome: Outcome = { status: end.status, outputs: end.outputs, continueOnError: node.continueOnError, kept: false, attempts, durationMs, usage, cost_usd: cost };
   if (end.reason) outcome.reason = end.reason;
   if (end.message) outcome.message = end.message;
   return outcome;

@@ -2,6 +2,7 @@ import type { Pipeline } from '../config/pipeline.js';
 import type { RunStore } from '../records/store.js';
 import type { PipelineEnv, RunContexts } from './contexts.js';
 import type { EngineEvent, EventSink } from './events.js';
+import type { ModelRuntime } from './models.js';
 import type { Slots } from './slots.js';
 
 /** Why the run stopped starting new stages (SPEC section 3). */
@@ -27,6 +28,8 @@ export interface RunState {
   processEnv: Readonly<NodeJS.ProcessEnv>;
   retryBaseMs: number;
   stopping?: Stopping;
+  /** Providers, budget ledgers and per-stage model services. */
+  models?: ModelRuntime;
 }
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { ZERO_USAGE, type Usage } from '../engine/events.js';
 import { writeFileAtomicAsync, writeJsonAtomic, type WriteResult } from './atomic.js';
 import { describeFsError } from './fs-error.js';
@@ -39,7 +40,7 @@ export class RunStore {
       return { ok: false, error: `cannot create the run record: ${describeFsError(err, stagesDir(dir))}` };
     }
     const store = new RunStore(dir, meta);
-    for (const s of existing) store.stages.set(s.path, s);
+    for (const s of existing) store.stages.set(key(s.path, s.iteration), s);
     // The first write is synchronous, so an unwritable record refuses the run before any stage starts.
     const written = writeJsonAtomic(runJson(dir), store.record());
     if (!written.ok) return { ok: false, error: `cannot write the run record: ${written.error}` };
@@ -56,8 +57,32 @@ export class RunStore {
     return this.firstError;
   }
 
-  stage(path: string): StageFile | undefined {
-    return this.stages.get(path);
+  stage(path: string, iteration?: number): StageFile | undefined {
+    return this.stages.get(key(path, iteration));
+  }
+
+  /**
+   * Forgets the recorded iterations of a loop's body (and of loops nested in it), files
+   * included: a loop that runs again starts from its first iteration.
+   */
+  dropIterations(loopPath: string): void {
+    for (const [k, file] of this.stages) {
+      if (file.iteration === undefined || !file.path.startsWith(`${loopPath}.`)) continue;
+      this.stages.delete(k);
+      const target = stageFile(this.dir, file.path, file.iteration);
+      const pending = this.deferred.get(target);
+      if (pending) clearTimeout(pending);
+      this.deferred.delete(target);
+      const previous = this.writes.get(target) ?? Promise.resolve();
+      const next: Promise<void> = previous.then(async () => {
+        for (const f of [target, logFile(this.dir, file.path, 'stdout', file.iteration), logFile(this.dir, file.path, 'stderr', file.iteration)]) {
+          await rm(f, { force: true }).catch(() => undefined);
+        }
+        if (this.writes.get(target) === next) this.writes.delete(target);
+      });
+      this.writes.set(target, next);
+    }
+    this.schedule();
   }
 
   /**
@@ -80,7 +105,7 @@ export class RunStore {
       this.deferred.set(target, timer);
       return;
     }
-    this.stages.set(file.path, file);
+    this.stages.set(key(file.path, file.iteration), file);
     this.enqueue(target, `${JSON.stringify(file, null, 2)}\n`);
     this.schedule();
   }
@@ -165,13 +190,56 @@ export function deriveRunRecord(meta: RunMeta, stages: Iterable<StageFile>): Run
   const out: Record<string, StageRecord> = {};
   const usage: Usage = { ...ZERO_USAGE };
   let cost = 0;
+  const iterated: StageFile[] = [];
   for (const s of stages) {
-    if (s.iteration !== undefined) continue;
+    if (s.iteration !== undefined) {
+      iterated.push(s);
+      continue;
+    }
     out[s.path] = toStageRecord(s);
+    // A loop's usage already holds its body's, over every iteration.
     addUsage(usage, s.usage);
     cost += s.cost_usd;
   }
+  if (iterated.length > 0) {
+    for (const [path, entry] of Object.entries(out)) {
+      if (entry.status !== undefined && hasBody(path, iterated)) attachIterations(path, entry, iterated);
+    }
+  }
   return { version: RECORD_VERSION, ...meta, usage, cost_usd: round(cost), stages: out };
+}
+
+/** Body stages are one segment below their loop: `build.generate` under `build`. */
+function isChildOf(path: string, parent: string): boolean {
+  return path.startsWith(`${parent}.`) && !path.slice(parent.length + 1).includes('.');
+}
+
+function hasBody(path: string, files: readonly StageFile[]): boolean {
+  return files.some((f) => isChildOf(f.path, path));
+}
+
+/**
+ * A loop's entry gets `iterations: [{iteration, stages}]` from its body's stage files; a loop
+ * nested in the body gets its own the same way (its last outer iteration's, as files are named
+ * by one iteration number).
+ */
+function attachIterations(path: string, entry: StageRecord, files: readonly StageFile[]): void {
+  const byIteration = new Map<number, Record<string, StageRecord>>();
+  // In the order they started (stages that never started last), as the iteration ran.
+  const body = files.filter((f) => isChildOf(f.path, path)).sort((a, b) => (a.started_at ?? '~').localeCompare(b.started_at ?? '~') || a.path.localeCompare(b.path));
+  for (const f of body) {
+    const it = f.iteration!;
+    let stagesOf = byIteration.get(it);
+    if (!stagesOf) byIteration.set(it, (stagesOf = {}));
+    const rec = toStageRecord(f);
+    if (f.kind === 'loop' && hasBody(f.path, files)) attachIterations(f.path, rec, files);
+    stagesOf[f.path] = rec;
+  }
+  entry.iterations = [...byIteration.entries()].sort((a, b) => a[0] - b[0]).map(([iteration, stagesOf]) => ({ iteration, stages: stagesOf }));
+}
+
+function key(path: string, iteration: number | undefined): string {
+  return iteration === undefined ? path : `${path}@${iteration}`;
 }
 
 export function toStageRecord(s: StageFile): StageRecord {

@@ -17,6 +17,8 @@ export interface StageRecord {
   usage: Usage;
   cost_usd: number;
   fingerprint: string | null;
+  /** A loop's iterations, each with its body's stages by path (run.json only). */
+  iterations?: { iteration: number; stages: Record<string, StageRecord> }[];
 }
 
 /** One stage's own file, `stages/<path>.json`: the truth run.json is derived from. */
@@ -24,7 +26,7 @@ export interface StageFile extends StageRecord {
   version: typeof RECORD_VERSION;
   path: string;
   kind: StageKind;
-  /** Set for a stage inside a loop body (later). */
+  /** Set for a stage inside a loop body: the loop's iteration (1-based). */
   iteration?: number;
 }
 

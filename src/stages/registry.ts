@@ -1,10 +1,20 @@
 import type { StageKind } from '../config/pipeline.js';
 import { commandExecutor } from './command.js';
+import { generateExecutor } from './generate.js';
+import { loopExecutor } from './loop.js';
+import { planExecutor } from './plan.js';
+import { reviewExecutor } from './review.js';
+import { scenarioValidateExecutor } from './scenario-validate.js';
 import type { StageExecutor } from './types.js';
 
 /** Stage kind → executor. A new kind is one file in src/stages and one line here. */
 const executors: Partial<Record<StageKind, StageExecutor>> = {
   command: commandExecutor,
+  loop: loopExecutor,
+  'scenario-validate': scenarioValidateExecutor,
+  plan: planExecutor,
+  generate: generateExecutor,
+  review: reviewExecutor,
 };
 
 export function executorFor(kind: StageKind): StageExecutor | undefined {

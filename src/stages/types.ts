@@ -1,5 +1,7 @@
 import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
 import type { Reason, StageStatus, Usage } from '../engine/events.js';
+import type { Value } from '../expr/index.js';
+import type { ModelServices } from '../engine/models.js';
 
 /**
  * The one signature every stage kind implements. An executor does the stage's work and says how
@@ -9,6 +11,8 @@ import type { Reason, StageStatus, Usage } from '../engine/events.js';
 export interface StageExecutor {
   /** Whether the stage takes one of the run's concurrency slots (loop, pipeline and approve do not). */
   readonly holdsSlot: boolean;
+  /** The executor applies the stage's `timeout` itself (scenario-validate: per scenario), so the scheduler does not. */
+  readonly ownsTimeout?: boolean;
   run(ctx: StageContext): Promise<StageResult>;
 }
 
@@ -30,6 +34,8 @@ export interface StageContext {
   pipeline: Pipeline;
   /** 1 for the first attempt. */
   attempt: number;
+  /** Inside a loop body: the loop's iteration (1-based). */
+  iteration?: number;
   /** Aborted when the attempt times out or the run is interrupted; kill what runs and return. */
   signal: AbortSignal;
   /**
@@ -45,4 +51,35 @@ export interface StageContext {
   output(stream: 'stdout' | 'stderr', chunk: Uint8Array): void;
   /** Where the full output of each stream is kept, for messages. */
   logFile(stream: 'stdout' | 'stderr'): string;
+  /** Model calls (numbered, budgeted, charged, recorded), for plan, generate, review and judges. */
+  models?: ModelServices;
+  /**
+   * A stage with a nested scope (a loop) runs one iteration of its body through the scheduler:
+   * same rules as the top level (needs, if, statuses, slots), recorded under that iteration.
+   */
+  runScope?(input: NestedScopeInput): Promise<NestedScopeResult>;
+}
+
+export interface NestedScopeInput {
+  /** 1-based. */
+  iteration: number;
+  /** The `loop` context the body's expressions read. */
+  loop: Value;
+}
+
+export interface NestedOutcome {
+  status: StageStatus | 'running';
+  reason?: Reason;
+  message?: string;
+  outputs: Record<string, JsonValue>;
+  continueOnError: boolean;
+  usage?: Usage;
+  cost_usd?: number;
+}
+
+export interface NestedScopeResult {
+  /** Each body stage's end, by id. */
+  outcomes: Map<string, NestedOutcome>;
+  /** The contexts after the iteration, as a body stage reads them, with the body's stages added: what `until` reads. */
+  contexts: Record<string, Value>;
 }

@@ -28,7 +28,7 @@ function workspace(text = PIPELINE): string {
 }
 
 describe('factory apply options', () => {
-  test.each(['--watch', '--provider=replay', '--record=x.json', '--replay=x.json', '--approve=a'])('%s is refused as not available yet (exit 2)', async (flag) => {
+  test.each(['--watch', '--approve=a'])('%s is refused as not available yet (exit 2)', async (flag) => {
     const dir = workspace();
     const r = await runCli(['apply', flag], dir);
     expect(r.code).toBe(2);

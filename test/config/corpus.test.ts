@@ -142,11 +142,11 @@ describe('code frames', () => {
 
   it.each([
     ['unknown-kind.yaml', 6, 11, 6],
-    ['expr-unknown-context.yaml', 7, 28, 5],
+    ['expr-unknown-context.yaml', 8, 28, 5],
     ['run-expression-string.yaml', 8, 22, 17],
     ['yaml-syntax.yaml', 7, 10, 1],
     ['tabs.yaml', 7, 1, 1],
-    ['several-mistakes.yaml', 22, 25, 4],
+    ['several-mistakes.yaml', 23, 25, 4],
   ])('%s: the offending line and carets under %i:%i', async (fixture, line, col, length) => {
     const r = await runInProcess(['validate', fixture], INVALID);
     expect(r.code).toBe(2);

@@ -110,10 +110,10 @@ describe('scheduler', () => {
   test('a kind without an executor is an error with reason config: exit 2 wins over 1', async () => {
     const dir = tempWorkspace();
     const r = await run(buildPipeline(dir, {
-      stages: { fail: cmd('exit 1'), think: { kind: 'plan', prompt: 'hi' } },
+      stages: { fail: cmd('exit 1'), think: { kind: 'approve', message: 'hi' } },
     }));
     expect(r.stage('think')).toMatchObject({ status: 'error', reason: 'config' });
-    expect(r.stage('think').message).toContain('"plan" are not available');
+    expect(r.stage('think').message).toContain('"approve" are not available');
     expect(r.summary.exit_code).toBe(2);
     expect(r.record).toMatchObject({ status: 'error', exit_code: 2 });
   });

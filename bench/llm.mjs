@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Model stages against the fake Messages API of the tests (test/support/fake-anthropic.ts),
+// through the built CLI and the real SDK. Prints:
+//  1. two independent plan stages, each answered after 1 s of latency: the run's wall time
+//     (goal < 1.5 s: the calls overlap);
+//  2. the engine's overhead per agent turn: a generate stage of TURNS tool turns against the
+//     same number of bare SDK calls (streaming, as the provider makes them) to the same server,
+//     as ms per turn and a ratio.
+// Figures only; nothing is asserted. Run `npm run build` first.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { BIN, fmt, median } from './lib/measure.mjs';
+import { loadFakeAnthropic } from './lib/fake-anthropic.mjs';
+
+const TURNS = Number(process.env.BENCH_TURNS ?? 20);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+const KEY = 'sk-ant-bench';
+const { startFakeAnthropic, textMessage, toolUseMessage } = await loadFakeAnthropic();
+const Anthropic = createRequire(import.meta.url)('@anthropic-ai/sdk').default;
+
+function apply(dir, url) {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, [BIN, 'apply', '--json'], { cwd: dir, env: { ...process.env, ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: url, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('close', (code) => {
+      const wall = Number(process.hrtime.bigint() - start) / 1e6;
+      if (code !== 0) return reject(new Error(`factory exited ${code}: ${err.slice(0, 800)}`));
+      const events = out.trim().split('\n').map((l) => JSON.parse(l));
+      resolve({ wall, events });
+    });
+  });
+}
+
+function workspace(yaml, files = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'factory-bench-llm-'));
+  writeFileSync(path.join(dir, 'factory.yaml'), yaml);
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+// 1. Two plan stages, 1 s of latency each.
+{
+  const api = await startFakeAnthropic({ rules: [{ reply: { ...textMessage('A plan.'), latencyMs: 1000 } }] });
+  const dir = workspace(`version: 1
+name: two-plans
+defaults: { model: claude-sonnet-5-5, max_tokens: 256 }
+stages:
+  a: { kind: plan, prompt: Plan A. }
+  b: { kind: plan, prompt: Plan B. }
+`);
+  const runs = [];
+  for (let i = 0; i < REPEAT; i++) runs.push(await apply(dir, api.url));
+  await api.close();
+  const stageSpan = (events) => {
+    const starts = events.filter((e) => e.type === 'stage_started').map((e) => Date.parse(e.time));
+    const ends = events.filter((e) => e.type === 'stage_finished').map((e) => Date.parse(e.time));
+    return Math.max(...ends) - Math.min(...starts);
+  };
+  const both = median(runs.map((r) => stageSpan(r.events)));
+  const wall = median(runs.map((r) => r.wall));
+  console.log(`two independent plan stages, 1 s of latency each:`);
+  console.log(`  both stages done in ${fmt(both)} (goal < 1.5 s; sequential would be ≥ 2 s)`);
+  console.log(`  whole \`factory apply\` process: ${fmt(wall)} (Node start, config, SDK load, preflight included)`);
+}
+
+// 2. Overhead per agent turn.
+{
+  const note = 'export const x = 1;\n';
+  const reply = (req) => {
+    const turns = (req.body?.messages ?? []).filter((m) => m.role === 'assistant').length;
+    if (turns >= TURNS - 1) return textMessage('Done.', { input_tokens: 200, output_tokens: 5 });
+    return toolUseMessage([{ name: 'read_file', input: { path: 'note.js' } }], { input_tokens: 200, output_tokens: 20 });
+  };
+  const api = await startFakeAnthropic({ rules: [{ reply }] });
+  const dir = workspace(`version: 1
+name: agent-turns
+defaults: { model: claude-sonnet-5-5, max_tokens: 256 }
+stages:
+  gen:
+    kind: generate
+    prompt: Read note.js again and again.
+    max_turns: ${TURNS + 5}
+`, { 'note.js': note });
+  const engine = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const { events } = await apply(dir, api.url);
+    const done = events.find((e) => e.type === 'stage_finished' && e.stage === 'gen');
+    const calls = events.filter((e) => e.type === 'model_call').length;
+    if (calls !== TURNS) throw new Error(`expected ${TURNS} model calls, saw ${calls}`);
+    engine.push(done.duration_ms / TURNS);
+  }
+
+  // The same conversation, bare: TURNS streaming SDK calls, tool results made up in place.
+  const client = new Anthropic({ apiKey: KEY, baseURL: api.url, maxRetries: 0 });
+  const bare = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const messages = [{ role: 'user', content: 'Read note.js again and again.' }];
+    const start = process.hrtime.bigint();
+    for (let t = 0; t < TURNS; t++) {
+      const message = await client.messages.stream({ model: 'claude-sonnet-5-5', max_tokens: 256, messages }).finalMessage();
+      messages.push({ role: 'assistant', content: message.content });
+      const uses = message.content.filter((b) => b.type === 'tool_use');
+      if (uses.length === 0) break;
+      messages.push({ role: 'user', content: uses.map((u) => ({ type: 'tool_result', tool_use_id: u.id, content: note })) });
+    }
+    bare.push(Number(process.hrtime.bigint() - start) / 1e6 / TURNS);
+  }
+  await api.close();
+  const e = median(engine);
+  const b = median(bare);
+  console.log(`agent turns (${TURNS} tool turns, median of ${REPEAT}):`);
+  console.log(`  factory generate stage: ${e.toFixed(2)} ms/turn`);
+  console.log(`  bare SDK calls:         ${b.toFixed(2)} ms/turn`);
+  console.log(`  engine overhead:        ${(e - b).toFixed(2)} ms/turn (ratio ${(e / b).toFixed(2)}×)`);
+}

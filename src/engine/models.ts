@@ -1,0 +1,604 @@
+import { appendFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createDenyMatcher, type Matcher } from '../agent/matcher.js';
+import type { ProviderName } from '../config/generated/factory.js';
+import type { JsonValue, Pipeline, Scope, StageNode } from '../config/pipeline.js';
+import { renderValue, type Value } from '../expr/index.js';
+import { costOf, nearestModel, priceOf, pricingTable, type PricingTable } from '../providers/pricing.js';
+import type { CassetteRecorder } from '../providers/record.js';
+import { redactor } from '../providers/redact.js';
+import { usageOf, type CallKey, type CallResult, type ModelRequest, type ModelResponse, type Provider, type ProviderError } from '../providers/types.js';
+import { writeFileAtomicAsync } from '../records/atomic.js';
+import { stagesDir } from '../records/paths.js';
+import { BudgetLedger, budgetLimits, type BudgetWarning, type Exhausted } from './budget.js';
+import { ZERO_USAGE, type Usage } from './events.js';
+import { takeSnapshot, type Snapshot } from './snapshot.js';
+
+/**
+ * Model services of a run: the providers (set up and checked before any stage starts), the
+ * budget ledgers (the run's, each loop's, each stage's), and for every model stage a
+ * `ModelServices` that numbers its calls, reserves and charges the budget, emits `model_call`
+ * and `budget_warning`, and writes the stage's prompt and transcript beside run.json with
+ * secrets redacted. Stage executors reach it through `StageContext.models`.
+ */
+
+export const DEFAULT_MAX_TOKENS = 8192;
+export const DEFAULT_PROVIDER: ProviderName = 'anthropic';
+/** Kinds that call a model through a provider (a generate with `agent:` does not). */
+const MODEL_KINDS = new Set(['plan', 'generate', 'review']);
+
+/** `apply --provider`, `--replay FILE`, `--record FILE` (files absolute). */
+export interface ModelFlags {
+  provider?: ProviderName;
+  replay?: string;
+  record?: string;
+}
+
+export type ModelCallResult =
+  | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number }
+  | {
+      ok: false;
+      reason: 'provider' | 'budget' | 'cancelled';
+      message: string;
+      error?: ProviderError;
+      /** When the call was answered and then exhausted a budget: the answer. */
+      response?: ModelResponse;
+    };
+
+export interface CallOptionsLite {
+  onText?: (chunk: string) => void;
+  /** A judge's calls are numbered per scenario and run (SPEC section 12). */
+  key?: { scenario: string; run?: number };
+}
+
+/** What a model stage may ask of the engine (StageContext.models). */
+export interface ModelServices {
+  readonly provider: ProviderName;
+  /** The stage's model (for scenario-validate: its judge_model), or undefined when none is set anywhere. */
+  readonly model: string | undefined;
+  readonly maxTokens: number;
+  readonly temperature: number | undefined;
+  /** Deny globs of every model stage: the defaults (.git, .factory, .env) and every scenario glob of the pipeline. */
+  readonly holdout: Matcher;
+  readonly holdoutGlobs: readonly string[];
+  /** One model call: numbered, budgeted, charged, recorded. Never throws. */
+  call(request: ModelRequest, options?: CallOptionsLite): Promise<ModelCallResult>;
+  /** The same as a Provider, for the agent loop; a budget refusal comes back as an error whose `budget` is set. */
+  asProvider(): Provider;
+  /** Charges usage measured elsewhere (an external agent); returns an exhausted budget, if any. */
+  charge(usage: Usage, cost: number | undefined, model?: string): Exhausted | undefined;
+  /** Adds an entry (a tool call, a tool result, a note) to the transcript. */
+  note(entry: Record<string, unknown>): void;
+  /** Writes the stage's prompt file (what it asked, for people). */
+  writePrompt(text: string): void;
+  /** Waits for the transcript and prompt to be written. */
+  flush(): Promise<void>;
+  /** The stage's ledger (its budget inside its loop's and the run's). */
+  ledger(): BudgetLedger;
+  /** The ledger of a scope (a loop), created on first use with its `budget:`. */
+  ledgerFor(scopePath: string): BudgetLedger;
+  /** The workspace as it was when the run started (when a review needs it). */
+  runStart(): Snapshot;
+  /** The workspace now. */
+  snapshot(): Snapshot;
+  /** A message naming the budget, spent against limit. */
+  describeExhausted(e: Exhausted, refused: boolean): string;
+}
+
+/** The error a budget refusal or exhaustion takes when it goes through the Provider interface. */
+export type BudgetError = ProviderError & { budget: true };
+
+export function isBudgetError(e: ProviderError | undefined): e is BudgetError {
+  return e !== undefined && (e as { budget?: unknown }).budget === true;
+}
+
+interface ModelUse {
+  path: string;
+  provider: ProviderName;
+  model: string | undefined;
+}
+
+/** Everything that runs model stages, checked before any stage starts. */
+export class PreparedModels {
+  constructor(
+    readonly pipeline: Pipeline,
+    readonly flags: ModelFlags,
+    readonly pricing: PricingTable,
+    readonly providers: Map<ProviderName, Provider>,
+    readonly recorder: CassetteRecorder | undefined,
+    readonly holdoutGlobs: string[],
+    readonly env: Readonly<NodeJS.ProcessEnv>,
+    readonly cwd: string,
+  ) {}
+}
+
+export type Prepared = { ok: true; models: PreparedModels } | { ok: false; message: string };
+
+export interface PrepareOptions {
+  flags: ModelFlags;
+  env: Readonly<NodeJS.ProcessEnv>;
+  signal: AbortSignal;
+  /** Top-level ids that will run; the others need no provider. */
+  planned?: ReadonlySet<string>;
+  /** Keep the calls already in the --record file (a resumed run). */
+  keepRecorded?: boolean;
+  cwd?: string;
+}
+
+/** The provider a stage uses: --replay, then --provider, then the stage's, then defaults', then anthropic. */
+export function providerOf(pipeline: Pipeline, node: StageNode, flags: ModelFlags): ProviderName {
+  if (flags.replay !== undefined) return 'replay';
+  if (flags.provider !== undefined) return flags.provider;
+  const def = node.def as { provider?: ProviderName };
+  const defaults = (pipeline.config.defaults ?? {}) as { provider?: ProviderName };
+  return def.provider ?? defaults.provider ?? DEFAULT_PROVIDER;
+}
+
+export function modelOf(pipeline: Pipeline, node: StageNode): string | undefined {
+  const def = node.def as { model?: string; judge_model?: string };
+  const defaults = (pipeline.config.defaults ?? {}) as { model?: string };
+  return node.kind === 'scenario-validate' ? (def.judge_model ?? defaults.model) : (def.model ?? defaults.model);
+}
+
+function walk(scope: Scope, visit: (node: StageNode, ancestors: StageNode[]) => void, ancestors: StageNode[] = []): void {
+  for (const node of scope.stages) {
+    visit(node, ancestors);
+    if (node.body) walk(node.body, visit, [...ancestors, node]);
+  }
+}
+
+/** The pipeline whose `defaults:` a stage takes: a called template's own, else the run's. */
+export function ownerOf(pipeline: Pipeline, ancestors: readonly StageNode[]): Pipeline {
+  let owner = pipeline;
+  for (const a of ancestors) if (a.template) owner = a.template.pipeline;
+  return owner;
+}
+
+function ancestorsOf(root: Scope, dotted: string): StageNode[] {
+  const out: StageNode[] = [];
+  let scope: Scope | undefined = root;
+  const ids = dotted.split('.');
+  for (const id of ids.slice(0, -1)) {
+    const node: StageNode | undefined = scope?.byId.get(id);
+    if (!node) break;
+    out.push(node);
+    scope = node.body;
+  }
+  return out;
+}
+
+/** Every scenario glob of the pipeline (params rendered), the holdout hidden from every model stage. */
+export function scenarioGlobs(pipeline: Pipeline): string[] {
+  const out: string[] = [];
+  walk(pipeline.root, (node) => {
+    if (node.kind !== 'scenario-validate') return;
+    const raw = (node.def as { scenarios?: string | string[] }).scenarios;
+    for (const pattern of typeof raw === 'string' ? [raw] : (raw ?? [])) {
+      if (!pattern.includes('${{')) {
+        out.push(pattern);
+        continue;
+      }
+      const r = renderValue(pattern, { contexts: { params: pipeline.params as Value } });
+      if (r.ok && typeof r.value === 'string') out.push(r.value);
+    }
+  });
+  return [...new Set(out)];
+}
+
+/**
+ * Before any stage: providers made and checked (key, endpoint, models; cassette), a model for
+ * every model stage, and a price for every model under a `cost_usd` budget. Problems come back
+ * as one message (exit 2).
+ */
+export async function prepareModels(pipeline: Pipeline, options: PrepareOptions): Promise<Prepared> {
+  const { flags, env } = options;
+  const pricing = pricingTable(pipeline.config.pricing);
+  const uses: ModelUse[] = [];
+  const problems: string[] = [];
+  const runCost = (pipeline.config.budget as { cost_usd?: unknown } | undefined)?.cost_usd;
+  walk(pipeline.root, (node, ancestors) => {
+    const top = ancestors[0] ?? node;
+    if (options.planned && !options.planned.has(top.id)) return;
+    const def = node.def as { agent?: unknown; judge_model?: string; budget?: { cost_usd?: unknown } };
+    const isModel = MODEL_KINDS.has(node.kind) && !(node.kind === 'generate' && def.agent !== undefined);
+    const isJudge = node.kind === 'scenario-validate' && def.judge_model !== undefined;
+    if (!isModel && !isJudge) return;
+    const owner = ownerOf(pipeline, ancestors);
+    const model = modelOf(owner, node);
+    if (model === undefined) {
+      problems.push(`stage "${node.path}" (${node.kind}) names no model: set \`model:\` on it or \`defaults.model\``);
+      return;
+    }
+    uses.push({ path: node.path, provider: providerOf(owner, node, flags), model });
+    const costScope = [node, ...[...ancestors].reverse()].find((n) => typeof (n.def as { budget?: { cost_usd?: unknown } }).budget?.cost_usd === 'number');
+    const scope = costScope ? `stage "${costScope.path}"` : typeof runCost === 'number' ? 'the run' : undefined;
+    if (scope && !priceOf(model, pricing)) {
+      const near = nearestModel(model, pricing);
+      problems.push(
+        `stage "${node.path}" uses the model "${model}", which the pricing table does not price, under the cost_usd budget of ${scope}: ` +
+          `add \`pricing: { ${model}: { input: …, output: … } }\` (USD per million tokens) to ${pipeline.file}${near ? ` (or did you mean "${near}"?)` : ''}`,
+      );
+    }
+  });
+  if (problems.length > 0) return { ok: false, message: problems.join('\n') };
+
+  const holdoutGlobs = scenarioGlobs(pipeline);
+  const providers = new Map<ProviderName, Provider>();
+  let recorder: CassetteRecorder | undefined;
+  const cwd = options.cwd ?? process.cwd();
+  if (uses.length > 0 || flags.record !== undefined) {
+    const lib = await import('../providers/index.js');
+    if (flags.record !== undefined) recorder = new lib.CassetteRecorder(flags.record, { env, cwd, keep: options.keepRecorded === true });
+    const byProvider = new Map<ProviderName, Set<string>>();
+    for (const u of uses) {
+      const set = byProvider.get(u.provider) ?? new Set<string>();
+      if (u.model !== undefined) set.add(u.model);
+      byProvider.set(u.provider, set);
+    }
+    for (const [name, models] of byProvider) {
+      const made = lib.createProvider(
+        name,
+        { dir: pipeline.dir, providers: pipeline.config.providers, pricing: pipeline.config.pricing, cassette: flags.replay, recorder, cwd },
+        env,
+      );
+      if (!made.ok) {
+        problems.push(made.error.message);
+        continue;
+      }
+      const found = await made.provider.preflight([...models], options.signal);
+      for (const p of found) problems.push(p.message);
+      providers.set(name, made.provider);
+    }
+  }
+  if (problems.length > 0) return { ok: false, message: [...new Set(problems)].join('\n') };
+  return { ok: true, models: new PreparedModels(pipeline, flags, pricing, providers, recorder, holdoutGlobs, env, cwd) };
+}
+
+/** What the runtime needs from the run. */
+export interface RuntimeHooks {
+  /** Emits model_call and budget_warning (time and run added by the caller). */
+  emit(event: { type: 'model_call'; stage: string; iteration?: number; model: string; usage: Usage; cost_usd: number } | { type: 'budget_warning'; stage: string; iteration?: number; budget: string; spent: number; limit: number }): void;
+  /** After every charge: the run's `budget` expression context changed. */
+  onSpend(context: ReturnType<BudgetLedger['context']>): void;
+  /** The run's record directory. */
+  recordDir: string;
+  signalOf?: never;
+}
+
+interface Account {
+  path: string;
+  iteration: number | undefined;
+  ledger: BudgetLedger;
+  usage: Usage;
+  cost: number;
+}
+
+/** The model side of one run: ledgers and per-stage services. */
+export class ModelRuntime {
+  readonly runLedger: BudgetLedger;
+  readonly holdout: Matcher;
+  readonly #prepared: PreparedModels;
+  readonly #hooks: RuntimeHooks;
+  readonly #scopes = new Map<string, BudgetLedger>();
+  readonly #accounts = new Map<string, Account>();
+  readonly #redact: (text: string) => string;
+  #runStart: Snapshot | undefined;
+
+  constructor(prepared: PreparedModels, hooks: RuntimeHooks) {
+    this.#prepared = prepared;
+    this.#hooks = hooks;
+    const pipeline = prepared.pipeline;
+    this.runLedger = new BudgetLedger({ scope: 'run', limits: budgetLimits(pipeline.config.budget as Parameters<typeof budgetLimits>[0]), pricing: prepared.pricing });
+    this.holdout = createDenyMatcher(prepared.holdoutGlobs);
+    this.#redact = redactor(prepared.env);
+    if (needsRunStartSnapshot(pipeline)) this.#runStart = this.takeSnapshot();
+  }
+
+  get recorder(): CassetteRecorder | undefined {
+    return this.#prepared.recorder;
+  }
+
+  takeSnapshot(previous?: Snapshot): Snapshot {
+    const ignore = (this.#prepared.pipeline.config.watch as { ignore?: string[] } | undefined)?.ignore;
+    return takeSnapshot(this.#prepared.pipeline.dir, { ...(ignore ? { ignore } : {}), ...(previous ? { previous } : {}) });
+  }
+
+  runStart(): Snapshot {
+    this.#runStart ??= this.takeSnapshot();
+    return this.#runStart;
+  }
+
+  /** A JSON value with every secret of the environment replaced by [redacted]. */
+  redact<T>(value: T): T {
+    const walkValue = (v: unknown): unknown => {
+      if (typeof v === 'string') return this.#redact(v);
+      if (Array.isArray(v)) return v.map(walkValue);
+      if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, walkValue(x)]));
+      return v;
+    };
+    return walkValue(value) as T;
+  }
+
+  redactText(text: string): string {
+    return this.#redact(text);
+  }
+
+  /** The ledger of a loop (or any scope-owning stage) by its path; the run's for ''. */
+  ledgerFor(scopePath: string): BudgetLedger {
+    if (scopePath === '') return this.runLedger;
+    const hit = this.#scopes.get(scopePath);
+    if (hit) return hit;
+    const node = findNode(this.#prepared.pipeline.root, scopePath);
+    const parentPath = scopePath.includes('.') ? scopePath.slice(0, scopePath.lastIndexOf('.')) : '';
+    const parent = this.ledgerFor(parentPath);
+    const budget = (node?.def as { budget?: Parameters<typeof budgetLimits>[0] } | undefined)?.budget;
+    const ledger = budget ? parent.child(scopePath, budgetLimits(budget)) : parent;
+    this.#scopes.set(scopePath, ledger);
+    return ledger;
+  }
+
+  #account(node: StageNode, iteration: number | undefined): Account {
+    const key = `${node.path}@${iteration ?? ''}`;
+    let account = this.#accounts.get(key);
+    if (!account) {
+      const parentPath = node.path.includes('.') ? node.path.slice(0, node.path.lastIndexOf('.')) : '';
+      const parent = this.ledgerFor(parentPath);
+      const budget = (node.def as { budget?: Parameters<typeof budgetLimits>[0] }).budget;
+      account = { path: node.path, iteration, ledger: budget ? parent.child(node.path, budgetLimits(budget)) : parent, usage: { ...ZERO_USAGE }, cost: 0 };
+      this.#accounts.set(key, account);
+    }
+    return account;
+  }
+
+  /**
+   * What a stage spent, over all its attempts: its own calls and, for a loop, every call of its
+   * body (each iteration), so the stage's file and run.json carry it.
+   */
+  spentBy(stagePath: string, iteration?: number): { usage: Usage; cost_usd: number } | undefined {
+    const usage = { ...ZERO_USAGE };
+    let cost = 0;
+    let any = false;
+    for (const a of this.#accounts.values()) {
+      const own = a.path === stagePath && a.iteration === iteration;
+      const nested = a.path.startsWith(`${stagePath}.`);
+      if (!own && !nested) continue;
+      any = true;
+      addUsage(usage, a.usage);
+      cost += a.cost;
+    }
+    return any ? { usage, cost_usd: cost } : undefined;
+  }
+
+  describeExhausted(e: Exhausted, refused: boolean): string {
+    const who = e.scope === 'run' ? 'the run' : `stage "${e.scope}"`;
+    const amount = (v: number) => (e.budget === 'cost_usd' ? `$${v.toFixed(4)}` : e.budget === 'wall_time' ? `${Math.round(v / 1000)}s` : `${Math.round(v)} tokens`);
+    const figures = `${amount(e.spent)} spent of ${amount(e.limit)}`;
+    if (refused && e.needed !== undefined) return `the ${e.budget} budget of ${who} cannot pay for another model call: ${figures}, the call needs at least ${amount(e.needed)}`;
+    return `the ${e.budget} budget of ${who} is exhausted: ${figures}`;
+  }
+
+  /** The services of one attempt of one stage. */
+  forStage(node: StageNode, iteration: number | undefined, attempt: number, signal: AbortSignal): ModelServices {
+    const prepared = this.#prepared;
+    const pipeline = ownerOf(prepared.pipeline, ancestorsOf(prepared.pipeline.root, node.path));
+    const account = this.#account(node, iteration);
+    const def = node.def as { max_tokens?: number; temperature?: number };
+    const defaults = (pipeline.config.defaults ?? {}) as { max_tokens?: number; temperature?: number };
+    const providerName = providerOf(pipeline, node, prepared.flags);
+    const model = modelOf(pipeline, node);
+    const counters = new Map<string, number>();
+    const transcript = new TranscriptWriter(
+      path.join(stagesDir(this.#hooks.recordDir), `${node.path}${iteration === undefined ? '' : `@${iteration}`}`),
+      (v) => this.redact(v),
+      (t) => this.redactText(t),
+    );
+    transcript.header = { type: 'attempt', attempt, time: new Date().toISOString() };
+    const runtime = this;
+    const ref = { stage: node.path, ...(iteration === undefined ? {} : { iteration }) };
+
+    const charge = (usage: Usage, cost: number, callModel: string | undefined): Exhausted | undefined => {
+      const exhausted = account.ledger.charge(usage, cost);
+      addUsage(account.usage, usage);
+      account.cost += cost;
+      this.#hooks.emit({ type: 'model_call', ...ref, model: callModel ?? model ?? 'unknown', usage, cost_usd: cost });
+      for (const w of account.ledger.warnings()) this.#hooks.emit({ type: 'budget_warning', ...ref, ...warningFields(w) });
+      this.#hooks.onSpend(this.runLedger.context());
+      return exhausted;
+    };
+
+    const call = async (request: ModelRequest, options: CallOptionsLite = {}): Promise<ModelCallResult> => {
+      const group = options.key ? `${options.key.scenario}\u0000${options.key.run ?? 1}` : '';
+      const n = (counters.get(group) ?? 0) + 1;
+      counters.set(group, n);
+      const key: CallKey = { stage: node.path, iteration: iteration ?? 0, call: n, ...(options.key ? { scenario: options.key.scenario, run: options.key.run ?? 1 } : {}) };
+      if (signal.aborted) return { ok: false, reason: 'cancelled', message: 'the model call was cancelled' };
+      const provider = await runtime.#provider(providerName);
+      if (!provider.ok) return { ok: false, reason: 'provider', message: provider.error.message, error: provider.error };
+      const reservation = account.ledger.reserve({ model: request.model, maxTokens: request.max_tokens, promptTokens: estimateTokens(request) });
+      if (!reservation.ok) {
+        const message = this.describeExhausted(reservation.exhausted, true);
+        transcript.add({ type: 'refused', call: n, reason: 'budget', message });
+        return { ok: false, reason: 'budget', message };
+      }
+      const sent = reservation.maxTokens < request.max_tokens ? { ...request, max_tokens: reservation.maxTokens } : request;
+      transcript.request(n, key, sent);
+      const started = Date.now();
+      const answer: CallResult = await provider.provider.call(sent, {
+        key,
+        signal,
+        ...(options.onText ? { onText: options.onText } : {}),
+        onRetry: (info) => transcript.add({ type: 'retry', call: n, retry: info.retry, delay_ms: info.delayMs, error: info.error.message }),
+      });
+      if (!answer.ok) {
+        transcript.add({ type: 'error', call: n, kind: answer.error.kind, message: answer.error.message });
+        const cancelled = answer.error.kind === 'aborted' || signal.aborted;
+        return { ok: false, reason: cancelled ? 'cancelled' : 'provider', message: answer.error.message, error: answer.error };
+      }
+      const usage = usageOf(answer.message);
+      const cost = costOf(request.model, usage, prepared.pricing) ?? 0;
+      transcript.add({ type: 'response', call: n, ms: Date.now() - started, cost_usd: cost, message: answer.message });
+      const exhausted = charge(usage, cost, request.model);
+      if (exhausted) {
+        return { ok: false, reason: 'budget', message: this.describeExhausted(exhausted, false), response: answer.message };
+      }
+      return { ok: true, message: answer.message, usage, cost_usd: cost };
+    };
+
+    return {
+      provider: providerName,
+      model,
+      maxTokens: def.max_tokens ?? defaults.max_tokens ?? DEFAULT_MAX_TOKENS,
+      temperature: def.temperature ?? defaults.temperature,
+      holdout: this.holdout,
+      holdoutGlobs: prepared.holdoutGlobs,
+      call,
+      asProvider(): Provider {
+        return {
+          name: providerName,
+          preflight: async () => [],
+          async call(request, options) {
+            const r = await call(request, options.onText ? { onText: options.onText } : {});
+            if (r.ok) return { ok: true, message: r.message };
+            if (r.reason === 'budget') return { ok: false, error: { kind: 'config', message: r.message, budget: true } as BudgetError };
+            return { ok: false, error: r.error ?? { kind: r.reason === 'cancelled' ? 'aborted' : 'server', message: r.message } };
+          },
+        };
+      },
+      charge: (usage, cost, callModel) => {
+        const m = callModel ?? model;
+        const priced = cost ?? (m === undefined ? undefined : costOf(m, usage, prepared.pricing)) ?? 0;
+        transcript.add({ type: 'charge', usage, cost_usd: priced });
+        return charge(usage, priced, m);
+      },
+      note: (entry) => transcript.add(entry),
+      writePrompt: (text) => transcript.prompt(text),
+      flush: () => transcript.flush(),
+      ledger: () => account.ledger,
+      ledgerFor: (scopePath) => this.ledgerFor(scopePath),
+      runStart: () => this.runStart(),
+      snapshot: () => this.takeSnapshot(this.#runStart),
+      describeExhausted: (e, refused) => this.describeExhausted(e, refused),
+    };
+  }
+
+  async #provider(name: ProviderName): Promise<{ ok: true; provider: Provider } | { ok: false; error: ProviderError }> {
+    const prepared = this.#prepared;
+    const have = prepared.providers.get(name);
+    if (have) return { ok: true, provider: have };
+    // A provider no stage named before the run (a judge's): made now, without preflight.
+    const lib = await import('../providers/index.js');
+    const made = lib.createProvider(
+      name,
+      { dir: prepared.pipeline.dir, providers: prepared.pipeline.config.providers, pricing: prepared.pipeline.config.pricing, cassette: prepared.flags.replay, recorder: prepared.recorder, cwd: prepared.cwd },
+      prepared.env,
+    );
+    if (made.ok) prepared.providers.set(name, made.provider);
+    return made;
+  }
+}
+
+function warningFields(w: BudgetWarning): { budget: string; spent: number; limit: number } {
+  return { budget: w.scope === 'run' ? w.budget : `${w.budget} of ${w.scope}`, spent: w.spent, limit: w.limit };
+}
+
+function needsRunStartSnapshot(pipeline: Pipeline): boolean {
+  let needed = false;
+  walk(pipeline.root, (node) => {
+    if (node.kind === 'review' && (node.def as { diff?: boolean }).diff !== false) needed = true;
+  });
+  return needed;
+}
+
+function findNode(scope: Scope, dotted: string): StageNode | undefined {
+  let current: Scope | undefined = scope;
+  let node: StageNode | undefined;
+  for (const id of dotted.split('.')) {
+    node = current?.byId.get(id);
+    if (!node) return undefined;
+    current = node.body;
+  }
+  return node;
+}
+
+/** Prompt tokens of a request, estimated as characters / 4 (what a budget must hold before the call). */
+export function estimateTokens(request: Pick<ModelRequest, 'system' | 'messages' | 'tools'>): number {
+  const chars = JSON.stringify(request.system ?? '').length + JSON.stringify(request.messages).length + JSON.stringify(request.tools ?? []).length;
+  return Math.ceil(chars / 4);
+}
+
+function addUsage(into: Usage, u: Usage): void {
+  into.input_tokens += u.input_tokens;
+  into.output_tokens += u.output_tokens;
+  into.cache_creation_input_tokens += u.cache_creation_input_tokens;
+  into.cache_read_input_tokens += u.cache_read_input_tokens;
+}
+
+/**
+ * `stages/<path>[@iteration].transcript.jsonl`: one JSON object a line, appended in order —
+ * each request (an agent's later requests only with the messages added since the previous
+ * one), each response, tool calls and results, retries and errors — and
+ * `stages/<path>[@iteration].prompt.md`. Secrets are redacted before anything is written.
+ */
+class TranscriptWriter {
+  #chain: Promise<void> = Promise.resolve();
+  /** Lines waiting for the write in flight: appended together, one write for many entries. */
+  #pending: string[] = [];
+  #draining: Promise<void> | undefined;
+  #lastMessages: unknown[] | undefined;
+  #lastCall = 0;
+
+  constructor(
+    readonly base: string,
+    readonly redact: <T>(v: T) => T,
+    readonly redactText: (t: string) => string,
+  ) {}
+
+  /** Written before the first entry (a stage that calls no model leaves no transcript). */
+  header: Record<string, unknown> | undefined;
+
+  add(entry: Record<string, unknown>): void {
+    let line = `${JSON.stringify(this.redact(entry))}\n`;
+    if (this.header) {
+      line = `${JSON.stringify(this.header)}\n${line}`;
+      this.header = undefined;
+    }
+    this.#pending.push(line);
+    this.#draining ??= this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    await Promise.resolve();
+    while (this.#pending.length > 0) {
+      const text = this.#pending.join('');
+      this.#pending = [];
+      await appendFile(`${this.base}.transcript.jsonl`, text).catch(() => undefined);
+    }
+    this.#draining = undefined;
+  }
+
+  request(call: number, key: CallKey, request: ModelRequest): void {
+    const messages = request.messages as unknown[];
+    const prev = this.#lastMessages;
+    const continues = prev !== undefined && prev.length < messages.length && prev.every((m, i) => m === messages[i] || JSON.stringify(m) === JSON.stringify(messages[i]));
+    this.#lastMessages = [...messages];
+    if (continues) {
+      const { messages: _all, system: _system, tools: _tools, ...rest } = request;
+      this.add({ type: 'request', call, key, continues: this.#lastCall, request: { ...rest, messages_from: prev.length, messages: messages.slice(prev.length) } });
+    } else {
+      this.add({ type: 'request', call, key, request });
+    }
+    this.#lastCall = call;
+  }
+
+  prompt(text: string): void {
+    const clean = this.redactText(text);
+    this.#chain = this.#chain.then(async () => void (await writeFileAtomicAsync(`${this.base}.prompt.md`, clean)));
+  }
+
+  async flush(): Promise<void> {
+    await this.#draining;
+    await this.#chain;
+  }
+}
+
+export type { JsonValue };

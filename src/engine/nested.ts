@@ -1,0 +1,40 @@
+import type { StageNode } from '../config/pipeline.js';
+import type { Value } from '../expr/index.js';
+import type { NestedScopeInput, NestedScopeResult } from '../stages/types.js';
+import type { Where } from './attempts.js';
+import { runScope } from './scheduler.js';
+import type { RunState } from './state.js';
+
+/**
+ * One iteration of a loop's body, run by the same scheduler as the top level. The body sees the
+ * loop's own signal (so the loop's timeout and an interruption stop it) and shares everything
+ * else with the run — `stopping` included, so an error in the body stops the run from starting
+ * stages, as anywhere else. Its stages are recorded under the iteration.
+ */
+export async function runNested(state: RunState, node: StageNode, where: Where, signal: AbortSignal, input: NestedScopeInput): Promise<NestedScopeResult> {
+  const body = node.body!;
+  // A loop that runs again (a resumed run) starts from iteration 1: its old iterations go.
+  if (input.iteration === 1) state.store.dropIterations(node.path);
+  const inner = Object.create(state, {
+    signal: { value: signal, enumerable: true },
+    stopping: {
+      get: () => state.stopping,
+      set: (value: RunState['stopping']) => {
+        state.stopping = value;
+      },
+      enumerable: true,
+    },
+  }) as RunState;
+  const outcomes = await runScope(inner, {
+    scope: body,
+    planned: new Set(body.stages.map((s) => s.id)),
+    kept: new Map(),
+    outer: where.stages,
+    iteration: input.iteration,
+    loop: input.loop,
+  });
+  const stages: Record<string, Value> = { ...where.stages };
+  for (const [id, o] of outcomes) stages[id] = { status: o.status, outputs: o.outputs as Value };
+  const contexts: Record<string, Value> = { ...(state.contexts as unknown as Record<string, Value>), stages, loop: input.loop };
+  return { outcomes, contexts };
+}

@@ -1,0 +1,165 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { ContentBlock, MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import { resolveInWorkspace } from '../agent/confine.js';
+import { expandGlobs } from '../config/files.js';
+import type { JsonValue } from '../config/pipeline.js';
+import type { ModelServices } from '../engine/models.js';
+import { isBinary } from '../engine/snapshot.js';
+import type { ModelRequest } from '../providers/types.js';
+import type { StageContext, StageResult } from './types.js';
+
+/**
+ * What the three model stages share: the instruction (`prompt`, or `prompt_file` read and
+ * interpolated the same way), the system prompt, the `context` files (each under its path, the
+ * holdout refused), and the request laid out as providers expect it: the context files are the
+ * leading blocks of the first user message and the instruction its last block, so the cache
+ * breakpoint on the block before the last covers them.
+ */
+
+/** A context file larger than this is cut, with a note saying so. */
+export const MAX_CONTEXT_FILE_BYTES = 512 * 1024;
+
+export type Got<T> = { ok: true; value: T } | { ok: false; result: StageResult };
+
+export function stageError(reason: StageResult['reason'], message: string, outputs: Record<string, JsonValue> = {}): StageResult {
+  return { status: 'error', reason, message, outputs } as StageResult;
+}
+
+/** A rendered value as text: strings as they are, null as '', anything else as JSON. */
+export function asText(value: JsonValue): string {
+  if (typeof value === 'string') return value;
+  if (value === null) return '';
+  return typeof value === 'object' ? JSON.stringify(value, null, 2) : String(value);
+}
+
+export function servicesOf(ctx: StageContext): Got<ModelServices & { model: string }> {
+  const models = ctx.models;
+  if (!models) return { ok: false, result: stageError('config', 'this engine was started without model services') };
+  if (models.model === undefined) {
+    return { ok: false, result: stageError('config', `stage "${ctx.node.path}" names no model: set \`model:\` on it or \`defaults.model\``) };
+  }
+  return { ok: true, value: models as ModelServices & { model: string } };
+}
+
+/** Renders one optional text key of the stage. */
+export function renderText(ctx: StageContext, key: string): Got<string | undefined> {
+  const raw = (ctx.node.def as unknown as Record<string, unknown>)[key];
+  if (raw === undefined || raw === null) return { ok: true, value: undefined };
+  const r = ctx.render(raw as JsonValue, [key]);
+  if (!r.ok) return { ok: false, result: stageError('expression', `${key}: ${r.message}`) };
+  return { ok: true, value: asText(r.value) };
+}
+
+/** The instruction: `prompt`, or the file `prompt_file` names (against the pipeline's folder), both interpolated. */
+export function renderInstruction(ctx: StageContext): Got<string | undefined> {
+  const def = ctx.node.def as { prompt?: string; prompt_file?: string };
+  if (def.prompt_file === undefined) return renderText(ctx, 'prompt');
+  const named = ctx.render(def.prompt_file, ['prompt_file']);
+  if (!named.ok) return { ok: false, result: stageError('expression', `prompt_file: ${named.message}`) };
+  // Against the file that declares it (a template ships its prompts), else the pipeline's folder.
+  const declaredIn = (ctx.node.source as { dir?: string }).dir ?? path.dirname(ctx.pipeline.absPath);
+  const file = path.resolve(declaredIn, asText(named.value));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { ok: false, result: stageError('config', `prompt_file "${asText(named.value)}" cannot be read (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`) };
+  }
+  const r = ctx.render(text, ['prompt_file']);
+  if (!r.ok) return { ok: false, result: stageError('expression', `prompt_file "${asText(named.value)}": ${r.message}`) };
+  return { ok: true, value: asText(r.value) };
+}
+
+export interface ContextFile {
+  path: string;
+  text: string;
+}
+
+/**
+ * The `context` files: globs rendered, expanded in the workspace, each file resolved inside it.
+ * A file of the holdout (a scenario) or a denied one (.env, .git) is never read: it is left
+ * out with a warning on the stage's stderr, as is anything outside the workspace.
+ */
+export function contextFiles(ctx: StageContext, models: ModelServices): Got<ContextFile[]> {
+  const raw = (ctx.node.def as { context?: unknown }).context;
+  if (raw === undefined) return { ok: true, value: [] };
+  const r = ctx.render(raw as JsonValue, ['context']);
+  if (!r.ok) return { ok: false, result: stageError('expression', `context: ${r.message}`) };
+  const globs = (Array.isArray(r.value) ? r.value : [r.value]).flatMap((g) => (Array.isArray(g) ? g : [g])).map(asText).filter((g) => g !== '');
+  const workspace = ctx.pipeline.dir;
+  const out: ContextFile[] = [];
+  const seen = new Set<string>();
+  for (const rel of expandGlobs(globs, workspace)) {
+    const confined = resolveInWorkspace(workspace, rel, { deny: models.holdout, mode: 'read' });
+    if (!confined.ok) {
+      warn(ctx, `context file ${rel} is not sent to the model: ${confined.message}`);
+      continue;
+    }
+    if (seen.has(confined.rel)) continue;
+    seen.add(confined.rel);
+    let data: Buffer;
+    try {
+      if (!statSync(confined.abs).isFile()) continue;
+      data = readFileSync(confined.abs);
+    } catch {
+      warn(ctx, `context file ${rel} cannot be read; left out`);
+      continue;
+    }
+    if (isBinary(data)) {
+      out.push({ path: confined.rel, text: `(binary file, ${data.length} bytes, not shown)` });
+      continue;
+    }
+    const text = data.length > MAX_CONTEXT_FILE_BYTES ? `${data.subarray(0, MAX_CONTEXT_FILE_BYTES).toString('utf8')}\n… (cut: the file has ${data.length} bytes)` : data.toString('utf8');
+    out.push({ path: confined.rel, text });
+  }
+  return { ok: true, value: out };
+}
+
+export function warn(ctx: StageContext, text: string): void {
+  ctx.output('stderr', Buffer.from(`warning: ${text}\n`));
+}
+
+const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+export function fileBlock(file: ContextFile): TextBlockParam {
+  return { type: 'text', text: `<file path="${escapeAttr(file.path)}">\n${file.text}${file.text.endsWith('\n') ? '' : '\n'}</file>` };
+}
+
+/** The opening user message: context blocks first, the instruction last. */
+export function openingMessage(leading: TextBlockParam[], instruction: string): MessageParam {
+  return { role: 'user', content: [...leading, { type: 'text', text: instruction === '' ? '(no instruction)' : instruction }] };
+}
+
+/** model, max_tokens, temperature and system of a stage's requests. */
+export function baseRequest(models: ModelServices & { model: string }, system: string | undefined, messages: MessageParam[]): ModelRequest {
+  const request: ModelRequest = { model: models.model, max_tokens: models.maxTokens, messages };
+  if (system !== undefined && system !== '') request.system = system;
+  // The SDK's types no longer list `temperature`; it is sent only when the pipeline sets it.
+  if (models.temperature !== undefined) (request as unknown as Record<string, unknown>).temperature = models.temperature;
+  return request;
+}
+
+/** The text blocks of an answer, joined. */
+export function textOf(content: readonly ContentBlock[]): string {
+  return content
+    .filter((b) => b.type === 'text')
+    .map((b) => (b as { text: string }).text)
+    .join('')
+    .trim();
+}
+
+/** The prompt file: what the stage asked, for people reading the record. */
+export function promptRecord(parts: { system?: string | undefined; files: readonly ContextFile[]; sections: readonly [string, string][] }): string {
+  const out: string[] = [];
+  if (parts.system) out.push(`## system\n\n${parts.system}\n`);
+  if (parts.files.length > 0) out.push(`## context\n\n${parts.files.map((f) => `- ${f.path} (${Buffer.byteLength(f.text)} bytes)`).join('\n')}\n`);
+  for (const [title, text] of parts.sections) out.push(`## ${title}\n\n${text}\n`);
+  return out.join('\n');
+}
+
+/** A stage result from a failed model call. */
+export function callFailure(failure: { reason: 'provider' | 'budget' | 'cancelled'; message: string }, outputs: Record<string, JsonValue> = {}): StageResult {
+  return stageError(failure.reason, failure.message, outputs);
+}

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunRecord } from '../../src/records/types.js';
+import type { RecordedRequest } from '../support/fake-anthropic.js';
+import { tempWorkspace } from '../support/pipeline-builder.js';
+
+export const BIN = fileURLToPath(new URL('../../bin/factory.js', import.meta.url));
+const DIST = fileURLToPath(new URL('../../dist/bundle/factory.js', import.meta.url));
+
+/** A key shaped like a real one, so both the env-name and the key-shape redaction are exercised. */
+export const KEY = 'sk-ant-api03-TESTKEY0123456789abcdef';
+
+export function requireBuild(): void {
+  if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npm run build` before these tests');
+}
+
+export interface Done {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The built CLI, spawned asynchronously (the fake server answers from this same process). */
+export function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Done> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', CI: '1', FACTORY_RETRY_BASE_MS: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The environment that points the real SDK at the fake server. */
+export function apiEnv(url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: url, ...extra };
+}
+
+/** A temp workspace with factory.yaml and the given files. */
+export function workspace(yaml: string, files: Record<string, string> = {}): string {
+  const dir = tempWorkspace('factory-models-');
+  writeFileSync(path.join(dir, 'factory.yaml'), yaml);
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), text);
+  }
+  return dir;
+}
+
+export function runDirOf(dir: string): string {
+  const runs = path.join(dir, '.factory', 'runs');
+  const ids = readdirSync(runs).sort();
+  return path.join(runs, ids[ids.length - 1]!);
+}
+
+export function runJson(dir: string): RunRecord {
+  return JSON.parse(readFileSync(path.join(runDirOf(dir), 'run.json'), 'utf8')) as RunRecord;
+}
+
+/** Every file under a folder, with its text. */
+export function filesUnder(dir: string): { file: string; text: string }[] {
+  const out: { file: string; text: string }[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = path.join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push({ file: p, text: readFileSync(p, 'utf8') });
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export const messagesOf = (requests: RecordedRequest[]) => requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v1/messages'));
+
+/** The text of a request body's user messages (and system), for "contains" checks. */
+export const bodyText = (r: RecordedRequest) => JSON.stringify(r.body ?? '');
+
+/** Whether any message of the request carries a tool_result (the agent's later turns). */
+export function hasToolResult(r: RecordedRequest): boolean {
+  const body = r.body as { messages?: { content: unknown }[] };
+  return (body.messages ?? []).some((m) => Array.isArray(m.content) && m.content.some((b: { type?: string }) => b.type === 'tool_result'));
+}
+
+export function toolResults(r: RecordedRequest): { tool_use_id: string; content: string; is_error?: boolean }[] {
+  const body = r.body as { messages: { role: string; content: unknown }[] };
+  const last = body.messages[body.messages.length - 1]!;
+  return Array.isArray(last.content) ? (last.content as { type: string; tool_use_id: string; content: string; is_error?: boolean }[]).filter((b) => b.type === 'tool_result') : [];
+}
