@@ -7,7 +7,7 @@ import type { Reason } from './events.js';
 import { renderAt } from './expressions.js';
 import { OutputStream } from './output-stream.js';
 import { recordEnd, recordStart, type Ending, type Outcome } from './stage-record.js';
-import { runNested } from './nested.js';
+import { runNested, runTemplateScope } from './nested.js';
 import { checkRecord } from './state.js';
 import type { RunState } from './state.js';
 
@@ -86,7 +86,8 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
     logFile: (stream) => state.store.logPath(node.path, stream, where.iteration),
   };
   if (where.iteration !== undefined) ctx.iteration = where.iteration;
-  if (node.body) ctx.runScope = (input) => runNested(state, node, where, controller.signal, input);
+  if (node.template) ctx.runTemplate = (params) => runTemplateScope(state, node, controller.signal, params);
+  else if (node.body) ctx.runScope = (input) => runNested(state, node, where, controller.signal, input);
   if (state.models && MODEL_SERVICE_KINDS.has(node.kind)) ctx.models = state.models.forStage(node, where.iteration, attempt, controller.signal);
   let result: StageResult;
   try {

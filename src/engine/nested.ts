@@ -1,7 +1,8 @@
-import type { StageNode } from '../config/pipeline.js';
+import type { JsonValue, StageNode } from '../config/pipeline.js';
 import type { Value } from '../expr/index.js';
 import type { NestedScopeInput, NestedScopeResult } from '../stages/types.js';
 import type { Where } from './attempts.js';
+import { renderPipelineEnv, type RunContexts } from './contexts.js';
 import { runScope } from './scheduler.js';
 import type { RunState } from './state.js';
 
@@ -37,4 +38,34 @@ export async function runNested(state: RunState, node: StageNode, where: Where, 
   for (const [id, o] of outcomes) stages[id] = { status: o.status, outputs: o.outputs as Value };
   const contexts: Record<string, Value> = { ...(state.contexts as unknown as Record<string, Value>), stages, loop: input.loop };
   return { outcomes, contexts };
+}
+
+/**
+ * A pipeline stage's template, run once as the stage's body. Like a reusable workflow it sees
+ * only its own params (given) and stages, and its own `env:`; everything else — signal, slots,
+ * records, budgets — is the run's. Its stages are recorded under their dotted paths.
+ */
+export async function runTemplateScope(state: RunState, node: StageNode, signal: AbortSignal, params: Record<string, JsonValue>): Promise<NestedScopeResult> {
+  const call = node.template!;
+  const pipeline = { ...call.pipeline, params };
+  const pipelineEnv = renderPipelineEnv(pipeline, state.contexts.run);
+  const contexts: RunContexts = { ...state.contexts, params, env: pipelineEnv.ok ? pipelineEnv.value : {} };
+  const inner = Object.create(state, {
+    signal: { value: signal, enumerable: true },
+    pipeline: { value: pipeline, enumerable: true },
+    contexts: { value: contexts, enumerable: true },
+    pipelineEnv: { value: pipelineEnv, enumerable: true },
+    stopping: {
+      get: () => state.stopping,
+      set: (value: RunState['stopping']) => {
+        state.stopping = value;
+      },
+      enumerable: true,
+    },
+  }) as RunState;
+  const root = call.pipeline.root;
+  const outcomes = await runScope(inner, { scope: root, planned: new Set(root.stages.map((s) => s.id)), kept: new Map(), outer: {} });
+  const stages: Record<string, Value> = {};
+  for (const [id, o] of outcomes) stages[id] = { status: o.status, outputs: o.outputs as Value };
+  return { outcomes, contexts: { ...(contexts as unknown as Record<string, Value>), stages } };
 }

@@ -2,6 +2,7 @@ import type { StageKind } from '../config/pipeline.js';
 import { commandExecutor } from './command.js';
 import { generateExecutor } from './generate.js';
 import { loopExecutor } from './loop.js';
+import { pipelineExecutor } from './pipeline.js';
 import { planExecutor } from './plan.js';
 import { reviewExecutor } from './review.js';
 import { scenarioValidateExecutor } from './scenario-validate.js';
@@ -15,6 +16,7 @@ const executors: Partial<Record<StageKind, StageExecutor>> = {
   plan: planExecutor,
   generate: generateExecutor,
   review: reviewExecutor,
+  pipeline: pipelineExecutor,
 };
 
 export function executorFor(kind: StageKind): StageExecutor | undefined {

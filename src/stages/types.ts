@@ -58,6 +58,8 @@ export interface StageContext {
    * same rules as the top level (needs, if, statuses, slots), recorded under that iteration.
    */
   runScope?(input: NestedScopeInput): Promise<NestedScopeResult>;
+  /** A pipeline stage runs its template once with these params (its `with`, rendered and typed). */
+  runTemplate?(params: Record<string, JsonValue>): Promise<NestedScopeResult>;
 }
 
 export interface NestedScopeInput {
