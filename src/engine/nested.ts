@@ -16,16 +16,7 @@ export async function runNested(state: RunState, node: StageNode, where: Where, 
   const body = node.body!;
   // A loop that runs again (a resumed run) starts from iteration 1: its old iterations go.
   if (input.iteration === 1) state.store.dropIterations(node.path);
-  const inner = Object.create(state, {
-    signal: { value: signal, enumerable: true },
-    stopping: {
-      get: () => state.stopping,
-      set: (value: RunState['stopping']) => {
-        state.stopping = value;
-      },
-      enumerable: true,
-    },
-  }) as RunState;
+  const inner = innerState(state, { signal });
   const outcomes = await runScope(inner, {
     scope: body,
     planned: new Set(body.stages.map((s) => s.id)),
@@ -50,11 +41,20 @@ export async function runTemplateScope(state: RunState, node: StageNode, signal:
   const pipeline = { ...call.pipeline, params };
   const pipelineEnv = renderPipelineEnv(pipeline, state.contexts.run);
   const contexts: RunContexts = { ...state.contexts, params, env: pipelineEnv.ok ? pipelineEnv.value : {} };
-  const inner = Object.create(state, {
-    signal: { value: signal, enumerable: true },
-    pipeline: { value: pipeline, enumerable: true },
-    contexts: { value: contexts, enumerable: true },
-    pipelineEnv: { value: pipelineEnv, enumerable: true },
+  const inner = innerState(state, { signal, pipeline, contexts, pipelineEnv });
+  const root = call.pipeline.root;
+  const outcomes = await runScope(inner, { scope: root, planned: new Set(root.stages.map((s) => s.id)), kept: new Map(), outer: {} });
+  const stages: Record<string, Value> = {};
+  for (const [id, o] of outcomes) stages[id] = { status: o.status, outputs: o.outputs as Value };
+  return { outcomes, contexts: { ...(contexts as unknown as Record<string, Value>), stages } };
+}
+
+/**
+ * The run's state as a nested scope sees it: some fields replaced, everything else shared —
+ * `stopping` through the parent, so an error inside stops the whole run from starting stages.
+ */
+function innerState(state: RunState, own: Partial<Pick<RunState, 'signal' | 'pipeline' | 'contexts' | 'pipelineEnv'>>): RunState {
+  const fields: PropertyDescriptorMap = {
     stopping: {
       get: () => state.stopping,
       set: (value: RunState['stopping']) => {
@@ -62,10 +62,7 @@ export async function runTemplateScope(state: RunState, node: StageNode, signal:
       },
       enumerable: true,
     },
-  }) as RunState;
-  const root = call.pipeline.root;
-  const outcomes = await runScope(inner, { scope: root, planned: new Set(root.stages.map((s) => s.id)), kept: new Map(), outer: {} });
-  const stages: Record<string, Value> = {};
-  for (const [id, o] of outcomes) stages[id] = { status: o.status, outputs: o.outputs as Value };
-  return { outcomes, contexts: { ...(contexts as unknown as Record<string, Value>), stages } };
+  };
+  for (const [key, value] of Object.entries(own)) fields[key] = { value, enumerable: true };
+  return Object.create(state, fields) as RunState;
 }
