@@ -4,9 +4,13 @@
 // child_process.spawn, `make -j`, and wireit — all with the same concurrency, in this one
 // process run. Prints wall times and ratios against the bare Node floor, plus the wall time of
 // a one-stage pipeline. Figures only; nothing is asserted. Run `npm run build` first.
+// Also shown: factory with its spawn helpers off (FACTORY_SPAWN_HELPER=0: every program started
+// from factory's own process, through execa), the load average, and what creating a file costs
+// where the benchmark runs — factory writes a record file per stage, and on some machines a
+// crowded /tmp makes that ten times dearer than elsewhere on the same disk (BENCH_DIR moves it).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,7 +26,7 @@ for (let l = 0; l < DEPTH; l++) {
   for (let i = 0; i < WIDTH; i++) stages.push({ id: id(l, i), needs: l === 0 ? [] : [id(l - 1, i), id(l - 1, (i + 1) % WIDTH)] });
 }
 
-const work = mkdtempSync(path.join(tmpdir(), 'factory-bench-'));
+const work = mkdtempSync(path.join(process.env.BENCH_DIR ?? tmpdir(), 'factory-bench-'));
 const dirs = Object.fromEntries(['factory', 'node', 'make', 'wireit', 'one'].map((k) => [k, path.join(work, k)]));
 for (const d of Object.values(dirs)) mkdirSync(d);
 
@@ -90,20 +94,33 @@ const factory = path.join(ROOT, 'bin', 'factory.js');
 const runners = {
   'node spawn (floor)': () => [process.execPath, ['runner.mjs', 'dag.json', String(JOBS)], dirs.node],
   factory: () => [process.execPath, [factory, 'apply', '--quiet'], dirs.factory],
+  'factory, no helper': () => [process.execPath, [factory, 'apply', '--quiet'], dirs.factory, { FACTORY_SPAWN_HELPER: '0' }],
   [`make -j${JOBS}`]: () => ['make', [`-j${JOBS}`, '--no-print-directory', '-s'], dirs.make],
   wireit: () => ['npm', ['run', '--silent', 'all'], dirs.wireit],
 };
 const env = { ...process.env, WIREIT_PARALLEL: String(JOBS), WIREIT_CACHE: 'none', WIREIT_LOGGER: 'quiet', CI: '1' };
 
-function time(cmd, args, cwd) {
+function time(cmd, args, cwd, extraEnv = {}) {
   rmSync(path.join(cwd, '.factory'), { recursive: true, force: true });
   const start = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(cmd, args, { cwd, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) return { ms, error: `exit ${r.status}${r.error ? ` (${r.error.message})` : ''}: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}` };
   return { ms };
 }
 
+/** Mean time to create (and close) an empty file in `dir`. */
+function fileCreateMs(dir, n = 200) {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) closeSync(openSync(path.join(dir, `probe-${i}`), 'w'));
+  const ms = Number(process.hrtime.bigint() - start) / 1e6 / n;
+  for (let i = 0; i < n; i++) unlinkSync(path.join(dir, `probe-${i}`));
+  return ms;
+}
+
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadBefore = load();
+const createMs = fileCreateMs(work);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
 const errors = {};
@@ -118,6 +135,7 @@ for (let rep = 0; rep < REPEAT; rep++) {
 }
 
 console.log(`500-stage no-op DAG (${WIDTH} wide × ${DEPTH} deep, 2 needs each, argv ["true"]), concurrency ${JOBS}, median of ${REPEAT}`);
+console.log(`  in ${path.dirname(work)} (creating a file there: ${createMs.toFixed(3)} ms); load average ${loadBefore} before, ${load()} after`);
 const floor = median(results['node spawn (floor)']);
 for (const [name, times] of Object.entries(results)) {
   if (errors[name] && times.length === 0) {

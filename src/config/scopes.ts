@@ -92,7 +92,10 @@ function transitiveNeeds(stage: RawStage, byId: ReadonlyMap<string, RawStage>): 
     const id = stack.pop()!;
     if (seen.has(id)) continue;
     seen.add(id);
-    stack.push(...(byId.get(id)?.needs ?? []));
+    // Needs already seen are not pushed: popping them would be skipped anyway, so the order of
+    // the set is the same, without a stack that grows with every path through a wide DAG.
+    const needs = byId.get(id)?.needs;
+    if (needs) for (const need of needs) if (!seen.has(need)) stack.push(need);
   }
   seen.delete(stage.id);
   return seen;

@@ -19,7 +19,7 @@ function countsAsFailure(o: Outcome): boolean {
  */
 export function statusFunctions(node: StageNode, outcomes: ReadonlyMap<string, Outcome>, signal: AbortSignal): StatusFunctions {
   return {
-    success: () => firstUnsuccessful(node, outcomes) === undefined,
+    success: () => chainSucceeded(node, outcomes),
     failure: () => {
       for (const id of node.upstream) {
         const o = outcomes.get(id);
@@ -29,6 +29,39 @@ export function statusFunctions(node: StageNode, outcomes: ReadonlyMap<string, O
     },
     cancelled: () => signal.aborted,
   };
+}
+
+/**
+ * Per outcomes map (one scope, one iteration): the stages found to have every stage up their chain
+ * count as succeeded. Outcomes are written once, so a `true` stays true; `false` is not kept
+ * (a need kept from a resumed record may still be waiting for its own needs).
+ */
+const chainsSucceeded = new WeakMap<ReadonlyMap<string, Outcome>, Set<string>>();
+
+/**
+ * success(): every stage up the chain counts as succeeded. It holds when every direct need does
+ * and each need's own chain was found to — so in a pipeline that succeeds, deciding a stage
+ * looks at its direct needs only, instead of walking (and first computing) its whole upstream,
+ * which made deciding a deep pipeline quadratic.
+ */
+function chainSucceeded(node: StageNode, outcomes: ReadonlyMap<string, Outcome>): boolean {
+  let known = chainsSucceeded.get(outcomes);
+  if (!known) chainsSucceeded.set(outcomes, (known = new Set()));
+  if (known.has(node.id)) return true;
+  let needsKnown = true;
+  for (const id of node.needs) {
+    const o = outcomes.get(id);
+    if (!o || !countsAsSuccess(o)) return false;
+    if (!known.has(id)) needsKnown = false;
+  }
+  if (!needsKnown) {
+    for (const id of node.upstream) {
+      const o = outcomes.get(id);
+      if (!o || !countsAsSuccess(o)) return false;
+    }
+  }
+  known.add(node.id);
+  return true;
 }
 
 /** The first stage up the chain that did not succeed, for the "skipped because" message. */

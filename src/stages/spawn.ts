@@ -1,9 +1,14 @@
-import type { ResultPromise } from 'execa';
+import { helperPool, warmSpawnHelpers, type HelperPool } from './spawner-pool.js';
 
 /**
- * Starting a program through execa with the options that keep it cheap and safe for a runner
- * that streams output itself. Measured on 500 no-op spawns (bench/dag.mjs), execa's defaults
- * cost about 0.4 ms per spawn over child_process.spawn; what removes most of it:
+ * Starting a command's program. They go through factory's spawn helpers (spawner-pool.ts,
+ * spawner.ts): small processes whose forks are cheap. When helpers cannot be used
+ * (FACTORY_SPAWN_HELPER=0, the script is missing, they died twice), and for a request a dying
+ * helper had not answered, the program starts here, through execa.
+ *
+ * execa with the options that keep it cheap and safe for a runner that streams output itself.
+ * Measured on 500 no-op spawns (bench/dag.mjs), execa's defaults cost about 0.4 ms per spawn over
+ * child_process.spawn; what removes most of it:
  * - `buffer: false`: no get-stream collection (we capture and cap output ourselves);
  * - `encoding: 'buffer'` and `stripFinalNewline: false`: no decoding transforms on the streams,
  *   and binary output stays bytes;
@@ -11,16 +16,34 @@ import type { ResultPromise } from 'execa';
  * - `cleanup: false`, `forceKillAfterDelay: false`, no `timeout`/`cancelSignal`: no signal-exit
  *   hook and no timers per spawn; the engine kills the whole process group itself;
  * - `extendEnv: false` with a prepared env, no `preferLocal`, no `all`, no `lines`, no verbose.
- * execa itself is imported on first use: loading it costs ~60 ms, which a run without command
- * stages should not pay; `preloadExeca()` starts that import early, alongside config loading.
+ * execa itself is imported on first use: loading it costs ~60 ms of the main thread, which a run
+ * whose programs all start through helpers should not pay.
  */
 type Execa = typeof import('execa').execa;
 
 let loading: Promise<Execa> | undefined;
 
-export function preloadExeca(): Promise<Execa> {
+function loadExeca(): Promise<Execa> {
   loading ??= import('execa').then((m) => m.execa);
   return loading;
+}
+
+/**
+ * Gets starting programs ready, early (apply calls it as soon as the engine has loaded): starts
+ * the first spawn helper, which loads while the run is set up; without helpers, imports execa.
+ * (Named for what it did before helpers; `prepareSpawning` is the same.)
+ */
+export function preloadExeca(): Promise<unknown> {
+  return prepareSpawning();
+}
+
+export function prepareSpawning(): Promise<unknown> {
+  return warmSpawnHelpers() ? Promise.resolve() : loadExeca();
+}
+
+/** The helper pool, when helpers are in use. */
+export function spawnHelpers(): HelperPool | undefined {
+  return helperPool();
 }
 
 export interface SpawnRequest {
@@ -28,6 +51,32 @@ export interface SpawnRequest {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+}
+
+/** How a program ended, with the fields of execa's result that command stages read. */
+export interface SpawnResult {
+  /** Set when it exited; absent when killed by a signal or never started. */
+  exitCode?: number;
+  signal?: string;
+  /** Why it could not start (ENOENT, EACCES, …), with the original message. */
+  code?: string;
+  originalMessage?: string;
+}
+
+export interface OutputSource {
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+}
+
+/** A started program: its pid (undefined when it could not start), its output, and awaiting it gives how it ended. */
+export interface Subprocess extends PromiseLike<SpawnResult> {
+  readonly pid?: number | undefined;
+  readonly stdout: OutputSource | null;
+  readonly stderr: OutputSource | null;
+}
+
+/** The subprocess is wrapped: a promise must not resolve with the (thenable) subprocess itself. */
+export interface Started {
+  child: Subprocess;
 }
 
 const FIXED = {
@@ -45,11 +94,14 @@ const FIXED = {
   windowsHide: true,
 } as const;
 
-export type Subprocess = ResultPromise<typeof FIXED & { cwd: string; env: Record<string, string> }>;
-
-/** Starts the program. The subprocess is wrapped: an async function must not return the (thenable) subprocess itself. */
-export async function spawnCommand(req: SpawnRequest): Promise<{ child: Subprocess }> {
-  const execa = await preloadExeca();
-  return { child: execa(req.file, req.args, { ...FIXED, cwd: req.cwd, env: req.env }) };
+/** Starts the program; resolves once it runs (pid known) or could not start (awaiting it says why). */
+export function spawnCommand(req: SpawnRequest): Promise<Started> {
+  const pool = spawnHelpers();
+  return pool ? pool.start(req) : spawnHere(req);
 }
 
+/** Starts the program from this process, through execa. */
+export async function spawnHere(req: SpawnRequest): Promise<Started> {
+  const execa = await loadExeca();
+  return { child: execa(req.file, req.args, { ...FIXED, cwd: req.cwd, env: req.env }) };
+}
