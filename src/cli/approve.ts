@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { didYouMean } from '../config/suggest.js';
+import { answerFile, listAnswers, listWaiting, readAnswer, writeAnswerOnce, type AnswerRecord, type WaitingRecord } from '../engine/approval-files.js';
+import { approverName } from '../engine/approval-identity.js';
+import { isAlive } from '../records/lock.js';
+import { runsDir } from '../records/paths.js';
+import { latestRunId, listRuns, loadRun } from '../records/read.js';
+import type { StageFile } from '../records/types.js';
+import { findWorkspace } from '../records/workspace.js';
+import { EXIT, ExitError, type CliIO } from './io.js';
+
+interface ApproveFlags {
+  reject?: boolean;
+  comment?: string;
+  dir?: string;
+}
+
+/**
+ * `factory approve RUN STAGE [--reject] [--comment TEXT] [--dir DIR]` (SPEC section 7): answers
+ * an approve stage, or a budget question, that a running apply waits on, from any shell in the
+ * repository. Refuses (exit 2) an unknown run or stage, one that is not waiting, and a second
+ * answer. The answer appears complete or not at all, and only the first one counts.
+ */
+export function registerApprove(program: Command, io: CliIO): Command {
+  return program
+    .command('approve')
+    .description('answer a waiting approve stage or budget question of a running apply')
+    .argument('<run>', 'run id, or latest')
+    .argument('<stage>', 'the waiting stage, by dotted path (e.g. gate or build.gate)')
+    .option('--reject', 'reject instead of approving')
+    .option('--comment <text>', 'a comment kept with the answer (the stage\'s `comment` output)')
+    .option('--dir <dir>', 'the directory holding .factory (default: the current directory or the nearest above it with that run)')
+    .action((runArg: string, stage: string, flags: ApproveFlags) => {
+      const code = approve(io, runArg, stage, flags);
+      if (code !== EXIT.ok) throw new ExitError(code);
+    });
+}
+
+function approve(io: CliIO, runArg: string, stage: string, flags: ApproveFlags): number {
+  const fail = (message: string, code: number = EXIT.usage): number => {
+    io.stderr.write(`factory approve: ${message}\n`);
+    return code;
+  };
+  const ws = recordsDir(flags.dir, io.cwd, runArg);
+  if (!ws.ok) return fail(ws.error);
+  const id = runArg === 'latest' ? latestRunId(ws.dir) : runArg;
+  if (id === undefined) return fail(`no runs in ${runsDir(ws.dir)} yet`);
+  const loaded = loadRun(ws.dir, id);
+  if (!loaded.ok) {
+    const ids = listRuns(ws.dir).map((r) => r.id);
+    return fail(`${loaded.error}${didYouMean(id, ids)}${ids.length ? `; latest: ${ids.at(-1)}` : ''}`);
+  }
+  const runDir = loaded.dir;
+  const waiting = listWaiting(runDir);
+  const mine = waiting.filter((w) => w.stage === stage);
+  if (mine.length === 0) return notWaiting(fail, id, stage, loaded.stages, waiting, listAnswers(runDir));
+
+  const question = mine[0]!;
+  if (!isAlive({ pid: question.pid, host: question.host, run: id, started_at: question.since })) {
+    return fail(`run ${id} is not running any more: it stopped while "${stage}" waited; resume it with \`factory apply --resume=${id}\` and answer again`);
+  }
+  const file = answerFile(runDir, question.key);
+  const earlier = readAnswer(file);
+  if (earlier) return fail(alreadyAnswered(id, question, earlier));
+  const answer: AnswerRecord = {
+    version: 1,
+    stage,
+    ...(question.iteration === undefined ? {} : { iteration: question.iteration }),
+    kind: question.kind,
+    approved: flags.reject !== true,
+    comment: flags.comment ?? null,
+    by: approverName(io.cwd, io.env),
+    at: new Date().toISOString(),
+    via: 'command',
+  };
+  const written = writeAnswerOnce(file, answer);
+  if (!written.ok) {
+    if (written.existing) return fail(alreadyAnswered(id, question, written.existing));
+    return fail(`cannot write the answer: ${written.error}`, EXIT.failed);
+  }
+  const what = question.kind === 'budget' ? `the budget question of "${stage}"` : `"${stage}"`;
+  io.stdout.write(`${answer.approved ? 'approved' : 'rejected'} ${what}${iterationText(question)} of run ${id} as ${answer.by}${answer.comment ? `: ${answer.comment}` : ''}\n`);
+  return EXIT.ok;
+}
+
+/** Why a stage that has no question waiting cannot be answered: unknown, answered, or just not waiting. */
+function notWaiting(fail: (m: string) => number, id: string, stage: string, stages: readonly StageFile[], waiting: readonly WaitingRecord[], answers: readonly AnswerRecord[]): number {
+  const others = waiting.length ? `; waiting now: ${[...new Set(waiting.map((w) => w.stage))].join(', ')}` : '';
+  const answered = answers.filter((a) => a.stage === stage).sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+  if (answered) return fail(`${alreadyAnswered(id, { stage, kind: answered.kind, ...(answered.iteration === undefined ? {} : { iteration: answered.iteration }) }, answered)}${others}`);
+  const files = stages.filter((s) => s.path === stage);
+  if (files.length === 0) {
+    const known = [...new Set([...stages.map((s) => s.path), ...waiting.map((w) => w.stage)])];
+    return fail(`run ${id} has no stage "${stage}" waiting, and none of that name has started${didYouMean(stage, known)}${others}`);
+  }
+  const last = files.reduce((a, b) => ((b.iteration ?? 0) >= (a.iteration ?? 0) ? b : a));
+  const status = last.status === 'running' ? `running${last.kind === 'approve' ? '' : ', not waiting for an answer'}` : last.status;
+  return fail(`stage "${stage}" of run ${id} is not waiting for an answer (it is ${status})${others}`);
+}
+
+function alreadyAnswered(id: string, q: Pick<WaitingRecord, 'stage' | 'kind' | 'iteration'>, a: AnswerRecord): string {
+  const what = q.kind === 'budget' ? `the budget question of "${q.stage}"` : `"${q.stage}"`;
+  return `${what}${iterationText(q)} of run ${id} was answered already: ${a.approved ? 'approved' : 'rejected'} by ${a.by ?? 'someone'} at ${a.at}${a.comment ? ` (${a.comment})` : ''}`;
+}
+
+function iterationText(q: { iteration?: number | undefined }): string {
+  return q.iteration === undefined ? '' : ` (iteration ${q.iteration})`;
+}
+
+/**
+ * The directory holding `.factory`: `--dir`, else the current directory or the nearest one
+ * above it that has this run (so any shell in the repository can answer).
+ */
+function recordsDir(dir: string | undefined, cwd: string, run: string): { ok: true; dir: string } | { ok: false; error: string } {
+  if (dir !== undefined) return findWorkspace(dir, cwd);
+  for (let d = path.resolve(cwd); ; d = path.dirname(d)) {
+    const runs = runsDir(d);
+    if (run === 'latest' ? existsSync(runs) : existsSync(path.join(runs, run))) return { ok: true, dir: d };
+    if (path.dirname(d) === d) break;
+  }
+  return { ok: true, dir: path.resolve(cwd) };
+}
