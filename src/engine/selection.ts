@@ -7,7 +7,12 @@ export interface Selection {
   planned: Set<string>;
   /** Stages taken from the record as they stand, by id. */
   kept: Map<string, StageFile>;
-  /** The stages whose outcome makes the run's status: the planned ones and the kept ones they need. */
+  /**
+   * The stages whose outcome makes the run's status and exit code. With `--only`, the planned
+   * ones alone: a job that runs one stage of a distributed run exits with that stage's outcome
+   * (an upstream failure was reported by its own job), so the engine's `needs` and `if` see the
+   * same results factory does (SPEC section 11).
+   */
   counted: Set<string>;
 }
 
@@ -42,7 +47,7 @@ export function selectStages(scope: Scope, record: ReadonlyMap<string, StageFile
     if (selected.has(s.id)) planned.add(s.id);
     else if (previous) kept.set(s.id, previous);
     else if (closure.has(s.id)) planned.add(s.id);
-    if (closure.has(s.id)) counted.add(s.id);
+    if (planned.has(s.id)) counted.add(s.id);
   }
   return { planned, kept, counted };
 }

@@ -108,3 +108,25 @@ function release(file: string, info: LockInfo): void {
     }
   }
 }
+
+/**
+ * Waits for the lock while another apply of the same run holds it — jobs of one distributed run
+ * sharing a folder (Argo's volume claim) take turns, as stages on one machine would — polling
+ * until it is free, another run takes it, or the signal aborts.
+ */
+export async function waitForRunLock(workspace: string, run: string, signal: AbortSignal, pollMs = 250): Promise<LockResult> {
+  for (;;) {
+    const lock = acquireLock(workspace, run);
+    if (lock.ok || lock.holder?.run !== run) return lock;
+    if (signal.aborted) return { ok: false, message: `interrupted while waiting for the lock: ${lock.message}` };
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, pollMs);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

@@ -16,3 +16,11 @@ export function stageFile(dir: string, stagePath: string, iteration?: number): s
 export function logFile(dir: string, stagePath: string, stream: 'stdout' | 'stderr', iteration?: number): string {
   return path.join(stagesDir(dir), `${stagePath}${iteration === undefined ? '' : `@${iteration}`}.${stream}`);
 }
+
+/** File changes that travel between machines (SPEC section 11): `changes/<stage id>.patch`. */
+export const changesDir = (dir: string): string => path.join(dir, 'changes');
+export function patchFile(dir: string, stageId: string): string {
+  return path.join(changesDir(dir), `${stageId}.patch`);
+}
+/** Which patches this machine has applied or made itself (never uploaded: no stage id starts with `_`). */
+export const appliedPatchesFile = (dir: string): string => path.join(changesDir(dir), '_applied.json');

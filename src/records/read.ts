@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describeFsError } from './fs-error.js';
+import { mergedRunMeta, normalizeStageFile } from './merge.js';
 import { runDir, runJson, runsDir, stagesDir } from './paths.js';
 import { deriveRunRecord } from './store.js';
 import type { RunMeta, RunRecord, StageFile } from './types.js';
@@ -8,7 +9,9 @@ export type LoadedRun = { ok: true; dir: string; record: RunRecord; stages: Stag
 
 /**
  * A run as its files say: run.json for the run's own fields, each stage from its own file (the
- * truth, should run.json lag behind after a kill, or stage files come from other machines).
+ * truth, should run.json lag behind after a kill, or stage files come from other machines). A
+ * run without run.json whose stages/ holds stage files (downloaded from upstream jobs) is a
+ * record too: its summary is derived from them (SPEC section 11).
  */
 export function loadRun(workspace: string, id: string): LoadedRun {
   const dir = runDir(workspace, id);
@@ -16,7 +19,11 @@ export function loadRun(workspace: string, id: string): LoadedRun {
   try {
     meta = JSON.parse(readFileSync(runJson(dir), 'utf8')) as RunRecord;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: false, error: `run "${id}" has no record in ${runsDir(workspace)}` };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const stages = readStageFiles(dir, undefined);
+      if (stages.length > 0) return { ok: true, dir, record: deriveRunRecord(mergedRunMeta(id, stages), stages), stages };
+      return { ok: false, error: `run "${id}" has no record in ${runsDir(workspace)}` };
+    }
     return { ok: false, error: `cannot read ${describeFsError(err, runJson(dir))}` };
   }
   const stages = readStageFiles(dir, meta);
@@ -24,10 +31,13 @@ export function loadRun(workspace: string, id: string): LoadedRun {
   return { ok: true, dir, record: deriveRunRecord(ownFields, stages), stages };
 }
 
-function readStageFiles(dir: string, meta: RunRecord): StageFile[] {
+function readStageFiles(dir: string, meta: RunRecord | undefined): StageFile[] {
   const byPath = new Map<string, StageFile>();
   // Stages named by run.json first (its order), then any file it does not know yet.
-  for (const [path, s] of Object.entries(meta.stages ?? {})) byPath.set(path, { version: 1, path, kind: 'command', ...s });
+  for (const [path, s] of Object.entries(meta?.stages ?? {})) {
+    const file = normalizeStageFile({ kind: 'command', ...s, path });
+    if (file) byPath.set(path, file);
+  }
   let names: string[] = [];
   try {
     names = readdirSync(stagesDir(dir)).filter((n) => n.endsWith('.json')).sort();
@@ -37,8 +47,8 @@ function readStageFiles(dir: string, meta: RunRecord): StageFile[] {
   const iterations: StageFile[] = [];
   for (const name of names) {
     try {
-      const file = JSON.parse(readFileSync(`${stagesDir(dir)}/${name}`, 'utf8')) as StageFile;
-      if (typeof file.path !== 'string') continue;
+      const file = normalizeStageFile(JSON.parse(readFileSync(`${stagesDir(dir)}/${name}`, 'utf8')));
+      if (!file) continue;
       if (file.iteration !== undefined) iterations.push(file);
       else byPath.set(file.path, file);
     } catch {
