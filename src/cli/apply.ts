@@ -25,7 +25,7 @@ interface ApplyFlags {
 }
 
 /** Options SPEC section 7 names that later versions implement; refused clearly rather than ignored. */
-const NOT_YET: readonly (keyof ApplyFlags)[] = ['watch', 'approve'];
+const NOT_YET: readonly (keyof ApplyFlags)[] = [];
 
 export function registerApply(program: Command, io: CliIO): Command {
   const cmd: Command = program
@@ -40,11 +40,11 @@ export function registerApply(program: Command, io: CliIO): Command {
     .option('--no-cache', 'run every stage even when a cached result matches')
     .option('--json', 'print one JSON event per line on stdout')
     .option('--quiet', 'print only errors and the summary of a run that did not succeed')
-    .option('--watch', 'rerun on changes (not available yet)')
+    .option('--watch', 'run, then rerun with the cache whenever a file the pipeline reads changes (Ctrl-C to stop)')
     .option('--provider <name>', 'provider for every model stage: anthropic or replay')
     .option('--record <file>', 'record every model call into this cassette')
     .option('--replay <file>', 'answer model calls from this cassette (the replay provider)')
-    .option('--approve <ids>', 'answer approve stages in advance (not available yet)', commaList)
+    .option('--approve <ids>', 'approve these approve stages in advance (comma-separated stage paths)', commaList)
     .action(async (file: string | undefined, flags: ApplyFlags) => {
       const code = await apply(io, file, flags, rawArgs(cmd));
       if (code !== EXIT.ok) throw new ExitError(code);
@@ -82,14 +82,30 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   const engine = Promise.all([import('../engine/run.js'), import('../ui/index.js'), import('../stages/spawn.js')]);
   engine.then(([, , spawn]) => spawn.preloadExeca()).catch(() => undefined);
   const loaded = loadPipeline(file, { cwd: io.cwd, set: flags.set, forRun: true, ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) });
+  if (flags.watch) {
+    const { watchApply } = await import('./apply-watch.js');
+    return watchApply(io, { file, flags, resume, models: models.flags, loaded, onInterrupt });
+  }
   if (!loaded.ok) {
     printDiagnostics(io, loaded.diagnostics, loaded.sources);
     return EXIT.usage;
   }
   printDiagnostics(io, loaded.warnings, loaded.sources);
+  let approve: string[] | undefined;
+  if (flags.approve) {
+    const { resolveApproveIds } = await import('../engine/approvals.js');
+    const resolved = resolveApproveIds(loaded.pipeline.root, flags.approve);
+    if (!resolved.ok) {
+      io.stderr.write(`factory apply: ${resolved.message}\n`);
+      return EXIT.usage;
+    }
+    approve = resolved.paths;
+  }
 
-  const [{ runPipeline }, { chooseMode, createRenderer }] = await engine;
+  const [{ runPipeline }, { chooseMode, createRenderer, approvalPrompt }] = await engine;
   const renderer = createRenderer(chooseMode(io, { json: flags.json === true, quiet: flags.quiet === true }), io);
+  // A human at this terminal answers approvals in the live progress; elsewhere the run waits for `factory approve`.
+  const prompt = approvalPrompt(io, renderer);
   const interrupt = onInterrupt(io);
   let result;
   try {
@@ -102,6 +118,9 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
       ...(flags.runId !== undefined ? { runId: flags.runId } : {}),
       ...(resume !== undefined ? { resume } : {}),
       ...(flags.only ? { only: flags.only } : {}),
+      ...(approve ? { approve } : {}),
+      ...(prompt ? { prompt } : {}),
+      ...(flags.cache === false ? { noCache: true } : {}),
     });
   } finally {
     interrupt.dispose();

@@ -4,6 +4,7 @@ import { BUILTIN_DIR } from '../config/template-ref.js';
 import { budgetView, planRows, type BudgetView, type PlanRow } from '../config/describe.js';
 import { estimatePipeline, type PipelineEstimate, type StageEstimate } from '../config/estimate.js';
 import { loadPipeline } from '../config/index.js';
+import { predictPipeline, type Prediction } from '../engine/predict.js';
 import { EXIT, ExitError, type CliIO } from './io.js';
 import { collect, choice } from './options.js';
 import { printDiagnostics } from './print-diagnostics.js';
@@ -16,7 +17,8 @@ export function registerPlan(program: Command, io: CliIO): Command {
     .argument('[file]', 'factory.yaml, or a directory holding one')
     .option('--set <id=value>', 'set a param (repeatable)', collect, [])
     .option('--format <format>', 'text or json', choice(['text', 'json'] as const), 'text')
-    .action((file: string | undefined, opts: { set: string[]; format: 'text' | 'json' }) => {
+    .option('--no-cache', 'show every stage as it would run with apply --no-cache')
+    .action((file: string | undefined, opts: { set: string[]; format: 'text' | 'json'; cache: boolean }) => {
       const result = loadPipeline(file, { cwd: io.cwd, set: opts.set, forRun: true });
       if (!result.ok) {
         printDiagnostics(io, result.diagnostics, result.sources);
@@ -28,10 +30,14 @@ export function registerPlan(program: Command, io: CliIO): Command {
       const budget = budgetView(pipeline.config.budget);
       const estimate = estimatePipeline(pipeline);
       const worst = new Map(estimate.stages.map((e) => [e.path, e]));
+      // Cached or will run, and why: fingerprints computed from the files as they are now.
+      const predicted = predictPipeline(pipeline, { noCache: opts.cache === false });
       if (opts.format === 'json') {
         const stages = rows.map((r) => {
           const e = worst.get(r.path);
-          return e ? { ...r, worstCase: { calls: e.calls * e.iterations, promptTokens: e.promptTokens, maxTokens: e.maxTokens, tokens: e.tokens, cost_usd: e.cost_usd ?? null } } : r;
+          const p = predicted.get(r.path);
+          const cache = p ? { status: p.status, reason: p.reason, fingerprint: p.fingerprint ?? null } : null;
+          return e ? { ...r, cache, worstCase: { calls: e.calls * e.iterations, promptTokens: e.promptTokens, maxTokens: e.maxTokens, tokens: e.tokens, cost_usd: e.cost_usd ?? null } } : { ...r, cache };
         });
         const worstCase = { tokens: estimate.tokens, cost_usd: estimate.cost_usd, unpriced: estimate.unpriced };
         io.stdout.write(`${JSON.stringify({ version: 1, name: pipeline.name, file: pipeline.file, concurrency: pipeline.concurrency, params: pipeline.params, budget: budget ?? null, worstCase, stages }, null, 2)}\n`);
@@ -43,11 +49,18 @@ export function registerPlan(program: Command, io: CliIO): Command {
       if (params.length) head.push(`params: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`);
       // Where each stage came from matters once templates are merged: show it then.
       const fromTemplates = rows.some((r) => r.from !== pipeline.file);
-      const header = ['#', 'stage', 'kind', 'needs', 'if', 'model', 'provider', 'budget', 'worst case', ...(fromTemplates ? ['from'] : [])];
-      const body = rows.map((r) => [...cells(r), worstCell(worst.get(r.path)), ...(fromTemplates ? [r.from === pipeline.file ? 'local' : templateName(r.from, io.cwd)] : [])]);
+      const header = ['#', 'stage', 'kind', 'needs', 'if', 'model', 'provider', 'budget', 'worst case', ...(fromTemplates ? ['from'] : []), 'cache'];
+      const body = rows.map((r) => [...cells(r), worstCell(worst.get(r.path)), ...(fromTemplates ? [r.from === pipeline.file ? 'local' : templateName(r.from, io.cwd)] : []), cacheCell(predicted.get(r.path))]);
       const foot = estimate.stages.length > 0 ? `\n\n${worstLine(estimate, budget)}` : '';
       io.stdout.write(`${head.join('\n')}\n\n${table(header, body)}${foot}\n`);
     });
+}
+
+/** `cached`, `will run: SPEC.md changed`, `will run? depends on run-time values (...)`; `-` inside a loop (cached with it). */
+function cacheCell(p: Prediction | undefined): string {
+  if (!p) return '-';
+  if (p.status === 'cached') return 'cached';
+  return `${p.status === 'unknown' ? 'will run?' : 'will run:'} ${p.reason}`;
 }
 
 /** `builtin:NAME` for this package's templates, else the file as shown. */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerApply } from './apply.js';
+import { registerApprove } from './approve.js';
 import { registerEval } from './eval.js';
 import { registerGraph } from './graph.js';
 import { registerInit } from './init.js';
@@ -15,4 +16,4 @@ import { registerValidate } from './validate.js';
 /** A command file adds its subcommand to the program and returns it. One line per command. */
 export type RegisterCommand = (program: Command, io: CliIO) => Command;
 
-export const commands: RegisterCommand[] = [registerInit, registerValidate, registerPlan, registerGraph, registerEval, registerSchema, registerApply, registerRuns, registerShow, registerClean, registerExport];
+export const commands: RegisterCommand[] = [registerInit, registerValidate, registerPlan, registerGraph, registerEval, registerSchema, registerApply, registerApprove, registerRuns, registerShow, registerClean, registerExport];

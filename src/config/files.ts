@@ -45,7 +45,7 @@ interface FileCheck {
 
 /**
  * Files the pipeline names: scenario globs must match (and every scenario file must be valid),
- * context globs that match nothing are a warning, prompt_file must exist.
+ * context and inputs globs that match nothing are a warning, prompt_file must exist.
  */
 /** `workspace` is where globs resolve: the folder of the factory.yaml given to apply (SPEC section 8). */
 export function checkFiles(loaded: LoadedFile, root: RawScope, params: Record<string, JsonValue>, cwd: string, workspace = path.dirname(loaded.absPath)): Diagnostic[] {
@@ -81,6 +81,15 @@ function checkScopeFiles(check: FileCheck, scope: RawScope): void {
       if (expandGlobs([glob], check.dir).length === 0) {
         check.diagnostics.push(diagnostic(loaded.file, locate(loaded, [...stage.yamlPath, 'context', i]), 'context-empty',
           `the context glob "${glob}" of stage "${stage.path}" matches no file`, 'the model will not see it; fix the glob or create the file', 'warning'));
+      }
+    });
+    const inputs = asList(def.inputs);
+    inputs.forEach((pattern, i) => {
+      const glob = staticGlob(pattern, check.params);
+      if (glob === undefined) return;
+      if (expandGlobs([glob], check.dir).length === 0) {
+        check.diagnostics.push(diagnostic(loaded.file, locate(loaded, [...stage.yamlPath, 'inputs', i]), 'inputs-empty',
+          `the inputs glob "${glob}" of stage "${stage.path}" matches no file`, 'its fingerprint will not see such a file until one exists; fix the glob or create the file', 'warning'));
       }
     });
     if (typeof def.prompt_file === 'string') {

@@ -22,6 +22,8 @@ export interface Where {
   iteration?: number;
   /** Inside a loop body: the `loop` context. */
   loop?: Value;
+  /** The stage's fingerprint (SPEC section 9), recorded with its end. */
+  fingerprint?: string;
 }
 
 /**
@@ -48,6 +50,10 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
   // What the stage's model calls spent over all its attempts (a loop's: its body's), unless it says.
   const spent = end.usage === undefined ? state.models?.spentBy(node.path, where.iteration) : undefined;
   if (spent) end = { ...end, usage: spent.usage, cost_usd: spent.cost_usd };
+  if (where.fingerprint !== undefined) end = { ...end, fingerprint: where.fingerprint };
+  // A budget a human raised (`on_exhausted: ask`) is part of the stage's record.
+  const raised = state.models?.raisedFor(node.path, where.iteration);
+  if (raised) end = { ...end, message: end.message ? `${end.message}; ${raised}` : raised };
   const outcome = recordEnd(state, node, end, { startedAt, started }, attempt, where.iteration);
   // Stop starting stages at once, before this stage's slot goes to a waiting one (SPEC section 3).
   if (end.status === 'error' && !node.continueOnError) {
@@ -89,6 +95,7 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   if (node.template) ctx.runTemplate = (params) => runTemplateScope(state, node, controller.signal, params);
   else if (node.body) ctx.runScope = (input) => runNested(state, node, where, controller.signal, input);
   if (state.models && MODEL_SERVICE_KINDS.has(node.kind)) ctx.models = state.models.forStage(node, where.iteration, attempt, controller.signal);
+  if (state.approvals) ctx.approvals = state.approvals.forStage(node.path, where.iteration);
   let result: StageResult;
   try {
     result = await executor.run(ctx);

@@ -15,6 +15,16 @@ export interface FileChange {
   path: string;
   /** Content hash before the stage ran; null when the stage created the file. */
   before: string | null;
+  /** The text before, when it was a text file small enough to show in a diff (a review of a cached run's change shows it). */
+  before_text?: string;
+  /** The file before was binary. */
+  before_binary?: boolean;
+  /**
+   * Another stage that may write files was running when this one changed, so it may be that
+   * stage's: re-applied when the file is as this stage found it or gone, and never a reason to
+   * run again.
+   */
+  shared?: boolean;
   /** What the stage left: its content, or null when it deleted the file. */
   after: { hash: string; base64: string } | null;
 }
@@ -33,6 +43,8 @@ export interface CacheEntry {
   changes: FileChange[];
   run: string;
   created_at: string;
+  /** What went into the fingerprint, for `factory plan` to say what changed since. */
+  parts?: JsonValue;
 }
 
 interface StoredEntry extends CacheEntry {
@@ -87,6 +99,7 @@ export class StageCache {
   /** Removes the whole cache (`factory clean`). */
   clear(): void {
     rmSync(cacheDir(this.workspace), { recursive: true, force: true });
+    rmSync(latestFile(this.workspace), { force: true });
   }
 
   private drop(fp: string): undefined {
@@ -141,6 +154,18 @@ export function workspaceFiles(workspace: string): WorkspaceFiles {
  * the edit.
  */
 export function applyChanges(changes: readonly FileChange[], files: WorkspaceFiles): ApplyResult {
+  const pending = pendingChanges(changes, files);
+  if (!pending.ok) return pending;
+  try {
+    for (const change of pending.todo) files.write(change.path, change.after ? Buffer.from(change.after.base64, 'base64') : null);
+  } catch (err) {
+    return { ok: false, path: '', message: (err as Error).message };
+  }
+  return { ok: true, applied: pending.todo.map((c) => c.path) };
+}
+
+/** The changes still to write (files as the stage found them), or the first file edited since. */
+export function pendingChanges(changes: readonly FileChange[], files: Pick<WorkspaceFiles, 'read'>): { ok: true; todo: FileChange[] } | { ok: false; path: string; message: string } {
   const todo: FileChange[] = [];
   for (const change of changes) {
     let current: Buffer | undefined;
@@ -151,15 +176,43 @@ export function applyChanges(changes: readonly FileChange[], files: WorkspaceFil
     }
     const hash = current === undefined ? null : hashText(current);
     if (hash === (change.after?.hash ?? null)) continue;
-    if (hash !== change.before) {
-      return { ok: false, path: change.path, message: `${change.path} was edited since the cached run changed it` };
+    if (hash === change.before) {
+      todo.push(change);
+      continue;
     }
-    todo.push(change);
+    // A shared file (see FileChange.shared) that is gone is put back; one changed otherwise is left alone.
+    if (change.shared) {
+      if (hash === null && change.after) todo.push(change);
+      continue;
+    }
+    return { ok: false, path: change.path, message: `${change.path} was edited since the cached run changed it` };
   }
+  return { ok: true, todo };
+}
+
+/** `.factory/cache/latest.json`: each stage's last cached fingerprint, for `plan` to say what changed since. */
+function latestFile(workspace: string): string {
+  return path.join(workspace, '.factory', 'cache', 'latest.json');
+}
+
+export function readLatest(workspace: string): Record<string, string> {
   try {
-    for (const change of todo) files.write(change.path, change.after ? Buffer.from(change.after.base64, 'base64') : null);
-  } catch (err) {
-    return { ok: false, path: '', message: (err as Error).message };
+    const value = JSON.parse(readFileSync(latestFile(workspace), 'utf8')) as unknown;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
   }
-  return { ok: true, applied: todo.map((c) => c.path) };
+}
+
+/** Merges these stages' fingerprints into the index (best effort: the cache works without it). */
+export function writeLatest(workspace: string, updates: ReadonlyMap<string, string>): void {
+  if (updates.size === 0) return;
+  const merged = { ...readLatest(workspace), ...Object.fromEntries(updates) };
+  try {
+    mkdirSync(path.dirname(latestFile(workspace)), { recursive: true });
+    writeFileAtomic(latestFile(workspace), `${JSON.stringify(merged, null, 2)}\n`);
+  } catch {
+    // the index only explains; the cache itself is intact
+  }
 }

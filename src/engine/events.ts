@@ -1,4 +1,4 @@
-import type { StageKind } from '../config/pipeline.js';
+import type { JsonValue, StageKind } from '../config/pipeline.js';
 
 /**
  * Everything the engine tells the outside world, as one discriminated union. Renderers
@@ -41,7 +41,13 @@ export type EngineEvent =
   | (Base & StageRef & { type: 'stage_output'; stream: 'stdout' | 'stderr'; chunk: string })
   | (Base & StageRef & { type: 'model_call'; model: string; usage: Usage; cost_usd: number })
   | (Base & StageRef & { type: 'budget_warning'; budget: string; spent: number; limit: number })
-  | (Base & StageRef & { type: 'approval_waiting'; message: string; command: string })
+  | (Base & StageRef & {
+      type: 'approval_waiting';
+      message: string;
+      command: string;
+      /** Addition to SPEC section 12: the values shown beside the message (`show`; for a budget question: spent, the raise, what comes next). */
+      show?: { label: string; value: JsonValue }[];
+    })
   | (Base & StageRef & {
       type: 'stage_finished';
       status: StageStatus;
@@ -54,7 +60,12 @@ export type EngineEvent =
       usage: Usage;
       cost_usd: number;
     })
-  | (Base & { type: 'watch_change'; paths: string[] })
+  | (Base & {
+      type: 'watch_change';
+      paths: string[];
+      /** Addition to SPEC section 12: the stages the rerun will not take from the cache (as `plan` predicts them); absent when the file is invalid. */
+      rerun?: string[];
+    })
   | (Base & { type: 'run_finished'; status: RunStatus; exit_code: number; duration_ms: number; usage: Usage; cost_usd: number; record: string });
 
 export type EngineEventType = EngineEvent['type'];

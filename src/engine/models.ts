@@ -10,7 +10,10 @@ import { redactor } from '../providers/redact.js';
 import { usageOf, type CallKey, type CallResult, type ModelRequest, type ModelResponse, type Provider, type ProviderError } from '../providers/types.js';
 import { writeFileAtomicAsync } from '../records/atomic.js';
 import { stagesDir } from '../records/paths.js';
+import type { StageBudget } from '../config/generated/factory.js';
+import type { Approvals } from './approvals.js';
 import { BudgetLedger, budgetLimits, type BudgetWarning, type Exhausted } from './budget.js';
+import { amount, askToRaise, describeAnswer, describeRefusedCall, type BudgetQuestionContext, type BudgetRaise } from './budget-ask.js';
 import { ZERO_USAGE, type Usage } from './events.js';
 import { takeSnapshot, type Snapshot } from './snapshot.js';
 
@@ -122,6 +125,8 @@ export interface PrepareOptions {
   planned?: ReadonlySet<string>;
   /** Keep the calls already in the --record file (a resumed run). */
   keepRecorded?: boolean;
+  /** Top-level ids the cache is expected to answer: their models are not preflighted (a miss calls without the check). */
+  skipPreflight?: ReadonlySet<string>;
   cwd?: string;
 }
 
@@ -209,7 +214,7 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
       problems.push(`stage "${node.path}" (${node.kind}) names no model: set \`model:\` on it or \`defaults.model\``);
       return;
     }
-    uses.push({ path: node.path, provider: providerOf(owner, node, flags), model });
+    if (!options.skipPreflight?.has(top.id)) uses.push({ path: node.path, provider: providerOf(owner, node, flags), model });
     const costScope = [node, ...[...ancestors].reverse()].find((n) => typeof (n.def as { budget?: { cost_usd?: unknown } }).budget?.cost_usd === 'number');
     const scope = costScope ? `stage "${costScope.path}"` : typeof runCost === 'number' ? 'the run' : undefined;
     if (scope && !priceOf(model, pricing)) {
@@ -263,6 +268,10 @@ export interface RuntimeHooks {
   /** The run's record directory. */
   recordDir: string;
   signalOf?: never;
+  /** Asks humans to raise a budget with `on_exhausted: ask`; without it such budgets stop. */
+  approvals?: Approvals;
+  /** The run's workspace snapshots (the engine's tracker): the review's baseline and the workspace now. */
+  snapshots?: { runStart(): Snapshot; now(): Snapshot };
 }
 
 interface Account {
@@ -271,6 +280,9 @@ interface Account {
   ledger: BudgetLedger;
   usage: Usage;
   cost: number;
+  /** Budgets raised by an approved `on_exhausted: ask`, for the stage's record. */
+  raises: BudgetRaise[];
+  questions: number;
 }
 
 /** The model side of one run: ledgers and per-stage services. */
@@ -291,7 +303,7 @@ export class ModelRuntime {
     this.runLedger = new BudgetLedger({ scope: 'run', limits: budgetLimits(pipeline.config.budget as Parameters<typeof budgetLimits>[0]), pricing: prepared.pricing });
     this.holdout = createDenyMatcher(prepared.holdoutGlobs);
     this.#redact = redactor(prepared.env);
-    if (needsRunStartSnapshot(pipeline)) this.#runStart = this.takeSnapshot();
+    if (!hooks.snapshots && needsRunStartSnapshot(pipeline)) this.#runStart = this.takeSnapshot();
   }
 
   get recorder(): CassetteRecorder | undefined {
@@ -304,6 +316,7 @@ export class ModelRuntime {
   }
 
   runStart(): Snapshot {
+    if (this.#hooks.snapshots) return this.#hooks.snapshots.runStart();
     this.#runStart ??= this.takeSnapshot();
     return this.#runStart;
   }
@@ -344,7 +357,7 @@ export class ModelRuntime {
       const parentPath = node.path.includes('.') ? node.path.slice(0, node.path.lastIndexOf('.')) : '';
       const parent = this.ledgerFor(parentPath);
       const budget = (node.def as { budget?: Parameters<typeof budgetLimits>[0] }).budget;
-      account = { path: node.path, iteration, ledger: budget ? parent.child(node.path, budgetLimits(budget)) : parent, usage: { ...ZERO_USAGE }, cost: 0 };
+      account = { path: node.path, iteration, ledger: budget ? parent.child(node.path, budgetLimits(budget)) : parent, usage: { ...ZERO_USAGE }, cost: 0, raises: [], questions: 0 };
       this.#accounts.set(key, account);
     }
     return account;
@@ -367,6 +380,14 @@ export class ModelRuntime {
       cost += a.cost;
     }
     return any ? { usage, cost_usd: cost } : undefined;
+  }
+
+  /** `budget raised: tokens of "gen" by 1,000 tokens to 2,000 tokens (approved by ada)`, for a stage's message; undefined when none was. */
+  raisedFor(stagePath: string, iteration?: number): string | undefined {
+    const raises = this.#accounts.get(`${stagePath}@${iteration ?? ''}`)?.raises ?? [];
+    if (raises.length === 0) return undefined;
+    const one = (r: BudgetRaise) => `${r.budget} of "${r.scope}" by ${amount(r.budget, r.by)} to ${amount(r.budget, r.limit)} (approved by ${r.approvedBy ?? 'someone'})`;
+    return `budget raised: ${raises.map(one).join('; ')}`;
   }
 
   describeExhausted(e: Exhausted, refused: boolean): string {
@@ -406,6 +427,21 @@ export class ModelRuntime {
       return exhausted;
     };
 
+    const budgetQuestion: BudgetQuestionContext | undefined = this.#hooks.approvals && {
+      approvals: this.#hooks.approvals,
+      stage: node.path,
+      iteration,
+      signal,
+      ledger: account.ledger,
+      budgetOf: (scope) => (findNode(prepared.pipeline.root, scope)?.def as { budget?: StageBudget } | undefined)?.budget,
+      describe: (e, refused) => this.describeExhausted(e, refused),
+      nextQuestion: () => ++account.questions,
+      raised: (raise) => {
+        account.raises.push(raise);
+        transcript.add({ type: 'budget_raised', ...raise });
+      },
+    };
+
     const call = async (request: ModelRequest, options: CallOptionsLite = {}): Promise<ModelCallResult> => {
       const group = options.key ? `${options.key.scenario}\u0000${options.key.run ?? 1}` : '';
       const n = (counters.get(group) ?? 0) + 1;
@@ -414,9 +450,20 @@ export class ModelRuntime {
       if (signal.aborted) return { ok: false, reason: 'cancelled', message: 'the model call was cancelled' };
       const provider = await runtime.#provider(providerName);
       if (!provider.ok) return { ok: false, reason: 'provider', message: provider.error.message, error: provider.error };
-      const reservation = account.ledger.reserve({ model: request.model, maxTokens: request.max_tokens, promptTokens: estimateTokens(request) });
+      const estimate = { model: request.model, maxTokens: request.max_tokens, promptTokens: estimateTokens(request) };
+      let reservation = account.ledger.reserve(estimate);
+      let why: string | undefined;
+      // `on_exhausted: ask`: a human may raise the budget instead; each raise is checked again.
+      while (!reservation.ok) {
+        const asked = await askToRaise(budgetQuestion, reservation.exhausted, true, describeRefusedCall(n, request, estimate.promptTokens));
+        if (!asked.raised) {
+          why = asked.why;
+          break;
+        }
+        reservation = account.ledger.reserve(estimate);
+      }
       if (!reservation.ok) {
-        const message = this.describeExhausted(reservation.exhausted, true);
+        const message = `${this.describeExhausted(reservation.exhausted, true)}${why ? `; ${why}` : ''}`;
         transcript.add({ type: 'refused', call: n, reason: 'budget', message });
         return { ok: false, reason: 'budget', message };
       }
@@ -439,7 +486,12 @@ export class ModelRuntime {
       transcript.add({ type: 'response', call: n, ms: Date.now() - started, cost_usd: cost, message: answer.message });
       const exhausted = charge(usage, cost, request.model);
       if (exhausted) {
-        return { ok: false, reason: 'budget', message: this.describeExhausted(exhausted, false), response: answer.message };
+        const asked = await askToRaise(budgetQuestion, exhausted, false, describeAnswer(answer.message));
+        const still = asked.raised ? account.ledger.exhausted() : exhausted;
+        if (still) {
+          const why = asked.raised ? undefined : asked.why;
+          return { ok: false, reason: 'budget', message: `${this.describeExhausted(still, false)}${why ? `; ${why}` : ''}`, response: answer.message };
+        }
       }
       return { ok: true, message: answer.message, usage, cost_usd: cost };
     };
@@ -476,7 +528,7 @@ export class ModelRuntime {
       ledger: () => account.ledger,
       ledgerFor: (scopePath) => this.ledgerFor(scopePath),
       runStart: () => this.runStart(),
-      snapshot: () => this.takeSnapshot(this.#runStart),
+      snapshot: () => this.#hooks.snapshots?.now() ?? this.takeSnapshot(this.#runStart),
       describeExhausted: (e, refused) => this.describeExhausted(e, refused),
     };
   }

@@ -1,22 +1,27 @@
 import { mkdirSync } from 'node:fs';
 import type { Pipeline, Scope, StageKind } from '../config/pipeline.js';
 import { describeFsError } from '../records/fs-error.js';
-import { acquireLock } from '../records/lock.js';
+import { acquireLock, waitForRunLock } from '../records/lock.js';
 import { factoryDir } from '../records/paths.js';
 import { latestRunId, loadRun } from '../records/read.js';
 import { checkRunId, newRunId } from '../records/run-id.js';
 import { RunStore } from '../records/store.js';
 import type { StageFile } from '../records/types.js';
+import { Approvals, type ApprovalPrompt } from './approvals.js';
 import { retryBaseMs } from './backoff.js';
 import { budgetContext, renderPipelineEnv, type RunContexts } from './contexts.js';
 import type { EventSink } from './events.js';
 import { runOutcome } from './exit-code.js';
 import { ModelRuntime, prepareModels, type ModelFlags } from './models.js';
+import { joinRecords } from './patches-run.js';
+import { predictedHits } from './predict.js';
+import { RunCache } from './run-cache.js';
 import { runScope } from './scheduler.js';
 import { selectStages, unknownOnly } from './selection.js';
 import { Slots } from './slots.js';
 import type { Outcome } from './stage-record.js';
 import { emit, type RunState } from './state.js';
+import type { WorkspaceHooks } from './workspace-tracker.js';
 import type { RunSummary, StageSummary } from './summary.js';
 
 export interface RunOptions {
@@ -35,6 +40,14 @@ export interface RunOptions {
   models?: ModelFlags;
   /** Where file names in messages are shown relative to; default process.cwd(). */
   cwd?: string;
+  /** `--approve`: paths of approve stages answered in advance (see resolveApproveIds). */
+  approve?: readonly string[];
+  /** The terminal prompt for approvals, when a human sits at this terminal. */
+  prompt?: ApprovalPrompt;
+  /** `--no-cache`: run every stage (results are still stored for the next run). */
+  noCache?: boolean;
+  /** Watch mode: the run's own writes, reported after every stage that may write files. */
+  workspaceHooks?: WorkspaceHooks;
 }
 
 /** A run that could not start: the lock is held, the record cannot be written, a bad option. */
@@ -68,10 +81,24 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
   } catch (err) {
     return refuse(`cannot write the run record: ${describeFsError(err, factoryDir(workspace))}`, 1);
   }
-  const lock = acquireLock(workspace, id);
+  let lock = acquireLock(workspace, id);
+  let record = previous;
+  if (!lock.ok && options.runId !== undefined && lock.holder?.run === id) {
+    // Another job of this distributed run works in this folder (a shared volume): take turns,
+    // then read the record again, with what that job added.
+    lock = await waitForRunLock(workspace, id, signal);
+    if (lock.ok) {
+      const again = pickRun(workspace, options);
+      if (!again.ok) {
+        lock.release();
+        return again;
+      }
+      record = again.previous;
+    }
+  }
   if (!lock.ok) return refuse(lock.message, lock.holder ? 2 : 1);
   try {
-    return await runLocked(pipeline, options, signal, id, previous);
+    return await runLocked(pipeline, options, signal, id, record);
   } finally {
     lock.release();
   }
@@ -127,6 +154,8 @@ async function runLocked(
     planned: selection.planned,
     keepRecorded: previous !== undefined,
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    // Stages the cache will answer call no model: their models are not asked for (SPEC section 9).
+    ...(options.noCache ? {} : { skipPreflight: predictedHits(pipeline) }),
   });
   if (!prepared.ok) return refuse(prepared.message, 2);
   const opened = RunStore.open(pipeline.dir, { id, name: pipeline.name, status: 'running', exit_code: null, started_at: startedAt, ended_at: null }, previous?.stages ?? []);
@@ -149,7 +178,27 @@ async function runLocked(
     retryBaseMs: retryBaseMs(env),
   };
   if (state.pipelineEnv.ok) state.contexts.env = { ...state.pipelineEnv.value };
+  state.approvals = new Approvals({
+    runId: id,
+    runDir: store.dir,
+    workspace: pipeline.dir,
+    cwd: options.cwd ?? process.cwd(),
+    advance: new Set(options.approve ?? []),
+    prompt: options.prompt,
+    env,
+    emit: (event) => emit(state, event),
+    // An approve stage stops the wall clocks of its loop and the run while it waits.
+    pauseAround: (stagePath) => {
+      const ledger = state.models?.ledgerFor(stagePath.includes('.') ? stagePath.slice(0, stagePath.lastIndexOf('.')) : '');
+      ledger?.pause();
+      return () => ledger?.resume();
+    },
+  });
+  state.cache = new RunCache(pipeline, id, { lookup: options.noCache !== true, ...(options.workspaceHooks ? { hooks: options.workspaceHooks } : {}) });
+  const tracker = state.cache.tracker;
   state.models = new ModelRuntime(prepared.models, {
+    snapshots: { runStart: () => tracker.runStart(), now: () => tracker.fresh() },
+    approvals: state.approvals,
     emit: (event) => emit(state, event),
     onSpend: (budget) => {
       state.contexts.budget = budget;
@@ -157,6 +206,14 @@ async function runLocked(
     recordDir: store.dir,
   });
   state.contexts.budget = state.models.runLedger.context();
+  // Records from other machines: budgets start from what they spent, their file changes are applied.
+  const joined = joinRecords(state, { selection, only: options.only, track: options.runId !== undefined });
+  if (!joined.ok) {
+    store.setMeta({ status: 'error', exit_code: 2, ended_at: new Date().toISOString() });
+    await store.close();
+    return refuse(joined.message, 2);
+  }
+  if (joined.tracker) state.sink = joined.tracker.wrap(options.sink);
 
   emit(state, {
     type: 'run_started',
@@ -182,6 +239,7 @@ async function runLocked(
   }
 
   const outcomes = await runScope(state, { scope: pipeline.root, planned: selection.planned, kept: selection.kept });
+  state.cache.close();
 
   const counted = [...outcomes].filter(([sid]) => selection.counted.has(sid)).map(([, o]) => o);
   const recordError = state.stopping?.record ? state.stopping.message : undefined;
@@ -223,7 +281,7 @@ function announced(scope: Scope): { path: string; kind: StageKind; needs: string
 }
 
 function stageSummary(path: string, kind: StageSummary['kind'], o: Outcome): StageSummary {
-  const s: StageSummary = { path, kind, status: o.status, duration_ms: o.durationMs, attempts: o.attempts, cached: false, kept: o.kept };
+  const s: StageSummary = { path, kind, status: o.status, duration_ms: o.durationMs, attempts: o.attempts, cached: o.cached === true, kept: o.kept };
   if (o.reason) s.reason = o.reason;
   if (o.message) s.message = o.message;
   return s;

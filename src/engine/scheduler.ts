@@ -39,6 +39,7 @@ export function runScope(state: RunState, input: ScopeInput): Promise<Map<string
   for (const [id, file] of input.kept) {
     const node = input.scope.byId.get(id);
     const o: Outcome = { status: file.status, outputs: file.outputs, continueOnError: node?.continueOnError ?? false, kept: true, attempts: file.attempts, durationMs: span(file), usage: file.usage, cost_usd: file.cost_usd };
+    if (file.fingerprint) o.fingerprint = file.fingerprint;
     if (file.reason) o.reason = file.reason;
     if (file.message) o.message = file.message;
     settle(id, o);
@@ -114,10 +115,10 @@ async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<st
 
   const executor = executorFor(node.kind);
   if (!executor) return notRun('error', 'config', `stages of kind "${node.kind}" are not available in this version of factory yet`);
-  return runWithSlot(state, node, executor, where, haltOk);
+  return runWithSlot(state, node, executor, where, haltOk, outcomes);
 }
 
-async function runWithSlot(state: RunState, node: StageNode, executor: StageExecutor, where: Where, haltOk: () => boolean): Promise<Outcome> {
+async function runWithSlot(state: RunState, node: StageNode, executor: StageExecutor, where: Where, haltOk: () => boolean, outcomes: ReadonlyMap<string, Outcome>): Promise<Outcome> {
   const notRun = (status: 'skipped' | 'cancelled', reason: Outcome['reason'], message: string) =>
     recordNotRun(state, node, { status, reason, message, outputs: {} }, where.iteration);
   if (executor.holdsSlot && !(await state.slots.acquire(state.signal))) return notRun('cancelled', 'cancelled', 'not started: the run was interrupted');
@@ -125,9 +126,32 @@ async function runWithSlot(state: RunState, node: StageNode, executor: StageExec
     // The run may have been interrupted or stopped while this stage waited for its slot.
     if (state.signal.aborted) return notRun('cancelled', 'cancelled', 'not started: the run was interrupted');
     if (!haltOk()) return notRun('skipped', 'needs', `not started: ${state.stopping!.message}`);
-    return await runAttempts(state, node, executor, where);
+    return await runCached(state, node, executor, where, outcomes);
   } finally {
     if (executor.holdsSlot) state.slots.release();
+  }
+}
+
+/**
+ * The stage's fingerprint once its slot is held (a review's diff is taken as it will see it);
+ * a matching succeeded result is reused, else the stage runs and a success is stored (SPEC
+ * section 9).
+ */
+async function runCached(state: RunState, node: StageNode, executor: StageExecutor, where: Where, outcomes: ReadonlyMap<string, Outcome>): Promise<Outcome> {
+  const cache = state.cache;
+  if (!cache) return runAttempts(state, node, executor, where);
+  const prepared = cache.prepare(state, node, where, outcomes);
+  if (prepared.entry) {
+    const reused = await cache.reuse(state, node, where, prepared);
+    if (reused) return reused;
+  }
+  cache.begin(node, prepared);
+  let outcome: Outcome | undefined;
+  try {
+    outcome = await runAttempts(state, node, executor, prepared.fingerprint === undefined ? where : { ...where, fingerprint: prepared.fingerprint });
+    return outcome;
+  } finally {
+    cache.end(state, node, prepared, outcome ?? { status: 'error', outputs: {}, continueOnError: false, kept: false, attempts: 0, durationMs: 0 });
   }
 }
 

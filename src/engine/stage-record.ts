@@ -17,6 +17,10 @@ export interface Outcome {
   /** What the stage spent (a loop: its body over all iterations), for the enclosing loop's total. */
   usage?: Usage;
   cost_usd?: number;
+  /** Its fingerprint (SPEC section 9), when it has one: what its dependants' fingerprints take. */
+  fingerprint?: string;
+  /** Reused from the cache. */
+  cached?: boolean;
 }
 
 export interface Ending {
@@ -26,6 +30,10 @@ export interface Ending {
   outputs: Record<string, JsonValue>;
   usage?: Usage;
   cost_usd?: number;
+  /** The stage's fingerprint, recorded in its file. */
+  fingerprint?: string;
+  /** Reused from the cache instead of run. */
+  cached?: boolean;
 }
 
 /**
@@ -59,6 +67,8 @@ export function recordEnd(state: RunState, node: StageNode, end: Ending, times: 
       outputs: end.outputs,
       usage,
       cost_usd: cost,
+      cached: end.cached === true,
+      fingerprint: end.fingerprint ?? null,
     }, iteration),
   );
   checkRecord(state);
@@ -69,7 +79,7 @@ export function recordEnd(state: RunState, node: StageNode, end: Ending, times: 
     status: end.status,
     ...(end.reason ? { reason: end.reason } : {}),
     ...(end.message ? { message: end.message } : {}),
-    cached: false,
+    cached: end.cached === true,
     duration_ms: durationMs,
     usage,
     cost_usd: cost,
@@ -77,6 +87,8 @@ export function recordEnd(state: RunState, node: StageNode, end: Ending, times: 
   const outcome: Outcome = { status: end.status, outputs: end.outputs, continueOnError: node.continueOnError, kept: false, attempts, durationMs, usage, cost_usd: cost };
   if (end.reason) outcome.reason = end.reason;
   if (end.message) outcome.message = end.message;
+  if (end.fingerprint) outcome.fingerprint = end.fingerprint;
+  if (end.cached) outcome.cached = true;
   return outcome;
 }
 
@@ -96,11 +108,11 @@ function stageFile(node: StageNode, fields: Partial<StageFile> & Pick<StageFile,
     started_at: fields.started_at ?? null,
     ended_at: fields.ended_at ?? null,
     attempts: fields.attempts ?? 0,
-    cached: false,
+    cached: fields.cached ?? false,
     outputs: fields.outputs ?? {},
     usage: fields.usage ?? ZERO_USAGE,
     cost_usd: fields.cost_usd ?? 0,
-    fingerprint: null,
+    fingerprint: fields.fingerprint ?? null,
   };
   if (iteration !== undefined) file.iteration = iteration;
   return file;

@@ -1,8 +1,10 @@
 import type { Pipeline } from '../config/pipeline.js';
+import type { Approvals } from './approvals.js';
 import type { RunStore } from '../records/store.js';
 import type { PipelineEnv, RunContexts } from './contexts.js';
 import type { EngineEvent, EventSink } from './events.js';
 import type { ModelRuntime } from './models.js';
+import type { RunCache } from './run-cache.js';
 import type { Slots } from './slots.js';
 
 /** Why the run stopped starting new stages (SPEC section 3). */
@@ -30,6 +32,10 @@ export interface RunState {
   stopping?: Stopping;
   /** Providers, budget ledgers and per-stage model services. */
   models?: ModelRuntime;
+  /** Fingerprints, the stage cache and the workspace snapshots (SPEC section 9). */
+  cache?: RunCache;
+  /** Questions to humans: approve stages and `on_exhausted: ask`. */
+  approvals?: Approvals;
 }
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

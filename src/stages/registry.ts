@@ -1,4 +1,5 @@
 import type { StageKind } from '../config/pipeline.js';
+import { approveExecutor } from './approve.js';
 import { commandExecutor } from './command.js';
 import { generateExecutor } from './generate.js';
 import { loopExecutor } from './loop.js';
@@ -16,6 +17,7 @@ const executors: Partial<Record<StageKind, StageExecutor>> = {
   plan: planExecutor,
   generate: generateExecutor,
   review: reviewExecutor,
+  approve: approveExecutor,
   pipeline: pipelineExecutor,
 };
 

@@ -2,6 +2,7 @@ import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
 import type { Reason, StageStatus, Usage } from '../engine/events.js';
 import type { Value } from '../expr/index.js';
 import type { ModelServices } from '../engine/models.js';
+import type { StageApprovals } from '../engine/approvals.js';
 
 /**
  * The one signature every stage kind implements. An executor does the stage's work and says how
@@ -60,6 +61,8 @@ export interface StageContext {
   runScope?(input: NestedScopeInput): Promise<NestedScopeResult>;
   /** A pipeline stage runs its template once with these params (its `with`, rendered and typed). */
   runTemplate?(params: Record<string, JsonValue>): Promise<NestedScopeResult>;
+  /** Questions to humans (approve stages): answered in advance, on the terminal or by `factory approve`. */
+  approvals?: StageApprovals;
 }
 
 export interface NestedScopeInput {

@@ -1,4 +1,6 @@
 import type { CliIO } from '../cli/io.js';
+import type { ApprovalPrompt } from '../engine/approvals.js';
+import { TerminalApprovalPrompt, type TtyInput } from './approval-prompt.js';
 import { JsonRenderer } from './json.js';
 import { TtyRenderer } from './listr.js';
 import { PlainRenderer } from './plain.js';
@@ -50,4 +52,15 @@ export function createRenderer(mode: RenderMode, io: CliIO): Renderer {
     case 'quiet':
       return new QuietRenderer(io);
   }
+}
+
+/**
+ * The approval prompt, when a human sits at this terminal: the live tree is drawn (not plain
+ * lines, not --json, not --quiet) and stdin is a terminal that can be read key by key.
+ * Otherwise none, and approvals wait for `factory approve`.
+ */
+export function approvalPrompt(io: CliIO, renderer: Renderer): ApprovalPrompt | undefined {
+  const stdin = io.stdin as TtyInput | undefined;
+  if (!(renderer instanceof TtyRenderer) || stdin?.isTTY !== true || typeof stdin.setRawMode !== 'function') return undefined;
+  return new TerminalApprovalPrompt(stdin, renderer);
 }

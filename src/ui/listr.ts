@@ -22,8 +22,10 @@ import {
   stripAnsi,
   totalTokens,
 } from './format.js';
+import type { PromptSurface } from './approval-prompt.js';
 import { cleanLine } from './lines.js';
 import { type Renderer, streamColumns } from './renderer.js';
+import { watchChangeText } from './plain.js';
 import { budgetWarningText, SummaryCollector } from './summary.js';
 import { type StageInfo, StageTree } from './tree.js';
 
@@ -85,6 +87,8 @@ interface Node {
   partial: Map<string, string>;
   note: string | undefined;
   approval: Ev<'approval_waiting'> | undefined;
+  /** The approval prompt's lines while this stage asks on the terminal. */
+  prompt: string[] | undefined;
   finished: Ev<'stage_finished'> | undefined;
   wrapper: Wrapper | undefined;
   /** Opens when the stage first starts (or ends): until then its task stays "waiting". */
@@ -101,7 +105,7 @@ interface Node {
  * can run no more (a loop body's stages when the loop ends). Ctrl-C and errors stay with the
  * engine: listr2's signal listeners and exitOnError are off.
  */
-export class TtyRenderer implements Renderer {
+export class TtyRenderer implements Renderer, PromptSurface {
   private readonly colors: Palette;
   private readonly now: () => number;
   private readonly summary = new SummaryCollector();
@@ -128,11 +132,19 @@ export class TtyRenderer implements Renderer {
       case 'run_finished':
         this.endRun();
         return;
-      case 'watch_change':
+      case 'watch_change': {
+        const text = `${watchChangeText(event, this.colors)}\n`;
+        this.queue = this.queue.then(() => void this.io.stderr.write(text));
         return;
+      }
       default:
         this.run?.update(event);
     }
+  }
+
+  /** The approval prompt (src/ui/approval-prompt.ts) draws its lines under the waiting stage. */
+  showPrompt(stage: string, lines: string[] | undefined): void {
+    this.run?.prompt(stage, lines);
   }
 
   async close(): Promise<void> {
@@ -257,6 +269,13 @@ class RunView {
     for (const node of this.nodes.values()) if (node.phase === 'running') this.sync(node);
   }
 
+  prompt(stage: string, lines: string[] | undefined): void {
+    const node = this.nodes.get(stage);
+    if (!node) return;
+    node.prompt = lines;
+    this.sync(node);
+  }
+
   update(event: StageEvent): void {
     if (!event.stage) {
       if (event.type === 'budget_warning') this.runNote(budgetWarningText(event));
@@ -332,7 +351,11 @@ class RunView {
     if (node.phase !== 'finished' && node.abandoned === undefined) {
       node.abandoned = node.phase === 'running' ? 'interrupted' : 'not run';
     }
-    for (const child of node.children) this.settle(child, true);
+    for (const child of node.children) {
+      // A loop taken from the cache ran no iteration: its body comes with it.
+      if (node.finished?.cached && child.phase !== 'finished' && child.abandoned === undefined) child.abandoned = `cached with ${node.info.id}`;
+      this.settle(child, true);
+    }
     this.sync(node);
     node.ready.resolve();
     node.done.resolve();
@@ -423,7 +446,8 @@ class RunView {
     if (node.abandoned !== undefined && node.phase !== 'finished') {
       parts.push(c.yellow(node.abandoned));
     } else if (node.phase === 'running') {
-      if (node.approval) parts.push(c.yellow(`waiting for approval${node.approval.message ? `: ${node.approval.message}` : ''}`));
+      if (node.prompt) parts.push(c.yellow('waiting for your answer'));
+      else if (node.approval) parts.push(c.yellow(`waiting for approval${node.approval.message ? `: ${node.approval.message}` : ''}`));
       if (node.attempt > 1) parts.push(c.yellow(`attempt ${node.attempt}`));
       parts.push(c.dim(formatDuration(this.now() - node.startedAt)));
       usage(node.tokens, node.costUsd);
@@ -441,6 +465,7 @@ class RunView {
 
   private outputLine(node: Node): string | undefined {
     if (node.phase !== 'running') return undefined;
+    if (node.prompt) return node.prompt.join('\n');
     if (node.approval) return `answer with: ${node.approval.command}`;
     const line = node.note ?? node.lastLine;
     if (line === undefined) return undefined;
@@ -465,6 +490,7 @@ function newNode(info: StageInfo, parent: Node | undefined): Node {
     partial: new Map(),
     note: undefined,
     approval: undefined,
+    prompt: undefined,
     finished: undefined,
     wrapper: undefined,
     ready: new Deferred(),
@@ -481,6 +507,7 @@ function resetRun(node: Node): void {
   node.partial.clear();
   node.note = undefined;
   node.approval = undefined;
+  node.prompt = undefined;
   node.finished = undefined;
 }
 

@@ -14,6 +14,7 @@ import {
   formatTokens,
   formatUsd,
 } from './format.js';
+import { shownLines } from './approval-text.js';
 import { keyStage, LineBuffer, outputKey } from './lines.js';
 import { type Renderer, streamColumns } from './renderer.js';
 import { budgetWarningText, SummaryCollector } from './summary.js';
@@ -75,6 +76,7 @@ export class PlainRenderer implements Renderer {
         return;
       case 'approval_waiting':
         this.write(ts, c.yellow(`${SYMBOLS.approval} ${event.stage} waiting for approval${event.message ? `: ${event.message}` : ''}`));
+        for (const line of shownLines(event.show ?? [])) this.write(ts, `${c.yellow(SYMBOLS.approval)}   ${line}`);
         this.write(ts, c.yellow(`${SYMBOLS.approval} answer with: ${event.command}`));
         return;
       case 'stage_finished':
@@ -83,7 +85,7 @@ export class PlainRenderer implements Renderer {
         this.write(ts, stageFinishedText(event, c));
         return;
       case 'watch_change':
-        this.write(ts, `${c.cyan(SYMBOLS.watch)} changed: ${listPaths(event.paths)}`);
+        this.write(ts, watchChangeText(event, c));
         return;
       case 'run_finished':
         this.flushAll(ts);
@@ -156,6 +158,13 @@ export function stageFinishedText(event: Ev<'stage_finished'>, colors: Palette):
   const usage = formatUsage(event.usage, event.cost_usd);
   if (usage) parts.push(`· ${usage}`);
   return parts.join(' ');
+}
+
+/** `↻ changed: src/a.ts — rerunning: test, review` (what a watch session shows before a rerun). */
+export function watchChangeText(event: Ev<'watch_change'>, colors: Palette): string {
+  const changed = `${colors.cyan(SYMBOLS.watch)} changed: ${event.paths.length ? listPaths(event.paths) : '(nothing named)'}`;
+  if (event.rerun === undefined) return changed;
+  return `${changed} — ${event.rerun.length ? `rerunning: ${listPaths(event.rerun)}` : 'every stage is cached'}`;
 }
 
 function stageCount(n: number): string {

@@ -117,7 +117,10 @@ export class SummaryCollector {
   }
 
   rows(): SummaryRow[] {
-    return this.tree.stages.map((info) => {
+    // A loop taken from the cache ran no iteration: its body has no rows of its own.
+    const cachedLoops = [...this.finished.values()].filter((f) => f.cached).map((f) => `${f.stage}.`);
+    const shown = cachedLoops.length ? this.tree.stages.filter((info) => !cachedLoops.some((p) => info.path.startsWith(p))) : this.tree.stages;
+    return shown.map((info) => {
       const running = this.running.has(info.path);
       // A stage still running when the summary is taken was cut short: its earlier results
       // (a previous iteration's) no longer describe it.

@@ -28,11 +28,19 @@ function workspace(text = PIPELINE): string {
 }
 
 describe('factory apply options', () => {
-  test.each(['--watch', '--approve=a'])('%s is refused as not available yet (exit 2)', async (flag) => {
+  test.each(['--resume', '--run-id=r1'])('--watch with %s is refused: every rerun is a new run (exit 2)', async (flag) => {
     const dir = workspace();
-    const r = await runCli(['apply', flag], dir);
+    const r = await runCli(['apply', '--watch', flag], dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`--${flag.replace(/^--/, '').split('=')[0]} is not available in this version of factory yet`);
+    expect(r.stderr).toContain('--watch starts a new run at every change; it cannot be combined with --resume or --run-id');
+    expect(existsSync(path.join(dir, '.factory'))).toBe(false);
+  });
+
+  test('--approve naming no approve stage is refused before anything runs (exit 2)', async () => {
+    const dir = workspace();
+    const r = await runCli(['apply', '--approve=a'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--approve: there is no stage "a"; the pipeline has no approve stage');
     expect(existsSync(path.join(dir, '.factory'))).toBe(false);
   });
 

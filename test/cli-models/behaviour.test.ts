@@ -108,7 +108,8 @@ describe('providers and records', () => {
 
     rmSync(path.join(dir, 'out.txt'));
     const before = api.requests.length;
-    const replayed = await cli(['apply', '--replay', 'cassette.json'], dir, { ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' });
+    // --no-cache: the same run made again from the cassette, not taken from the cache.
+    const replayed = await cli(['apply', '--replay', 'cassette.json', '--no-cache'], dir, { ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' });
     expect(replayed.code, replayed.stderr).toBe(1);
     expect(api.requests.length).toBe(before);
     const second = runJson(dir);

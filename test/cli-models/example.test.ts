@@ -10,11 +10,11 @@ beforeAll(requireBuild);
 const EXAMPLE = fileURLToPath(new URL('../../examples/plan-generate-review/', import.meta.url));
 
 describe('examples/plan-generate-review', () => {
-  test('runs offline from its cassette, without a key, twice, with tokens and $ in the summary', async () => {
+  test('runs offline from its cassette, without a key, twice, with tokens and $ in the summary; then from the cache', async () => {
     const dir = tempWorkspace('factory-example-');
     cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !/[/\\](\.factory|src|PLAN\.md)$/.test(src) });
-    for (let i = 0; i < 2; i++) {
-      const r = await cli(['apply', dir], path.dirname(dir), { ANTHROPIC_API_KEY: '' });
+    for (const flags of [[], ['--no-cache']]) {
+      const r = await cli(['apply', dir, ...flags], path.dirname(dir), { ANTHROPIC_API_KEY: '' });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/run succeeded · exit 0 · .* · 8\.8k tokens · \$0\.0144/);
     }
@@ -22,5 +22,10 @@ describe('examples/plan-generate-review', () => {
     const record = runJson(dir);
     expect(record.stages.review).toMatchObject({ status: 'succeeded', outputs: { approved: true } });
     expect(record.usage.cache_read_input_tokens).toBeGreaterThan(0);
+    // A third apply changes nothing: every stage comes from the cache, at no cost.
+    const cached = await cli(['apply', dir], path.dirname(dir), { ANTHROPIC_API_KEY: '' });
+    expect(cached.code, cached.stderr).toBe(0);
+    expect(runJson(dir).stages).toMatchObject({ plan: { cached: true }, generate: { cached: true }, review: { cached: true, outputs: { approved: true } } });
+    expect(runJson(dir).cost_usd).toBe(0);
   });
 });

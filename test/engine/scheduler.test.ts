@@ -110,10 +110,11 @@ describe('scheduler', () => {
   test('a kind without an executor is an error with reason config: exit 2 wins over 1', async () => {
     const dir = tempWorkspace();
     const r = await run(buildPipeline(dir, {
-      stages: { fail: cmd('exit 1'), think: { kind: 'approve', message: 'hi' } },
+      // Every kind of SPEC section 4 has an executor now; a kind from elsewhere has none.
+      stages: { fail: cmd('exit 1'), think: { kind: 'telepathy', message: 'hi' } },
     }));
     expect(r.stage('think')).toMatchObject({ status: 'error', reason: 'config' });
-    expect(r.stage('think').message).toContain('"approve" are not available');
+    expect(r.stage('think').message).toContain('"telepathy" are not available');
     expect(r.summary.exit_code).toBe(2);
     expect(r.record).toMatchObject({ status: 'error', exit_code: 2 });
   });

@@ -99,7 +99,15 @@ describe('ChangeWatcher', () => {
   });
 
   test('watch roots are the static bases of the globs plus the exact files', () => {
-    const roots = watchRoots({ workspace: '/w', files: ['factory.yaml', '/t/tpl.yaml'], globs: ['src/**/*.ts', 'scenarios/*.yaml', '*.md'], ignore: [], debounceMs: 1 });
-    expect(roots.sort()).toEqual(['/t/tpl.yaml', '/w', '/w/factory.yaml', '/w/scenarios', '/w/src'].sort());
+    const dir = workspace();
+    mkdirSync(path.join(dir, 'scenarios'));
+    const templates = realpathSync(mkdtempSync(path.join(tmpdir(), 'factory-watch-tpl-')));
+    const roots = watchRoots({ workspace: dir, files: ['factory.yaml', path.join(templates, 'x.yaml')], globs: ['src/**/*.ts', 'scenarios/*.yaml', 'docs/*.md', 'notes.txt'], ignore: [], debounceMs: 1 });
+    // Named files: their folder, one level deep; globs: their base, recursively; a missing base: its parent, recursively.
+    expect(roots).toEqual({ shallow: [templates], deep: [dir] });
+    expect(watchRoots({ workspace: dir, files: ['factory.yaml'], globs: ['src/**/*.ts', 'scenarios/*.yaml', 'notes.txt'], ignore: [], debounceMs: 1 })).toEqual({
+      shallow: [dir],
+      deep: [path.join(dir, 'scenarios'), path.join(dir, 'src')],
+    });
   });
 });

@@ -1,0 +1,273 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { isDenied } from '../agent/confine.js';
+import { expandGlobs } from '../config/files.js';
+import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
+import type { Value } from '../expr/index.js';
+import type { Where } from './attempts.js';
+import { pendingChanges, StageCache, workspaceFiles, writeLatest, type CacheEntry, type FileChange } from './cache.js';
+import { ZERO_USAGE } from './events.js';
+import { hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
+import { unifiedDiff, type SnapshotEntry } from './snapshot.js';
+import { cacheableKind, loopBodyPaths, mayWrite, needToken, stageFingerprint } from './stage-fingerprint.js';
+import { recordEnd, type Outcome } from './stage-record.js';
+import { checkRecord, type RunState } from './state.js';
+import { WorkspaceTracker, type StageChange, type WorkspaceHooks } from './workspace-tracker.js';
+
+/**
+ * The cache as one run uses it (SPEC section 9): each stage's fingerprint when it is about to
+ * run, recorded in its stage file; a succeeded result reused when the fingerprint matches (its
+ * file changes re-applied unless a file was edited since); a succeeded result stored with the
+ * files it changed. Entries live in `.factory/cache/stages/` (see cache.ts: atomic, checksummed).
+ */
+export interface RunCacheOptions {
+  /** Look results up; false with `--no-cache` (results are still stored, for the next run). */
+  lookup: boolean;
+  /** Watch mode: snapshots after every stage that may write, reported here. */
+  hooks?: WorkspaceHooks;
+}
+
+/** A stage about to run, as the cache sees it. */
+export interface Prepared {
+  key: string;
+  fingerprint?: string;
+  parts?: FingerprintParts;
+  cacheable: boolean;
+  writer: boolean;
+  /** The entry whose result can be reused, if any. */
+  entry?: CacheEntry;
+  began?: boolean;
+}
+
+/** The files of one cached result, all together, past which a stage is not cached. */
+const MAX_CHANGE_BYTES = 32 * 1024 * 1024;
+
+export class RunCache {
+  readonly tracker: WorkspaceTracker;
+  readonly entries: StageCache;
+  readonly #latest = new Map<string, string>();
+  /** Content hashes by path, size and mtime, so one run reads an unchanged input once. */
+  readonly #hashes = new Map<string, string>();
+  /** Stages inside loop bodies: cached with their loop, not one by one. */
+  readonly #nested: Set<string>;
+
+  constructor(
+    readonly pipeline: Pipeline,
+    readonly runId: string,
+    readonly options: RunCacheOptions,
+  ) {
+    const ignore = (pipeline.config.watch as { ignore?: string[] } | undefined)?.ignore;
+    this.tracker = new WorkspaceTracker(pipeline.dir, {
+      ...(ignore ? { ignore } : {}),
+      eager: options.hooks !== undefined,
+      baseline: hasReviewDiff(pipeline),
+      ...(options.hooks ? { hooks: options.hooks } : {}),
+    });
+    this.entries = new StageCache(pipeline.dir);
+    this.#nested = loopBodyPaths(pipeline.root);
+  }
+
+  /** The fingerprint of a stage about to run (the `stages` context as it sees it), and a result to reuse. */
+  prepare(state: RunState, node: StageNode, where: Where, outcomes: ReadonlyMap<string, Outcome>): Prepared {
+    const key = where.iteration === undefined ? node.path : `${node.path}@${where.iteration}`;
+    const writer = mayWrite(node);
+    const nested = where.iteration !== undefined || where.loop !== undefined || this.#nested.has(node.path);
+    if (nested || node.kind === 'pipeline' || node.kind === 'approve') return { key, cacheable: false, writer };
+    const needs: Record<string, string> = {};
+    for (const id of node.needs) {
+      const o = outcomes.get(id);
+      needs[id] = o ? needToken(o) : 'missing';
+    }
+    const computed = stageFingerprint({
+      node,
+      owner: state.pipeline,
+      workspace: this.pipeline.dir,
+      contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages },
+      pipelineEnv: state.pipelineEnv.ok ? state.pipelineEnv.value : undefined,
+      needs,
+      hashFiles: (globs) => this.hashFiles(globs),
+      diff: () => this.diff(state),
+    });
+    // A definition that cannot be rendered is the stage's own error to report when it runs.
+    if (!computed.ok) return { key, cacheable: false, writer };
+    const read = this.options.hooks?.inputRead;
+    if (read) for (const f of computed.parts.files) if (!f.path.startsWith('prompt_file:')) read(f.path, f.hash);
+    const prepared: Prepared = { key, fingerprint: computed.fingerprint, parts: computed.parts, cacheable: cacheableKind(node), writer };
+    if (prepared.cacheable && this.options.lookup) {
+      const entry = this.entries.get(computed.fingerprint);
+      if (entry) prepared.entry = entry;
+    }
+    return prepared;
+  }
+
+  /**
+   * Reuses the cached result: its file changes re-applied, the stage recorded `succeeded` and
+   * `cached`, its outputs restored, nothing spent. Undefined when a file it changed was edited
+   * since (the stage runs again rather than overwrite the edit).
+   */
+  async reuse(state: RunState, node: StageNode, where: Where, prepared: Prepared): Promise<Outcome | undefined> {
+    const entry = prepared.entry!;
+    const files = workspaceFiles(this.pipeline.dir);
+    const pending = pendingChanges(entry.changes, files);
+    if (!pending.ok) return undefined;
+    if (pending.todo.length > 0) {
+      this.tracker.begin(prepared.key, node.path, { changes: false, writer: true });
+      let failed = false;
+      try {
+        for (const change of pending.todo) files.write(change.path, change.after ? Buffer.from(change.after.base64, 'base64') : null);
+      } catch {
+        failed = true;
+      } finally {
+        this.tracker.end(prepared.key);
+      }
+      if (failed) return undefined;
+    }
+    this.tracker.overlay(entry.changes.map((c) => ({ path: c.path, before: beforeEntry(c), afterHash: c.after?.hash ?? null })));
+    this.#latest.set(node.path, entry.fingerprint);
+    const now = Date.now();
+    const outcome = recordEnd(
+      state,
+      node,
+      {
+        status: 'succeeded',
+        message: `reused the result of run ${entry.run}${pending.todo.length ? `, its changes to ${pending.todo.length} file${pending.todo.length === 1 ? '' : 's'} re-applied` : ''}`,
+        outputs: entry.outputs,
+        usage: ZERO_USAGE,
+        cost_usd: 0,
+        fingerprint: entry.fingerprint,
+        cached: true,
+      },
+      { startedAt: new Date(now).toISOString(), started: now },
+      0,
+      where.iteration,
+    );
+    await state.store.written(node.path, where.iteration);
+    checkRecord(state);
+    return outcome;
+  }
+
+  /** The stage starts running: its changes are tracked when they will be cached (or watch mode wants them). */
+  begin(node: StageNode, prepared: Prepared): void {
+    const changes = prepared.cacheable && prepared.fingerprint !== undefined;
+    if (!changes && !prepared.writer) return;
+    this.tracker.begin(prepared.key, node.path, { changes, writer: prepared.writer });
+    prepared.began = true;
+  }
+
+  /** The stage ended: a succeeded result is stored with the files it changed. */
+  end(state: RunState, node: StageNode, prepared: Prepared, outcome: Outcome): void {
+    const changes = prepared.began ? this.tracker.end(prepared.key) : undefined;
+    if (!prepared.cacheable || prepared.fingerprint === undefined || outcome.status !== 'succeeded' || state.signal.aborted) return;
+    const files = changes ? fileChanges(this.pipeline.dir, changes) : [];
+    if (files === undefined) return;
+    // What the stage says it wrote (a generate's files_changed) is its own, whoever else ran meanwhile.
+    const declared = declaredWrites(this.pipeline.dir, node, outcome.outputs, prepared.parts);
+    for (const f of files) if (f.shared && declared.has(f.path)) delete f.shared;
+    const entry: CacheEntry = {
+      version: 1,
+      fingerprint: prepared.fingerprint,
+      stage: node.path,
+      kind: node.kind,
+      outputs: outcome.outputs,
+      usage: outcome.usage ?? ZERO_USAGE,
+      cost_usd: outcome.cost_usd ?? 0,
+      changes: files,
+      run: this.runId,
+      created_at: new Date().toISOString(),
+    };
+    if (prepared.parts) entry.parts = prepared.parts as unknown as JsonValue;
+    if (this.entries.put(entry).ok) this.#latest.set(node.path, prepared.fingerprint);
+  }
+
+  /** Writes the index of last fingerprints (for `plan`'s reasons). */
+  close(): void {
+    writeLatest(this.pipeline.dir, this.#latest);
+  }
+
+  /** Content hashes of the files the globs match, reusing what the snapshot or this run already read. */
+  hashFiles(globs: readonly string[]): FileHash[] {
+    if (globs.length === 0) return [];
+    const workspace = this.pipeline.dir;
+    return expandGlobs(globs, workspace).map((rel) => {
+      const abs = path.join(workspace, rel);
+      let stat;
+      try {
+        stat = statSync(abs);
+      } catch {
+        return { path: rel, hash: 'unreadable' };
+      }
+      const memo = `${rel}\u0000${stat.size}\u0000${stat.mtimeMs}`;
+      const known = this.#hashes.get(memo);
+      if (known) return { path: rel, hash: known };
+      let hash: string;
+      try {
+        hash = hashText(readFileSync(abs));
+      } catch {
+        hash = 'unreadable';
+      }
+      this.#hashes.set(memo, hash);
+      return { path: rel, hash };
+    });
+  }
+
+  /** The diff a review reviews (the holdout left out), as review.ts computes it. */
+  private diff(state: RunState): string {
+    const holdout = state.models?.holdout;
+    return unifiedDiff(this.tracker.runStart(), this.tracker.fresh(), (rel) => (holdout ? isDenied(rel, holdout) : false));
+  }
+}
+
+/** A generate's `files_changed`, as workspace-relative paths (its `workspace` may be a sub-folder). */
+function declaredWrites(workspace: string, node: StageNode, outputs: Record<string, JsonValue>, parts: FingerprintParts | undefined): Set<string> {
+  const listed = outputs.files_changed;
+  if (node.kind !== 'generate' || !Array.isArray(listed)) return new Set();
+  const rendered = (parts?.definition as { rendered?: { workspace?: unknown } } | undefined)?.rendered?.workspace;
+  const base = typeof rendered === 'string' ? path.relative(workspace, path.resolve(workspace, rendered)).split(path.sep).join('/') : '';
+  return new Set(listed.filter((p): p is string => typeof p === 'string').map((p) => (base ? path.posix.join(base, p) : path.posix.normalize(p))));
+}
+
+function hasReviewDiff(pipeline: Pipeline): boolean {
+  let found = false;
+  const visit = (scope: Pipeline['root']) => {
+    for (const node of scope.stages) {
+      if (node.kind === 'review' && (node.def as { diff?: unknown }).diff !== false) found = true;
+      if (node.body) visit(node.body);
+      else if (node.template) visit(node.template.pipeline.root);
+    }
+  };
+  visit(pipeline.root);
+  return found;
+}
+
+/** A cached change's "before" as a snapshot entry, for the review's baseline. */
+function beforeEntry(c: FileChange): SnapshotEntry | null {
+  if (c.before === null) return null;
+  const entry: SnapshotEntry = { size: c.before_text === undefined ? 0 : Buffer.byteLength(c.before_text), mtimeMs: 0, hash: c.before, binary: c.before_binary === true };
+  return c.before_text === undefined ? entry : { ...entry, text: c.before_text };
+}
+
+/** The stage's changes with the content it left; undefined when they cannot be kept (too large, changed meanwhile). */
+function fileChanges(workspace: string, changes: readonly StageChange[]): FileChange[] | undefined {
+  const out: FileChange[] = [];
+  let bytes = 0;
+  for (const c of changes) {
+    const change: FileChange = { path: c.path, before: c.before?.hash ?? null, after: null };
+    if (c.before?.text !== undefined) change.before_text = c.before.text;
+    if (c.before?.binary) change.before_binary = true;
+    if (c.shared) change.shared = true;
+    if (c.after) {
+      let data: Buffer;
+      try {
+        data = readFileSync(path.join(workspace, c.path));
+      } catch {
+        return undefined;
+      }
+      if (hashText(data) !== c.after.hash) return undefined;
+      bytes += data.length + (c.before?.text?.length ?? 0);
+      if (bytes > MAX_CHANGE_BYTES) return undefined;
+      change.after = { hash: c.after.hash, base64: data.toString('base64') };
+    }
+    out.push(change);
+  }
+  return out;
+}

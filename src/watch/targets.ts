@@ -1,0 +1,96 @@
+import path from 'node:path';
+import type { JsonValue, Pipeline, Scope } from '../config/pipeline.js';
+import { durationMs } from '../config/units.js';
+import { children, parseTemplate, renderValue, type Expr, type Value } from '../expr/index.js';
+import type { WatchSpec } from './watcher.js';
+
+/** `watch.debounce` when none is given (SPEC section 2). */
+export const DEFAULT_DEBOUNCE_MS = 200;
+
+/**
+ * What `apply --watch` watches (SPEC section 9): factory.yaml, the templates it extends or uses
+ * (and the files that declare its stages), every `prompt_file`, and the globs of `context`,
+ * `inputs`, `scenarios` and `watch.paths` — minus `watch.ignore` (and `.git`, `.factory`,
+ * `node_modules`, which the watcher never watches). A glob written with an expression is
+ * rendered with the params; one that reads stage outputs cannot be known before the run and
+ * is left out (its files still count in fingerprints).
+ */
+export function watchTargets(pipeline: Pipeline, extra: { file: string; templates: readonly string[]; cwd: string }): WatchSpec & { scenarios: string[] } {
+  const files = new Set<string>([extra.file, ...extra.templates]);
+  const globs = new Set<string>();
+  const scenarios = new Set<string>();
+  const visit = (scope: Scope, params: Readonly<Record<string, JsonValue>>) => {
+    for (const node of scope.stages) {
+      files.add(path.resolve(extra.cwd, node.source.file));
+      const def = node.def as unknown as Record<string, unknown>;
+      for (const key of ['context', 'inputs', 'scenarios'] as const) {
+        for (const g of list(def[key])) {
+          const rendered = staticText(g, params);
+          if (rendered !== undefined) globs.add(rendered);
+          if (rendered !== undefined && key === 'scenarios') scenarios.add(normalize(rendered));
+        }
+      }
+      if (typeof def.prompt_file === 'string') {
+        const rendered = staticText(def.prompt_file, params);
+        if (rendered !== undefined) files.add(path.resolve(node.source.dir, rendered));
+      }
+      if (node.template) {
+        files.add(node.template.pipeline.absPath);
+        visit(node.template.pipeline.root, node.template.pipeline.params);
+      } else if (node.body) {
+        visit(node.body, params);
+      }
+    }
+  };
+  visit(pipeline.root, pipeline.params);
+  const watch = (pipeline.config.watch ?? {}) as { paths?: string[]; ignore?: string[]; debounce?: string };
+  for (const g of watch.paths ?? []) globs.add(g);
+  const debounce = typeof watch.debounce === 'string' ? durationMs(watch.debounce) : undefined;
+  return {
+    workspace: pipeline.dir,
+    files: [...files].sort(),
+    globs: [...globs].map(normalize).sort(),
+    ignore: [...(watch.ignore ?? [])],
+    debounceMs: debounce ?? DEFAULT_DEBOUNCE_MS,
+    scenarios: [...scenarios].sort(),
+  };
+}
+
+/** What to watch while the file does not load: the file itself and the templates it named. */
+export function fallbackTargets(previous: WatchSpec | undefined, file: string, templates: readonly string[], workspace: string): WatchSpec {
+  const base: WatchSpec = previous ?? { workspace, files: [], globs: [], ignore: [], debounceMs: DEFAULT_DEBOUNCE_MS };
+  return { ...base, files: [...new Set([...base.files, file, ...templates])].sort() };
+}
+
+/** Two specs watch the same things. */
+export function sameTargets(a: WatchSpec | undefined, b: WatchSpec): boolean {
+  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
+
+function list(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** The text with its expressions rendered, when they read nothing but params. */
+function staticText(text: string, params: Readonly<Record<string, JsonValue>>): string | undefined {
+  if (!text.includes('${{')) return text;
+  const parsed = parseTemplate(text);
+  if (!parsed.ok) return undefined;
+  for (const part of parsed.parts) {
+    if (part.kind !== 'expr') continue;
+    const stack: Expr[] = [part.ast];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n.kind === 'context' && n.name.toLowerCase() !== 'params') return undefined;
+      stack.push(...children(n));
+    }
+  }
+  const r = renderValue(text, { contexts: { params: params as Value } });
+  return r.ok && typeof r.value === 'string' && r.value !== '' ? r.value : undefined;
+}
+
+/** `./src/*.ts` and `src/*.ts` are the same glob to picomatch's relative paths. */
+function normalize(glob: string): string {
+  return glob.startsWith('./') ? glob.slice(2) : glob;
+}

@@ -1,0 +1,157 @@
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { StageCache } from '../../src/engine/cache.js';
+import { explainMiss } from '../../src/engine/explain.js';
+import type { FingerprintParts } from '../../src/engine/fingerprint.js';
+import { WorkspaceTracker } from '../../src/engine/workspace-tracker.js';
+import { buildPipeline, tempWorkspace } from '../support/pipeline-builder.js';
+import { run } from '../support/run-helpers.js';
+import { runInProcess } from '../support/cli.js';
+
+/** The cache and the snapshots inside the engine (runPipeline in-process, real commands and files). */
+const cmd = (runText: string, extra: Record<string, unknown> = {}) => ({ kind: 'command', run: runText, retries: 0, inputs: [], ...extra });
+const ran = (r: Awaited<ReturnType<typeof run>>) => r.events.of('stage_started').map((e) => e.stage).sort();
+const entryOf = (dir: string, fp: string) => new StageCache(dir).get(fp)!;
+
+describe('cache inside the engine', () => {
+  test('stages running at the same time each keep their own file; one written while another ran is marked shared', async () => {
+    const dir = tempWorkspace();
+    const pipeline = buildPipeline(dir, {
+      concurrency: 2,
+      stages: {
+        one: cmd('echo one > one.txt; sleep 0.3'),
+        two: cmd('sleep 0.1; echo two > two.txt'),
+      },
+    });
+    const first = await run(pipeline);
+    expect(first.summary.exit_code).toBe(0);
+    const one = entryOf(dir, first.stage('one').fingerprint!);
+    const two = entryOf(dir, first.stage('two').fingerprint!);
+    // two.txt changed while `one` ran too: `one` cannot tell it is not its own, so it keeps it shared.
+    expect(one.changes.find((c) => c.path === 'one.txt')).toBeDefined();
+    expect(one.changes.find((c) => c.path === 'two.txt')).toMatchObject({ shared: true });
+    expect(two.changes.map((c) => c.path)).toContain('two.txt');
+
+    rmSync(path.join(dir, 'one.txt'));
+    rmSync(path.join(dir, 'two.txt'));
+    const second = await run(pipeline);
+    expect(ran(second)).toEqual([]);
+    expect(readFileSync(path.join(dir, 'one.txt'), 'utf8')).toBe('one\n');
+    expect(readFileSync(path.join(dir, 'two.txt'), 'utf8')).toBe('two\n');
+    // A shared file someone changed is left alone and makes nothing run again (both stages ran
+    // at once, so neither can claim it).
+    writeFileSync(path.join(dir, 'two.txt'), 'mine\n');
+    const third = await run(pipeline);
+    expect(ran(third)).toEqual([]);
+    expect(readFileSync(path.join(dir, 'two.txt'), 'utf8')).toBe('mine\n');
+    // Run one at a time, each file is its stage's own: an edit makes that stage run again.
+    const serial = buildPipeline(dir, { concurrency: 1, stages: { one: cmd('echo one > one.txt'), two: cmd('echo two > two.txt', { needs: ['one'] }) } });
+    await run(serial);
+    writeFileSync(path.join(dir, 'two.txt'), 'mine again\n');
+    expect(ran(await run(serial))).toEqual(['two']);
+  });
+
+  test('a converged loop is cached as a whole, its body\'s file changes re-applied; one that did not converge is not', async () => {
+    const dir = tempWorkspace();
+    const loop = (until: string) => ({
+      kind: 'loop',
+      max_iterations: 2,
+      until,
+      stages: { write: { kind: 'command', run: 'echo "$(cat seed.txt) built" > out.txt', retries: 0 } },
+    });
+    writeFileSync(path.join(dir, 'seed.txt'), 'v1');
+    const converging = buildPipeline(dir, { stages: { build: { ...loop('${{ stages.write.status == \'succeeded\' }}'), inputs: ['seed.txt'] } } });
+    const first = await run(converging);
+    expect(first.stage('build')).toMatchObject({ status: 'succeeded', cached: false });
+    rmSync(path.join(dir, 'out.txt'));
+    const second = await run(converging);
+    expect(second.stage('build')).toMatchObject({ status: 'succeeded', cached: true, outputs: { converged: true, iterations: 1 } });
+    expect(ran(second)).toEqual([]);
+    expect(readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('v1 built\n');
+    // A file a body stage reads by `inputs` of the loop changes its fingerprint.
+    writeFileSync(path.join(dir, 'seed.txt'), 'v2');
+    expect(ran(await run(converging))).toEqual(['build', 'build.write']);
+
+    const never = buildPipeline(dir, { stages: { build: loop('${{ false }}') } });
+    const a = await run(never);
+    expect(a.stage('build')).toMatchObject({ status: 'failed', reason: 'not_converged' });
+    expect(ran(await run(never))).toContain('build.write');
+  });
+
+  test('--no-cache (noCache) runs everything; a touched file with the same content keeps the cache', async () => {
+    const dir = tempWorkspace();
+    writeFileSync(path.join(dir, 'in.txt'), 'x');
+    const pipeline = buildPipeline(dir, { stages: { a: cmd('cat in.txt', { inputs: ['in.txt'] }) } });
+    await run(pipeline);
+    expect(ran(await run(pipeline, { noCache: true }))).toEqual(['a']);
+    utimesSync(path.join(dir, 'in.txt'), new Date(), new Date(Date.now() + 10_000));
+    expect(ran(await run(pipeline))).toEqual([]);
+  });
+
+  test('a stage inside a loop has no fingerprint of its own; a failed stage is never stored', async () => {
+    const dir = tempWorkspace();
+    const r = await run(buildPipeline(dir, {
+      stages: {
+        bad: cmd('exit 3'),
+        l: { kind: 'loop', max_iterations: 1, stages: { x: { kind: 'command', run: 'true', retries: 0 } } },
+      },
+    }));
+    expect(r.stage('bad').fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(new StageCache(dir).get(r.stage('bad').fingerprint!)).toBeUndefined();
+    expect(r.record.stages.l!.iterations![0]!.stages['l.x']!.fingerprint).toBeNull();
+  });
+});
+
+describe('the workspace tracker', () => {
+  test('snapshots only when a difference is wanted: a pipeline of commands without inputs takes none', () => {
+    const dir = tempWorkspace();
+    writeFileSync(path.join(dir, 'a.txt'), 'a');
+    const tracker = new WorkspaceTracker(dir);
+    tracker.begin('s', 's', { changes: false, writer: true });
+    writeFileSync(path.join(dir, 'b.txt'), 'b');
+    expect(tracker.end('s')).toBeUndefined();
+    tracker.begin('t', 't', { changes: true, writer: true });
+    writeFileSync(path.join(dir, 'c.txt'), 'c');
+    rmSync(path.join(dir, 'a.txt'));
+    expect(tracker.end('t')!.map((c) => [c.path, c.before?.hash !== undefined, c.after?.hash !== undefined])).toEqual([
+      ['a.txt', true, false],
+      ['c.txt', false, true],
+    ]);
+  });
+
+  test('in watch mode every stage that may write reports what it changed', () => {
+    const dir = tempWorkspace();
+    const written: unknown[] = [];
+    const tracker = new WorkspaceTracker(dir, { eager: true, hooks: { writerEnded: (key, files) => written.push([key, files.map((f) => f.path)]) } });
+    tracker.begin('cmd', 'cmd', { changes: false, writer: true });
+    writeFileSync(path.join(dir, 'out.txt'), 'o');
+    tracker.end('cmd');
+    expect(written).toEqual([['cmd', ['out.txt']]]);
+    expect(existsSync(path.join(dir, 'out.txt'))).toBe(true);
+  });
+});
+
+describe('plan reasons', () => {
+  const base: FingerprintParts = { kind: 'command', definition: { path: 'a', stage: { run: 'x' }, rendered: null }, files: [{ path: 'a.txt', hash: '1' }], needs: { up: 'f1:succeeded' } };
+  test('name the file, the upstream, the definition or the model that changed', () => {
+    expect(explainMiss({ ...base, files: [{ path: 'a.txt', hash: '2' }, { path: 'b.txt', hash: '3' }] }, base)).toBe('a.txt changed, b.txt added');
+    expect(explainMiss({ ...base, files: [] }, base)).toBe('a.txt removed');
+    expect(explainMiss({ ...base, needs: { up: 'f2:succeeded' } }, base, (id) => `scope.${id}`)).toBe('upstream scope.up changed');
+    expect(explainMiss({ ...base, definition: { path: 'a', stage: { run: 'y' }, rendered: null } }, base)).toBe('its definition changed');
+    expect(explainMiss({ ...base, model: 'b' }, { ...base, model: 'a' })).toBe('the model changed (a → b)');
+    expect(explainMiss(base, undefined)).toBe('no earlier result');
+  });
+});
+
+describe('validate', () => {
+  test('an inputs glob that matches nothing is a warning naming the stage', async () => {
+    const dir = tempWorkspace();
+    writeFileSync(path.join(dir, 'factory.yaml'), 'version: 1\nstages:\n  build:\n    kind: command\n    run: make\n    inputs: ["src/**/*.c", "Makefile"]\n');
+    writeFileSync(path.join(dir, 'Makefile'), 'all:\n');
+    const r = await runInProcess(['validate'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('factory.yaml:6:14 warning  the inputs glob "src/**/*.c" of stage "build" matches no file');
+    expect(r.stderr).not.toContain('glob "Makefile"');
+  });
+});
