@@ -1,9 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunRecord } from '../../src/records/types.js';
-import { tempWorkspace } from '../support/pipeline-builder.js';
+import { latestRunDir, latestRunJson, workspaceWith } from '../support/workspace-files.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/factory.js', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/bundle/factory.js', import.meta.url));
@@ -138,24 +137,11 @@ export function startPty(args: string[], cwd: string, env: NodeJS.ProcessEnv = {
 export const COMMAND = /factory approve (\S+) (\S+)(?: --dir (\S+))?/;
 
 export function workspace(yaml: string, files: Record<string, string> = {}): string {
-  const dir = tempWorkspace('factory-approve-');
-  writeFileSync(path.join(dir, 'factory.yaml'), yaml);
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), text);
-  }
-  return dir;
+  return workspaceWith('factory-approve-', { 'factory.yaml': yaml, ...files });
 }
 
-export function runDirOf(dir: string): string {
-  const runs = path.join(dir, '.factory', 'runs');
-  const ids = readdirSync(runs).sort();
-  return path.join(runs, ids[ids.length - 1]!);
-}
-
-export function runJson(dir: string): RunRecord {
-  return JSON.parse(readFileSync(path.join(runDirOf(dir), 'run.json'), 'utf8')) as RunRecord;
-}
+export const runDirOf = latestRunDir;
+export const runJson = latestRunJson;
 
 /** The JSON events a `--json` run printed so far. */
 export function events(stdout: string): Record<string, unknown>[] {

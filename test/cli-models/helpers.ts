@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunRecord } from '../../src/records/types.js';
 import type { RecordedRequest } from '../support/fake-anthropic.js';
-import { tempWorkspace } from '../support/pipeline-builder.js';
+import { latestRunDir, latestRunJson, workspaceWith } from '../support/workspace-files.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/factory.js', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/bundle/factory.js', import.meta.url));
@@ -45,24 +44,11 @@ export function apiEnv(url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proce
 
 /** A temp workspace with factory.yaml and the given files. */
 export function workspace(yaml: string, files: Record<string, string> = {}): string {
-  const dir = tempWorkspace('factory-models-');
-  writeFileSync(path.join(dir, 'factory.yaml'), yaml);
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), text);
-  }
-  return dir;
+  return workspaceWith('factory-models-', { 'factory.yaml': yaml, ...files });
 }
 
-export function runDirOf(dir: string): string {
-  const runs = path.join(dir, '.factory', 'runs');
-  const ids = readdirSync(runs).sort();
-  return path.join(runs, ids[ids.length - 1]!);
-}
-
-export function runJson(dir: string): RunRecord {
-  return JSON.parse(readFileSync(path.join(runDirOf(dir), 'run.json'), 'utf8')) as RunRecord;
-}
+export const runDirOf = latestRunDir;
+export const runJson = latestRunJson;
 
 /** Every file under a folder, with its text. */
 export function filesUnder(dir: string): { file: string; text: string }[] {

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunRecord } from '../../src/records/types.js';
 import type { RecordedRequest } from '../support/fake-anthropic.js';
-import { tempWorkspace } from '../support/pipeline-builder.js';
+import { latestRunJson, workspaceWith } from '../support/workspace-files.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/factory.js', import.meta.url));
 
@@ -31,19 +30,10 @@ export function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): P
 }
 
 export function workspace(files: Record<string, string>): string {
-  const dir = tempWorkspace('factory-loop-');
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), text);
-  }
-  return dir;
+  return workspaceWith('factory-loop-', files);
 }
 
-export function runJson(dir: string): RunRecord {
-  const runs = path.join(dir, '.factory', 'runs');
-  const id = readdirSync(runs).sort().at(-1)!;
-  return JSON.parse(readFileSync(path.join(runs, id, 'run.json'), 'utf8')) as RunRecord;
-}
+export const runJson = latestRunJson;
 
 export const posts = (requests: RecordedRequest[]) => requests.filter((r) => r.method === 'POST');
 export const isJudge = (r: RecordedRequest) => (r.body as { tool_choice?: { name?: string } }).tool_choice?.name === 'submit_score';
