@@ -247,7 +247,8 @@ function beforeEntry(c: FileChange): SnapshotEntry | null {
 }
 
 /** The stage's changes with the content it left; undefined when they cannot be kept (too large, changed meanwhile). */
-function fileChanges(workspace: string, changes: readonly StageChange[]): FileChange[] | undefined {
+/** What a cache entry keeps of a stage's changes: each file's content as the stage left it; undefined when that cannot be known. */
+export function fileChanges(workspace: string, changes: readonly StageChange[]): FileChange[] | undefined {
   const out: FileChange[] = [];
   let bytes = 0;
   for (const c of changes) {
@@ -256,13 +257,19 @@ function fileChanges(workspace: string, changes: readonly StageChange[]): FileCh
     if (c.before?.binary) change.before_binary = true;
     if (c.shared) change.shared = true;
     if (c.after) {
-      let data: Buffer;
+      let data: Buffer | undefined;
       try {
         data = readFileSync(path.join(workspace, c.path));
       } catch {
+        data = undefined;
+      }
+      if (data === undefined || hashText(data) !== c.after.hash) {
+        // A file that moved on since the snapshot is being written by someone else. When another
+        // stage that may write was running as it changed (shared), it is that stage's: left out,
+        // so that this stage is still cached. Otherwise what this stage left cannot be known.
+        if (c.shared) continue;
         return undefined;
       }
-      if (hashText(data) !== c.after.hash) return undefined;
       bytes += data.length + (c.before?.text?.length ?? 0);
       if (bytes > MAX_CHANGE_BYTES) return undefined;
       change.after = { hash: c.after.hash, base64: data.toString('base64') };

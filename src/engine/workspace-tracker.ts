@@ -72,6 +72,12 @@ export class WorkspaceTracker {
   #intervals: { key: string; path: string; start: number; end: number | undefined; endSeq: number }[] = [];
   /** What cached stages changed, as the workspace was before them (a review's diff shows it). */
   readonly #overlay = new Map<string, SnapshotEntry | null>();
+  /**
+   * Watch mode: files found changed by any snapshot taken since writers last reported, with the
+   * content found last. A snapshot taken for another reason (a stage's base, as it starts) may
+   * be the first to see a writer's file; it must still be reported as the run's own write.
+   */
+  readonly #unreported = new Map<string, string | null>();
 
   constructor(
     readonly workspace: string,
@@ -87,8 +93,10 @@ export class WorkspaceTracker {
   /** The workspace now (a new snapshot only when a writer ran since the last one). */
   fresh(): Snapshot {
     if (this.#latest && !this.#dirty) return this.#latest;
-    this.#latest = takeSnapshot(this.workspace, { ...(this.options.ignore ? { ignore: this.options.ignore } : {}), ...(this.#latest ? { previous: this.#latest } : {}) });
+    const previous = this.#latest;
+    this.#latest = takeSnapshot(this.workspace, { ...(this.options.ignore ? { ignore: this.options.ignore } : {}), ...(previous ? { previous } : {}) });
     this.#dirty = this.#writers > 0;
+    if (this.eager && previous) for (const p of differing(previous, this.#latest)) this.#unreported.set(p, this.#latest.get(p)?.hash ?? null);
     return this.#latest;
   }
 
@@ -140,11 +148,14 @@ export class WorkspaceTracker {
     const want = active.base !== undefined;
     const snapshot = want || (active.writer && this.eager);
     if (!snapshot) return undefined;
-    const previous = this.#latest;
     const after = this.fresh();
-    let written: WrittenFile[] | undefined;
-    if (active.writer && this.eager && previous) written = differing(previous, after).map((p) => ({ path: p, hash: after.get(p)?.hash ?? null }));
-    if (active.writer) this.options.hooks?.writerEnded?.(key, written ?? []);
+    let written: WrittenFile[] = [];
+    if (active.writer && this.eager) {
+      // Everything seen changed since writers last reported, whichever snapshot saw it first.
+      written = [...this.#unreported].map(([p, hash]) => ({ path: p, hash }));
+      this.#unreported.clear();
+    }
+    if (active.writer) this.options.hooks?.writerEnded?.(key, written);
     const changes = want ? this.attribute(active, after) : undefined;
     this.prune();
     return changes;

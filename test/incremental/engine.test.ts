@@ -4,6 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { StageCache } from '../../src/engine/cache.js';
 import { explainMiss } from '../../src/engine/explain.js';
 import type { FingerprintParts } from '../../src/engine/fingerprint.js';
+import { hashText } from '../../src/engine/fingerprint.js';
+import { fileChanges } from '../../src/engine/run-cache.js';
 import { WorkspaceTracker } from '../../src/engine/workspace-tracker.js';
 import { buildPipeline, tempWorkspace } from '../support/pipeline-builder.js';
 import { run } from '../support/run-helpers.js';
@@ -129,6 +131,33 @@ describe('the workspace tracker', () => {
     tracker.end('cmd');
     expect(written).toEqual([['cmd', ['out.txt']]]);
     expect(existsSync(path.join(dir, 'out.txt'))).toBe(true);
+  });
+
+  test('in watch mode a write first seen by another stage\'s starting snapshot is still reported as the run\'s own', () => {
+    const dir = tempWorkspace();
+    const written: unknown[] = [];
+    const tracker = new WorkspaceTracker(dir, { eager: true, hooks: { writerEnded: (key, files) => written.push([key, files.map((f) => f.path)]) } });
+    tracker.begin('stamp', 'stamp', { changes: false, writer: true });
+    writeFileSync(path.join(dir, 'stamp.txt'), '1');
+    // A cached stage starts while `stamp` runs: its base snapshot is the first to see stamp.txt.
+    tracker.begin('b', 'b', { changes: true, writer: true });
+    tracker.end('stamp');
+    tracker.end('b');
+    expect(written).toEqual([['stamp', ['stamp.txt']], ['b', []]]);
+  });
+});
+
+describe('the file changes a cached stage keeps', () => {
+  test('a file that moved on since the snapshot: left out when another writer was running (shared), else nothing is cached', () => {
+    const dir = tempWorkspace();
+    writeFileSync(path.join(dir, 'mine.txt'), 'mine');
+    writeFileSync(path.join(dir, 'stamp.txt'), 'written after the snapshot');
+    const seen = (text: string) => ({ size: text.length, mtimeMs: 0, hash: hashText(Buffer.from(text)), binary: false });
+    const mine = { path: 'mine.txt', before: undefined, after: seen('mine') };
+    // The snapshot caught stamp.txt truncated, between another stage's open and its write.
+    const stamp = { path: 'stamp.txt', before: undefined, after: seen('') };
+    expect(fileChanges(dir, [mine, { ...stamp, shared: true }])!.map((c) => c.path)).toEqual(['mine.txt']);
+    expect(fileChanges(dir, [mine, stamp])).toBeUndefined();
   });
 });
 

@@ -75,10 +75,7 @@ stages:
 
 const FILES = { 'a.txt': 'a\n', 'c.txt': 'c\n', 'gen/.keep': '', 'notes/readme.md': 'notes\n' };
 
-// Known race, not yet fixed: under heavy load a late file event for a write of the run's own
-// `stamp` stage is occasionally taken for an outside change (seen about once in three full-suite
-// runs on a loaded 2-core machine). Retried rather than hidden; see the issue note.
-describe('apply --watch', { retry: 2 }, () => {
+describe('apply --watch', () => {
   test('reruns after an edit: only the changed stage and its dependants run, the rest from the cache; Ctrl-C exits 130 with the run recorded', async () => {
     const dir = workspace(PIPELINE, FILES);
     const s = watch(dir);
