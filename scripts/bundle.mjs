@@ -3,7 +3,11 @@
 // `factory validate`). Heavy packages used only by `apply` stay external and load on demand.
 // dist/bundle/ sits at the same depth as dist/cli/, so `new URL('../../schemas/', import.meta.url)`
 // style references keep resolving to the package root.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: without this, every build would leave the previous ones behind.
+rmSync('dist/bundle', { recursive: true, force: true });
 
 await build({
   entryPoints: { factory: 'dist/cli/main.js' },

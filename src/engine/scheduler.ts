@@ -45,31 +45,53 @@ export function runScope(state: RunState, input: ScopeInput): Promise<Map<string
     settle(id, o);
   }
   const waiting = input.scope.stages.filter((s) => input.planned.has(s.id) && !outcomes.has(s.id));
+  // How many of its needs each waiting stage still waits for, and who waits for each stage: a
+  // stage's end touches its dependants only, instead of a rescan of every waiting stage.
+  const order = new Map(waiting.map((s, i) => [s.id, i]));
+  const left = new Map<string, number>();
+  const dependants = new Map<string, StageNode[]>();
+  const ready: StageNode[] = [];
+  for (const node of waiting) {
+    let count = 0;
+    for (const n of node.needs) {
+      if (outcomes.has(n) || !isKnown(input, n)) continue;
+      count++;
+      let list = dependants.get(n);
+      if (!list) dependants.set(n, (list = []));
+      list.push(node);
+    }
+    left.set(node.id, count);
+    if (count === 0) ready.push(node);
+  }
   return new Promise((resolve) => {
     let active = 0;
-    const pump = () => {
-      for (let i = 0; i < waiting.length; ) {
-        const node = waiting[i]!;
-        if (!node.needs.every((n) => outcomes.has(n) || !isKnown(input, n))) {
-          i++;
-          continue;
-        }
-        waiting.splice(i, 1);
-        active++;
-        decide(state, node, outcomes, { stages: stagesContext, ...(input.iteration === undefined ? {} : { iteration: input.iteration }), ...(input.loop === undefined ? {} : { loop: input.loop }) })
-          .catch((err: unknown) => recordNotRun(state, node, { status: 'error', reason: 'config', message: `internal error: ${(err as Error).message}`, outputs: {} }, input.iteration))
-          .then((o) => {
-            if (o.status === 'error' && !o.continueOnError) {
-              state.stopping ??= { path: node.path, message: `stage "${node.path}" ended in error (${o.reason ?? 'error'})`, record: false };
-            }
-            settle(node.id, o);
-            active--;
-            pump();
-          });
-      }
-      if (active === 0 && waiting.length === 0) resolve(outcomes);
+    let pendingCount = waiting.length;
+    const where = (): Where => ({ stages: stagesContext, ...(input.iteration === undefined ? {} : { iteration: input.iteration }), ...(input.loop === undefined ? {} : { loop: input.loop }) });
+    const start = (node: StageNode) => {
+      active++;
+      pendingCount--;
+      decide(state, node, outcomes, where())
+        .catch((err: unknown) => recordNotRun(state, node, { status: 'error', reason: 'config', message: `internal error: ${(err as Error).message}`, outputs: {} }, input.iteration))
+        .then((o) => {
+          if (o.status === 'error' && !o.continueOnError) {
+            state.stopping ??= { path: node.path, message: `stage "${node.path}" ended in error (${o.reason ?? 'error'})`, record: false };
+          }
+          settle(node.id, o);
+          active--;
+          const next: StageNode[] = [];
+          for (const d of dependants.get(node.id) ?? []) {
+            const count = left.get(d.id)! - 1;
+            left.set(d.id, count);
+            if (count === 0) next.push(d);
+          }
+          // Ready stages start in the scope's order, as slots are granted first come, first served.
+          next.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+          for (const d of next) start(d);
+          if (active === 0 && pendingCount === 0) resolve(outcomes);
+        });
     };
-    pump();
+    for (const node of ready) start(node);
+    if (active === 0 && pendingCount === 0) resolve(outcomes);
   });
 }
 
