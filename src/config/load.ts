@@ -1,8 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Document, LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
+import { Document, LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, visit } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { diagnostic, NO_POSITION, type Diagnostic, type Position } from './diagnostics.js';
+import { quickYamlValue } from './quick-yaml.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** Aliases that would expand past this many nodes are refused (billion laughs). */
@@ -15,8 +16,8 @@ export interface LoadedFile {
   /** Absolute path. */
   absPath: string;
   text: string;
-  doc: Document.Parsed;
-  lineCounter: LineCounter;
+  /** The `yaml` document, for positions. */
+  yaml: YamlSource;
   /** The plain JavaScript value of the document. */
   value: unknown;
   /**
@@ -24,6 +25,41 @@ export interface LoadedFile {
    * positions (and so diagnostics) point into the template that wrote it.
    */
   origins?: Origin[];
+}
+
+/** yaml's options: its own uniqueKeys check is replaced by findDuplicateKeys (see parseYamlText). */
+const YAML_OPTIONS = { uniqueKeys: false, prettyErrors: false, strict: true } as const;
+
+/**
+ * A file's `yaml` document and line counter, which positions are read from. A file whose value
+ * was read the quick way (quick-yaml.ts) has its document built on the first position asked for:
+ * a valid file is never asked, so it never pays for it.
+ */
+export class YamlSource {
+  #parsed: { doc: Document.Parsed; lineCounter: LineCounter } | undefined;
+
+  constructor(
+    private readonly text: string,
+    parsed?: { doc: Document.Parsed; lineCounter: LineCounter },
+  ) {
+    this.#parsed = parsed;
+  }
+
+  get doc(): Document.Parsed {
+    return this.parsed().doc;
+  }
+
+  get lineCounter(): LineCounter {
+    return this.parsed().lineCounter;
+  }
+
+  private parsed(): { doc: Document.Parsed; lineCounter: LineCounter } {
+    if (!this.#parsed) {
+      const lineCounter = new LineCounter();
+      this.#parsed = { doc: parseDocument(this.text, { ...YAML_OPTIONS, lineCounter }), lineCounter };
+    }
+    return this.#parsed;
+  }
 }
 
 /** The part of the merged value under `at` was written in `loaded`, under `target`. */
@@ -153,10 +189,12 @@ function bytePosition(bytes: Buffer, offset: number): Position {
 }
 
 export function parseYamlText(text: string, file: string, absPath: string): LoadResult {
+  const quick = quickYamlValue(text);
+  if (quick !== undefined) return { ok: true, loaded: { file, absPath, text, yaml: new YamlSource(text), value: quick } };
   const lineCounter = new LineCounter();
   // yaml's own uniqueKeys check compares every pair of keys in a map (quadratic on a 10,000-stage
   // file); findDuplicateKeys below does the same job with a set per map.
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true });
+  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
   const at = (offset: number, length = 1): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col, length };
@@ -203,7 +241,7 @@ export function parseYamlText(text: string, file: string, absPath: string): Load
   } catch (err) {
     return { ok: false, diagnostics: [diagnostic(file, { line: 1, column: 1, length: 1 }, 'yaml-invalid', `${file} cannot be read as data: ${firstLine((err as Error).message)}`)] };
   }
-  return { ok: true, loaded: { file, absPath, text, doc, lineCounter, value } };
+  return { ok: true, loaded: { file, absPath, text, yaml: new YamlSource(text, { doc, lineCounter }), value } };
 }
 
 function findUnresolvedAliases(doc: Document.Parsed): { offset: number; length: number; name: string }[] {
@@ -354,10 +392,10 @@ function findAliasBomb(doc: Document.Parsed): { offset: number; length: number }
  * The position of the value (or of its key, for unknown-key errors) at a path of the document.
  * Falls back to the nearest ancestor that exists, so a missing key points at its parent map.
  */
-export function locate(loaded: Pick<LoadedFile, 'doc' | 'lineCounter' | 'origins'>, at: readonly PathSegment[], which: 'key' | 'value' = 'value'): Position {
+export function locate(loaded: Pick<LoadedFile, 'yaml' | 'origins'>, at: readonly PathSegment[], which: 'key' | 'value' = 'value'): Position {
   const from = originOf(loaded, at);
   if (from) return inOrigin(locate(from.origin.loaded, from.path, which), from.origin);
-  const { doc, lineCounter } = loaded;
+  const { doc, lineCounter } = loaded.yaml;
   let node: unknown = doc.contents;
   let keyNode: unknown;
   for (const segment of at) {
@@ -394,7 +432,7 @@ function rangePosition(node: unknown, lineCounter: LineCounter): Position {
  * text is found in the raw source by occurrence count, which holds for every scalar style as long
  * as the span itself has no escapes; otherwise the value's own position is the answer.
  */
-export function locateInString(loaded: Pick<LoadedFile, 'doc' | 'lineCounter' | 'text' | 'origins'>, at: readonly PathSegment[], value: string, offset: number, length: number): Position {
+export function locateInString(loaded: Pick<LoadedFile, 'yaml' | 'text' | 'origins'>, at: readonly PathSegment[], value: string, offset: number, length: number): Position {
   const from = originOf(loaded, at);
   if (from) return inOrigin(locateInString(from.origin.loaded, from.path, value, offset, length), from.origin);
   const whole = locate(loaded, at);
@@ -413,14 +451,15 @@ export function locateInString(loaded: Pick<LoadedFile, 'doc' | 'lineCounter' | 
     }
   }
   if (found === -1) return whole;
-  const { line, col } = loaded.lineCounter.linePos(range[0] + found);
+  const { line, col } = loaded.yaml.lineCounter.linePos(range[0] + found);
   return { line, column: col, length: Math.max(1, needle.includes('\n') ? needle.indexOf('\n') : needle.length) };
 }
 
-function nodeAt(loaded: Pick<LoadedFile, 'doc'>, at: readonly PathSegment[]): unknown {
-  let node: unknown = loaded.doc.contents;
+function nodeAt(loaded: Pick<LoadedFile, 'yaml'>, at: readonly PathSegment[]): unknown {
+  const { doc } = loaded.yaml;
+  let node: unknown = doc.contents;
   for (const segment of at) {
-    if (isAlias(node)) node = node.resolve(loaded.doc);
+    if (isAlias(node)) node = node.resolve(doc);
     if (isMap(node)) node = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment))?.value;
     else if (isSeq(node) && typeof segment === 'number') node = node.items[segment];
     else return undefined;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import type { FactoryConfig, Stage } from '../../src/config/generated/factory.js';
-import { locate } from '../../src/config/load.js';
+import { locate, YamlSource } from '../../src/config/load.js';
 import type { JsonValue, Pipeline, Scope, StageNode } from '../../src/config/pipeline.js';
 import { durationMs } from '../../src/config/units.js';
 import type { EngineEvent, EventSink } from '../../src/engine/events.js';
@@ -51,7 +51,7 @@ export function buildPipeline(dir: string, config: Record<string, unknown>, opti
         timeoutMs: timeout === undefined ? undefined : durationMs(timeout),
         retries: work ? ((def.retries as number | undefined) ?? defaults.retries ?? 2) : 0,
         def: def as unknown as Stage,
-        source: { file: 'factory.yaml', dir, locate: (keyPath) => locate({ doc, lineCounter }, [...at, ...keyPath]) },
+        source: { file: 'factory.yaml', dir, locate: (keyPath) => locate({ yaml: new YamlSource(text, { doc, lineCounter }) }, [...at, ...keyPath]) },
       };
       if (def.stages) node.body = scope(def.stages as Record<string, Record<string, unknown>>, [...at, 'stages'], node.path);
       nodes.set(id, node);
