@@ -76,7 +76,8 @@ export class ReplayProvider implements Provider {
           ok: false,
           errors: read.diagnostics.map((d): ProviderError => ({
             kind: 'cassette',
-            message: `${d.file}${d.line > 0 ? `:${d.line}:${d.column}` : ''} ${d.message}${d.hint ? ` (${d.hint})` : ''}`,
+            // A message without a position names the file itself.
+            message: `${d.line > 0 ? `${d.file}:${d.line}:${d.column} ` : ''}${d.message}${d.hint ? ` (${d.hint})` : ''}`,
             diagnostic: d,
           })),
         };

@@ -80,7 +80,7 @@ describe('replay', () => {
     const missing = await new ReplayProvider({ cassette: path.join(dir, 'nope.json'), strict: false, cwd: dir }).preflight([], signal());
     expect(missing).toHaveLength(1);
     expect(missing[0]).toMatchObject({ kind: 'cassette' });
-    expect(missing[0]!.message).toMatch(/^nope\.json no such cassette: nope\.json/);
+    expect(missing[0]!.message).toMatch(/^no such cassette: nope\.json \(record one/);
   });
 
   test('preflight: schema errors point at line and column', async () => {
