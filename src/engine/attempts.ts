@@ -90,6 +90,7 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
     processEnv: state.processEnv,
     output: (stream, chunk) => streams[stream].write(chunk),
     logFile: (stream) => state.store.logPath(node.path, stream, where.iteration),
+    reuse: state.cache?.options.lookup !== false,
   };
   if (where.iteration !== undefined) ctx.iteration = where.iteration;
   if (node.template) ctx.runTemplate = (params) => runTemplateScope(state, node, controller.signal, params);

@@ -105,7 +105,8 @@ interface JudgeService {
 
 /**
  * The judge: the stage's model services when the engine gives them (numbered, budgeted,
- * recorded calls), else its provider directly; verdicts cached by (rubric, transcript, model).
+ * recorded calls), else its provider directly; verdicts cached by (rubric, transcript, model),
+ * reused unless the run says not to (`--no-cache`).
  */
 function judgeService(ctx: StageContext): JudgeService {
   const cache = new JudgeCache(ctx.pipeline.dir);
@@ -122,7 +123,8 @@ function judgeService(ctx: StageContext): JudgeService {
       const model = scenarioModel ?? stageModel;
       if (model === undefined) return { ok: false, reason: 'provider', message: 'a scenario has a judge but no model is set: give the stage `judge_model`, or set `defaults.model`' };
       const hash = JudgeCache.key(rubric, transcript, model);
-      const hit = cache.get(hash);
+      // --no-cache asks anew (and keeps the fresh verdict for later runs).
+      const hit = ctx.reuse ? cache.get(hash) : undefined;
       if (hit) return { ok: true, verdict: hit, cached: true };
       const counted: JudgeCall = async (request, k) => {
         const r = await call(request, k);

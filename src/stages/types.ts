@@ -54,6 +54,8 @@ export interface StageContext {
   logFile(stream: 'stdout' | 'stderr'): string;
   /** Model calls (numbered, budgeted, charged, recorded), for plan, generate, review and judges. */
   models?: ModelServices;
+  /** False under `--no-cache`: nothing is reused from earlier runs, a judge's verdicts included. */
+  reuse: boolean;
   /**
    * A stage with a nested scope (a loop) runs one iteration of its body through the scheduler:
    * same rules as the top level (needs, if, statuses, slots), recorded under that iteration.

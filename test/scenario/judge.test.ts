@@ -52,6 +52,13 @@ describe('scenario judge', () => {
     expect(again.stage('validate').status).toBe('succeeded');
     expect(messages()).toHaveLength(1);
     expect(again.stage('validate').cost_usd).toBe(0);
+
+    // --no-cache asks the judge anew
+    api.script([{ match: { tool: 'submit_score' }, reply: toolUseMessage([{ name: 'submit_score', input: { score: 0.8, reason: 'still names it' } }], { input_tokens: 200, output_tokens: 20 }) }]);
+    const fresh = await run(pipelineFor(dir, { judge_model: 'claude-haiku-4-5' }), { env, noCache: true });
+    expect(fresh.stage('validate').status).toBe('succeeded');
+    expect(messages()).toHaveLength(2);
+    expect(fresh.stage('validate').cost_usd).toBeGreaterThan(0);
   });
 
   test('a low score fails the scenario; at full the failure names the rubric and the reason', async () => {
