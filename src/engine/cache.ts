@@ -112,14 +112,11 @@ export class StageCache {
   }
 }
 
-export type ApplyResult = { ok: true; applied: string[] } | { ok: false; path: string; message: string };
-
 export interface WorkspaceFiles {
   read(rel: string): Buffer | undefined;
-  write(rel: string, data: Buffer | null): void;
 }
 
-/** Reads and writes workspace files by relative path; a path that would leave the workspace is refused. */
+/** Reads workspace files by relative path; a path that would leave the workspace is refused. (Writing is patches.ts's writeChanges.) */
 export function workspaceFiles(workspace: string): WorkspaceFiles {
   const abs = (rel: string) => {
     const normal = path.posix.normalize(rel);
@@ -134,34 +131,7 @@ export function workspaceFiles(workspace: string): WorkspaceFiles {
         return undefined;
       }
     },
-    write(rel, data) {
-      const file = abs(rel);
-      if (data === null) {
-        rmSync(file, { force: true });
-        return;
-      }
-      mkdirSync(path.dirname(file), { recursive: true });
-      const written = writeFileAtomic(file, data);
-      if (!written.ok) throw new Error(written.error);
-    },
   };
-}
-
-/**
- * Re-applies a cached stage's file changes. Each file must be as the stage found it (then the
- * change is applied) or as it left it (nothing to do); a file edited since means the cached
- * result no longer fits, and nothing is written: the stage runs again rather than overwrite
- * the edit.
- */
-export function applyChanges(changes: readonly FileChange[], files: WorkspaceFiles): ApplyResult {
-  const pending = pendingChanges(changes, files);
-  if (!pending.ok) return pending;
-  try {
-    for (const change of pending.todo) files.write(change.path, change.after ? Buffer.from(change.after.base64, 'base64') : null);
-  } catch (err) {
-    return { ok: false, path: '', message: (err as Error).message };
-  }
-  return { ok: true, applied: pending.todo.map((c) => c.path) };
 }
 
 /** The changes still to write (files as the stage found them), or the first file edited since. */

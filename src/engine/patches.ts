@@ -210,14 +210,30 @@ export function applyPatches(workspace: string, pending: readonly PendingPatch[]
       finals.set(change.path, change);
     }
   }
+  const written = writeChanges(workspace, [...finals.values()]);
+  if (!written.ok) return { ok: false, message: `the file changes of the upstream stages cannot be written: ${written.message}; the files already written were put back` };
+  return { ok: true, files: [...finals.keys()] };
+}
+
+/**
+ * Writes changes already checked against the workspace, all or nothing: a path that is not safe
+ * to write (outside the workspace, through a symbolic link, into .git, .factory or
+ * node_modules) stops it before anything is written, and a write that fails puts back the files
+ * already written. Shared by patches between jobs and by cache hits.
+ */
+export function writeChanges(workspace: string, changes: readonly PatchChange[]): { ok: true } | { ok: false; message: string } {
+  for (const change of changes) {
+    const unsafe = unsafeTarget(workspace, change.path);
+    if (unsafe) return { ok: false, message: `${change.path}: ${unsafe}` };
+  }
   const done: { rel: string; old: Buffer | undefined; mode: number | undefined }[] = [];
   try {
-    for (const [rel, change] of finals) {
-      const abs = path.join(workspace, rel);
+    for (const change of changes) {
+      const abs = path.join(workspace, change.path);
       const old = existsSync(abs) ? readFileSync(abs) : undefined;
       const mode = old === undefined ? undefined : statSync(abs).mode & 0o777;
-      done.push({ rel, old, mode });
-      writeChange(abs, change);
+      done.push({ rel: change.path, old, mode });
+      writeChange(abs, change, mode);
     }
   } catch (err) {
     for (const { rel, old, mode } of done.reverse()) {
@@ -229,12 +245,12 @@ export function applyPatches(workspace: string, pending: readonly PendingPatch[]
           if (mode !== undefined) chmodSync(abs, mode);
         }
       } catch {
-        // best effort: the message below says what failed
+        // best effort: the caller's message says what failed
       }
     }
-    return { ok: false, message: `the file changes of the upstream stages cannot be written: ${(err as Error).message}; the files already written were put back` };
+    return { ok: false, message: (err as Error).message };
   }
-  return { ok: true, files: [...finals.keys()] };
+  return { ok: true };
 }
 
 class PatchConflict extends Error {}
@@ -247,7 +263,8 @@ export function beforeEntry(change: PatchChange): SnapshotEntry | null {
   return text === undefined ? entry : { ...entry, text };
 }
 
-function writeChange(abs: string, change: PatchChange): void {
+/** `mode`: the file's mode before, kept when the change does not say (a cache entry). */
+function writeChange(abs: string, change: PatchChange, mode: number | undefined): void {
   if (change.after === null) {
     rmSync(abs, { force: true });
     return;
@@ -255,7 +272,10 @@ function writeChange(abs: string, change: PatchChange): void {
   mkdirSync(path.dirname(abs), { recursive: true });
   const written = writeFileAtomic(abs, Buffer.from(change.after.base64, 'base64'));
   if (!written.ok) throw new Error(written.error);
-  chmodSync(abs, change.executable ? 0o755 : 0o644);
+  // Patches carry the executable bit; a cache entry does not, and keeps the mode the file had
+  // (the atomic write replaced the file, and with it the mode).
+  if (change.executable !== undefined) chmodSync(abs, change.executable ? 0o755 : 0o644);
+  else if (mode !== undefined) chmodSync(abs, mode);
 }
 
 /** A path whose folders are symbolic links could lead out of the workspace: refused. */

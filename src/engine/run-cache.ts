@@ -7,6 +7,7 @@ import type { Value } from '../expr/index.js';
 import type { Where } from './attempts.js';
 import { pendingChanges, StageCache, workspaceFiles, writeLatest, type CacheEntry, type FileChange } from './cache.js';
 import { ZERO_USAGE } from './events.js';
+import { beforeEntry, writeChanges } from './patches.js';
 import { hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
 import { unifiedDiff, type SnapshotEntry } from './snapshot.js';
 import { cacheableKind, loopBodyPaths, mayWrite, needToken, stageFingerprint } from './stage-fingerprint.js';
@@ -107,20 +108,18 @@ export class RunCache {
    */
   async reuse(state: RunState, node: StageNode, where: Where, prepared: Prepared): Promise<Outcome | undefined> {
     const entry = prepared.entry!;
-    const files = workspaceFiles(this.pipeline.dir);
-    const pending = pendingChanges(entry.changes, files);
+    const pending = pendingChanges(entry.changes, workspaceFiles(this.pipeline.dir));
     if (!pending.ok) return undefined;
     if (pending.todo.length > 0) {
       this.tracker.begin(prepared.key, node.path, { changes: false, writer: true });
-      let failed = false;
+      let written: ReturnType<typeof writeChanges>;
       try {
-        for (const change of pending.todo) files.write(change.path, change.after ? Buffer.from(change.after.base64, 'base64') : null);
-      } catch {
-        failed = true;
+        // All or nothing, like patches between jobs: a write that fails puts the others back.
+        written = writeChanges(this.pipeline.dir, pending.todo);
       } finally {
         this.tracker.end(prepared.key);
       }
-      if (failed) return undefined;
+      if (!written.ok) return undefined;
     }
     this.tracker.overlay(entry.changes.map((c) => ({ path: c.path, before: beforeEntry(c), afterHash: c.after?.hash ?? null })));
     this.#latest.set(node.path, entry.fingerprint);
@@ -239,14 +238,6 @@ function hasReviewDiff(pipeline: Pipeline): boolean {
   return found;
 }
 
-/** A cached change's "before" as a snapshot entry, for the review's baseline. */
-function beforeEntry(c: FileChange): SnapshotEntry | null {
-  if (c.before === null) return null;
-  const entry: SnapshotEntry = { size: c.before_text === undefined ? 0 : Buffer.byteLength(c.before_text), mtimeMs: 0, hash: c.before, binary: c.before_binary === true };
-  return c.before_text === undefined ? entry : { ...entry, text: c.before_text };
-}
-
-/** The stage's changes with the content it left; undefined when they cannot be kept (too large, changed meanwhile). */
 /** What a cache entry keeps of a stage's changes: each file's content as the stage left it; undefined when that cannot be known. */
 export function fileChanges(workspace: string, changes: readonly StageChange[]): FileChange[] | undefined {
   const out: FileChange[] = [];

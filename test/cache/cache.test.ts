@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { applyChanges, cacheDir, StageCache, workspaceFiles, type CacheEntry } from '../../src/engine/cache.js';
+import { cacheDir, pendingChanges, StageCache, workspaceFiles, type CacheEntry, type FileChange } from '../../src/engine/cache.js';
+import { writeChanges } from '../../src/engine/patches.js';
 import { canonicalJson, fingerprint, hashGlobs, hashText } from '../../src/engine/fingerprint.js';
 import { ZERO_USAGE } from '../../src/engine/events.js';
 
@@ -73,21 +74,30 @@ describe('StageCache', () => {
   });
 });
 
-describe('applyChanges', () => {
+describe('re-applying a cached stage\'s changes (pendingChanges, then writeChanges)', () => {
   const change = (p: string, before: string | null, after: string | null) => ({
     path: p,
     before: before === null ? null : hashText(before),
     after: after === null ? null : { hash: hashText(after), base64: Buffer.from(after).toString('base64') },
   });
+  const apply = (dir: string, changes: FileChange[]) => {
+    const pending = pendingChanges(changes, workspaceFiles(dir));
+    if (!pending.ok) return pending;
+    const written = writeChanges(dir, pending.todo);
+    return written.ok ? { ok: true, applied: pending.todo.map((c) => c.path) } : written;
+  };
 
   test('files as the stage found them get its changes; files already as it left them are untouched', () => {
     const dir = ws();
     writeFileSync(path.join(dir, 'old.txt'), 'old');
     writeFileSync(path.join(dir, 'done.txt'), 'new');
     writeFileSync(path.join(dir, 'gone.txt'), 'bye');
-    const r = applyChanges([change('old.txt', 'old', 'new'), change('done.txt', 'old', 'new'), change('sub/created.txt', null, 'hi'), change('gone.txt', 'bye', null)], workspaceFiles(dir));
+    chmodSync(path.join(dir, 'old.txt'), 0o755);
+    const r = apply(dir, [change('old.txt', 'old', 'new'), change('done.txt', 'old', 'new'), change('sub/created.txt', null, 'hi'), change('gone.txt', 'bye', null)]);
     expect(r).toEqual({ ok: true, applied: ['old.txt', 'sub/created.txt', 'gone.txt'] });
     expect(readFileSync(path.join(dir, 'old.txt'), 'utf8')).toBe('new');
+    // A cache entry carries no mode: an executable stays executable.
+    expect(statSync(path.join(dir, 'old.txt')).mode & 0o777).toBe(0o755);
     expect(readFileSync(path.join(dir, 'sub/created.txt'), 'utf8')).toBe('hi');
     expect(() => readFileSync(path.join(dir, 'gone.txt'))).toThrow();
   });
@@ -96,14 +106,18 @@ describe('applyChanges', () => {
     const dir = ws();
     writeFileSync(path.join(dir, 'a.txt'), 'old');
     writeFileSync(path.join(dir, 'b.txt'), 'edited by hand');
-    const r = applyChanges([change('a.txt', 'old', 'new'), change('b.txt', 'old', 'new')], workspaceFiles(dir));
+    const r = apply(dir, [change('a.txt', 'old', 'new'), change('b.txt', 'old', 'new')]);
     expect(r).toMatchObject({ ok: false, path: 'b.txt' });
     expect(readFileSync(path.join(dir, 'a.txt'), 'utf8')).toBe('old');
   });
 
-  test('a path that would leave the workspace is refused', () => {
+  test('a path that would leave the workspace, or write through a link, is refused before anything is written', () => {
     const dir = ws();
-    const r = applyChanges([change('../escape.txt', null, 'x')], workspaceFiles(dir));
-    expect(r.ok).toBe(false);
+    const outside = ws();
+    symlinkSync(outside, path.join(dir, 'link'));
+    expect(apply(dir, [change('ok.txt', null, 'x'), change('../escape.txt', null, 'x')]).ok).toBe(false);
+    expect(apply(dir, [change('ok.txt', null, 'x'), change('link/in.txt', null, 'x')]).ok).toBe(false);
+    expect(existsSync(path.join(dir, 'ok.txt'))).toBe(false);
+    expect(readdirSync(outside)).toEqual([]);
   });
 });
