@@ -1,10 +1,13 @@
+import { CappedCapture } from '../stages/capture.js';
+import { terminateGroup, type GroupKiller } from '../stages/process-group.js';
+import { loadExeca } from '../stages/spawn.js';
+
 /**
  * Running a program for the agent (run_command, external agents): no shell, its own process
- * group so a timeout or an abort ends the whole tree, output kept up to a cap.
+ * group so a timeout or an abort ends the whole tree (process-group.ts, as for command stages),
+ * output kept up to a cap (capture.ts). Unlike a command stage's program it may be given stdin,
+ * so it starts here through execa, never through a spawn helper.
  */
-
-/** Time between SIGTERM and SIGKILL when a process tree is ended. */
-export const KILL_GRACE_MS = 1500;
 
 export interface ProcessRequest {
   file: string;
@@ -16,7 +19,7 @@ export interface ProcessRequest {
   signal: AbortSignal;
   /** Ends the process tree after this many milliseconds. */
   timeoutMs?: number;
-  /** Bytes of each stream kept: the first quarter and the last three quarters. */
+  /** Bytes of each stream kept: the first quarter and the last three quarters (an agent reads the end: the failures). */
   maxOutputBytes: number;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
 }
@@ -33,12 +36,6 @@ export type ProcessResult =
       stderr: string;
     }
   | { started: false; code: string | undefined; message: string };
-
-let loading: Promise<typeof import('execa').execa> | undefined;
-function loadExeca(): Promise<typeof import('execa').execa> {
-  loading ??= import('execa').then((m) => m.execa);
-  return loading;
-}
 
 export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   const execa = await loadExeca();
@@ -62,8 +59,8 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     child.stdin?.on('error', () => {}); // a program that exits without reading its stdin is not an error
     child.stdin?.end(req.input);
   }
-  const stdout = new CappedText(req.maxOutputBytes);
-  const stderr = new CappedText(req.maxOutputBytes);
+  const stdout = new CappedCapture(req.maxOutputBytes, { headShare: 0.25 });
+  const stderr = new CappedCapture(req.maxOutputBytes, { headShare: 0.25 });
   child.stdout?.on('data', (chunk: Uint8Array) => {
     stdout.add(chunk);
     req.onOutput?.('stdout', chunk);
@@ -75,11 +72,10 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
 
   let timedOut = false;
   let aborted = false;
-  let killTimer: NodeJS.Timeout | undefined;
+  let killer: GroupKiller | undefined;
   const end = () => {
-    if (child.pid === undefined || killTimer !== undefined) return;
-    signalGroup(child.pid, 'SIGTERM');
-    killTimer = setTimeout(() => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+    if (child.pid === undefined || killer !== undefined) return;
+    killer = terminateGroup(child.pid);
   };
   const onAbort = () => {
     aborted = true;
@@ -98,7 +94,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   const result = await child;
   req.signal.removeEventListener('abort', onAbort);
   if (timer) clearTimeout(timer);
-  if (killTimer) clearTimeout(killTimer);
+  killer?.done();
 
   if (result.exitCode === undefined && result.signal === undefined) {
     return { started: false, code: result.code, message: startMessage(req.file, result.code, result.originalMessage) };
@@ -114,15 +110,6 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   };
 }
 
-/** Signals a process group; a group that is already gone is not an error. */
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: every member has exited already
-  }
-}
-
 function startMessage(file: string, code: string | undefined, original: string | undefined): string {
   switch (code) {
     case 'ENOENT':
@@ -131,45 +118,5 @@ function startMessage(file: string, code: string | undefined, original: string |
       return `could not start "${file}": it is not executable`;
     default:
       return `could not start "${file}": ${original ?? code ?? 'unknown error'}`;
-  }
-}
-
-/** The first quarter and the last three quarters of a stream, up to a byte cap, with a marker in between. */
-export class CappedText {
-  private readonly head: Buffer[] = [];
-  private headBytes = 0;
-  private tail: Buffer[] = [];
-  private tailBytes = 0;
-  private total = 0;
-  private readonly headCap: number;
-  private readonly tailCap: number;
-
-  constructor(cap: number) {
-    this.headCap = Math.floor(cap / 4);
-    this.tailCap = cap - this.headCap;
-  }
-
-  add(chunk: Uint8Array): void {
-    let rest = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.total += rest.length;
-    if (this.headBytes < this.headCap) {
-      const take = Math.min(this.headCap - this.headBytes, rest.length);
-      this.head.push(rest.subarray(0, take));
-      this.headBytes += take;
-      rest = rest.subarray(take);
-    }
-    if (rest.length === 0) return;
-    this.tail.push(rest);
-    this.tailBytes += rest.length;
-    while (this.tail.length > 1 && this.tailBytes - this.tail[0]!.length >= this.tailCap) this.tailBytes -= this.tail.shift()!.length;
-  }
-
-  text(): string {
-    const head = Buffer.concat(this.head);
-    let tail = Buffer.concat(this.tail);
-    if (head.length + tail.length === this.total && this.total <= this.headCap + this.tailCap) return Buffer.concat([head, tail]).toString('utf8');
-    if (tail.length > this.tailCap) tail = tail.subarray(tail.length - this.tailCap);
-    const omitted = this.total - head.length - tail.length;
-    return `${head.toString('utf8')}\n… [${omitted} bytes omitted] …\n${tail.toString('utf8')}`;
   }
 }

@@ -28,7 +28,7 @@ export const commandExecutor: StageExecutor = {
     if (ctx.signal.aborted) return fail('error', 'cancelled', 'not started');
 
     const json = def.parse === 'json';
-    const stdout = new CappedCapture(undefined, json);
+    const stdout = new CappedCapture(undefined, { keepFull: json });
     const stderr = new CappedCapture();
     const { child } = await spawnCommand({ file, args, cwd: cwd.value, env: env.env });
     child.stdout?.on('data', (chunk: Uint8Array) => {
@@ -60,7 +60,7 @@ export const commandExecutor: StageExecutor = {
     if (json) outputs.json = null;
     const successCodes: readonly number[] = def.success_codes ?? [0];
     if (result.exitCode === undefined || !successCodes.includes(result.exitCode)) {
-      return { status: 'failed', reason: 'exit_code', message: exitMessage(result.exitCode, result.signal, stderr.text('')), outputs };
+      return { status: 'failed', reason: 'exit_code', message: exitMessage(result.exitCode, result.signal, stderr.text()), outputs };
     }
     if (json) {
       const parsed = parseJson(stdout);

@@ -23,7 +23,8 @@ type Execa = typeof import('execa').execa;
 
 let loading: Promise<Execa> | undefined;
 
-function loadExeca(): Promise<Execa> {
+/** execa, imported on first use (see above); the agent's processes start through it too. */
+export function loadExeca(): Promise<Execa> {
   loading ??= import('execa').then((m) => m.execa);
   return loading;
 }
