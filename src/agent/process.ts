@@ -1,6 +1,6 @@
 import { CappedCapture } from '../stages/capture.js';
 import { terminateGroup, type GroupKiller } from '../stages/process-group.js';
-import { loadExeca } from '../stages/spawn.js';
+import { EXECA_OPTIONS, loadExeca } from '../stages/spawn.js';
 
 /**
  * Running a program for the agent (run_command, external agents): no shell, its own process
@@ -40,20 +40,12 @@ export type ProcessResult =
 export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   const execa = await loadExeca();
   const child = execa(req.file, [...req.args], {
+    ...EXECA_OPTIONS,
     cwd: req.cwd,
     env: req.env,
-    extendEnv: false,
     stdin: req.input === undefined ? 'ignore' : 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    encoding: 'buffer',
-    stripFinalNewline: false,
-    reject: false,
+    // An agent's program is killed with factory, were factory to die before it.
     cleanup: true,
-    forceKillAfterDelay: false,
-    detached: true,
-    windowsHide: true,
   });
   if (req.input !== undefined) {
     child.stdin?.on('error', () => {}); // a program that exits without reading its stdin is not an error

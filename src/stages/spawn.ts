@@ -80,7 +80,8 @@ export interface Started {
   child: Subprocess;
 }
 
-const FIXED = {
+/** execa's options for every program factory starts itself (see above); the agent's add stdin and cleanup. */
+export const EXECA_OPTIONS = {
   extendEnv: false,
   stdin: 'ignore',
   stdout: 'pipe',
@@ -104,5 +105,5 @@ export function spawnCommand(req: SpawnRequest): Promise<Started> {
 /** Starts the program from this process, through execa. */
 export async function spawnHere(req: SpawnRequest): Promise<Started> {
   const execa = await loadExeca();
-  return { child: execa(req.file, req.args, { ...FIXED, cwd: req.cwd, env: req.env }) };
+  return { child: execa(req.file, req.args, { ...EXECA_OPTIONS, cwd: req.cwd, env: req.env }) };
 }
