@@ -3,19 +3,19 @@ import type { Scope } from '../config/pipeline.js';
 import { spentByStages } from '../records/merge.js';
 import { patchFile } from '../records/paths.js';
 import type { StageFile } from '../records/types.js';
-import type { EngineEvent, EventSink } from './events.js';
 import { applyPatches, beforeEntry, markApplied, patchChanges, readApplied, readPatch, removePatch, writePatch, type PendingPatch } from './patches.js';
 import type { Selection } from './selection.js';
-import { takeSnapshot, type Snapshot } from './snapshot.js';
 import type { RunState } from './state.js';
+import type { StageChange } from './workspace-tracker.js';
 
 /**
  * Where a run joins records written on other machines (SPEC section 11): the run's budget starts
  * from what the kept stages spent, the file changes of the kept upstream stages are applied (in
  * topological order, each patch once), and — for a run with a shared `--run-id` — every
- * top-level stage that runs here leaves its own changes as a patch for the jobs downstream.
+ * top-level stage that runs here leaves its own changes as a patch for the jobs downstream
+ * (PatchWriter, fed by the run cache).
  */
-export type JoinResult = { ok: true; applied: string[]; tracker: PatchTracker | undefined } | { ok: false; message: string };
+export type JoinResult = { ok: true; applied: string[] } | { ok: false; message: string };
 
 export interface JoinOptions {
   selection: Selection;
@@ -28,9 +28,12 @@ export interface JoinOptions {
 export function joinRecords(state: RunState, options: JoinOptions): JoinResult {
   carrySpent(state, options.selection.kept.values());
   const scope = state.pipeline.root;
-  const tracker = options.track ? () => new PatchTracker(state, new Set(scope.stages.map((s) => s.path))) : () => undefined;
+  if (options.track && state.cache) {
+    const writer = new PatchWriter(state);
+    state.cache.onTopLevelChanges = (stage, changes) => writer.stageChanged(stage, changes);
+  }
   // A new run keeps nothing: no patch to apply, nothing already in place.
-  if (options.selection.kept.size === 0) return { ok: true, applied: [], tracker: tracker() };
+  if (options.selection.kept.size === 0) return { ok: true, applied: [] };
   const pending = pendingPatches(state, scope, options);
   if (!pending.ok) return pending;
   showAsBefore(state, scope, options.selection);
@@ -48,7 +51,7 @@ export function joinRecords(state: RunState, options: JoinOptions): JoinResult {
     applied = pending.list.map((p) => p.pending.stage);
     markApplied(state.store.dir, Object.fromEntries(pending.list.map((p) => [p.pending.stage, p.hash])));
   }
-  return { ok: true, applied, tracker: tracker() };
+  return { ok: true, applied };
 }
 
 /** The run ledger starts from what the records this run keeps spent (on this machine or others). */
@@ -132,52 +135,23 @@ function display(state: RunState, file: string): string {
 }
 
 /**
- * Watches the run's events: a top-level stage's changes are the difference between the
- * workspace's snapshot when it started (or, for a stage that did not start — a cache hit — the
- * last one taken) and the snapshot when it finished. On one machine, stages running at the same
- * time share the workspace, so each one's patch may hold the other's changes; a job runs one
- * stage, so its patch is exact.
+ * Writes the patch of each top-level stage that ran here, from what the engine's snapshots say
+ * it changed (the run cache hands them over as the stage ends, cache hits included). On one
+ * machine, stages running at the same time share the workspace, so each one's patch may hold
+ * the other's changes; a job runs one stage, so its patch is exact.
  */
-export class PatchTracker {
-  #current: Snapshot;
-  readonly #starts = new Map<string, Snapshot>();
+export class PatchWriter {
+  constructor(private readonly state: RunState) {}
 
-  constructor(
-    private readonly state: RunState,
-    private readonly topLevel: ReadonlySet<string>,
-  ) {
-    this.#current = this.take();
-  }
-
-  /** The sink the run emits into: this tracker first, then the renderers. */
-  wrap(sink: EventSink): EventSink {
-    return { emit: (event) => { this.observe(event); sink.emit(event); } };
-  }
-
-  observe(event: EngineEvent): void {
-    if (event.type !== 'stage_started' && event.type !== 'stage_finished') return;
-    if (event.iteration !== undefined || !this.topLevel.has(event.stage)) return;
-    if (event.type === 'stage_started') {
-      if (!this.#starts.has(event.stage)) this.#starts.set(event.stage, (this.#current = this.take(this.#current)));
-      return;
-    }
-    if (event.kept) return;
-    const before = this.#starts.get(event.stage) ?? (event.cached ? this.#current : undefined);
-    this.#starts.delete(event.stage);
-    if (!before) return;
-    const after = this.take(this.#current);
-    this.#current = after;
-    this.write(event.stage, patchChanges(this.state.pipeline.dir, before, after));
-  }
-
-  private write(stage: string, changes: ReturnType<typeof patchChanges>): void {
+  stageChanged(stage: string, changes: readonly StageChange[]): void {
     const dir = this.state.store.dir;
     try {
-      if (changes.length === 0) {
+      const patch = patchChanges(this.state.pipeline.dir, changes);
+      if (patch.length === 0) {
         removePatch(dir, stage);
         return;
       }
-      const written = writePatch(dir, { version: 1, format: 'factory-patch', run: this.state.runId, stage, changes });
+      const written = writePatch(dir, { version: 1, format: 'factory-patch', run: this.state.runId, stage, changes: patch });
       if (!written.ok) throw new Error(written.error);
       // Made here: this machine's files already are as the patch leaves them.
       const marked = markApplied(dir, { [stage]: written.hash });
@@ -185,11 +159,5 @@ export class PatchTracker {
     } catch (err) {
       this.state.stopping ??= { path: '', message: `the file changes of stage "${stage}" cannot be written to the run record: ${(err as Error).message}`, record: true };
     }
-  }
-
-  private take(previous?: Snapshot): Snapshot {
-    if (this.state.models) return this.state.models.takeSnapshot(previous);
-    const ignore = (this.state.pipeline.config.watch as { ignore?: string[] } | undefined)?.ignore;
-    return takeSnapshot(this.state.pipeline.dir, { ...(ignore ? { ignore } : {}), ...(previous ? { previous } : {}) });
   }
 }

@@ -5,7 +5,7 @@ import { writeFileAtomic, writeJsonAtomic, type WriteResult } from '../records/a
 import { describeFsError } from '../records/fs-error.js';
 import { appliedPatchesFile, changesDir, patchFile } from '../records/paths.js';
 import type { FileChange } from './cache.js';
-import { changesBetween, type Snapshot, type SnapshotEntry } from './snapshot.js';
+import type { SnapshotEntry } from './snapshot.js';
 
 /**
  * File changes that travel between machines (SPEC section 11): what a stage changed in the
@@ -39,19 +39,20 @@ const sha256 = (data: Buffer | string): string => createHash('sha256').update(da
 const NEVER = new Set(['.git', '.factory', 'node_modules']);
 
 /**
- * The changes between two snapshots of the workspace, with the content each changed file has
- * now (read from disk: the snapshot keeps only small text files).
+ * A stage's changes as a patch: each changed file with the content it has now (read from disk:
+ * snapshots keep only small text files) and its executable bit. `changes` come from the
+ * engine's snapshots (workspace-tracker.ts), the one record of what a stage changed.
  */
-export function patchChanges(workspace: string, before: Snapshot, after: Snapshot): PatchChange[] {
+export function patchChanges(workspace: string, changes: readonly { path: string; before: SnapshotEntry | undefined; after: SnapshotEntry | undefined }[]): PatchChange[] {
   const out: PatchChange[] = [];
-  for (const change of changesBetween(before, after)) {
-    const entry = change.kind === 'created' ? undefined : before.get(change.path);
+  for (const change of changes) {
+    const entry = change.before;
     const was = entry?.hash ?? null;
     // What the file was, when the snapshot kept it: a review's diff on a machine where the
     // change is already in place shows it (see beforeEntry).
     const old = entry === undefined ? {} : { ...(entry.text !== undefined ? { before_text: entry.text } : {}), ...(entry.binary ? { before_binary: true } : {}) };
-    if (change.kind === 'deleted') {
-      out.push({ path: change.path, before: was, ...old, after: null });
+    if (change.after === undefined) {
+      if (was !== null) out.push({ path: change.path, before: was, ...old, after: null });
       continue;
     }
     const abs = path.join(workspace, change.path);
@@ -65,7 +66,10 @@ export function patchChanges(workspace: string, before: Snapshot, after: Snapsho
       if (was !== null) out.push({ path: change.path, before: was, ...old, after: null });
       continue;
     }
-    out.push({ path: change.path, before: was, ...old, after: { hash: sha256(data), base64: data.toString('base64') }, executable: (mode & 0o111) !== 0 });
+    const hash = sha256(data);
+    // Rewritten with the content it had: nothing for another machine to do.
+    if (hash === was) continue;
+    out.push({ path: change.path, before: was, ...old, after: { hash, base64: data.toString('base64') }, executable: (mode & 0o111) !== 0 });
   }
   return out;
 }

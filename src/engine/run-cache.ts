@@ -51,6 +51,8 @@ export class RunCache {
   readonly #hashes = new Map<string, string>();
   /** Stages inside loop bodies: cached with their loop, not one by one. */
   readonly #nested: Set<string>;
+  /** The top-level stages: each is one job of a distributed run, with a patch of its own. */
+  readonly #topLevel: Set<string>;
 
   constructor(
     readonly pipeline: Pipeline,
@@ -66,6 +68,15 @@ export class RunCache {
     });
     this.entries = new StageCache(pipeline.dir);
     this.#nested = loopBodyPaths(pipeline.root);
+    this.#topLevel = new Set(pipeline.root.stages.map((st) => st.path));
+  }
+
+  /** Set for a shared `--run-id`: receives what each top-level stage changed, for its patch (patches-run.ts). */
+  onTopLevelChanges: ((stage: string, changes: StageChange[]) => void) | undefined;
+
+  /** Whether this stage's changes become a patch: a top-level stage, with a patch writer listening. */
+  private patched(node: StageNode, prepared: Prepared): boolean {
+    return this.onTopLevelChanges !== undefined && prepared.key === node.path && this.#topLevel.has(node.path);
   }
 
   /** The fingerprint of a stage about to run (the `stages` context as it sees it), and a result to reuse. */
@@ -110,16 +121,19 @@ export class RunCache {
     const entry = prepared.entry!;
     const pending = pendingChanges(entry.changes, workspaceFiles(this.pipeline.dir));
     if (!pending.ok) return undefined;
-    if (pending.todo.length > 0) {
-      this.tracker.begin(prepared.key, node.path, { changes: false, writer: true });
-      let written: ReturnType<typeof writeChanges>;
+    const patched = this.patched(node, prepared);
+    if (pending.todo.length > 0 || patched) {
+      this.tracker.begin(prepared.key, node.path, { changes: patched, writer: pending.todo.length > 0 });
+      let written: ReturnType<typeof writeChanges> = { ok: true };
+      let changes: StageChange[] | undefined;
       try {
         // All or nothing, like patches between jobs: a write that fails puts the others back.
-        written = writeChanges(this.pipeline.dir, pending.todo);
+        if (pending.todo.length > 0) written = writeChanges(this.pipeline.dir, pending.todo);
       } finally {
-        this.tracker.end(prepared.key);
+        changes = this.tracker.end(prepared.key);
       }
       if (!written.ok) return undefined;
+      if (patched && changes) this.onTopLevelChanges!(node.path, changes);
     }
     this.tracker.overlay(entry.changes.map((c) => ({ path: c.path, before: beforeEntry(c), afterHash: c.after?.hash ?? null })));
     this.#latest.set(node.path, entry.fingerprint);
@@ -145,17 +159,21 @@ export class RunCache {
     return outcome;
   }
 
-  /** The stage starts running: its changes are tracked when they will be cached (or watch mode wants them). */
+  /**
+   * The stage starts running: its changes are tracked when they will be cached, or become a
+   * patch (a top-level stage of a shared `--run-id`), or watch mode wants them.
+   */
   begin(node: StageNode, prepared: Prepared): void {
-    const changes = prepared.cacheable && prepared.fingerprint !== undefined;
+    const changes = (prepared.cacheable && prepared.fingerprint !== undefined) || this.patched(node, prepared);
     if (!changes && !prepared.writer) return;
     this.tracker.begin(prepared.key, node.path, { changes, writer: prepared.writer });
     prepared.began = true;
   }
 
-  /** The stage ended: a succeeded result is stored with the files it changed. */
+  /** The stage ended: its changes go to the patch writer, and a succeeded result is stored with them. */
   end(state: RunState, node: StageNode, prepared: Prepared, outcome: Outcome): void {
     const changes = prepared.began ? this.tracker.end(prepared.key) : undefined;
+    if (changes && this.patched(node, prepared)) this.onTopLevelChanges!(node.path, changes);
     if (!prepared.cacheable || prepared.fingerprint === undefined || outcome.status !== 'succeeded' || state.signal.aborted) return;
     const files = changes ? fileChanges(this.pipeline.dir, changes) : [];
     if (files === undefined) return;

@@ -213,7 +213,6 @@ async function runLocked(
     await store.close();
     return refuse(joined.message, 2);
   }
-  if (joined.tracker) state.sink = joined.tracker.wrap(options.sink);
 
   emit(state, {
     type: 'run_started',
