@@ -8,8 +8,8 @@
 //     within the debounce + 100 ms), over several edits, with the debounce it ran with.
 // Figures only; nothing is asserted. Run `npm run build` first.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from './lib/temp.mjs';
 import path from 'node:path';
 import { BIN, fmt, median, ROOT, timeCommand } from './lib/measure.mjs';
 
@@ -18,7 +18,7 @@ const EDITS = Number(process.env.BENCH_EDITS ?? 5);
 const DEBOUNCE_MS = 200;
 const env = { ...process.env, CI: '1', NO_COLOR: '1', ANTHROPIC_API_KEY: '' };
 
-const dir = mkdtempSync(path.join(tmpdir(), 'factory-bench-incremental-'));
+const dir = tempDir('factory-bench-incremental-');
 cpSync(path.join(ROOT, 'examples', 'roman-numerals'), dir, { recursive: true, filter: (src) => !/[/\\]\.factory$/.test(src) });
 
 function apply() {

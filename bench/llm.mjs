@@ -8,8 +8,8 @@
 //     as ms per turn and a ratio.
 // Figures only; nothing is asserted. Run `npm run build` first.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from './lib/temp.mjs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { BIN, fmt, median } from './lib/measure.mjs';
@@ -39,7 +39,7 @@ function apply(dir, url) {
 }
 
 function workspace(yaml, files = {}) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'factory-bench-llm-'));
+  const dir = tempDir('factory-bench-llm-');
   writeFileSync(path.join(dir, 'factory.yaml'), yaml);
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
   return dir;

@@ -1,12 +1,12 @@
 // bench/validate: how much a cold `factory validate` costs over starting Node at all, and how
 // validate + plan scale to a 10,000-stage pipeline (time and peak memory).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from './lib/temp.mjs';
 import path from 'node:path';
 import { BIN, ROOT, fmt, medianOf, timeCommand } from './lib/measure.mjs';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'factory-bench-validate-'));
+const dir = tempDir('factory-bench-validate-');
 const spec = readFileSync(path.join(ROOT, '..', 'shared', 'SPEC.md'), 'utf8');
 const example = /## 1\. A complete example\n\n```yaml\n([\s\S]*?)```/.exec(spec)?.[1];
 if (!example) throw new Error('could not find the SPEC section 1 example');
