@@ -53,6 +53,8 @@ export class RunCache {
   readonly #nested: Set<string>;
   /** The top-level stages: each is one job of a distributed run, with a patch of its own. */
   readonly #topLevel: Set<string>;
+  /** Top-level stages whose fingerprint something can use: cacheable ones and those they need, transitively. */
+  readonly #fingerprinted: Set<string>;
 
   constructor(
     readonly pipeline: Pipeline,
@@ -69,6 +71,12 @@ export class RunCache {
     this.entries = new StageCache(pipeline.dir);
     this.#nested = loopBodyPaths(pipeline.root);
     this.#topLevel = new Set(pipeline.root.stages.map((st) => st.path));
+    this.#fingerprinted = new Set();
+    for (const st of pipeline.root.stages) {
+      if (!cacheableKind(st)) continue;
+      this.#fingerprinted.add(st.path);
+      for (const up of st.upstream) this.#fingerprinted.add(pipeline.root.byId.get(up)?.path ?? up);
+    }
   }
 
   /** Set for a shared `--run-id`: receives what each top-level stage changed, for its patch (patches-run.ts). */
@@ -85,6 +93,9 @@ export class RunCache {
     const writer = mayWrite(node);
     const nested = where.iteration !== undefined || where.loop !== undefined || this.#nested.has(node.path);
     if (nested || node.kind === 'pipeline' || node.kind === 'approve') return { key, cacheable: false, writer };
+    // A stage that is never cached and feeds no cached stage has no use for a fingerprint (a
+    // command without inputs: bench/dag's 500 of them), unless watch mode wants the files it read.
+    if (!this.#fingerprinted.has(node.path) && !this.options.hooks) return { key, cacheable: false, writer };
     const needs: Record<string, string> = {};
     for (const id of node.needs) {
       const o = outcomes.get(id);
