@@ -49,7 +49,7 @@ const SCALARS = [
   'NULL', '', '2026-11-26', '2026-11-26T10:00:00Z', '12:30', '1:30:00', '0.1.2', 'a b', 'a: b', 'a #c', 'a#c', "'q'", '"q"', '"\\u263A \\x41 \\t"',
   "'it''s'", '"a\\\nb"', '[a, b]', '{a: 1}', '[]', '{}', '|\n  x\n  y', '>\n  x\n  y\n\n  z', '|-\n  x', '>+\n  x\n', '|2\n    x',
   '- a', '"${{ x }}"', '${{ stages.a.outputs.text }}', 'sh -c "echo hi"', "echo 'hi'", '`x`', '%x', '@x', '*x', '&x y', '!x y', '!!str 1',
-  '? x', 'x\n  continued plain', '"multi\n  line"', '\t', 'a\tb', '😀', '\u2028', '-', '--', '---', '...', ':', '::', 'a:b', '<<: {a: 1}',
+  '? x', '__proto__', 'constructor', 'toString', 'x\n  continued plain', '"multi\n  line"', '\t', 'a\tb', '😀', '\u2028', '-', '--', '---', '...', ':', '::', 'a:b', '<<: {a: 1}',
 ];
 
 describe('the quick YAML reader agrees with yaml', () => {
