@@ -53,10 +53,16 @@ const SCALARS = [
 ];
 
 describe('the quick YAML reader agrees with yaml', () => {
-  test('on every YAML file of the project (examples, built-ins, fixtures), and takes the valid ones', () => {
+  test('on every YAML file of the project (examples, built-ins, fixtures; also with CRLF and a BOM), and takes the valid ones', () => {
     expect(PROJECT_FILES.length).toBeGreaterThan(90);
     let taken = 0;
-    for (const file of PROJECT_FILES) if (agrees(readFileSync(file, 'utf8')).quick) taken++;
+    for (const file of PROJECT_FILES) {
+      const text = readFileSync(file, 'utf8');
+      if (agrees(text).quick) taken++;
+      // Saved on Windows, and with a byte-order mark.
+      agrees(text.replace(/\n/g, '\r\n'));
+      agrees(`\ufeff${text}`);
+    }
     expect(taken).toBeGreaterThan(20);
     for (const dir of ['examples/build-and-test', 'examples/roman-numerals', 'test/fixtures/valid/spec-example']) {
       expect(quickYamlValue(readFileSync(path.join(ROOT, dir, 'factory.yaml'), 'utf8')), dir).toBeDefined();
