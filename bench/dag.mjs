@@ -7,9 +7,10 @@
 // Also shown: factory with its spawn helpers off (FACTORY_SPAWN_HELPER=0: every program started
 // from factory's own process, through execa), the load average, and what creating a file costs
 // where the benchmark runs — factory writes a record file per stage, and on some machines a
-// crowded /tmp makes that ten times dearer than elsewhere on the same disk (BENCH_DIR moves it).
+// crowded /tmp makes that ten times dearer than elsewhere on the same disk (BENCH_DIR moves it;
+// the row "records on tmpfs" keeps the run where it is and puts only .factory on /dev/shm).
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,17 +92,29 @@ writeFileSync(path.join(dirs.wireit, 'package.json'), JSON.stringify({
 symlinkSync(path.join(ROOT, 'node_modules'), path.join(dirs.wireit, 'node_modules'));
 
 const factory = path.join(ROOT, 'bin', 'factory.js');
+// The same pipeline with its records (.factory, one file per stage) on tmpfs, when the run is
+// elsewhere: how much of factory's time is the disk's rather than the engine's.
+const shm = '/dev/shm';
+const tmpfsRecords = existsSync(shm) && !work.startsWith(`${shm}/`) ? mkdtempSync(path.join(shm, 'factory-bench-records-')) : undefined;
+const recordsOnTmpfs = () => {
+  const target = path.join(tmpfsRecords, 'factory');
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target);
+  symlinkSync(target, path.join(dirs.factory, '.factory'));
+};
 const runners = {
   'node spawn (floor)': () => [process.execPath, ['runner.mjs', 'dag.json', String(JOBS)], dirs.node],
   factory: () => [process.execPath, [factory, 'apply', '--quiet'], dirs.factory],
+  ...(tmpfsRecords ? { 'factory, records on tmpfs': () => [process.execPath, [factory, 'apply', '--quiet'], dirs.factory, {}, recordsOnTmpfs] } : {}),
   'factory, no helper': () => [process.execPath, [factory, 'apply', '--quiet'], dirs.factory, { FACTORY_SPAWN_HELPER: '0' }],
   [`make -j${JOBS}`]: () => ['make', [`-j${JOBS}`, '--no-print-directory', '-s'], dirs.make],
   wireit: () => ['npm', ['run', '--silent', 'all'], dirs.wireit],
 };
 const env = { ...process.env, WIREIT_PARALLEL: String(JOBS), WIREIT_CACHE: 'none', WIREIT_LOGGER: 'quiet', CI: '1' };
 
-function time(cmd, args, cwd, extraEnv = {}) {
+function time(cmd, args, cwd, extraEnv = {}, prepare = undefined) {
   rmSync(path.join(cwd, '.factory'), { recursive: true, force: true });
+  prepare?.();
   const start = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { cwd, env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
@@ -139,11 +152,12 @@ console.log(`  in ${path.dirname(work)} (creating a file there: ${createMs.toFix
 const floor = median(results['node spawn (floor)']);
 for (const [name, times] of Object.entries(results)) {
   if (errors[name] && times.length === 0) {
-    console.log(`  ${name.padEnd(20)} failed: ${errors[name]}`);
+    console.log(`  ${name.padEnd(26)} failed: ${errors[name]}`);
     continue;
   }
   const m = median(times);
-  console.log(`  ${name.padEnd(20)} ${m.toFixed(0).padStart(6)} ms   ${(m / floor).toFixed(2)}× the floor`);
+  console.log(`  ${name.padEnd(26)} ${m.toFixed(0).padStart(6)} ms   ${(m / floor).toFixed(2)}× the floor`);
 }
 console.log(`one-stage pipeline:    ${median(one).toFixed(0).padStart(6)} ms   (goal < 200 ms)`);
 rmSync(work, { recursive: true, force: true });
+if (tmpfsRecords) rmSync(tmpfsRecords, { recursive: true, force: true });
