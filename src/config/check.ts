@@ -7,6 +7,7 @@ import { locate, originOf, type LoadedFile, type PathSegment } from './load.js';
 import { declaredParams, resolveParams } from './params.js';
 import type { JsonValue, Pipeline, Scope, StageKind, StageNode, TemplateCall } from './pipeline.js';
 import { validateAgainstSchema } from './schema.js';
+import { substituteStaticValues } from './static-values.js';
 import { buildScopes, type RawScope, type RawStage } from './scopes.js';
 import { durationMs, DURATION_HINT, tokenCount, TOKENS_HINT } from './units.js';
 import { checkUses } from './uses.js';
@@ -26,6 +27,8 @@ export interface CheckOptions {
   workspace?: string;
   /** Param values already typed (a pipeline stage's literal `with`). */
   paramValues?: Readonly<Record<string, JsonValue>>;
+  /** Params given as expressions (a pipeline stage's `with`): known only at run time. */
+  runtimeParams?: ReadonlySet<string>;
   /** Template files on the way here (cycles of `uses`/`extends`), and how they were reached. */
   chain?: readonly string[];
   via?: readonly string[];
@@ -47,10 +50,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Schema, then semantics: every problem of the file in one pass, sorted by position. */
-export function checkConfig(loaded: LoadedFile, options: CheckOptions): CheckResult {
-  const diagnostics: Diagnostic[] = [...validateAgainstSchema(loaded, 'factory')];
+export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResult {
+  const params = resolveParams(file, options.set, options.forRun, options.paramValues);
+  // Typed keys written as expressions over params take their values first (static-values.ts).
+  const substituted = substituteStaticValues(file, { values: params.values, declared: new Set(declaredParams(file.value).keys()), runtime: options.runtimeParams ?? new Set() });
+  const loaded = substituted.loaded;
+  const diagnostics: Diagnostic[] = [...validateAgainstSchema(loaded, 'factory'), ...substituted.diagnostics];
   const config = isRecord(loaded.value) ? loaded.value : {};
-  const params = resolveParams(loaded, options.set, options.forRun, options.paramValues);
   diagnostics.push(...params.diagnostics);
   const { root, diagnostics: graph } = buildScopes(loaded, options.prefix);
   const workspace = options.workspace ?? path.dirname(loaded.absPath);

@@ -64,6 +64,7 @@ function checkCall(loaded: LoadedFile, stage: RawStage, options: CheckOptions, r
   const checked = checkConfig(merged.loaded, {
     set: [],
     paramValues: staticValues(merged.loaded, given),
+    runtimeParams: new Set(Object.entries(given).filter(([, v]) => typeof v === 'string' && v.includes('${{')).map(([id]) => id)),
     forRun: false,
     cwd,
     prefix: stage.path,
