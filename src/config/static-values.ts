@@ -4,7 +4,8 @@ import { diagnostic, type Diagnostic } from './diagnostics.js';
 import { locateInString, type LoadedFile, type PathSegment } from './load.js';
 
 /**
- * Numbers and switches written as one expression over params: `max_iterations: ${{ params.rounds }}`
+ * Numbers, switches, durations and budgets written as one expression over params:
+ * `max_iterations: ${{ params.rounds }}`, `budget: { cost_usd: ${{ params.max_cost }} }`
  * (SPEC section 5: a value that is exactly one expression keeps its type). A template can then
  * take them as params. Their values are needed before the run (the loop's bound, plan's
  * estimates, the scheduler's limits), so they are worked out here, once the params are known,
@@ -21,7 +22,8 @@ export interface StaticParams {
   runtime: ReadonlySet<string>;
 }
 
-type Want = 'number' | 'boolean';
+/** What the key takes: a number, a switch, a duration (`10m`), or a token count (`2M` or a whole number). */
+type Want = 'number' | 'boolean' | 'duration' | 'tokens';
 
 /** Typed keys of a stage (in any scope), of `defaults:`, and at the top level. */
 const STAGE_KEYS: ReadonlyMap<string, Want> = new Map([
@@ -36,21 +38,32 @@ const STAGE_KEYS: ReadonlyMap<string, Want> = new Map([
   ['temperature', 'number'],
   ['continue_on_error', 'boolean'],
   ['diff', 'boolean'],
+  ['timeout', 'duration'],
 ]);
 const DEFAULTS_KEYS: ReadonlyMap<string, Want> = new Map([
   ['max_tokens', 'number'],
   ['retries', 'number'],
   ['temperature', 'number'],
+  ['timeout', 'duration'],
 ]);
 const TOP_KEYS: ReadonlyMap<string, Want> = new Map([['concurrency', 'number']]);
+/** The run's budget, a stage's, and what `ask` adds to one. */
+const BUDGET_KEYS: ReadonlyMap<string, Want> = new Map([
+  ['tokens', 'tokens'],
+  ['cost_usd', 'number'],
+  ['wall_time', 'duration'],
+  ['warn_at', 'number'],
+]);
+const WATCH_KEYS: ReadonlyMap<string, Want> = new Map([['debounce', 'duration']]);
 
 /**
  * A stand-in for a value that cannot be worked out now (a required param `validate` was not
  * given, or an expression already reported): within every typed key's range, so that nothing
  * else is reported about it.
  */
-const STAND_IN: Record<Want, JsonValue> = { number: 1, boolean: true };
-const STAND_IN_WORD: Record<Want, string> = { number: 'number', boolean: 'true or false' };
+const STAND_IN: Record<Want, JsonValue> = { number: 1, boolean: true, duration: '1s', tokens: 1 };
+const PARAM_TYPE: Record<Want, string> = { number: '`number` or `integer`', boolean: '`boolean`', duration: '`string` (a duration such as 10m)', tokens: '`integer` or `string` (such as 2M)' };
+const STAND_IN_WORD: Record<Want, string> = { number: 'number', boolean: 'true or false', duration: 'duration', tokens: 'token count' };
 
 export function substituteStaticValues(loaded: LoadedFile, params: StaticParams): { loaded: LoadedFile; diagnostics: Diagnostic[] } {
   const found: { at: PathSegment[]; text: string; want: Want }[] = [];
@@ -58,6 +71,8 @@ export function substituteStaticValues(loaded: LoadedFile, params: StaticParams)
   if (!isRecord(config)) return { loaded, diagnostics: [] };
   collect(config, [], TOP_KEYS, found);
   if (isRecord(config.defaults)) collect(config.defaults, ['defaults'], DEFAULTS_KEYS, found);
+  if (isRecord(config.budget)) collect(config.budget, ['budget'], BUDGET_KEYS, found);
+  if (isRecord(config.watch)) collect(config.watch, ['watch'], WATCH_KEYS, found);
   collectStages(config.stages, ['stages'], found);
   if (found.length === 0) return { loaded, diagnostics: [] };
 
@@ -83,6 +98,10 @@ function collectStages(stages: unknown, at: PathSegment[], out: { at: PathSegmen
   for (const [id, stage] of Object.entries(stages)) {
     if (!isRecord(stage)) continue;
     collect(stage, [...at, id], STAGE_KEYS, out);
+    if (isRecord(stage.budget)) {
+      collect(stage.budget, [...at, id, 'budget'], BUDGET_KEYS, out);
+      if (isRecord(stage.budget.extend)) collect(stage.budget.extend, [...at, id, 'budget', 'extend'], BUDGET_KEYS, out);
+    }
     collectStages(stage.stages, [...at, id, 'stages'], out);
   }
 }
@@ -123,8 +142,10 @@ function evaluateStatic(loaded: LoadedFile, f: { at: PathSegment[]; text: string
   const result = evaluate(part.ast, { contexts: { params: params.values as Value } });
   if (!result.ok) return fail(result.error.offset + part.sourceOffset, result.error.length, `${key}: ${result.error.message}`, result.error.hint);
   const v = result.value;
-  if (typeof v !== f.want) {
-    return fail(0, f.text.length, `${key}: ${f.text.trim()} is ${JSON.stringify(v)}, not a ${f.want}`, `give the param the type ${f.want === 'number' ? '`number` or `integer`' : '`boolean`'}`);
+  // Durations and token counts are then checked as if written out (the schema and their units).
+  const fits = f.want === 'duration' ? typeof v === 'string' : f.want === 'tokens' ? typeof v === 'string' || typeof v === 'number' : typeof v === f.want;
+  if (!fits) {
+    return fail(0, f.text.length, `${key}: ${f.text.trim()} is ${JSON.stringify(v)}, not a ${STAND_IN_WORD[f.want]}`, `give the param the type ${PARAM_TYPE[f.want]}`);
   }
   return { ok: true, value: v as JsonValue };
 }

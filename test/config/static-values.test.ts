@@ -74,6 +74,38 @@ describe('typed keys as expressions over params', () => {
     expect(r.stderr).toContain('via factory.yaml:7:11 uses');
   });
 
+  test('durations and budgets too: written out as if literal, then checked like one', async () => {
+    const yaml = `version: 1
+params:
+  max_cost: { type: number, default: 5 }
+  wall: { type: string, default: 30m }
+  step_timeout: { type: string, default: 90s }
+  tokens: { type: string, default: 2M }
+budget:
+  cost_usd: \${{ params.max_cost }}
+  wall_time: \${{ params.wall }}
+  tokens: \${{ params.tokens }}
+watch: { debounce: "\${{ params.step_timeout }}" }
+stages:
+  build:
+    kind: command
+    run: make
+    timeout: \${{ params.step_timeout }}
+`;
+    const dir = workspace({ 'factory.yaml': yaml });
+    const r = loadPipeline('factory.yaml', { cwd: dir, forRun: true });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.pipeline.config.budget).toEqual({ cost_usd: 5, wall_time: '30m', tokens: '2M' });
+    expect(r.pipeline.root.byId.get('build')!.timeoutMs).toBe(90_000);
+    // A param of the wrong type, and a value that is no duration once written out.
+    const wrong = await runInProcess(['validate', '--set', 'wall=5 minutes', '--format', 'json'], workspace({ 'factory.yaml': yaml.replace('tokens: ${{ params.tokens }}', 'tokens: ${{ params.max_cost > 1 }}') }));
+    expect(wrong.code).toBe(2);
+    const diags = (JSON.parse(wrong.stdout) as { diagnostics: { line: number; code: string; message: string }[] }).diagnostics;
+    expect(diags.map((d) => [d.line, d.code])).toEqual([[9, 'bad-duration'], [10, 'static-value']]);
+    expect(diags[1]!.message).toContain('tokens: ${{ params.max_cost > 1 }} is true, not a token count');
+  });
+
   test('validate passes without a required param; plan and apply use its value', async () => {
     const dir = workspace({ 'factory.yaml': TEMPLATE.replace('rounds: { type: integer, default: 2 }', 'rounds: { type: integer }') });
     expect((await runInProcess(['validate'], dir)).code).toBe(0);
