@@ -166,10 +166,14 @@ function paramsRead(ast: Expr): string[] | 'all' {
   return all ? 'all' : names;
 }
 
+/** Sets a value found by collect(): every step is an own property (a key such as `__proto__` included). */
 function setAt(root: Record<string, unknown>, at: readonly PathSegment[], value: JsonValue): void {
   let node: Record<string, unknown> = root;
-  for (const seg of at.slice(0, -1)) node = node[String(seg)] as Record<string, unknown>;
-  node[String(at[at.length - 1])] = value;
+  for (const seg of at.slice(0, -1)) {
+    if (!Object.hasOwn(node, String(seg))) return;
+    node = node[String(seg)] as Record<string, unknown>;
+  }
+  Object.defineProperty(node, String(at[at.length - 1]), { value, writable: true, enumerable: true, configurable: true });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
