@@ -106,6 +106,14 @@ stages:
     expect(diags[1]!.message).toContain('tokens: ${{ params.max_cost > 1 }} is true, not a token count');
   });
 
+  test('a stage id such as __proto__ is only reported, never written through', async () => {
+    const dir = workspace({ 'factory.yaml': 'version: 1\nparams:\n  n: { type: integer, default: 2 }\nstages:\n  __proto__:\n    kind: loop\n    max_iterations: ${{ params.n }}\n    stages:\n      a: { kind: command, run: "true" }\n' });
+    const r = await runInProcess(['validate'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('"__proto__" is not a valid id');
+    expect(({} as Record<string, unknown>).max_iterations).toBeUndefined();
+  });
+
   test('validate passes without a required param; plan and apply use its value', async () => {
     const dir = workspace({ 'factory.yaml': TEMPLATE.replace('rounds: { type: integer, default: 2 }', 'rounds: { type: integer }') });
     expect((await runInProcess(['validate'], dir)).code).toBe(0);
