@@ -11,6 +11,7 @@ import { substituteStaticValues } from './static-values.js';
 import { buildScopes, type RawScope, type RawStage } from './scopes.js';
 import { durationMs, DURATION_HINT, tokenCount, TOKENS_HINT } from './units.js';
 import { checkUses } from './uses.js';
+import { isRecord } from './is-record.js';
 
 export interface CheckOptions {
   /** `--set id=value` entries. */
@@ -45,15 +46,13 @@ const DEFAULT_CONCURRENCY = 4;
 /** Kinds that do work themselves: they take retries and hold a concurrency slot. */
 export const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate']);
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** Schema, then semantics: every problem of the file in one pass, sorted by position. */
 export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResult {
   const params = resolveParams(file, options.set, options.forRun, options.paramValues);
+  const declared = new Set(declaredParams(file.value).keys());
   // Typed keys written as expressions over params take their values first (static-values.ts).
-  const substituted = substituteStaticValues(file, { values: params.values, declared: new Set(declaredParams(file.value).keys()), runtime: options.runtimeParams ?? new Set() });
+  const substituted = substituteStaticValues(file, { values: params.values, declared, runtime: options.runtimeParams ?? new Set() });
   const loaded = substituted.loaded;
   const diagnostics: Diagnostic[] = [...validateAgainstSchema(loaded, 'factory'), ...substituted.diagnostics];
   const config = isRecord(loaded.value) ? loaded.value : {};
@@ -62,7 +61,7 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   const workspace = options.workspace ?? path.dirname(loaded.absPath);
   diagnostics.push(...graph);
   diagnostics.push(...checkRunHasNoExpressions(loaded, root));
-  diagnostics.push(...checkExpressions(loaded, root, new Set(declaredParams(loaded.value).keys())));
+  diagnostics.push(...checkExpressions(loaded, root, declared));
   diagnostics.push(...checkUnits(loaded, config, root));
   diagnostics.push(...checkStageRules(loaded, root));
   diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd(), workspace));
@@ -202,5 +201,3 @@ function toNode(loaded: LoadedFile, raw: RawStage, config: FactoryConfig, calls:
   }
   return node;
 }
-
-

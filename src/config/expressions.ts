@@ -4,6 +4,7 @@ import { diagnostic, type Diagnostic } from './diagnostics.js';
 import { locateInString, type LoadedFile, type PathSegment } from './load.js';
 import { LazySet } from './lazy-set.js';
 import type { RawScope, RawStage } from './scopes.js';
+import { isRecord } from './is-record.js';
 
 /** Keys whose value is a whole expression even without `${{ }}`, as `if:` is in GitHub Actions. */
 const CONDITION_KEYS = new Set(['if', 'until']);
@@ -19,9 +20,6 @@ interface Place {
   diagnostics: Diagnostic[];
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** Every stage id of the pipeline, at any depth, for "exists but is not upstream" messages. */
 function allIds(scope: RawScope, into = new Set<string>()): Set<string> {

@@ -2,6 +2,7 @@ import { diagnostic, NO_POSITION, type Diagnostic } from './diagnostics.js';
 import { locate, type LoadedFile } from './load.js';
 import type { JsonValue } from './pipeline.js';
 import { didYouMean, oneOf } from './suggest.js';
+import { isRecord } from './is-record.js';
 
 export type ParamType = 'string' | 'number' | 'integer' | 'boolean';
 
@@ -16,9 +17,6 @@ const COMMAND_LINE = '--set';
 
 const TYPE_WORDS: Record<ParamType, string> = { string: 'a string', number: 'a number', integer: 'a whole number', boolean: 'true or false' };
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** The declared params, read defensively (the schema reports malformed ones). */
 export function declaredParams(config: unknown): Map<string, ParamSpec> {

@@ -2,6 +2,7 @@ import { diagnostic, type Diagnostic } from './diagnostics.js';
 import { locate, type LoadedFile, type PathSegment } from './load.js';
 import { LazySet } from './lazy-set.js';
 import { didYouMean } from './suggest.js';
+import { isRecord } from './is-record.js';
 
 /**
  * The shape of the stage graph, read defensively from the raw config: one entry per scope with
@@ -30,9 +31,6 @@ export interface RawScope {
   byId: Map<string, RawStage>;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** `prefix` is the dotted path of the pipeline stage that calls this file as a template ('' at the top). */
 export function buildScopes(loaded: LoadedFile, prefix = ''): { root: RawScope; diagnostics: Diagnostic[] } {

@@ -2,6 +2,7 @@ import type { JsonValue } from './pipeline.js';
 import { children, checkExpression, evaluate, parseTemplate, type Expr, type StaticEnv, type Value } from '../expr/index.js';
 import { diagnostic, type Diagnostic } from './diagnostics.js';
 import { locateInString, type LoadedFile, type PathSegment } from './load.js';
+import { isRecord } from './is-record.js';
 
 /**
  * Numbers, switches, durations and budgets written as one expression over params:
@@ -174,8 +175,4 @@ function setAt(root: Record<string, unknown>, at: readonly PathSegment[], value:
     node = node[String(seg)] as Record<string, unknown>;
   }
   Object.defineProperty(node, String(at[at.length - 1]), { value, writable: true, enumerable: true, configurable: true });
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
