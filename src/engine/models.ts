@@ -310,7 +310,8 @@ export class ModelRuntime {
     return this.#prepared.recorder;
   }
 
-  takeSnapshot(previous?: Snapshot): Snapshot {
+  /** Only when the run gives no snapshots of its own (a ModelRuntime built on its own, as in tests). */
+  private takeSnapshot(previous?: Snapshot): Snapshot {
     const ignore = (this.#prepared.pipeline.config.watch as { ignore?: string[] } | undefined)?.ignore;
     return takeSnapshot(this.#prepared.pipeline.dir, { ...(ignore ? { ignore } : {}), ...(previous ? { previous } : {}) });
   }

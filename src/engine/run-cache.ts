@@ -135,14 +135,9 @@ export class RunCache {
     const patched = this.patched(node, prepared);
     if (pending.todo.length > 0 || patched) {
       this.tracker.begin(prepared.key, node.path, { changes: patched, writer: pending.todo.length > 0 });
-      let written: ReturnType<typeof writeChanges> = { ok: true };
-      let changes: StageChange[] | undefined;
-      try {
-        // All or nothing, like patches between jobs: a write that fails puts the others back.
-        if (pending.todo.length > 0) written = writeChanges(this.pipeline.dir, pending.todo);
-      } finally {
-        changes = this.tracker.end(prepared.key);
-      }
+      // All or nothing, like patches between jobs: a write that fails puts the others back (it reports, never throws).
+      const written = pending.todo.length > 0 ? writeChanges(this.pipeline.dir, pending.todo) : { ok: true };
+      const changes = this.tracker.end(prepared.key);
       if (!written.ok) return undefined;
       if (patched && changes) this.onTopLevelChanges!(node.path, changes);
     }
