@@ -74,24 +74,15 @@ function checkScopeFiles(check: FileCheck, scope: RawScope): void {
         for (const f of files) checkScenarioFile(check, path.join(check.dir, f));
       });
     }
-    const context = asList(def.context);
-    context.forEach((pattern, i) => {
-      const glob = staticGlob(pattern, check.params);
-      if (glob === undefined) return;
-      if (expandGlobs([glob], check.dir).length === 0) {
-        check.diagnostics.push(diagnostic(loaded.file, locate(loaded, [...stage.yamlPath, 'context', i]), 'context-empty',
-          `the context glob "${glob}" of stage "${stage.path}" matches no file`, 'the model will not see it; fix the glob or create the file', 'warning'));
-      }
-    });
-    const inputs = asList(def.inputs);
-    inputs.forEach((pattern, i) => {
-      const glob = staticGlob(pattern, check.params);
-      if (glob === undefined) return;
-      if (expandGlobs([glob], check.dir).length === 0) {
-        check.diagnostics.push(diagnostic(loaded.file, locate(loaded, [...stage.yamlPath, 'inputs', i]), 'inputs-empty',
-          `the inputs glob "${glob}" of stage "${stage.path}" matches no file`, 'its fingerprint will not see such a file until one exists; fix the glob or create the file', 'warning'));
-      }
-    });
+    const warnEmpty = (key: 'context' | 'inputs', hint: string) =>
+      asList(def[key]).forEach((pattern, i) => {
+        const glob = staticGlob(pattern, check.params);
+        if (glob === undefined || expandGlobs([glob], check.dir).length > 0) return;
+        check.diagnostics.push(diagnostic(loaded.file, locate(loaded, [...stage.yamlPath, key, i]), `${key}-empty`,
+          `the ${key} glob "${glob}" of stage "${stage.path}" matches no file`, hint, 'warning'));
+      });
+    warnEmpty('context', 'the model will not see it; fix the glob or create the file');
+    warnEmpty('inputs', 'its fingerprint will not see such a file until one exists; fix the glob or create the file');
     if (typeof def.prompt_file === 'string') {
       const file = staticGlob(def.prompt_file, check.params);
       // prompt_file alone resolves against the file that declares the stage (a template ships its prompts).
