@@ -9,10 +9,13 @@ import { OutputStream } from './output-stream.js';
 import { recordEnd, recordStart, type Ending, type Outcome } from './stage-record.js';
 import { runNested, runTemplateScope } from './nested.js';
 import { checkRecord } from './state.js';
+import { watchWallTime } from './wall-deadline.js';
 import type { RunState } from './state.js';
 
 /** Errors worth another attempt: the stage could not start, timed out, or its provider failed. */
 const RETRYABLE: ReadonlySet<Reason> = new Set(['spawn', 'timeout', 'provider']);
+/** Kinds that do work: a wall_time budget of their scopes ends them in flight, timeout or not. */
+const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate']);
 /** Kinds whose executors get model services (a loop: for its ledger). */
 const MODEL_SERVICE_KINDS: ReadonlySet<string> = new Set(['plan', 'generate', 'review', 'scenario-validate', 'loop']);
 
@@ -72,6 +75,9 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   state.signal.addEventListener('abort', onCancel, { once: true });
   if (state.signal.aborted) onCancel();
   const timer = node.timeoutMs === undefined || executor.ownsTimeout ? undefined : setTimeout(() => controller.abort('timeout'), node.timeoutMs);
+  // A stage without a timeout still ends when the run's (or its loop's) wall_time is reached.
+  const parentScope = node.path.includes('.') ? node.path.slice(0, node.path.lastIndexOf('.')) : '';
+  const wall = state.models && WORK_KINDS.has(node.kind) ? watchWallTime(state.models.ledgerFor(parentScope), () => controller.abort('wall_time')) : undefined;
   const streams = {
     stdout: new OutputStream(state, node, 'stdout', where.iteration),
     stderr: new OutputStream(state, node, 'stderr', where.iteration),
@@ -104,11 +110,16 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
     result = { status: 'error', reason: 'spawn', message: `internal error in the ${node.kind} stage: ${(err as Error).message ?? String(err)}`, outputs: {} };
   } finally {
     if (timer) clearTimeout(timer);
+    wall?.clear();
     state.signal.removeEventListener('abort', onCancel);
     streams.stdout.close();
     streams.stderr.close();
   }
   if (controller.signal.aborted) {
+    const exhausted = controller.signal.reason === 'wall_time' ? wall?.exhausted() : undefined;
+    if (exhausted && state.models) {
+      return { status: 'error', reason: 'budget', message: `${state.models.describeExhausted(exhausted, false)}; the stage was stopped`, outputs: result.outputs };
+    }
     if (controller.signal.reason === 'timeout') {
       return { status: 'error', reason: 'timeout', message: `timed out after ${formatDuration(node.timeoutMs ?? 0)}`, outputs: result.outputs };
     }

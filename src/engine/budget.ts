@@ -48,7 +48,25 @@ export interface CallEstimate {
   promptTokens?: number;
 }
 
-export type Reservation = { ok: true; maxTokens: number } | { ok: false; exhausted: Exhausted };
+/**
+ * The answer to a reservation: go ahead with `maxTokens` (the call's worst case is held in every
+ * enclosing scope until `hold` is settled), or no. A refusal with `wait` means calls in flight
+ * hold what is missing: once one of them settles, asking again may succeed.
+ */
+export type Reservation =
+  | { ok: true; maxTokens: number; hold: Hold }
+  | { ok: false; exhausted: Exhausted; wait?: Promise<void> };
+
+/**
+ * What one call holds in a scope and its ancestors: its worst case at first, turned into spending
+ * as usage arrives, the rest given back by `release`.
+ */
+export interface Hold {
+  /** Charges usage the call has reported (an increment) against what it holds; returns an exhausted budget, if any. */
+  spend(usage: Usage, cost: number): Exhausted | undefined;
+  /** Gives back what the call still holds (after its last usage, or when it failed). Idempotent. */
+  release(): void;
+}
 
 export interface Spent {
   tokens: number;
@@ -99,6 +117,11 @@ export class BudgetLedger {
   #limits: BudgetLimits;
   #tokens = 0;
   #cost = 0;
+  /** Held by calls in flight (their worst case not yet spent), here and in every ancestor. */
+  #heldTokens = 0;
+  #heldCost = 0;
+  /** Callers waiting for a hold of this scope to be released. */
+  #waiters: (() => void)[] = [];
   readonly #startedAt: number;
   #pausedMs = 0;
   #pauses = 0;
@@ -131,15 +154,24 @@ export class BudgetLedger {
   }
 
   /**
-   * Before a model call: refused when some scope cannot pay for the prompt and one output
-   * token, or its wall time is up; otherwise `maxTokens` capped to what every scope has left in
-   * tokens and, at the model's output price, in dollars. A model without a price is not capped
-   * by dollars (the engine should refuse such a model under a cost budget before the run).
+   * Before a model call: its worst case — the prompt estimate plus `maxTokens`, capped to what is
+   * left — is held in this scope and every ancestor at once, so calls running in parallel share
+   * what is left instead of each seeing all of it (SPEC section 6). Refused when some scope cannot
+   * pay for the prompt and one output token (or its wall time is up); when that is because calls
+   * in flight hold the rest, or when the cap would cut the call short while they do, the refusal
+   * carries `wait`: ask again once one of them settles. A model without a price is not capped by
+   * dollars (the engine refuses such a model under a cost budget before the run).
    */
   reserve(estimate: CallEstimate): Reservation {
-    const prompt = Math.max(0, estimate.promptTokens ?? 0);
-    let cap = Math.floor(estimate.maxTokens);
+    const prompt = Math.max(0, Math.ceil(estimate.promptTokens ?? 0));
+    const wanted = Math.max(1, Math.floor(estimate.maxTokens));
+    let cap = wanted;
+    let binding: { ledger: BudgetLedger; budget: 'tokens' | 'cost_usd' } | undefined;
     const price = priceOf(estimate.model, this.pricing);
+    const rates = price ? ratesFor(price, prompt) : undefined;
+    // The prompt may be billed as a cache write, the dearest way to send it.
+    const promptCost = rates ? (prompt * Math.max(rates.input, rates.cache_write)) / 1_000_000 : 0;
+    const perOutput = rates ? rates.output / 1_000_000 : 0;
     for (const l of this.chain()) {
       const { tokens, cost_usd, wall_time_ms } = l.#limits;
       const elapsed = l.elapsedMs();
@@ -147,21 +179,95 @@ export class BudgetLedger {
         return { ok: false, exhausted: { scope: l.scope, budget: 'wall_time', spent: elapsed, limit: wall_time_ms } };
       }
       if (tokens !== undefined) {
-        const room = tokens - l.#tokens - prompt;
-        if (room < 1) return { ok: false, exhausted: { scope: l.scope, budget: 'tokens', spent: l.#tokens, limit: tokens, needed: prompt + 1 } };
-        cap = Math.min(cap, room);
+        const room = tokens - l.#tokens - l.#heldTokens - prompt;
+        if (room < 1) return l.#refuse({ scope: l.scope, budget: 'tokens', spent: l.#tokens, limit: tokens, needed: prompt + 1 }, l.#heldTokens > 0);
+        if (room < cap) [cap, binding] = [room, { ledger: l, budget: 'tokens' }];
       }
-      if (cost_usd !== undefined && price) {
-        const rates = ratesFor(price, prompt);
-        const promptCost = (prompt * rates.input) / 1_000_000;
-        const perOutput = rates.output / 1_000_000;
+      if (cost_usd !== undefined && rates) {
         // The epsilon keeps float noise (0.008 / 0.00001 = 799.999…) from costing a token.
-        const room = perOutput > 0 ? Math.floor((cost_usd - l.#cost - promptCost) / perOutput + 1e-9) : Infinity;
-        if (room < 1) return { ok: false, exhausted: { scope: l.scope, budget: 'cost_usd', spent: l.#cost, limit: cost_usd, needed: promptCost + perOutput } };
-        cap = Math.min(cap, room);
+        const room = perOutput > 0 ? Math.floor((cost_usd - l.#cost - l.#heldCost - promptCost) / perOutput + 1e-9) : Infinity;
+        if (room < 1) return l.#refuse({ scope: l.scope, budget: 'cost_usd', spent: l.#cost, limit: cost_usd, needed: promptCost + perOutput }, l.#heldCost > 0);
+        if (room < cap) [cap, binding] = [room, { ledger: l, budget: 'cost_usd' }];
       }
     }
-    return { ok: true, maxTokens: Math.max(1, Math.floor(cap)) };
+    // Cut short only by what others hold for now: better to wait for them than to ask for a sliver.
+    if (binding && cap < wanted) {
+      const l = binding.ledger;
+      const held = binding.budget === 'tokens' ? l.#heldTokens : l.#heldCost;
+      if (held > 0) {
+        const limit = (binding.budget === 'tokens' ? l.#limits.tokens : l.#limits.cost_usd) ?? 0;
+        const spent = binding.budget === 'tokens' ? l.#tokens : l.#cost;
+        const needed = binding.budget === 'tokens' ? prompt + wanted : promptCost + wanted * perOutput;
+        return { ok: false, exhausted: { scope: l.scope, budget: binding.budget, spent, limit, needed }, wait: l.#released() };
+      }
+    }
+    const maxTokens = Math.max(1, Math.floor(cap));
+    return { ok: true, maxTokens, hold: this.#hold(prompt + maxTokens, promptCost + maxTokens * perOutput) };
+  }
+
+  /** A refusal; with `wait` when calls in flight hold part of what is missing. */
+  #refuse(exhausted: Exhausted, held: boolean): Reservation {
+    return held ? { ok: false, exhausted, wait: this.#released() } : { ok: false, exhausted };
+  }
+
+  /** Resolves when some hold of this scope is released. */
+  #released(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #hold(tokens: number, cost: number): Hold {
+    const chain = this.chain();
+    for (const l of chain) {
+      l.#heldTokens += tokens;
+      l.#heldCost += cost;
+    }
+    let heldTokens = tokens;
+    let heldCost = cost;
+    const give = (t: number, c: number) => {
+      for (const l of chain) {
+        l.#heldTokens = Math.max(0, l.#heldTokens - t);
+        l.#heldCost = Math.max(0, l.#heldCost - c);
+      }
+      heldTokens -= t;
+      heldCost -= c;
+    };
+    return {
+      spend: (usage, c) => {
+        give(Math.min(heldTokens, tokensOf(usage)), Math.min(heldCost, c));
+        return this.charge(usage, c);
+      },
+      release: () => {
+        if (heldTokens === 0 && heldCost === 0) return;
+        give(heldTokens, heldCost);
+        for (const l of chain) {
+          const waiting = l.#waiters;
+          l.#waiters = [];
+          for (const wake of waiting) wake();
+        }
+      },
+    };
+  }
+
+  /**
+   * Spending of this scope from before this process (a resumed run's journal): counted here
+   * alone, since each enclosing scope is seeded with its own total.
+   */
+  seed(usage: Usage, cost: number): void {
+    this.#tokens += tokensOf(usage);
+    this.#cost += cost;
+  }
+
+  /** Whether a call of this size could be held in full now (no waiting, no capping). */
+  affords(estimate: CallEstimate): boolean {
+    const r = this.reserve(estimate);
+    if (!r.ok) return false;
+    r.hold.release();
+    return r.maxTokens >= estimate.maxTokens;
+  }
+
+  /** Tokens and dollars held by calls in flight in this scope (theirs and its children's). */
+  held(): { tokens: number; cost_usd: number } {
+    return { tokens: this.#heldTokens, cost_usd: this.#heldCost };
   }
 
   /**

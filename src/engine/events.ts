@@ -11,7 +11,9 @@ export type Reason =
   | 'exit_code' | 'spawn' | 'timeout' | 'expression' | 'provider' | 'budget' | 'tool_errors' | 'max_turns'
   | 'review' | 'threshold' | 'not_converged' | 'rejected' | 'needs' | 'if' | 'cancelled' | 'config'
   /** Addition to SPEC section 12: a command with `parse: json` whose stdout is not JSON (status `failed`). */
-  | 'parse';
+  | 'parse'
+  /** An answer cut off at max_tokens (SPEC section 6), or one that does not match its output_schema. */
+  | 'output';
 
 export interface Usage {
   input_tokens: number;
@@ -39,7 +41,16 @@ export type EngineEvent =
   | (Base & { type: 'run_started'; name: string; file: string; dir: string; resumed: boolean; stages: { path: string; kind: StageKind; needs: string[]; /** A loop's max_iterations (renderers show "iteration 2/4"). */ max_iterations?: number }[] })
   | (Base & StageRef & { type: 'stage_started'; kind: StageKind; attempt: number })
   | (Base & StageRef & { type: 'stage_output'; stream: 'stdout' | 'stderr'; chunk: string })
-  | (Base & StageRef & { type: 'model_call'; model: string; usage: Usage; cost_usd: number })
+  | (Base & StageRef & {
+      type: 'model_call';
+      model: string;
+      usage: Usage;
+      cost_usd: number;
+      /** Addition to SPEC section 12: the call's id within the run, which journal-only `model_usage` events of the same call carry too. */
+      call_id?: string;
+      /** Addition: the call failed (after the provider's retries) or was refused; what it had cost is in `usage`. */
+      error?: string;
+    })
   | (Base & StageRef & { type: 'budget_warning'; budget: string; spent: number; limit: number })
   | (Base & StageRef & {
       type: 'approval_waiting';
@@ -69,6 +80,15 @@ export type EngineEvent =
   | (Base & { type: 'run_finished'; status: RunStatus; exit_code: number; duration_ms: number; usage: Usage; cost_usd: number; record: string });
 
 export type EngineEventType = EngineEvent['type'];
+
+/**
+ * Events the journal keeps but `--json` does not print: spending as soon as the provider reports
+ * it (so a run killed mid-call keeps what it paid), and answers received (so `--resume` never
+ * asks for them again). Both are folded by `foldSpend` (records/spend.ts).
+ */
+export type JournalOnlyEvent =
+  | (Base & StageRef & { type: 'model_usage'; call_id: string; model: string; usage: Usage; cost_usd: number })
+  | (Base & StageRef & { type: 'model_answer'; call_id: string; key: string; request_hash: string; message: unknown });
 
 export interface EventSink {
   emit(event: EngineEvent): void;

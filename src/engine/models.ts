@@ -7,14 +7,18 @@ import { renderValue, type Value } from '../expr/index.js';
 import { costOf, nearestModel, priceOf, pricingTable, type PricingTable } from '../providers/pricing.js';
 import type { CassetteRecorder } from '../providers/record.js';
 import { redactor } from '../providers/redact.js';
-import { usageOf, type CallKey, type CallResult, type ModelRequest, type ModelResponse, type Provider, type ProviderError } from '../providers/types.js';
+import { nonAsciiShare, requestTokenUpperBound } from '../providers/token-estimate.js';
+import { usageOf, type CallKey, type CallOptions, type CallResult, type ModelRequest, type ModelResponse, type Provider, type ProviderError } from '../providers/types.js';
 import { writeFileAtomicAsync } from '../records/atomic.js';
+import { sumSpend, type PriorSpend, type SpendEntry } from '../records/spend.js';
 import { stagesDir } from '../records/paths.js';
 import type { StageBudget } from '../config/generated/factory.js';
 import type { Approvals } from './approvals.js';
-import { BudgetLedger, budgetLimits, type BudgetWarning, type Exhausted } from './budget.js';
+import { BudgetLedger, budgetLimits, type BudgetWarning, type Exhausted, type Hold } from './budget.js';
+import { untilOrAborted, wallDeadline } from './wall-deadline.js';
 import { amount, askToRaise, describeAnswer, describeRefusedCall, type BudgetQuestionContext, type BudgetRaise } from './budget-ask.js';
-import { ZERO_USAGE, type Usage } from './events.js';
+import { ZERO_USAGE, type JournalOnlyEvent, type Usage } from './events.js';
+import { RecordedAnswers, callKeyText, requestHash } from './recorded-answers.js';
 import { takeSnapshot, type Snapshot } from './snapshot.js';
 
 /**
@@ -41,12 +45,18 @@ export type ModelCallResult =
   | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number }
   | {
       ok: false;
-      reason: 'provider' | 'budget' | 'cancelled';
+      /** `output`: the answer was cut off at max_tokens (SPEC section 6). */
+      reason: 'provider' | 'budget' | 'cancelled' | 'output';
       message: string;
       error?: ProviderError;
-      /** When the call was answered and then exhausted a budget: the answer. */
+      /** When the call was answered and then exhausted a budget (or was cut off): the answer. */
       response?: ModelResponse;
     };
+
+/** One request's end, before the engine decides what its answer is worth. */
+type Sent =
+  | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number; exhausted: Exhausted | undefined }
+  | (ModelCallResult & { ok: false });
 
 export interface CallOptionsLite {
   onText?: (chunk: string) => void;
@@ -88,11 +98,14 @@ export interface ModelServices {
   describeExhausted(e: Exhausted, refused: boolean): string;
 }
 
-/** The error a budget refusal or exhaustion takes when it goes through the Provider interface. */
-export type BudgetError = ProviderError & { budget: true };
+/**
+ * The error a budget refusal or a cut-off answer takes when it goes through the Provider
+ * interface (to the agent loop): `stageReason` says how the stage ends.
+ */
+export type EngineError = ProviderError & { stageReason: 'budget' | 'output' };
 
-export function isBudgetError(e: ProviderError | undefined): e is BudgetError {
-  return e !== undefined && (e as { budget?: unknown }).budget === true;
+export function stageReasonOf(e: ProviderError | undefined): 'budget' | 'output' | undefined {
+  return (e as Partial<EngineError> | undefined)?.stageReason;
 }
 
 interface ModelUse {
@@ -262,12 +275,16 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
 /** What the runtime needs from the run. */
 export interface RuntimeHooks {
   /** Emits model_call and budget_warning (time and run added by the caller). */
-  emit(event: { type: 'model_call'; stage: string; iteration?: number; model: string; usage: Usage; cost_usd: number } | { type: 'budget_warning'; stage: string; iteration?: number; budget: string; spent: number; limit: number }): void;
+  emit(event: { type: 'model_call'; stage: string; iteration?: number; model: string; usage: Usage; cost_usd: number; call_id?: string; error?: string } | { type: 'budget_warning'; stage: string; iteration?: number; budget: string; spent: number; limit: number }): void;
   /** After every charge: the run's `budget` expression context changed. */
   onSpend(context: ReturnType<BudgetLedger['context']>): void;
   /** The run's record directory. */
   recordDir: string;
-  signalOf?: never;
+  /** What this run spent before this process (a resumed run's journal), and the answers it received. */
+  prior?: PriorSpend;
+  /** Appends a journal-only event (spending as it is reported, answers received) to the run's journal. */
+  journal?(event: JournalOnlyEventBody): void;
+
   /** Asks humans to raise a budget with `on_exhausted: ask`; without it such budgets stop. */
   approvals?: Approvals;
   /** The run's workspace snapshots (the engine's tracker): the review's baseline and the workspace now. */
@@ -285,6 +302,13 @@ interface Account {
   questions: number;
 }
 
+/** A journal-only event as the runtime makes it (time and run added by the caller). */
+export type JournalOnlyEventBody = JournalOnlyEvent extends infer E ? (E extends unknown ? Omit<E, 'time' | 'run'> : never) : never;
+
+/** Above this many (upper-bound) prompt tokens, or for a prompt mostly outside ASCII, the provider counts them. */
+const COUNT_ABOVE_TOKENS = 2_000;
+const COUNT_NON_ASCII_SHARE = 0.1;
+
 /** The model side of one run: ledgers and per-stage services. */
 export class ModelRuntime {
   readonly runLedger: BudgetLedger;
@@ -295,12 +319,22 @@ export class ModelRuntime {
   readonly #accounts = new Map<string, Account>();
   readonly #redact: (text: string) => string;
   #runStart: Snapshot | undefined;
+  readonly #answers = new RecordedAnswers();
+  readonly #prior: readonly SpendEntry[];
+  /** Call ids unique across the processes of one run (a resumed run appends to the same journal). */
+  readonly #callPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}-`;
+  #calls = 0;
 
   constructor(prepared: PreparedModels, hooks: RuntimeHooks) {
     this.#prepared = prepared;
     this.#hooks = hooks;
     const pipeline = prepared.pipeline;
     this.runLedger = new BudgetLedger({ scope: 'run', limits: budgetLimits(pipeline.config.budget as Parameters<typeof budgetLimits>[0]), pricing: prepared.pricing });
+    // A resumed run starts from everything it spent, whatever its stages' statuses: resuming never buys a budget again.
+    this.#prior = hooks.prior?.entries ?? [];
+    const before = sumSpend(this.#prior);
+    this.runLedger.seed(before.usage, before.cost_usd);
+    for (const a of hooks.prior?.answers ?? []) this.#answers.add(a.key, a.request_hash, a.message as ModelResponse);
     this.holdout = createDenyMatcher(prepared.holdoutGlobs);
     this.#redact = redactor(prepared.env);
     if (!hooks.snapshots && needsRunStartSnapshot(pipeline)) this.#runStart = this.takeSnapshot();
@@ -346,7 +380,7 @@ export class ModelRuntime {
     const parentPath = scopePath.includes('.') ? scopePath.slice(0, scopePath.lastIndexOf('.')) : '';
     const parent = this.ledgerFor(parentPath);
     const budget = (node?.def as { budget?: Parameters<typeof budgetLimits>[0] } | undefined)?.budget;
-    const ledger = budget ? parent.child(scopePath, budgetLimits(budget)) : parent;
+    const ledger = budget ? this.#seeded(parent.child(scopePath, budgetLimits(budget)), (e) => e.stage === scopePath || e.stage.startsWith(`${scopePath}.`)) : parent;
     this.#scopes.set(scopePath, ledger);
     return ledger;
   }
@@ -358,10 +392,38 @@ export class ModelRuntime {
       const parentPath = node.path.includes('.') ? node.path.slice(0, node.path.lastIndexOf('.')) : '';
       const parent = this.ledgerFor(parentPath);
       const budget = (node.def as { budget?: Parameters<typeof budgetLimits>[0] }).budget;
-      account = { path: node.path, iteration, ledger: budget ? parent.child(node.path, budgetLimits(budget)) : parent, usage: { ...ZERO_USAGE }, cost: 0, raises: [], questions: 0 };
+      const ledger = budget ? this.#seeded(parent.child(node.path, budgetLimits(budget)), (e) => e.stage === node.path && e.iteration === iteration) : parent;
+      account = { path: node.path, iteration, ledger, usage: { ...ZERO_USAGE }, cost: 0, raises: [], questions: 0 };
       this.#accounts.set(key, account);
     }
     return account;
+  }
+
+  #seeded(ledger: BudgetLedger, mine: (e: SpendEntry) => boolean): BudgetLedger {
+    const before = sumSpend(this.#prior.filter(mine));
+    ledger.seed(before.usage, before.cost_usd);
+    return ledger;
+  }
+
+  #nextCallId(): string {
+    return `${this.#callPrefix}${++this.#calls}`;
+  }
+
+  /**
+   * The prompt's tokens for a reservation, never below the real count: an upper bound for any
+   * script, or the provider's own count when the prompt is large or mostly not ASCII (the bound
+   * overestimates those most). Only worth it when a token or dollar budget applies.
+   */
+  async #promptTokens(request: ModelRequest, ledger: BudgetLedger, providerName: ProviderName, signal: AbortSignal): Promise<number> {
+    const bound = requestTokenUpperBound(request);
+    const budgeted = ledger.chain().some((l) => l.limits.tokens !== undefined || l.limits.cost_usd !== undefined);
+    if (!budgeted) return bound;
+    const text = JSON.stringify(request.messages);
+    if (bound <= COUNT_ABOVE_TOKENS && nonAsciiShare(text) < COUNT_NON_ASCII_SHARE) return bound;
+    const made = await this.#provider(providerName);
+    const counted = made.ok ? await made.provider.countTokens?.(request, signal).catch(() => undefined) : undefined;
+    // A counting endpoint's figure may drift a little from billing: a small margin on top.
+    return counted === undefined ? bound : Math.min(bound, Math.ceil(counted * 1.02) + 16);
   }
 
   /**
@@ -418,6 +480,7 @@ export class ModelRuntime {
     const runtime = this;
     const ref = { stage: node.path, ...(iteration === undefined ? {} : { iteration }) };
 
+    /** Usage measured outside a provider call (an external agent's report). */
     const charge = (usage: Usage, cost: number, callModel: string | undefined): Exhausted | undefined => {
       const exhausted = account.ledger.charge(usage, cost);
       addUsage(account.usage, usage);
@@ -443,58 +506,133 @@ export class ModelRuntime {
       },
     };
 
+    /**
+     * Holds the call's worst case in every enclosing budget: waits while calls in flight hold
+     * what it needs, asks a human where `on_exhausted: ask` says so, else refuses.
+     */
+    const reserveFor = async (request: ModelRequest, n: number): Promise<{ ok: true; maxTokens: number; hold: Hold } | { ok: false; message: string }> => {
+      const estimate = { model: request.model, maxTokens: request.max_tokens, promptTokens: await runtime.#promptTokens(request, account.ledger, providerName, signal) };
+      for (;;) {
+        const reservation = account.ledger.reserve(estimate);
+        if (reservation.ok) return reservation;
+        if (reservation.wait) {
+          if (!(await untilOrAborted(reservation.wait, signal))) return { ok: false, message: 'the model call was cancelled while it waited for the budget' };
+          continue;
+        }
+        // `on_exhausted: ask`: a human may raise the budget instead; each raise is checked again.
+        const asked = await askToRaise(budgetQuestion, reservation.exhausted, true, describeRefusedCall(n, request, estimate.promptTokens));
+        if (asked.raised) continue;
+        const message = `${this.describeExhausted(reservation.exhausted, true)}${asked.why ? `; ${asked.why}` : ''}`;
+        transcript.add({ type: 'refused', call: n, reason: 'budget', message });
+        return { ok: false, message };
+      }
+    };
+
+    /** One request under a hold: usage charged as the provider reports it, the hold released at the end. */
+    const send = async (request: ModelRequest, key: CallKey, n: number, hold: Hold, options: CallOptionsLite): Promise<Sent> => {
+      const callId = runtime.#nextCallId();
+      const spent = { usage: { ...ZERO_USAGE }, cost: 0, reported: false };
+      let exhausted: Exhausted | undefined;
+      const spend = (increment: Usage) => {
+        const before = spent.cost;
+        addUsage(spent.usage, increment);
+        // Priced on the whole call so far: a long prompt's rates apply to all of it.
+        spent.cost = costOf(request.model, spent.usage, prepared.pricing) ?? 0;
+        exhausted = hold.spend(increment, spent.cost - before) ?? exhausted;
+        addUsage(account.usage, increment);
+        account.cost += spent.cost - before;
+        this.#hooks.journal?.({ type: 'model_usage', ...ref, call_id: callId, model: request.model, usage: increment, cost_usd: spent.cost - before });
+      };
+      transcript.request(n, key, request);
+      const started = Date.now();
+      const deadline = wallDeadline(account.ledger, signal);
+      let answer: CallResult;
+      try {
+        answer = await provider(request, {
+          key,
+          signal: deadline.signal,
+          ...(options.onText ? { onText: options.onText } : {}),
+          onRetry: (info) => transcript.add({ type: 'retry', call: n, retry: info.retry, delay_ms: info.delayMs, error: info.error.message }),
+          onUsage: (increment) => {
+            spent.reported = true;
+            spend(increment);
+          },
+        });
+      } finally {
+        deadline.clear();
+      }
+      // A provider that reports no increments is charged the answer's usage, as billed.
+      if (answer.ok && !spent.reported) spend(usageOf(answer.message));
+      hold.release();
+      const wallTime = deadline.exhausted();
+      const error = !answer.ok ? answer.error.message : undefined;
+      this.#hooks.emit({ type: 'model_call', ...ref, model: request.model, usage: spent.usage, cost_usd: spent.cost, call_id: callId, ...(error ? { error } : {}) });
+      for (const w of account.ledger.warnings()) this.#hooks.emit({ type: 'budget_warning', ...ref, ...warningFields(w) });
+      this.#hooks.onSpend(this.runLedger.context());
+      if (wallTime) {
+        transcript.add({ type: 'error', call: n, kind: 'budget', message: this.describeExhausted(wallTime, false) });
+        return { ok: false, reason: 'budget', message: `${this.describeExhausted(wallTime, false)}; the model call in flight was stopped` };
+      }
+      if (!answer.ok) {
+        transcript.add({ type: 'error', call: n, kind: answer.error.kind, message: answer.error.message });
+        const cancelled = answer.error.kind === 'aborted' || signal.aborted;
+        return { ok: false, reason: cancelled ? 'cancelled' : 'provider', message: answer.error.message, error: answer.error };
+      }
+      transcript.add({ type: 'response', call: n, ms: Date.now() - started, cost_usd: spent.cost, message: answer.message });
+      this.#hooks.journal?.({ type: 'model_answer', ...ref, call_id: callId, key: callKeyText(key), request_hash: requestHash(request), message: answer.message });
+      return { ok: true, message: answer.message, usage: spent.usage, cost_usd: spent.cost, exhausted };
+    };
+
+    const provider = async (request: ModelRequest, options: CallOptions): Promise<CallResult> => {
+      const got = await runtime.#provider(providerName);
+      if (!got.ok) return { ok: false, error: got.error };
+      return got.provider.call(request, options);
+    };
+
     const call = async (request: ModelRequest, options: CallOptionsLite = {}): Promise<ModelCallResult> => {
       const group = options.key ? `${options.key.scenario}\u0000${options.key.run ?? 1}` : '';
       const n = (counters.get(group) ?? 0) + 1;
       counters.set(group, n);
       const key: CallKey = { stage: node.path, iteration: iteration ?? 0, call: n, ...(options.key ? { scenario: options.key.scenario, run: options.key.run ?? 1 } : {}) };
       if (signal.aborted) return { ok: false, reason: 'cancelled', message: 'the model call was cancelled' };
-      const provider = await runtime.#provider(providerName);
-      if (!provider.ok) return { ok: false, reason: 'provider', message: provider.error.message, error: provider.error };
-      const estimate = { model: request.model, maxTokens: request.max_tokens, promptTokens: estimateTokens(request) };
-      let reservation = account.ledger.reserve(estimate);
-      let why: string | undefined;
-      // `on_exhausted: ask`: a human may raise the budget instead; each raise is checked again.
-      while (!reservation.ok) {
-        const asked = await askToRaise(budgetQuestion, reservation.exhausted, true, describeRefusedCall(n, request, estimate.promptTokens));
-        if (!asked.raised) {
-          why = asked.why;
-          break;
+      const made = await runtime.#provider(providerName);
+      if (!made.ok) return { ok: false, reason: 'provider', message: made.error.message, error: made.error };
+      // An answer a killed run already received (and paid for) is taken from its journal.
+      const recorded = runtime.#answers.take(callKeyText(key), requestHash(request));
+      if (recorded) {
+        transcript.add({ type: 'response', call: n, ms: 0, cost_usd: 0, from_record: true, message: recorded });
+        return { ok: true, message: recorded, usage: { ...ZERO_USAGE }, cost_usd: 0 };
+      }
+      let sent = request;
+      for (let round = 1; ; round++) {
+        const reserved = await reserveFor(sent, n);
+        if (!reserved.ok) return { ok: false, reason: signal.aborted ? 'cancelled' : 'budget', message: reserved.message };
+        if (reserved.maxTokens < sent.max_tokens) sent = { ...sent, max_tokens: reserved.maxTokens };
+        const got = await send(sent, key, n, reserved.hold, options);
+        if (!got.ok) return got;
+        const answer = got.message;
+        if (answer.stop_reason === 'max_tokens') {
+          // Cut off: never taken as complete (a truncated tool input would reach a tool or pass as a verdict).
+          const larger = request.max_tokens * 2;
+          const canRetry = round === 1 && sent.max_tokens >= request.max_tokens && account.ledger.affords({ model: request.model, maxTokens: larger, promptTokens: requestTokenUpperBound(request) });
+          transcript.add({ type: 'truncated', call: n, max_tokens: sent.max_tokens, retry: canRetry });
+          if (canRetry) {
+            sent = { ...request, max_tokens: larger };
+            continue;
+          }
+          const why = round > 1 ? `again at max_tokens ${sent.max_tokens}` : sent.max_tokens < request.max_tokens ? `at max_tokens ${sent.max_tokens}, all the budget left allowed` : `at max_tokens ${sent.max_tokens}, and the budget left cannot pay for a longer answer`;
+          return { ok: false, reason: 'output', message: `the model's answer was cut off ${why}: raise max_tokens (or the budget) so the answer fits`, response: answer };
         }
-        reservation = account.ledger.reserve(estimate);
-      }
-      if (!reservation.ok) {
-        const message = `${this.describeExhausted(reservation.exhausted, true)}${why ? `; ${why}` : ''}`;
-        transcript.add({ type: 'refused', call: n, reason: 'budget', message });
-        return { ok: false, reason: 'budget', message };
-      }
-      const sent = reservation.maxTokens < request.max_tokens ? { ...request, max_tokens: reservation.maxTokens } : request;
-      transcript.request(n, key, sent);
-      const started = Date.now();
-      const answer: CallResult = await provider.provider.call(sent, {
-        key,
-        signal,
-        ...(options.onText ? { onText: options.onText } : {}),
-        onRetry: (info) => transcript.add({ type: 'retry', call: n, retry: info.retry, delay_ms: info.delayMs, error: info.error.message }),
-      });
-      if (!answer.ok) {
-        transcript.add({ type: 'error', call: n, kind: answer.error.kind, message: answer.error.message });
-        const cancelled = answer.error.kind === 'aborted' || signal.aborted;
-        return { ok: false, reason: cancelled ? 'cancelled' : 'provider', message: answer.error.message, error: answer.error };
-      }
-      const usage = usageOf(answer.message);
-      const cost = costOf(request.model, usage, prepared.pricing) ?? 0;
-      transcript.add({ type: 'response', call: n, ms: Date.now() - started, cost_usd: cost, message: answer.message });
-      const exhausted = charge(usage, cost, request.model);
-      if (exhausted) {
-        const asked = await askToRaise(budgetQuestion, exhausted, false, describeAnswer(answer.message));
-        const still = asked.raised ? account.ledger.exhausted() : exhausted;
-        if (still) {
-          const why = asked.raised ? undefined : asked.why;
-          return { ok: false, reason: 'budget', message: `${this.describeExhausted(still, false)}${why ? `; ${why}` : ''}`, response: answer.message };
+        if (got.exhausted) {
+          const asked = await askToRaise(budgetQuestion, got.exhausted, false, describeAnswer(answer));
+          const still = asked.raised ? account.ledger.exhausted() : got.exhausted;
+          if (still) {
+            const why = asked.raised ? undefined : asked.why;
+            return { ok: false, reason: 'budget', message: `${this.describeExhausted(still, false)}${why ? `; ${why}` : ''}`, response: answer };
+          }
         }
+        return { ok: true, message: answer, usage: got.usage, cost_usd: got.cost_usd };
       }
-      return { ok: true, message: answer.message, usage, cost_usd: cost };
     };
 
     return {
@@ -512,7 +650,7 @@ export class ModelRuntime {
           async call(request, options) {
             const r = await call(request, options.onText ? { onText: options.onText } : {});
             if (r.ok) return { ok: true, message: r.message };
-            if (r.reason === 'budget') return { ok: false, error: { kind: 'config', message: r.message, budget: true } as BudgetError };
+            if (r.reason === 'budget' || r.reason === 'output') return { ok: false, error: { kind: 'config', message: r.message, stageReason: r.reason } as EngineError };
             return { ok: false, error: r.error ?? { kind: r.reason === 'cancelled' ? 'aborted' : 'server', message: r.message } };
           },
         };

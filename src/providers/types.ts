@@ -34,6 +34,12 @@ export interface CallOptions {
    * retries, before any stage retry); text already given to onText will come again from the start.
    */
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * Usage increments as soon as the provider knows them (input tokens at the start of a stream,
+   * output at its end, and what failed or dropped attempts cost): their sum is what the call is
+   * billed. The engine charges through this alone when the provider reports any.
+   */
+  onUsage?: (increment: Usage) => void;
 }
 
 export interface RetryInfo {
@@ -75,6 +81,8 @@ export interface Provider {
    * known (anthropic); cassette present and valid (replay). Returns problems as sentences.
    */
   preflight(models: readonly string[], signal: AbortSignal): Promise<ProviderError[]>;
+  /** The prompt's exact token count from the API, when it can tell (for budget reservations). */
+  countTokens?(request: ModelRequest, signal: AbortSignal): Promise<number | undefined>;
 }
 
 /** Usage as the engine charges it, from a Messages API usage object (missing fields are 0). */

@@ -6,7 +6,7 @@ import { runExternalAgent } from '../agent/external.js';
 import { buildTools, defaultToolNames, environmentWithoutSecrets } from '../agent/tools/index.js';
 import type { GenerateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { isBudgetError, type ModelServices } from '../engine/models.js';
+import { stageReasonOf, type ModelServices } from '../engine/models.js';
 import { changesBetween } from '../engine/snapshot.js';
 import {
   asText,
@@ -132,7 +132,7 @@ function agentResult(result: AgentResult): StageResult {
   if (result.status === 'succeeded') return { status: 'succeeded', outputs };
   switch (result.reason) {
     case 'provider':
-      return stageError(isBudgetError(result.providerError) ? 'budget' : 'provider', result.message ?? 'the provider failed', outputs);
+      return stageError(stageReasonOf(result.providerError) ?? 'provider', result.message ?? 'the provider failed', outputs);
     case 'budget':
       return stageError('budget', result.message ?? 'the budget is exhausted', outputs);
     case 'max_turns':

@@ -158,6 +158,8 @@ function directCall(ctx: StageContext, providerName: ProviderName): JudgeCall {
     if (!answer.ok) return { ok: false, reason: answer.error.kind === 'aborted' ? 'cancelled' : 'provider', message: answer.error.message };
     const usage = lib.usageOf(answer.message as ModelResponse);
     const cost = lib.costOf(request.model, usage, lib.pricingTable(ctx.pipeline.config.pricing)) ?? 0;
+    // A verdict cut off at max_tokens is never taken (SPEC section 6).
+    if (answer.message.stop_reason === 'max_tokens') return { ok: false, reason: 'output', message: `the judge's answer was cut off at max_tokens ${request.max_tokens}`, usage, cost_usd: cost };
     return { ok: true, message: answer.message, usage, cost_usd: cost };
   };
 }

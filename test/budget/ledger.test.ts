@@ -15,15 +15,17 @@ describe('reserve', () => {
   test('caps max_tokens to the tokens left after the prompt', () => {
     const run = new BudgetLedger({ scope: 'run', limits: { tokens: 10_000 } });
     run.charge(usage({ input_tokens: 5_000, output_tokens: 1_000 }), 0);
-    expect(run.reserve({ model: SONNET, maxTokens: 8_192, promptTokens: 2_000 })).toEqual({ ok: true, maxTokens: 2_000 });
-    expect(run.reserve({ model: SONNET, maxTokens: 500, promptTokens: 2_000 })).toEqual({ ok: true, maxTokens: 500 });
+    const first = run.reserve({ model: SONNET, maxTokens: 8_192, promptTokens: 2_000 });
+    expect(first).toMatchObject({ ok: true, maxTokens: 2_000 });
+    if (first.ok) first.hold.release();
+    expect(run.reserve({ model: SONNET, maxTokens: 500, promptTokens: 2_000 })).toMatchObject({ ok: true, maxTokens: 500 });
   });
 
   test('refuses a call that cannot be paid for: fewer tokens left than the prompt and one output token', () => {
     const run = new BudgetLedger({ scope: 'run', limits: { tokens: 10_000 } });
     run.charge(usage({ input_tokens: 9_000 }), 0);
-    expect(run.reserve({ model: SONNET, maxTokens: 100, promptTokens: 999 })).toEqual({ ok: true, maxTokens: 1 });
-    expect(run.reserve({ model: SONNET, maxTokens: 100, promptTokens: 1_000 })).toEqual({
+    expect(run.reserve({ model: SONNET, maxTokens: 100, promptTokens: 999 })).toMatchObject({ ok: true, maxTokens: 1 });
+    expect(run.reserve({ model: SONNET, maxTokens: 100, promptTokens: 1_000 })).toMatchObject({
       ok: false,
       exhausted: { scope: 'run', budget: 'tokens', spent: 9_000, limit: 10_000, needed: 1_001 },
     });
@@ -31,8 +33,8 @@ describe('reserve', () => {
 
   test('caps by dollars at the output price, and refuses when the prompt alone costs too much', () => {
     const run = new BudgetLedger({ scope: 'run', limits: { cost_usd: 0.01 } });
-    // $0.01 - 1000 prompt tokens × $2/M = $0.008 left → 800 output tokens at $10/M.
-    expect(run.reserve({ model: SONNET, maxTokens: 8_192, promptTokens: 1_000 })).toEqual({ ok: true, maxTokens: 800 });
+    // $0.01 - 1000 prompt tokens × $2.50/M (a cache write, the dearest way to send them) = $0.0075 left → 750 output tokens at $10/M.
+    expect(run.reserve({ model: SONNET, maxTokens: 8_192, promptTokens: 1_000 })).toMatchObject({ ok: true, maxTokens: 750 });
     const broke = run.reserve({ model: SONNET, maxTokens: 8_192, promptTokens: 5_000 });
     expect(broke.ok).toBe(false);
     expect(!broke.ok && broke.exhausted).toMatchObject({ scope: 'run', budget: 'cost_usd', spent: 0, limit: 0.01 });
@@ -40,19 +42,19 @@ describe('reserve', () => {
 
   test('a model without a price is not capped by dollars', () => {
     const run = new BudgetLedger({ scope: 'run', limits: { cost_usd: 0.000001 } });
-    expect(run.reserve({ model: 'my-local-model', maxTokens: 1000 })).toEqual({ ok: true, maxTokens: 1000 });
+    expect(run.reserve({ model: 'my-local-model', maxTokens: 1000 })).toMatchObject({ ok: true, maxTokens: 1000 });
   });
 
   test('pricing: overrides change the cap', () => {
     const run = new BudgetLedger({ scope: 'run', limits: { cost_usd: 1 }, pricing: pricingTable({ [SONNET]: { input: 0, output: 1000 } }) });
-    expect(run.reserve({ model: SONNET, maxTokens: 8_192 })).toEqual({ ok: true, maxTokens: 1000 });
+    expect(run.reserve({ model: SONNET, maxTokens: 8_192 })).toMatchObject({ ok: true, maxTokens: 1000 });
   });
 
   test('every ancestor is consulted: the tightest scope wins and is named', () => {
     const run = new BudgetLedger({ scope: 'run', limits: { tokens: 1_000 } });
     const loop = run.child('build', { tokens: 100_000 });
     const stage = loop.child('build.generate', { tokens: 50_000 });
-    expect(stage.reserve({ model: SONNET, maxTokens: 8_192, promptTokens: 200 })).toEqual({ ok: true, maxTokens: 800 });
+    expect(stage.reserve({ model: SONNET, maxTokens: 8_192, promptTokens: 200 })).toMatchObject({ ok: true, maxTokens: 800 });
     run.charge(usage({ input_tokens: 1_000 }), 0);
     const refused = stage.reserve({ model: SONNET, maxTokens: 10 });
     expect(!refused.ok && refused.exhausted.scope).toBe('run');
@@ -175,5 +177,94 @@ describe('expression context and limits from config', () => {
     expect(budgetLimits({ tokens: '2M', cost_usd: 20, wall_time: '45m', warn_at: 0.9 })).toEqual({ tokens: 2_000_000, cost_usd: 20, wall_time_ms: 2_700_000, warn_at: 0.9 });
     expect(budgetLimits({ tokens: 500 })).toEqual({ tokens: 500 });
     expect(budgetLimits(undefined)).toEqual({});
+  });
+});
+
+describe('holds: parallel calls share what is left (SPEC section 6)', () => {
+  test('a reservation holds its worst case in every scope until it is settled', () => {
+    const run = new BudgetLedger({ scope: 'run', limits: { tokens: 3_000 } });
+    const a = run.child('a');
+    const first = a.reserve({ model: SONNET, maxTokens: 1_000, promptTokens: 500 });
+    expect(first).toMatchObject({ ok: true, maxTokens: 1_000 });
+    expect(run.held().tokens).toBe(1_500);
+    expect(a.held().tokens).toBe(1_500);
+    // What is left after the hold: 1,500 tokens — a second call of the same size fits.
+    const second = run.child('b').reserve({ model: SONNET, maxTokens: 1_000, promptTokens: 500 });
+    expect(second).toMatchObject({ ok: true, maxTokens: 1_000 });
+    // A third must wait for one of them: it would otherwise take tokens they may still spend.
+    const third = run.child('c').reserve({ model: SONNET, maxTokens: 1_000, promptTokens: 500 });
+    expect(third.ok).toBe(false);
+    expect(!third.ok && third.wait).toBeInstanceOf(Promise);
+  });
+
+  test('spending turns held tokens into spent ones; release gives back the rest and wakes a waiter', async () => {
+    const run = new BudgetLedger({ scope: 'run', limits: { tokens: 2_000 } });
+    const first = run.reserve({ model: SONNET, maxTokens: 1_000, promptTokens: 500 });
+    if (!first.ok) throw new Error('expected a hold');
+    const waiting = run.reserve({ model: SONNET, maxTokens: 1_000, promptTokens: 500 });
+    if (waiting.ok || !waiting.wait) throw new Error('expected to wait');
+    let woke = false;
+    void waiting.wait.then(() => (woke = true));
+    first.hold.spend(usage({ input_tokens: 500 }), 0);
+    expect(run.spent().tokens).toBe(500);
+    expect(run.held().tokens).toBe(1_000);
+    first.hold.spend(usage({ output_tokens: 200 }), 0);
+    first.hold.release();
+    first.hold.release();
+    expect(run.held().tokens).toBe(0);
+    expect(run.spent().tokens).toBe(700);
+    await Promise.resolve();
+    expect(woke).toBe(true);
+    expect(run.reserve({ model: SONNET, maxTokens: 1_000, promptTokens: 500 })).toMatchObject({ ok: true, maxTokens: 800 });
+  });
+
+  test('with nothing held elsewhere, the last call takes what is left rather than wait', () => {
+    const run = new BudgetLedger({ scope: 'run', limits: { tokens: 1_200 } });
+    expect(run.reserve({ model: SONNET, maxTokens: 8_192, promptTokens: 200 })).toMatchObject({ ok: true, maxTokens: 1_000 });
+  });
+
+  test('eight parallel calls under a tight budget never hold more than the limit, whatever order they settle in', async () => {
+    const run = new BudgetLedger({ scope: 'run', limits: { tokens: 3_000 } });
+    let served = 0;
+    const call = async (i: number) => {
+      for (;;) {
+        const r = run.child(`s${i}`).reserve({ model: SONNET, maxTokens: 1_024, promptTokens: 300 });
+        if (r.ok) {
+          await new Promise((res) => setTimeout(res, (i * 7) % 5));
+          // The model answers with up to what it was allowed.
+          const used = usage({ input_tokens: 300, output_tokens: Math.min(r.maxTokens, 400 + i * 90) });
+          served += tokensOf(used);
+          r.hold.spend(used, 0);
+          r.hold.release();
+          return 'answered';
+        }
+        if (!r.wait) return 'refused';
+        await r.wait;
+      }
+    };
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => call(i)));
+    expect(results).toContain('refused');
+    expect(served).toBe(run.spent().tokens);
+    expect(run.spent().tokens).toBeLessThanOrEqual(3_000);
+    expect(run.held().tokens).toBe(0);
+  });
+
+  test('a cost budget holds the prompt at the cache-write price and the output at the output price', () => {
+    const run = new BudgetLedger({ scope: 'run', limits: { cost_usd: 0.02 } });
+    const r = run.reserve({ model: SONNET, maxTokens: 1_000, promptTokens: 1_000 });
+    expect(r).toMatchObject({ ok: true, maxTokens: 1_000 });
+    expect(run.held().cost_usd).toBeCloseTo(0.0025 + 0.01, 12);
+  });
+
+  test('seed counts earlier spending in this scope alone; affords looks without holding', () => {
+    const run = new BudgetLedger({ scope: 'run', limits: { tokens: 5_000 } });
+    const loop = run.child('build', { tokens: 2_000 });
+    run.seed(usage({ input_tokens: 3_000 }), 0);
+    loop.seed(usage({ input_tokens: 1_500 }), 0);
+    expect(run.spent().tokens).toBe(3_000);
+    expect(loop.spent().tokens).toBe(1_500);
+    expect(loop.affords({ model: SONNET, maxTokens: 400, promptTokens: 50 })).toBe(true);
+    expect(loop.affords({ model: SONNET, maxTokens: 600, promptTokens: 50 })).toBe(false);
+    expect(run.held().tokens).toBe(0);
   });
 });

@@ -1,0 +1,75 @@
+import { ZERO_USAGE, type Usage } from '../engine/events.js';
+
+/**
+ * What a run spent, folded from its journal's events (SPEC sections 6 and 9): every `model_call`
+ * counts whatever the stage's status, and a call that never reached its `model_call` (the run was
+ * killed mid-call) counts by the `model_usage` increments journaled as the provider reported
+ * them. Answers received (`model_answer`) come back for `--resume` to reuse.
+ */
+export interface SpendEntry {
+  stage: string;
+  iteration?: number;
+  usage: Usage;
+  cost_usd: number;
+}
+
+export interface RecordedAnswer {
+  key: string;
+  request_hash: string;
+  message: unknown;
+}
+
+export interface PriorSpend {
+  entries: SpendEntry[];
+  answers: RecordedAnswer[];
+}
+
+interface SpendEvent {
+  type?: unknown;
+  stage?: unknown;
+  iteration?: unknown;
+  usage?: unknown;
+  cost_usd?: unknown;
+  call_id?: unknown;
+  key?: unknown;
+  request_hash?: unknown;
+  message?: unknown;
+}
+
+export function foldSpend(events: Iterable<SpendEvent>): PriorSpend {
+  const finished = new Set<string>();
+  const list = [...events];
+  for (const e of list) if (e.type === 'model_call' && typeof e.call_id === 'string') finished.add(e.call_id);
+  const entries: SpendEntry[] = [];
+  const answers: RecordedAnswer[] = [];
+  for (const e of list) {
+    if (typeof e.stage !== 'string') continue;
+    const counted = e.type === 'model_call' || (e.type === 'model_usage' && typeof e.call_id === 'string' && !finished.has(e.call_id));
+    if (counted) {
+      entries.push({ stage: e.stage, ...(typeof e.iteration === 'number' ? { iteration: e.iteration } : {}), usage: usageOf(e.usage), cost_usd: typeof e.cost_usd === 'number' ? e.cost_usd : 0 });
+    } else if (e.type === 'model_answer' && typeof e.key === 'string' && typeof e.request_hash === 'string' && e.message !== null && typeof e.message === 'object') {
+      answers.push({ key: e.key, request_hash: e.request_hash, message: e.message });
+    }
+  }
+  return { entries, answers };
+}
+
+/** The sum of some entries. */
+export function sumSpend(entries: Iterable<SpendEntry>): { usage: Usage; cost_usd: number } {
+  const usage = { ...ZERO_USAGE };
+  let cost = 0;
+  for (const e of entries) {
+    usage.input_tokens += e.usage.input_tokens;
+    usage.output_tokens += e.usage.output_tokens;
+    usage.cache_creation_input_tokens += e.usage.cache_creation_input_tokens;
+    usage.cache_read_input_tokens += e.usage.cache_read_input_tokens;
+    cost += e.cost_usd;
+  }
+  return { usage, cost_usd: cost };
+}
+
+function usageOf(value: unknown): Usage {
+  const u = (value ?? {}) as Partial<Record<keyof Usage, unknown>>;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
+  return { input_tokens: n(u.input_tokens), output_tokens: n(u.output_tokens), cache_creation_input_tokens: n(u.cache_creation_input_tokens), cache_read_input_tokens: n(u.cache_read_input_tokens) };
+}
