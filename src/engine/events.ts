@@ -86,7 +86,7 @@ export type EngineEventType = EngineEvent['type'];
  * it (so a run killed mid-call keeps what it paid), and answers received (so `--resume` never
  * asks for them again). Both are folded by `foldSpend` (records/spend.ts).
  */
-export type JournalOnlyEvent =
+export type ModelJournalEvent =
   | (Base & StageRef & { type: 'model_usage'; call_id: string; model: string; usage: Usage; cost_usd: number })
   | (Base & StageRef & { type: 'model_answer'; call_id: string; key: string; request_hash: string; message: unknown });
 

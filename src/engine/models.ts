@@ -17,7 +17,7 @@ import type { Approvals } from './approvals.js';
 import { BudgetLedger, budgetLimits, type BudgetWarning, type Exhausted, type Hold } from './budget.js';
 import { untilOrAborted, wallDeadline } from './wall-deadline.js';
 import { amount, askToRaise, describeAnswer, describeRefusedCall, type BudgetQuestionContext, type BudgetRaise } from './budget-ask.js';
-import { ZERO_USAGE, type JournalOnlyEvent, type Usage } from './events.js';
+import { ZERO_USAGE, type ModelJournalEvent, type Usage } from './events.js';
 import { RecordedAnswers, callKeyText, requestHash } from './recorded-answers.js';
 import { takeSnapshot, type Snapshot } from './snapshot.js';
 
@@ -283,7 +283,7 @@ export interface RuntimeHooks {
   /** What this run spent before this process (a resumed run's journal), and the answers it received. */
   prior?: PriorSpend;
   /** Appends a journal-only event (spending as it is reported, answers received) to the run's journal. */
-  journal?(event: JournalOnlyEventBody): void;
+  journal?(event: ModelJournalEventBody): void;
 
   /** Asks humans to raise a budget with `on_exhausted: ask`; without it such budgets stop. */
   approvals?: Approvals;
@@ -303,7 +303,7 @@ interface Account {
 }
 
 /** A journal-only event as the runtime makes it (time and run added by the caller). */
-export type JournalOnlyEventBody = JournalOnlyEvent extends infer E ? (E extends unknown ? Omit<E, 'time' | 'run'> : never) : never;
+export type ModelJournalEventBody = ModelJournalEvent extends infer E ? (E extends unknown ? Omit<E, 'time' | 'run'> : never) : never;
 
 /** Above this many (upper-bound) prompt tokens, or for a prompt mostly outside ASCII, the provider counts them. */
 const COUNT_ABOVE_TOKENS = 2_000;
