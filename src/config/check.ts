@@ -123,6 +123,8 @@ function checkUnits(loaded: LoadedFile, config: Record<string, unknown>, root: R
   budget(config.budget, ['budget']);
   if (isRecord(config.defaults)) duration(config.defaults.timeout, ['defaults', 'timeout']);
   if (isRecord(config.watch)) duration(config.watch.debounce, ['watch', 'debounce']);
+  const anthropic = isRecord(config.providers) ? config.providers.anthropic : undefined;
+  if (isRecord(anthropic)) for (const k of ['request_timeout', 'stream_idle_timeout']) duration(anthropic[k], ['providers', 'anthropic', k]);
   const visit = (scope: RawScope) => {
     for (const s of scope.order) {
       duration(s.def.timeout, [...s.yamlPath, 'timeout']);

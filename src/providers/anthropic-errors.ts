@@ -1,4 +1,6 @@
 import { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { formatDuration } from '../engine/durations.js';
+import { StreamFault } from './anthropic-stream.js';
 import { retryAfterMs, type Verdict } from './retry.js';
 import type { ProviderError, ProviderErrorKind } from './types.js';
 
@@ -12,6 +14,11 @@ export interface ErrorContext {
   /** " (did you mean "x"?)" for an unknown model, or ''. */
   suggestion: string;
   signal: AbortSignal;
+  /** The deadlines in force, named with their setting when one passes (0: none). */
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** The longest `retry-after` the provider waits on its own. */
+  maxRetryAfterMs: number;
 }
 
 /** Error types of the API's error body (also sent as SSE `error` events in the middle of a stream). */
@@ -31,6 +38,9 @@ const KIND_OF_TYPE: Record<string, ProviderErrorKind> = {
 /** `unexpected`: anything else thrown (a bug, a malformed stream); reported as a server error, not retried. */
 function kindOf(error: unknown, signal: AbortSignal): ProviderErrorKind | 'unexpected' {
   if (signal.aborted || error instanceof APIUserAbortError) return 'aborted';
+  if (error instanceof StreamFault) return error.fault === 'idle' ? 'timeout' : 'unexpected';
+  // The SDK's timeout covers the request until the response starts.
+  if (error instanceof APIConnectionTimeoutError) return 'timeout';
   if (error instanceof APIConnectionError) return 'network';
   if (error instanceof APIError) {
     const status = error.status;
@@ -67,7 +77,7 @@ export function judgeAnthropicError(error: unknown, signal: AbortSignal): Verdic
     if (should === 'false') return { retry: false };
     if (should === 'true') return { retry: true, afterMs: retryAfterMs(error.headers) };
   }
-  const retry = kind === 'network' || kind === 'rate_limit' || kind === 'overloaded' || kind === 'server';
+  const retry = kind === 'network' || kind === 'timeout' || kind === 'rate_limit' || kind === 'overloaded' || kind === 'server';
   return { retry, afterMs: error instanceof APIError ? retryAfterMs(error.headers) : undefined };
 }
 
@@ -95,12 +105,27 @@ function apiSays(error: unknown): string {
   return text ? `: ${text}` : '';
 }
 
+/** What the server asked for in `retry-after`, as a clause; '' when it asked nothing. */
+function askedToWait(waitMs: number | undefined, ctx: ErrorContext): string {
+  if (waitMs === undefined || waitMs <= 0) return '';
+  const longer = waitMs > ctx.maxRetryAfterMs ? ` (longer than the ${formatDuration(ctx.maxRetryAfterMs)} factory waits on its own)` : '';
+  return `: the API asked to wait ${formatDuration(waitMs)} before retrying${longer}`;
+}
+
 /** A failed call as a ProviderError whose message names what to do. Never includes the key. */
 export function toProviderError(error: unknown, ctx: ErrorContext): ProviderError {
+  const mapped = describe(error, ctx);
+  const wait = error instanceof APIError ? retryAfterMs(error.headers) : undefined;
+  if (wait === undefined || mapped.kind === 'aborted') return mapped;
+  return { ...mapped, retryAfterMs: wait };
+}
+
+function describe(error: unknown, ctx: ErrorContext): ProviderError {
   const kind = kindOf(error, ctx.signal);
   const status = error instanceof APIError ? error.status : undefined;
   const as: ProviderErrorKind = kind === 'unexpected' ? 'server' : kind;
   const withStatus = (message: string): ProviderError => (status === undefined ? { kind: as, message } : { kind: as, message, status });
+  const wait = askedToWait(error instanceof APIError ? retryAfterMs(error.headers) : undefined, ctx);
   switch (kind) {
     case 'aborted':
       return { kind, message: 'the model call was cancelled' };
@@ -115,19 +140,30 @@ export function toProviderError(error: unknown, ctx: ErrorContext): ProviderErro
       }
       return withStatus(`unknown model ${ctx.model}${ctx.suggestion}`);
     case 'rate_limit':
-      return withStatus(`rate limited by the Anthropic API (429)${after(ctx.retries)}${apiSays(error)}`);
+      return withStatus(`rate limited by the Anthropic API (429)${after(ctx.retries)}${apiSays(error)}${wait}`);
     case 'overloaded':
-      return withStatus(`the Anthropic API is overloaded (529)${after(ctx.retries)}${apiSays(error)}`);
+      return withStatus(`the Anthropic API is overloaded (529)${after(ctx.retries)}${apiSays(error)}${wait}`);
     case 'server':
-      return withStatus(`the Anthropic API failed${status === undefined ? '' : ` (${status})`}${after(ctx.retries)}${apiSays(error)}`);
+      return withStatus(`the Anthropic API failed${status === undefined ? '' : ` (${status})`}${after(ctx.retries)}${apiSays(error)}${wait}`);
+    case 'timeout':
+      if (error instanceof StreamFault) {
+        return {
+          kind,
+          message: `the Anthropic API at ${ctx.baseURL} stopped sending its answer: no content for ${formatDuration(ctx.idleTimeoutMs)} after the response started (the stream idle timeout; pings do not count)${after(ctx.retries)}: raise providers.anthropic.stream_idle_timeout in factory.yaml if answers may pause that long`,
+        };
+      }
+      return {
+        kind,
+        message: `the Anthropic API at ${ctx.baseURL} did not start answering within ${formatDuration(ctx.requestTimeoutMs)} (the request timeout)${after(ctx.retries)}: raise providers.anthropic.request_timeout in factory.yaml if the API is that slow`,
+      };
     case 'bad_request':
       return withStatus(`the Anthropic API refused the request${status === undefined ? '' : ` (${status})`}${apiSays(error)}`);
     case 'unexpected':
+      if (error instanceof StreamFault) return { kind: 'server', message: error.message };
       return { kind: 'server', message: `the model call failed: ${error instanceof Error ? error.message : String(error)}` };
     default: {
-      const timedOut = error instanceof APIConnectionTimeoutError;
       const how = error instanceof APIConnectionError || !(error instanceof AnthropicError) ? 'cannot reach' : 'lost the connection to';
-      return { kind: 'network', message: `${timedOut ? 'timed out waiting for' : how} the Anthropic API at ${ctx.baseURL} (${timedOut ? 'timeout' : causeOf(error)})${after(ctx.retries)}` };
+      return { kind: 'network', message: `${how} the Anthropic API at ${ctx.baseURL} (${causeOf(error)})${after(ctx.retries)}` };
     }
   }
 }

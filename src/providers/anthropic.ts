@@ -1,18 +1,28 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { MessageStreamParams } from '@anthropic-ai/sdk/resources/messages/messages';
+import type { MessageCountTokensParams, MessageStreamParams } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { Providers } from '../config/generated/factory.js';
 import { didYouMean } from '../config/suggest.js';
+import { durationMs } from '../config/units.js';
 import { judgeAnthropicError, toProviderError, type ErrorContext } from './anthropic-errors.js';
+import { NO_DEADLINE_MS, streamAttempt } from './anthropic-stream.js';
 import { withCacheBreakpoints } from './cache-breakpoints.js';
 import { BUILTIN_PRICING, type PricingTable } from './pricing.js';
 import { redactor } from './redact.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js';
-import type { CallOptions, CallResult, ModelRequest, ModelResponse, Provider, ProviderError } from './types.js';
+import type { CallOptions, CallResult, ModelRequest, Provider, ProviderError } from './types.js';
 
 export { withCacheBreakpoints } from './cache-breakpoints.js';
 
 export const DEFAULT_KEY_ENV = 'ANTHROPIC_API_KEY';
 export const DEFAULT_BASE_URL = 'https://api.anthropic.com';
+/** `providers.anthropic.request_timeout`: until the response starts (the SDK's own default). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60_000;
+/**
+ * `providers.anthropic.stream_idle_timeout`: the API streams content every few seconds while it
+ * answers (and pings, which do not count, while it thinks); a pause this long is a stalled stream.
+ * Not shorter: a false alarm pays for the prompt again.
+ */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 90_000;
 
 export interface AnthropicSettings {
   /** The variable the key is read from, named in messages (never the key itself). */
@@ -24,8 +34,10 @@ export interface AnthropicSettings {
   /** For "did you mean" on an unknown model. */
   pricing: PricingTable;
   retry: RetryPolicy;
-  /** Per HTTP request, until the response starts; the stage's timeout aborts through the signal. */
-  timeoutMs: number;
+  /** Per HTTP request, until the response starts; the stage's timeout aborts through the signal. 0: none. */
+  requestTimeoutMs: number;
+  /** Longest time without a content event once a stream started (`ping` does not count). 0: none. */
+  idleTimeoutMs: number;
   /** Mark the stable prefix for prompt caching (withCacheBreakpoints). Default true. */
   promptCaching: boolean;
 }
@@ -42,6 +54,7 @@ export function anthropicSettings(providers: Providers | undefined, pricing: Pri
   const fromConfig = providers?.anthropic?.base_url;
   const fromEnv = env.ANTHROPIC_BASE_URL;
   const base = Number(env.FACTORY_RETRY_BASE_MS);
+  const duration = (text: string | undefined, fallback: number) => (text === undefined ? undefined : durationMs(text)) ?? fallback;
   return {
     keyEnv,
     apiKey: env[keyEnv] || undefined,
@@ -49,7 +62,8 @@ export function anthropicSettings(providers: Providers | undefined, pricing: Pri
     baseURLFrom: fromConfig !== undefined ? 'providers.anthropic.base_url' : fromEnv ? 'ANTHROPIC_BASE_URL' : 'default',
     pricing,
     retry: env.FACTORY_RETRY_BASE_MS && Number.isFinite(base) && base >= 0 ? { ...DEFAULT_RETRY_POLICY, initialDelayMs: base } : DEFAULT_RETRY_POLICY,
-    timeoutMs: 10 * 60_000,
+    requestTimeoutMs: duration(providers?.anthropic?.request_timeout, DEFAULT_REQUEST_TIMEOUT_MS),
+    idleTimeoutMs: duration(providers?.anthropic?.stream_idle_timeout, DEFAULT_STREAM_IDLE_TIMEOUT_MS),
     promptCaching: true,
   };
 }
@@ -68,7 +82,8 @@ export class AnthropicProvider implements Provider {
       baseURLFrom: 'default',
       pricing: BUILTIN_PRICING,
       retry: DEFAULT_RETRY_POLICY,
-      timeoutMs: 10 * 60_000,
+      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS,
       promptCaching: true,
       ...settings,
     };
@@ -79,13 +94,10 @@ export class AnthropicProvider implements Provider {
     const client = this.#clientOrError();
     if ('error' in client) return { ok: false, error: client.error };
     const body = (this.#settings.promptCaching ? withCacheBreakpoints(request) : request) as MessageStreamParams;
-    const { signal, onText, onRetry } = options;
+    const { signal, onText, onRetry, onUsage } = options;
+    const { requestTimeoutMs, idleTimeoutMs } = this.#settings;
     const result = await withRetries(
-      async () => {
-        const stream = client.sdk.messages.stream(body, { signal });
-        if (onText) stream.on('text', (delta) => onText(delta));
-        return plain(await stream.finalMessage());
-      },
+      () => streamAttempt(client.sdk, body, { signal, requestTimeoutMs, idleTimeoutMs, onText, onUsage }),
       (error) => judgeAnthropicError(error, signal),
       this.#settings.retry,
       signal,
@@ -93,6 +105,27 @@ export class AnthropicProvider implements Provider {
     );
     if (result.ok) return { ok: true, message: result.value };
     return { ok: false, error: this.#error(result.error, request.model, result.retries, signal) };
+  }
+
+  /**
+   * The prompt's token count from `POST /v1/messages/count_tokens` (free of charge), with the
+   * provider's retries; undefined when the endpoint cannot tell (no key, a gateway without the
+   * route, an error after retries, cancelled).
+   */
+  async countTokens(request: ModelRequest, signal: AbortSignal): Promise<number | undefined> {
+    const client = this.#clientOrError();
+    if ('error' in client) return undefined;
+    // Only what the endpoint takes: it refuses max_tokens, temperature, stream and the like.
+    const { model, messages, system, tools, tool_choice, thinking, output_config } = request;
+    const params = { model, messages, system, tools, tool_choice, thinking, output_config };
+    for (const k of Object.keys(params) as (keyof typeof params)[]) if (params[k] === undefined) delete params[k];
+    const result = await withRetries(
+      () => client.sdk.messages.countTokens(params as MessageCountTokensParams, { signal }),
+      (error) => judgeAnthropicError(error, signal),
+      this.#settings.retry,
+      signal,
+    );
+    return result.ok && Number.isFinite(result.value.input_tokens) ? result.value.input_tokens : undefined;
   }
 
   /**
@@ -133,7 +166,7 @@ export class AnthropicProvider implements Provider {
       const where = s.baseURLFrom === 'default' ? 'the base URL' : s.baseURLFrom;
       return { error: { kind: 'config', message: `${where} is not a URL: ${JSON.stringify(s.baseURL)} (write it like https://api.anthropic.com)` } };
     }
-    this.#client ??= new Anthropic({ apiKey: s.apiKey, baseURL: s.baseURL, maxRetries: 0, timeout: s.timeoutMs, logLevel: 'off' });
+    this.#client ??= new Anthropic({ apiKey: s.apiKey, baseURL: s.baseURL, maxRetries: 0, timeout: s.requestTimeoutMs > 0 ? s.requestTimeoutMs : NO_DEADLINE_MS, logLevel: 'off' });
     return { sdk: this.#client };
   }
 
@@ -146,15 +179,11 @@ export class AnthropicProvider implements Provider {
       retries,
       suggestion: didYouMean(model, [...s.pricing.keys()].filter((m) => m !== model)),
       signal,
+      requestTimeoutMs: s.requestTimeoutMs,
+      idleTimeoutMs: s.idleTimeoutMs,
+      maxRetryAfterMs: s.retry.maxRetryAfterMs,
     };
     const mapped = toProviderError(error, ctx);
     return { ...mapped, message: this.#redact(mapped.message) };
   }
-}
-
-/** The SDK's accumulated message as plain JSON (its tool inputs are lazy getters). */
-function plain(message: ModelResponse): ModelResponse {
-  const copy = JSON.parse(JSON.stringify(message)) as ModelResponse & { parsed_output?: unknown };
-  delete copy.parsed_output;
-  return copy;
 }

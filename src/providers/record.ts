@@ -93,6 +93,11 @@ export class RecordingProvider implements Provider {
     return saved.ok ? result : { ok: false, error: saved.error };
   }
 
+  /** Not recorded: a replayed run reserves from its estimate. */
+  async countTokens(request: ModelRequest, signal: AbortSignal): Promise<number | undefined> {
+    return this.#inner.countTokens?.(request, signal);
+  }
+
   async preflight(models: readonly string[], signal: AbortSignal): Promise<ProviderError[]> {
     const problems = await this.#inner.preflight(models, signal);
     const unwritable = this.#recorder.check();

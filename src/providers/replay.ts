@@ -1,6 +1,6 @@
 import { describeKey, findCall, readCassette, type Cassette } from './cassette.js';
 import { firstDifference } from './json-diff.js';
-import type { CallOptions, CallResult, ModelRequest, ModelResponse, Provider, ProviderError } from './types.js';
+import { usageOf, type CallOptions, type CallResult, type ModelRequest, type ModelResponse, type Provider, type ProviderError } from './types.js';
 
 export interface ReplaySettings {
   /** Absolute path of the cassette. */
@@ -55,6 +55,8 @@ export class ReplayProvider implements Provider {
       }
     }
     const message = structuredClone(entry.response) as unknown as ModelResponse;
+    // Charged as recorded, once, as a live call's increments would sum to.
+    options.onUsage?.(usageOf(message));
     if (options.onText) {
       for (const block of message.content) if (block.type === 'text') options.onText(block.text);
     }

@@ -35,9 +35,11 @@ export interface CallOptions {
    */
   onRetry?: (info: RetryInfo) => void;
   /**
-   * Usage increments as soon as the provider knows them (input tokens at the start of a stream,
-   * output at its end, and what failed or dropped attempts cost): their sum is what the call is
-   * billed. The engine charges through this alone when the provider reports any.
+   * Usage INCREMENTS as soon as they are known: at `message_start` (input and cache tokens), at
+   * the end (output tokens), and for every attempt that failed, dropped, stalled or was cancelled
+   * after reporting usage (the provider's own retries included; the output of an attempt cut
+   * short is estimated from what it streamed). The sum of all increments of a call is what the
+   * API bills for it. Replay reports the recorded usage once.
    */
   onUsage?: (increment: Usage) => void;
 }
@@ -57,6 +59,7 @@ export type ProviderErrorKind =
   | 'overloaded' // 529 after retries
   | 'server' // 5xx after retries
   | 'network' // unreachable, connection dropped
+  | 'timeout' // the request deadline (until the response starts) or the stream idle deadline passed, after retries
   | 'bad_request' // 400: our request was refused
   | 'aborted' // the signal fired
   | 'config' // before any call: no key in the environment, no cassette named, a base URL that is not a URL
@@ -67,6 +70,8 @@ export interface ProviderError {
   /** A sentence for a person, naming the variable, model, stage or call where it helps. */
   message: string;
   status?: number;
+  /** The wait the server asked for (`retry-after-ms` or `retry-after`), in milliseconds, when it did. */
+  retryAfterMs?: number;
   /** Where in a file the problem is (a cassette that fails its schema), for the CLI's code frame. */
   diagnostic?: Diagnostic;
 }
@@ -81,7 +86,12 @@ export interface Provider {
    * known (anthropic); cassette present and valid (replay). Returns problems as sentences.
    */
   preflight(models: readonly string[], signal: AbortSignal): Promise<ProviderError[]>;
-  /** The prompt's exact token count from the API, when it can tell (for budget reservations). */
+  /**
+   * The exact prompt token count of a request (input tokens, cache included) as the API counts
+   * it (`POST /v1/messages/count_tokens` for anthropic), for reserving budget before a call;
+   * undefined when the provider or the endpoint cannot tell (replay; a gateway without the route).
+   * Never throws.
+   */
   countTokens?(request: ModelRequest, signal: AbortSignal): Promise<number | undefined>;
 }
 

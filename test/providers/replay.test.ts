@@ -52,6 +52,18 @@ describe('replay', () => {
     expect(judge.ok && judge.message.stop_reason).toBe('tool_use');
   });
 
+  test('usage: onUsage is called once with the recorded usage; no token counting', async () => {
+    const p = new ReplayProvider({ cassette: writeCassette('c.json', cassette), strict: false });
+    const increments: unknown[] = [];
+    const r = await p.call(req('anything'), { key: k('plan', 0, 1), signal: signal(), onUsage: (u) => increments.push(u) });
+    expect(r.ok).toBe(true);
+    expect(increments).toEqual([{ input_tokens: 100, output_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 30 }]);
+    const miss = await p.call(req('x'), { key: k('plan', 0, 9), signal: signal(), onUsage: (u) => increments.push(u) });
+    expect(miss.ok).toBe(false);
+    expect(increments).toHaveLength(1);
+    expect(p.countTokens).toBeUndefined();
+  });
+
   test('a miss names the stage, iteration, call and the cassette file', async () => {
     const file = writeCassette('c.json', cassette);
     const p = new ReplayProvider({ cassette: file, strict: false, cwd: dir });
@@ -175,6 +187,18 @@ describe('record', () => {
     const saved = JSON.parse(readFileSync(file, 'utf8'));
     expect(saved.calls).toHaveLength(1);
     expect(saved.calls[0].request.messages[0].content).toBe('three password [redacted]');
+  });
+
+  test('recording passes usage increments and token counting through', async () => {
+    api.script([{ reply: textMessage('ok', { input_tokens: 33, output_tokens: 4 }) }]);
+    const live = new RecordingProvider(new AnthropicProvider({ apiKey: KEY, baseURL: api.url }), new CassetteRecorder(path.join(dir, 'rec.json')));
+    const increments: { input_tokens: number; output_tokens: number }[] = [];
+    const r = await live.call(req('x'), { key: k('plan', 0, 1), signal: signal(), onUsage: (u) => increments.push(u) });
+    expect(r.ok).toBe(true);
+    expect(increments.reduce((n, u) => n + u.input_tokens + u.output_tokens, 0)).toBe(37);
+    expect(await live.countTokens(req('count me'), signal())).toBeGreaterThan(0);
+    const replayed = new RecordingProvider(new ReplayProvider({ cassette: path.join(dir, 'rec.json'), strict: false }), new CassetteRecorder(path.join(dir, 'rec2.json')));
+    expect(await replayed.countTokens(req('count me'), signal())).toBeUndefined();
   });
 
   test('recording to a folder that does not exist fails preflight', async () => {

@@ -9,6 +9,13 @@
  *   ... new Anthropic({ baseURL: api.url, apiKey: 'sk-ant-test' }) ...
  *   expect(api.requests).toHaveLength(2);
  *   await api.close();
+ *
+ * Faults, for deadlines and accounting: `{ stall: true }` (headers, then nothing), with `pingEveryMs`
+ * (pings only, until the client goes) and `start` (a `message_start` reporting that usage first);
+ * `{ drop: true, usage }` (a stream that reported its input tokens, then broke);
+ * `truncatedToolUse(...)` (a tool call cut mid-input, stop_reason max_tokens); a status with
+ * `retry-after` headers (`rateLimited(seconds)`). `POST /v1/messages/count_tokens` answers
+ * `countTokensOf(body)` unless `countTokens` says otherwise.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,11 +66,19 @@ export type MessageReply = Message &
     chunkSize?: number;
   };
 export type StatusReply = Timing & { status: number; body?: unknown; headers?: Record<string, string> };
-/** Destroy the socket: before any byte for JSON, after the first events for a stream. */
-export type DropReply = Timing & { drop: true };
+/**
+ * Destroy the socket: before any byte for JSON; for a stream, after `message_start` (reporting
+ * `usage`, input tokens 10 when left out) and the text `partial `.
+ */
+export type DropReply = Timing & { drop: true; usage?: Partial<Usage> };
+/**
+ * Streaming: send the response headers, then nothing until the client goes (`pingEveryMs`:
+ * `ping` events only, at that interval; `start`: first a `message_start` reporting this usage).
+ */
+export type StallReply = Timing & { stall: true; pingEveryMs?: number; start?: Partial<Usage> };
 /** Streaming: start the message, then send an SSE `error` event (e.g. overloaded_error). */
 export type StreamErrorReply = Timing & { streamError: { type: string; message: string } };
-export type ReplySpec = MessageReply | StatusReply | DropReply | StreamErrorReply;
+export type ReplySpec = MessageReply | StatusReply | DropReply | StreamErrorReply | StallReply;
 
 export type Match = ((req: RecordedRequest) => boolean) | { contains?: string; model?: string; tool?: string };
 
@@ -80,6 +95,11 @@ export interface FakeAnthropicOptions {
   /** When set, a request with another key (`x-api-key` or `Authorization: Bearer`) gets a 401 as the API sends it. */
   apiKey?: string;
   rules?: Rule[];
+  /**
+   * `POST /v1/messages/count_tokens`: the count for a request body (default `countTokensOf`), or
+   * false for an endpoint without the route (404).
+   */
+  countTokens?: ((body: unknown) => number) | false;
 }
 
 export interface FakeAnthropic {
@@ -126,6 +146,38 @@ export function toolUseMessage(
   const blocks: ContentBlock[] = options.text ? [{ type: 'text', text: options.text }] : [];
   for (const c of calls) blocks.push({ type: 'tool_use', id: c.id ?? nextId('toolu'), name: c.name, input: c.input });
   return message(blocks, 'tool_use', usage, options.model ?? 'claude-sonnet-5-5');
+}
+
+/**
+ * A message cut off by max_tokens inside a tool call: the tool_use block streams only the first
+ * `keep` characters of its input's JSON (default: half), then the message ends with
+ * `stopReason` (default max_tokens; anything else is a server misbehaving).
+ */
+export function truncatedToolUse(
+  call: { name: string; input: Record<string, unknown>; id?: string },
+  options: { keep?: number; text?: string; usage?: Partial<Usage>; stopReason?: string } = {},
+): Message {
+  const json = JSON.stringify(call.input);
+  const m = toolUseMessage([call], options.usage, options.text === undefined ? {} : { text: options.text });
+  const block = m.content.at(-1)!;
+  block.partial_json = json.slice(0, options.keep ?? Math.floor(json.length / 2));
+  m.stop_reason = options.stopReason ?? 'max_tokens';
+  return m;
+}
+
+/** A 429 asking to wait `seconds` (in `retry-after`). */
+export function rateLimited(seconds: number): StatusReply {
+  return { status: 429, headers: { 'retry-after': String(seconds) } };
+}
+
+/**
+ * The fake's token count for `POST /v1/messages/count_tokens`: the UTF-8 bytes of the request
+ * body's JSON (as the fake received it, parsed and written again) divided by 3, rounded up.
+ * Deterministic, and like a real count it grows with the prompt and is higher per character
+ * for CJK text than for English.
+ */
+export function countTokensOf(body: unknown): number {
+  return Math.ceil(Buffer.byteLength(JSON.stringify(body ?? {}), 'utf8') / 3);
 }
 
 /** The API's error body for a status. */
@@ -177,6 +229,10 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       const id = decodeURIComponent(modelPath[1]!);
       if (!models.has(id)) return sendJson(res, 404, errorBody(404, `model: ${id}`));
       return sendJson(res, 200, modelInfo(id));
+    }
+    if (req.method === 'POST' && recorded.path.split('?')[0] === '/v1/messages/count_tokens') {
+      if (options.countTokens === false) return sendJson(res, 404, errorBody(404, `fake-anthropic: no route ${req.method} ${recorded.path}`));
+      return sendJson(res, 200, { input_tokens: (options.countTokens ?? countTokensOf)(body) });
     }
     if (req.method === 'POST' && recorded.path.startsWith('/v1/messages')) {
       const entry = rules.find(({ rule, used }) => (rule.times === undefined || used < rule.times) && matches(rule.match, recorded));
@@ -269,16 +325,17 @@ const isMessage = (spec: ReplySpec): spec is MessageReply => (spec as { type?: u
 async function reply(spec: ReplySpec, recorded: RecordedRequest, req: IncomingMessage, res: ServerResponse): Promise<void> {
   await wait(spec.latencyMs);
   const streaming = (recorded.body as { stream?: unknown } | undefined)?.stream === true;
-  if (!isMessage(spec)) return misbehave(spec as StatusReply | DropReply | StreamErrorReply, streaming, req, res);
+  if (!isMessage(spec)) return misbehave(spec as StatusReply | DropReply | StreamErrorReply | StallReply, streaming, req, res);
   const { latencyMs: _latency, chunkDelayMs, chunkSize, ...out } = spec;
-  if (!streaming) return sendJson(res, 200, out);
+  if (!streaming) return sendJson(res, 200, { ...out, content: out.content.map(({ partial_json: _cut, ...block }) => block) });
   await streamMessage(out, res, chunkDelayMs ?? 0, chunkSize ?? 16);
 }
 
-/** Error statuses, dropped connections and errors in the middle of a stream. */
-function misbehave(spec: StatusReply | DropReply | StreamErrorReply, streaming: boolean, req: IncomingMessage, res: ServerResponse): void {
+/** Error statuses, dropped connections, stalls and errors in the middle of a stream. */
+function misbehave(spec: StatusReply | DropReply | StreamErrorReply | StallReply, streaming: boolean, req: IncomingMessage, res: ServerResponse): void {
   if ('status' in spec) return sendJson(res, spec.status, spec.body ?? errorBody(spec.status), spec.headers);
-  const started = startedMessage(textMessage(''));
+  if ('stall' in spec) return stall(spec, res);
+  const started = startedMessage(textMessage('', 'usage' in spec ? spec.usage : undefined));
   if ('drop' in spec) {
     if (!streaming) return void req.socket.destroy();
     startSse(res);
@@ -293,6 +350,18 @@ function misbehave(spec: StatusReply | DropReply | StreamErrorReply, streaming: 
   writeEvent(res, 'message_start', { type: 'message_start', message: started });
   writeEvent(res, 'error', { type: 'error', error: spec.streamError });
   res.end();
+}
+
+/** Headers, perhaps a message_start and pings, and then nothing more until the client goes. */
+function stall(spec: StallReply, res: ServerResponse): void {
+  startSse(res);
+  res.flushHeaders();
+  if (spec.start) writeEvent(res, 'message_start', { type: 'message_start', message: startedMessage(textMessage('', spec.start)) });
+  if (spec.pingEveryMs === undefined) return;
+  const timer = setInterval(() => {
+    if (!writeEvent(res, 'ping', { type: 'ping' })) clearInterval(timer);
+  }, spec.pingEveryMs);
+  res.on('close', () => clearInterval(timer));
 }
 
 function startSse(res: ServerResponse): void {
@@ -343,8 +412,11 @@ async function streamMessage(m: Message, res: ServerResponse, delayMs: number, s
         if (!(await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } }))) return;
       }
     } else if (block.type === 'tool_use' || block.type === 'server_tool_use') {
-      if (!(await send('content_block_start', { type: 'content_block_start', index, content_block: { ...block, input: {} } }))) return;
-      for (const piece of chunks(JSON.stringify(block.input ?? {}), size)) {
+      // A block cut off by max_tokens streams only `partial_json`, the start of its input.
+      const json = typeof block.partial_json === 'string' ? block.partial_json : JSON.stringify(block.input ?? {});
+      const { partial_json: _cut, ...shown } = block;
+      if (!(await send('content_block_start', { type: 'content_block_start', index, content_block: { ...shown, input: {} } }))) return;
+      for (const piece of json === '' ? [] : chunks(json, size)) {
         if (!(await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } }))) return;
       }
     } else if (block.type === 'thinking') {
