@@ -411,15 +411,14 @@ export class ModelRuntime {
 
   /**
    * The prompt's tokens for a reservation, never below the real count: an upper bound for any
-   * script, or the provider's own count when the prompt is large or mostly not ASCII (the bound
-   * overestimates those most). Only worth it when a token or dollar budget applies.
+   * script, or — when that bound would not fit the budget left and the prompt is large or mostly
+   * not ASCII (the bound overestimates those most) — the provider's own count. A budget with room
+   * to spare costs no extra request.
    */
   async #promptTokens(request: ModelRequest, ledger: BudgetLedger, providerName: ProviderName, signal: AbortSignal): Promise<number> {
     const bound = requestTokenUpperBound(request);
-    const budgeted = ledger.chain().some((l) => l.limits.tokens !== undefined || l.limits.cost_usd !== undefined);
-    if (!budgeted) return bound;
-    const text = JSON.stringify(request.messages);
-    if (bound <= COUNT_ABOVE_TOKENS && nonAsciiShare(text) < COUNT_NON_ASCII_SHARE) return bound;
+    if (ledger.affords({ model: request.model, maxTokens: request.max_tokens, promptTokens: bound })) return bound;
+    if (bound <= COUNT_ABOVE_TOKENS && nonAsciiShare(JSON.stringify(request.messages)) < COUNT_NON_ASCII_SHARE) return bound;
     const made = await this.#provider(providerName);
     const counted = made.ok ? await made.provider.countTokens?.(request, signal).catch(() => undefined) : undefined;
     // A counting endpoint's figure may drift a little from billing: a small margin on top.
