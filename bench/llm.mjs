@@ -120,3 +120,27 @@ stages:
   console.log(`  bare SDK calls:         ${b.toFixed(2)} ms/turn`);
   console.log(`  engine overhead:        ${(e - b).toFixed(2)} ms/turn (ratio ${(e / b).toFixed(2)}×)`);
 }
+
+// 3. The prompt estimate the budget reserves against, next to Claude's published tokenizer
+//    (@anthropic-ai/tokenizer, an older vocabulary): characters ÷ 4 (what the engine used before)
+//    and the upper bound it uses now (src/providers/token-estimate.ts). Negative = undershoot.
+{
+  const { countTokens } = await import('@anthropic-ai/tokenizer');
+  const { readFileSync } = await import('node:fs');
+  const { tokenUpperBound } = await import('../dist/providers/token-estimate.js');
+  const here = (p) => new URL(p, import.meta.url);
+  const corpora = {
+    English: readFileSync(here('../README.md'), 'utf8'),
+    code: readFileSync(here('../src/engine/budget.ts'), 'utf8'),
+    'Chinese (CJK)': '预算永远不能超支。模型的回答被截断时，绝不能当作完整的答案。每个请求都必须有截止时间。'.repeat(60),
+    Japanese: '予算を超えてはいけません。最大トークンで切れた回答は完全な回答として扱いません。'.repeat(60),
+  };
+  const pct = (est, real) => `${(((est - real) / real) * 100).toFixed(0)}%`.padStart(6);
+  console.log(`prompt estimates against the tokenizer (error: + over, - under):`);
+  for (const [name, text] of Object.entries(corpora)) {
+    const real = countTokens(text);
+    const quarter = Math.ceil(text.length / 4);
+    const bound = tokenUpperBound(text);
+    console.log(`  ${name.padEnd(14)} ${String(real).padStart(6)} tokens · chars÷4 ${pct(quarter, real)} · upper bound ${pct(bound, real)}`);
+  }
+}
