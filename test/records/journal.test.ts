@@ -1,5 +1,6 @@
 import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, test } from 'vitest';
 import { JournalTail, readJournalEvents } from '../../src/records/journal.js';
 import { loadRun } from '../../src/records/read.js';
@@ -52,6 +53,11 @@ describe('the journal', () => {
     expect(readJournalEvents(r.summary.record).at(-1)).toMatchObject({ type: 'model_answer', stage: 'a' });
     const loaded = loadRun(dir, r.summary.run);
     expect(loaded.ok && loaded.record).toEqual(r.record);
+    // Each line matches the schema's journal_event.
+    const ajv = new Ajv2020.default({ strict: true });
+    ajv.addSchema(JSON.parse(readFileSync(new URL('../../schemas/run.schema.json', import.meta.url), 'utf8')));
+    const validate = ajv.getSchema('https://software-factory.dev/schemas/run.schema.json#/$defs/journal_event')!;
+    for (const e of readJournalEvents(r.summary.record)) expect(validate(e), JSON.stringify(validate.errors)).toBe(true);
   });
 
   test('merged journals of two simulated jobs give the same run.json as one machine', async () => {
