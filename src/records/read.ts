@@ -6,6 +6,7 @@ import { RunJournalReader } from './journal.js';
 import { mergedRunMeta, normalizeStageFile } from './merge.js';
 import { journalDir, runDir, runJson, runsDir, stagesDir } from './paths.js';
 import { deriveRunRecord } from './store.js';
+import type { JournalEvent } from './journal-events.js';
 import type { RunMeta, RunRecord, StageFile } from './types.js';
 
 export type LoadedRun =
@@ -21,26 +22,57 @@ export type LoadedRun =
  * and without run.json the stage files alone (downloaded from upstream jobs).
  */
 export function loadRun(workspace: string, id: string): LoadedRun {
-  const dir = runDir(workspace, id);
-  const reader = new RunJournalReader(dir);
-  const read = reader.poll();
-  if (!read.ok) return { ok: false, unreadable: true, error: read.error };
-  const legacy = readStageFiles(dir);
-  if (reader.files.length > 0) {
-    const fold = new RunFold(legacy.length > 0 ? withRunJson(dir, legacy) : []);
-    for (const e of read.events) fold.apply(e);
-    const stages = fold.stages();
-    const meta = fold.meta(id) ?? legacyMeta(dir) ?? mergedRunMeta(id, stages);
-    return { ok: true, dir, record: deriveRunRecord(meta, stages), stages };
+  const polled = new RunFollower(workspace, id).poll();
+  if (!polled.ok) return polled;
+  return { ok: true, dir: polled.dir, record: polled.record, stages: polled.stages };
+}
+
+/**
+ * Follows one run as it goes: each `poll()` reads only what its journals gained since the last
+ * one (offset-based) and folds it into the record, so a live reader (`factory view`, an
+ * OpenTelemetry exporter) costs a read of the new lines, not of the whole run.
+ */
+export class RunFollower {
+  readonly dir: string;
+  private readonly reader: RunJournalReader;
+  private fold: RunFold | undefined;
+  private readonly runs: string;
+
+  constructor(
+    workspace: string,
+    readonly id: string,
+  ) {
+    this.dir = runDir(workspace, id);
+    this.reader = new RunJournalReader(this.dir);
+    this.runs = runsDir(workspace);
   }
-  const json = readRunJson(dir);
-  if (json === 'absent') {
-    if (legacy.length > 0) return { ok: true, dir, record: deriveRunRecord(mergedRunMeta(id, legacy), legacy), stages: legacy };
-    return { ok: false, error: `run "${id}" has no record in ${runsDir(workspace)}` };
+
+  /** The record as it stands now, and the events read since the last poll (in time order). */
+  poll(): (LoadedRun & { ok: true; events: JournalEvent[] }) | (LoadedRun & { ok: false }) {
+    const { dir, id } = this;
+    const read = this.reader.poll();
+    if (!read.ok) return { ok: false, unreadable: true, error: read.error };
+    if (this.reader.files.length > 0) {
+      // The first journal seen: the stage files of the earlier layout, if any, lie under it.
+      if (!this.fold) {
+        const legacy = readStageFiles(dir);
+        this.fold = new RunFold(legacy.length > 0 ? withRunJson(dir, legacy) : []);
+      }
+      for (const e of read.events) this.fold.apply(e);
+      const stages = this.fold.stages();
+      const meta = this.fold.meta(id) ?? legacyMeta(dir) ?? mergedRunMeta(id, stages);
+      return { ok: true, dir, record: deriveRunRecord(meta, stages), stages, events: read.events };
+    }
+    const legacy = readStageFiles(dir);
+    const json = readRunJson(dir);
+    if (json === 'absent') {
+      if (legacy.length > 0) return { ok: true, dir, record: deriveRunRecord(mergedRunMeta(id, legacy), legacy), stages: legacy, events: [] };
+      return { ok: false, error: `run "${id}" has no record in ${this.runs}` };
+    }
+    if (typeof json === 'string') return { ok: false, unreadable: true, error: json };
+    const stages = mergeStages(json, legacy);
+    return { ok: true, dir, record: deriveRunRecord(ownFields(json), stages), stages, events: [] };
   }
-  if (typeof json === 'string') return { ok: false, unreadable: true, error: json };
-  const stages = mergeStages(json, legacy);
-  return { ok: true, dir, record: deriveRunRecord(ownFields(json), stages), stages };
 }
 
 /** run.json of the earlier layout, checked: 'absent', why it cannot be read, or the record. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, test } from 'vitest';
 import { JournalTail, readJournalEvents } from '../../src/records/journal.js';
-import { loadRun } from '../../src/records/read.js';
+import { loadRun, RunFollower } from '../../src/records/read.js';
 import type { StageRecord } from '../../src/records/types.js';
 import { runInProcess } from '../support/cli.js';
 import { buildPipeline, tempWorkspace } from '../support/pipeline-builder.js';
@@ -156,5 +156,39 @@ describe('records that cannot be read', () => {
     const taken = await runInProcess(['apply', '--run-id', id], dir);
     expect(taken.code).toBe(2);
     expect(taken.stderr).toContain(`run "${id}" already has a record`);
+  });
+});
+
+describe('following a run', () => {
+  test('a follower reads only what the journals gained, and folds to the same record as a full read', async () => {
+    const dir = tempWorkspace();
+    const r = await run(buildPipeline(dir, { stages: { a: cmd('echo a'), b: cmd('exit 2', { needs: ['a'] }), c: cmd('true', { needs: ['b'] }) } }));
+    const [name] = readdirSync(path.join(r.summary.record, 'journal'));
+    const lines = readFileSync(path.join(r.summary.record, 'journal', name!), 'utf8').split('\n').filter(Boolean);
+    // The same journal, growing a line (sometimes half a line) at a time in another workspace.
+    const live = tempWorkspace();
+    const target = path.join(live, '.factory', 'runs', r.summary.run, 'journal', name!);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, '');
+    const follower = new RunFollower(live, r.summary.run);
+    let seen = 0;
+    const statuses: string[] = [];
+    for (const l of lines) {
+      appendFileSync(target, l.slice(0, 7));
+      const half = follower.poll();
+      expect(half.ok && half.events).toEqual([]);
+      appendFileSync(target, `${l.slice(7)}\n`);
+      const polled = follower.poll();
+      expect(polled.ok).toBe(true);
+      if (!polled.ok) return;
+      expect(polled.events).toHaveLength(1);
+      seen += polled.events.length;
+      statuses.push(polled.record.stages.b?.status ?? '-');
+    }
+    expect(seen).toBe(lines.length);
+    expect([...new Set(statuses)]).toEqual(['-', 'running', 'failed']);
+    const last = follower.poll();
+    expect(last.ok && last.record).toEqual(r.record);
+    expect(loadRun(live, r.summary.run)).toMatchObject({ ok: true, record: r.record });
   });
 });
