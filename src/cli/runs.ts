@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../engine/durations.js';
 import { shortTime, shownStatus, spanMs, stageCounts } from '../records/describe.js';
-import { listRuns } from '../records/read.js';
+import { scanRuns } from '../records/read.js';
 import { findWorkspace } from '../records/workspace.js';
 import { EXIT, ExitError, type CliIO } from './io.js';
 import { table } from './table.js';
@@ -18,9 +18,14 @@ export function registerRuns(program: Command, io: CliIO): Command {
         io.stderr.write(`factory runs: ${ws.error}\n`);
         throw new ExitError(EXIT.usage);
       }
-      const runs = listRuns(ws.dir);
+      // A record that cannot be read is listed as such, with its path and why, never dropped.
+      const runs = scanRuns(ws.dir);
       if (opts.json) {
-        const rows = runs.map(({ record: r }) => ({ id: r.id, name: r.name, status: shownStatus(ws.dir, r), exit_code: r.exit_code, started_at: r.started_at, ended_at: r.ended_at }));
+        const rows = runs.map((run) => {
+          if (!run.ok) return { id: run.id, status: 'unreadable', error: run.error };
+          const r = run.record;
+          return { id: r.id, name: r.name, status: shownStatus(ws.dir, r), exit_code: r.exit_code, started_at: r.started_at, ended_at: r.ended_at };
+        });
         io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return;
       }
@@ -28,7 +33,9 @@ export function registerRuns(program: Command, io: CliIO): Command {
         io.stdout.write('no runs yet: `factory apply` records each run in .factory/runs\n');
         return;
       }
-      const rows = runs.map(({ record: r }) => {
+      const rows = runs.map((run) => {
+        if (!run.ok) return [run.id, 'unreadable', shortTime(run.at), '-', run.error];
+        const r = run.record;
         const ms = spanMs(r.started_at, r.ended_at);
         return [r.id, shownStatus(ws.dir, r), shortTime(r.started_at), ms === undefined ? '-' : formatDuration(ms), stageCounts(r.stages)];
       });

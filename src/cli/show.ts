@@ -31,6 +31,7 @@ export function registerShow(program: Command, io: CliIO): Command {
       const id = runArg === 'latest' ? latestRunId(ws.dir) : runArg;
       if (id === undefined) return fail(`no runs in ${path.join(ws.dir, '.factory', 'runs')} yet`);
       const loaded = loadRun(ws.dir, id);
+      if (!loaded.ok && loaded.unreadable) return fail(`the record of run ${id} cannot be read: ${loaded.error}`);
       if (!loaded.ok) {
         const ids = listRuns(ws.dir).map((r) => r.id);
         return fail(`${loaded.error}${didYouMean(id, ids)}${ids.length ? `; latest: ${ids.at(-1)}` : ''}`);

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import type { Pipeline, Scope, StageKind } from '../config/pipeline.js';
+import { stageCounts } from '../records/describe.js';
 import { describeFsError } from '../records/fs-error.js';
 import { acquireLock, waitForRunLock } from '../records/lock.js';
 import { factoryDir } from '../records/paths.js';
 import { latestRunId, loadRun } from '../records/read.js';
 import { checkRunId, newRunId } from '../records/run-id.js';
-import { RunStore } from '../records/store.js';
+import { defaultWriter, RunStore } from '../records/store.js';
 import type { StageFile } from '../records/types.js';
 import { Approvals, type ApprovalPrompt } from './approvals.js';
 import { retryBaseMs } from './backoff.js';
@@ -81,7 +82,12 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
   } catch (err) {
     return refuse(`cannot write the run record: ${describeFsError(err, factoryDir(workspace))}`, 1);
   }
-  let lock = acquireLock(workspace, id);
+  // A refusal says how far the run holding the lock has got, from its journal.
+  const progress = (run: string): string | undefined => {
+    const loaded = loadRun(workspace, run);
+    return loaded.ok ? stageCounts(loaded.record.stages) : undefined;
+  };
+  let lock = acquireLock(workspace, id, progress);
   let record = previous;
   if (!lock.ok && options.runId !== undefined && lock.holder?.run === id) {
     // Another job of this distributed run works in this folder (a shared volume): take turns,
@@ -113,8 +119,9 @@ function pickRun(workspace: string, options: RunOptions): Picked {
   }
   if (options.resume === undefined) {
     const id = options.runId ?? newRunId();
-    if (options.runId !== undefined && loadRun(workspace, id).ok) {
-      return refuse(`run "${id}" already has a record; add --resume to continue it, or choose another --run-id`);
+    const existing = options.runId !== undefined ? loadRun(workspace, id) : undefined;
+    if (existing?.ok || (existing && existing.unreadable)) {
+      return refuse(`run "${id}" already has a record${existing.ok ? '' : ` (${existing.error})`}; add --resume to continue it, or choose another --run-id`);
     }
     return { ok: true, id, previous: undefined };
   }
@@ -128,6 +135,8 @@ function pickRun(workspace: string, options: RunOptions): Picked {
   if (bad) return refuse(`--resume: ${bad}`);
   const loaded = loadRun(workspace, id);
   if (!loaded.ok) {
+    // A record that cannot be read is never replaced by a new one, nor by an older run.
+    if (loaded.unreadable) return refuse(`--resume: the record of run ${id} cannot be read: ${loaded.error}`);
     // Resuming a --run-id that has no record yet starts it (jobs on several machines share one id).
     if (options.runId !== undefined) return { ok: true, id, previous: undefined };
     return refuse(`--resume: ${loaded.error}`);
@@ -158,7 +167,9 @@ async function runLocked(
     ...(options.noCache ? {} : { skipPreflight: predictedHits(pipeline) }),
   });
   if (!prepared.ok) return refuse(prepared.message, 2);
-  const opened = RunStore.open(pipeline.dir, { id, name: pipeline.name, status: 'running', exit_code: null, started_at: startedAt, ended_at: null }, previous?.stages ?? []);
+  // A job of an exported workflow writes the journal named after its stage (SPEC section 11).
+  const writer = options.only && options.runId !== undefined ? options.only.join('+') : defaultWriter();
+  const opened = RunStore.open(pipeline.dir, { id, name: pipeline.name, status: 'running', exit_code: null, started_at: startedAt, ended_at: null }, previous?.stages ?? [], writer);
   if (!opened.ok) return refuse(opened.error, 1);
   const store = opened.store;
   store.order(pipeline.root.stages.map((s) => s.path));
@@ -210,7 +221,8 @@ async function runLocked(
   const joined = joinRecords(state, { selection, only: options.only, track: options.runId !== undefined });
   if (!joined.ok) {
     store.setMeta({ status: 'error', exit_code: 2, ended_at: new Date().toISOString() });
-    await store.close();
+    store.finish();
+    store.close();
     return refuse(joined.message, 2);
   }
 
@@ -245,11 +257,12 @@ async function runLocked(
   const result = runOutcome(counted, signal.aborted, recordError !== undefined);
   const ended = Date.now();
   store.setMeta({ status: result.status, exit_code: result.exit_code, ended_at: new Date(ended).toISOString() });
-  const closed = await store.close();
+  const closed = store.finish();
   const error = recordError ?? (closed.ok ? undefined : `the run record cannot be written: ${closed.error}`);
   const final = error && result.exit_code === 0 ? { status: 'error' as const, exit_code: 1 } : result;
   const rec = store.record();
   emit(state, { type: 'run_finished', status: final.status, exit_code: final.exit_code, duration_ms: ended - started, usage: rec.usage, cost_usd: rec.cost_usd, record: store.dir });
+  store.close();
 
   const summary: RunSummary = {
     run: id,

@@ -1,8 +1,6 @@
 import type { JsonValue, StageNode } from '../config/pipeline.js';
-import type { StageFile } from '../records/types.js';
-import { RECORD_VERSION } from '../records/types.js';
 import { ZERO_USAGE, type Reason, type StageStatus, type Usage } from './events.js';
-import { checkRecord, emit, type RunState } from './state.js';
+import { checkRecord, emit, journal, type RunState } from './state.js';
 
 /** A stage's end as the scheduler keeps it for `needs`, `if` and the `stages` context. */
 export interface Outcome {
@@ -36,42 +34,32 @@ export interface Ending {
   cached?: boolean;
 }
 
-/**
- * A stage that is still running after this long has its `running` state written; one that ends
- * sooner is written once, at its end (creating files is what costs most on a fast DAG).
- */
-const RUNNING_WRITE_DELAY_MS = 100;
-
-/** Writes the stage's file for an attempt that starts, and says so. */
-export function recordStart(state: RunState, node: StageNode, startedAt: string, attempt: number, iteration?: number): void {
-  const running = stageFile(node, { status: 'running', started_at: startedAt, ended_at: null, attempts: attempt, outputs: {} }, iteration);
-  state.store.putStage(running, { deferMs: RUNNING_WRITE_DELAY_MS });
-  checkRecord(state);
+/** Says that an attempt starts: its `stage_started` in the journal is the stage's `running` state. */
+export function recordStart(state: RunState, node: StageNode, _startedAt: string, attempt: number, iteration?: number): void {
   emit(state, { type: 'stage_started', stage: node.path, kind: node.kind, attempt, ...(iteration === undefined ? {} : { iteration }) });
+  checkRecord(state);
 }
 
-/** Writes the stage's final file, emits stage_finished and returns its outcome. */
+/**
+ * Records the stage's end — `stage_outputs` (what the record keeps beyond the event: outputs,
+ * fingerprint, first start, attempts), then `stage_finished` — and returns its outcome.
+ */
 export function recordEnd(state: RunState, node: StageNode, end: Ending, times: { startedAt: string | null; started: number | null }, attempts: number, iteration?: number): Outcome {
   const endedAt = new Date();
   const durationMs = times.started === null ? 0 : Math.max(0, endedAt.getTime() - times.started);
   const usage = end.usage ?? ZERO_USAGE;
   const cost = end.cost_usd ?? 0;
-  state.store.putStage(
-    stageFile(node, {
-      status: end.status,
-      reason: end.reason ?? null,
-      message: end.message ?? null,
-      started_at: times.startedAt,
-      ended_at: endedAt.toISOString(),
-      attempts,
-      outputs: end.outputs,
-      usage,
-      cost_usd: cost,
-      cached: end.cached === true,
-      fingerprint: end.fingerprint ?? null,
-    }, iteration),
-  );
-  checkRecord(state);
+  journal(state, {
+    type: 'stage_outputs',
+    stage: node.path,
+    ...(iteration === undefined ? {} : { iteration }),
+    kind: node.kind,
+    outputs: end.outputs,
+    fingerprint: end.fingerprint ?? null,
+    started_at: times.startedAt,
+    ended_at: endedAt.toISOString(),
+    attempts,
+  });
   emit(state, {
     type: 'stage_finished',
     stage: node.path,
@@ -84,6 +72,7 @@ export function recordEnd(state: RunState, node: StageNode, end: Ending, times: 
     usage,
     cost_usd: cost,
   });
+  checkRecord(state);
   const outcome: Outcome = { status: end.status, outputs: end.outputs, continueOnError: node.continueOnError, kept: false, attempts, durationMs, usage, cost_usd: cost };
   if (end.reason) outcome.reason = end.reason;
   if (end.message) outcome.message = end.message;
@@ -95,25 +84,4 @@ export function recordEnd(state: RunState, node: StageNode, end: Ending, times: 
 /** A stage decided without running it: skipped, cancelled before it started, or a bad `if`. */
 export function recordNotRun(state: RunState, node: StageNode, end: Ending, iteration?: number): Outcome {
   return recordEnd(state, node, end, { startedAt: null, started: null }, 0, iteration);
-}
-
-function stageFile(node: StageNode, fields: Partial<StageFile> & Pick<StageFile, 'status'>, iteration?: number): StageFile {
-  const file: StageFile = {
-    version: RECORD_VERSION,
-    path: node.path,
-    kind: node.kind,
-    status: fields.status,
-    reason: fields.reason ?? null,
-    message: fields.message ?? null,
-    started_at: fields.started_at ?? null,
-    ended_at: fields.ended_at ?? null,
-    attempts: fields.attempts ?? 0,
-    cached: fields.cached ?? false,
-    outputs: fields.outputs ?? {},
-    usage: fields.usage ?? ZERO_USAGE,
-    cost_usd: fields.cost_usd ?? 0,
-    fingerprint: fields.fingerprint ?? null,
-  };
-  if (iteration !== undefined) file.iteration = iteration;
-  return file;
 }

@@ -40,8 +40,19 @@ export interface RunState {
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
+/** Tells the outside world, after appending the event to the run's journal (SPEC section 9). */
 export function emit(state: RunState, event: Without<EngineEvent, 'time' | 'run'>): void {
-  state.sink.emit({ time: new Date().toISOString(), run: state.runId, ...event } as EngineEvent);
+  const full = { time: new Date().toISOString(), run: state.runId, ...event } as EngineEvent;
+  state.store.append(full);
+  state.sink.emit(full);
+}
+
+/**
+ * Appends an event only the journal keeps (`stage_outputs`, `model_answer`…): readers of the
+ * record see it, `--json` does not print it.
+ */
+export function journal(state: RunState, event: { type: string; [field: string]: unknown }): void {
+  state.store.append({ time: new Date().toISOString(), run: state.runId, ...event });
 }
 
 /** Notes a failed record write: the run stops starting stages and ends in error. */

@@ -7,8 +7,8 @@ import { factoryCommand, hasPackageJson, repositoryRoot, statusCondition, timeou
  * `factory export --to github-actions` (SPEC section 11): one job per top-level stage. Each job
  * checks out the repository, sets up Node, installs the project's dependencies, downloads the
  * records (and file changes) its upstream jobs uploaded into the shared run id, runs
- * `factory apply --only ID --run-id RUN --resume`, and uploads its own stage records. A loop or
- * pipeline stage is one job; an approve stage is bound to a GitHub environment, so reviewers
+ * `factory apply --only ID --run-id RUN --resume`, and uploads its own journal, logs, transcripts
+ * and patches. A loop or pipeline stage is one job; an approve stage is bound to a GitHub environment, so reviewers
  * approve in GitHub's own UI.
  */
 export interface GithubExportOptions {
@@ -98,7 +98,7 @@ function steps(stage: StageNode, ctx: JobContext): unknown[] {
     uses: 'actions/upload-artifact@v4',
     with: {
       name: `factory-${stage.id}`,
-      path: [`${ctx.records}/stages/${stage.id}.*`, `${ctx.records}/stages/${stage.id}@*`, `${ctx.records}/changes/${stage.id}.*`].join('\n'),
+      path: [`${ctx.records}/journal/${stage.id}.ndjson`, `${ctx.records}/stages/${stage.id}.*`, `${ctx.records}/stages/${stage.id}@*`, `${ctx.records}/changes/${stage.id}.*`].join('\n'),
       'include-hidden-files': true,
       'if-no-files-found': 'ignore',
       'retention-days': 7,

@@ -20,7 +20,7 @@ const UNREADABLE_STALE_MS = 10_000;
  * (written aside, then hard-linked into place, which fails if it exists). A lock left by a
  * process that is gone (same host, dead pid) is taken over.
  */
-export function acquireLock(workspace: string, run: string): LockResult {
+export function acquireLock(workspace: string, run: string, progress?: (run: string) => string | undefined): LockResult {
   const file = lockFile(workspace);
   const info: LockInfo = { pid: process.pid, run, host: hostname(), started_at: new Date().toISOString() };
   const tmp = `${file}.${process.pid}.tmp`;
@@ -45,7 +45,7 @@ export function acquireLock(workspace: string, run: string): LockResult {
         return {
           ok: false,
           holder,
-          message: `another apply is running in this directory: run ${holder.run} (pid ${holder.pid} on ${holder.host}, started ${holder.started_at}); wait for it to end, or remove ${file} if that process is gone`,
+          message: `another apply is running in this directory: run ${holder.run} (pid ${holder.pid} on ${holder.host}, started ${holder.started_at}${progressOf(progress, holder.run)}); wait for it to end, or remove ${file} if that process is gone`,
         };
       }
       try {
@@ -61,6 +61,16 @@ export function acquireLock(workspace: string, run: string): LockResult {
     } catch {
       // already gone
     }
+  }
+}
+
+/** "; stages so far: 3 ok, 1 running", read from the holder's journal (never fails the message). */
+function progressOf(progress: ((run: string) => string | undefined) | undefined, run: string): string {
+  try {
+    const said = progress?.(run);
+    return said ? `; stages so far: ${said}` : '';
+  } catch {
+    return '';
   }
 }
 

@@ -39,7 +39,7 @@ export function normalizeStageFile(raw: unknown): StageFile | undefined {
   return file;
 }
 
-function normalizeUsage(raw: unknown): Usage {
+export function normalizeUsage(raw: unknown): Usage {
   const u = { ...ZERO_USAGE };
   if (raw === null || typeof raw !== 'object') return u;
   for (const key of Object.keys(u) as (keyof Usage)[]) {

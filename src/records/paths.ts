@@ -24,3 +24,9 @@ export function patchFile(dir: string, stageId: string): string {
 }
 /** Which patches this machine has applied or made itself (never uploaded: no stage id starts with `_`). */
 export const appliedPatchesFile = (dir: string): string => path.join(changesDir(dir), '_applied.json');
+
+/** The run's journals (SPEC section 9): `journal/<writer>.ndjson`, one per apply process. */
+export const journalDir = (dir: string): string => path.join(dir, 'journal');
+export function journalFile(dir: string, writer: string): string {
+  return path.join(journalDir(dir), `${writer}.ndjson`);
+}

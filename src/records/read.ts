@@ -1,102 +1,257 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { RunFold } from './fold.js';
 import { describeFsError } from './fs-error.js';
+import { RunJournalReader } from './journal.js';
 import { mergedRunMeta, normalizeStageFile } from './merge.js';
-import { runDir, runJson, runsDir, stagesDir } from './paths.js';
+import { journalDir, runDir, runJson, runsDir, stagesDir } from './paths.js';
 import { deriveRunRecord } from './store.js';
+import type { JournalEvent } from './journal-events.js';
 import type { RunMeta, RunRecord, StageFile } from './types.js';
 
-export type LoadedRun = { ok: true; dir: string; record: RunRecord; stages: StageFile[] } | { ok: false; error: string };
+export type LoadedRun =
+  | { ok: true; dir: string; record: RunRecord; stages: StageFile[] }
+  /** `unreadable`: there is a record, but a file of it cannot be read (the error names it and why). */
+  | { ok: false; error: string; unreadable?: true };
 
 /**
- * A run as its files say: run.json for the run's own fields, each stage from its own file (the
- * truth, should run.json lag behind after a kill, or stage files come from other machines). A
- * run without run.json whose stages/ holds stage files (downloaded from upstream jobs) is a
- * record too: its summary is derived from them (SPEC section 11).
+ * A run as its files say (SPEC section 9). Its journals are the truth: every `journal/*.ndjson`,
+ * folded (a line torn by a kill ignored), on top of the stage files of the earlier layout if the
+ * run has any. A run without journals is a record of the earlier layout: run.json for the run's
+ * own fields, each stage from its own file in stages/ (the truth, should run.json lag behind),
+ * and without run.json the stage files alone (downloaded from upstream jobs).
  */
 export function loadRun(workspace: string, id: string): LoadedRun {
-  const dir = runDir(workspace, id);
-  let meta: RunRecord;
-  try {
-    meta = JSON.parse(readFileSync(runJson(dir), 'utf8')) as RunRecord;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      const stages = readStageFiles(dir, undefined);
-      if (stages.length > 0) return { ok: true, dir, record: deriveRunRecord(mergedRunMeta(id, stages), stages), stages };
-      return { ok: false, error: `run "${id}" has no record in ${runsDir(workspace)}` };
-    }
-    return { ok: false, error: `cannot read ${describeFsError(err, runJson(dir))}` };
-  }
-  const stages = readStageFiles(dir, meta);
-  const ownFields: RunMeta = { id: meta.id, name: meta.name, status: meta.status, exit_code: meta.exit_code, started_at: meta.started_at, ended_at: meta.ended_at };
-  return { ok: true, dir, record: deriveRunRecord(ownFields, stages), stages };
+  const polled = new RunFollower(workspace, id).poll();
+  if (!polled.ok) return polled;
+  return { ok: true, dir: polled.dir, record: polled.record, stages: polled.stages };
 }
 
-function readStageFiles(dir: string, meta: RunRecord | undefined): StageFile[] {
-  const byPath = new Map<string, StageFile>();
-  // Stages named by run.json first (its order), then any file it does not know yet.
-  for (const [path, s] of Object.entries(meta?.stages ?? {})) {
-    const file = normalizeStageFile({ kind: 'command', ...s, path });
-    if (file) byPath.set(path, file);
+/**
+ * Follows one run as it goes: each `poll()` reads only what its journals gained since the last
+ * one (offset-based) and folds it into the record, so a live reader (`factory view`, an
+ * OpenTelemetry exporter) costs a read of the new lines, not of the whole run.
+ */
+export class RunFollower {
+  readonly dir: string;
+  private readonly reader: RunJournalReader;
+  private fold: RunFold | undefined;
+  private readonly runs: string;
+
+  constructor(
+    workspace: string,
+    readonly id: string,
+  ) {
+    this.dir = runDir(workspace, id);
+    this.reader = new RunJournalReader(this.dir);
+    this.runs = runsDir(workspace);
   }
-  let names: string[] = [];
+
+  /** The record as it stands now, and the events read since the last poll (in time order). */
+  poll(): (LoadedRun & { ok: true; events: JournalEvent[] }) | (LoadedRun & { ok: false }) {
+    const { dir, id } = this;
+    const read = this.reader.poll();
+    if (!read.ok) return { ok: false, unreadable: true, error: read.error };
+    if (this.reader.files.length > 0) {
+      // The first journal seen: the stage files of the earlier layout, if any, lie under it.
+      if (!this.fold) {
+        const legacy = readStageFiles(dir);
+        this.fold = new RunFold(legacy.length > 0 ? withRunJson(dir, legacy) : []);
+      }
+      for (const e of read.events) this.fold.apply(e);
+      const stages = this.fold.stages();
+      const meta = this.fold.meta(id) ?? legacyMeta(dir) ?? mergedRunMeta(id, stages);
+      return { ok: true, dir, record: deriveRunRecord(meta, stages), stages, events: read.events };
+    }
+    const legacy = readStageFiles(dir);
+    const json = readRunJson(dir);
+    if (json === 'absent') {
+      if (legacy.length > 0) return { ok: true, dir, record: deriveRunRecord(mergedRunMeta(id, legacy), legacy), stages: legacy, events: [] };
+      return { ok: false, error: `run "${id}" has no record in ${this.runs}` };
+    }
+    if (typeof json === 'string') return { ok: false, unreadable: true, error: json };
+    const stages = mergeStages(json, legacy);
+    return { ok: true, dir, record: deriveRunRecord(ownFields(json), stages), stages, events: [] };
+  }
+}
+
+/** run.json of the earlier layout, checked: 'absent', why it cannot be read, or the record. */
+function readRunJson(dir: string): RunRecord | 'absent' | string {
+  const file = runJson(dir);
+  let text: string;
   try {
-    names = readdirSync(stagesDir(dir)).filter((n) => n.endsWith('.json')).sort();
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    return `cannot read ${describeFsError(err, file)}`;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
   } catch {
-    return [...byPath.values()];
+    return `${file} is not valid JSON${text.trim() === '' ? ' (it is empty)' : ' (truncated or damaged)'}`;
+  }
+  const r = raw as Partial<RunRecord> | null;
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return `${file} is not a run record: not a JSON object`;
+  if (typeof r.started_at !== 'string' || typeof r.status !== 'string') return `${file} is not a run record: it has no "status" and "started_at"`;
+  if (r.stages !== undefined && (r.stages === null || typeof r.stages !== 'object' || Array.isArray(r.stages))) return `${file} is not a run record: "stages" is not an object`;
+  return r as RunRecord;
+}
+
+function ownFields(meta: RunRecord): RunMeta {
+  return {
+    id: String(meta.id),
+    name: typeof meta.name === 'string' ? meta.name : '',
+    status: meta.status,
+    exit_code: typeof meta.exit_code === 'number' ? meta.exit_code : null,
+    started_at: meta.started_at,
+    ended_at: typeof meta.ended_at === 'string' ? meta.ended_at : null,
+  };
+}
+
+function legacyMeta(dir: string): RunMeta | undefined {
+  const json = readRunJson(dir);
+  return typeof json === 'object' ? ownFields(json) : undefined;
+}
+
+/** A run of the earlier layout resumed by this version: its run.json's stages under its stage files. */
+function withRunJson(dir: string, files: StageFile[]): StageFile[] {
+  const json = readRunJson(dir);
+  return typeof json === 'object' ? mergeStages(json, files) : files;
+}
+
+/** Stages named by run.json first (its order), each replaced by its own file; then files it does not know. */
+function mergeStages(meta: RunRecord, files: readonly StageFile[]): StageFile[] {
+  const byPath = new Map<string, StageFile>();
+  for (const [p, s] of Object.entries(meta.stages ?? {})) {
+    const file = normalizeStageFile({ kind: 'command', ...s, path: p });
+    if (file) byPath.set(p, file);
   }
   const iterations: StageFile[] = [];
-  for (const name of names) {
-    try {
-      const file = normalizeStageFile(JSON.parse(readFileSync(`${stagesDir(dir)}/${name}`, 'utf8')));
-      if (!file) continue;
-      if (file.iteration !== undefined) iterations.push(file);
-      else byPath.set(file.path, file);
-    } catch {
-      // a file being written right now is a temp file, never a .json; anything else unreadable is skipped
-    }
+  for (const file of files) {
+    if (file.iteration !== undefined) iterations.push(file);
+    else byPath.set(file.path, file);
   }
   return [...byPath.values(), ...iterations];
 }
 
-export interface RunListing {
-  id: string;
-  record: RunRecord;
-}
-
-/** Every run with a readable record, oldest first (by start time, then id). */
-export function listRuns(workspace: string): RunListing[] {
-  let ids: string[];
+/** The stage files of the earlier layout, `stages/<path>[@<iteration>].json` (top level first). */
+function readStageFiles(dir: string): StageFile[] {
+  let names: string[];
   try {
-    ids = readdirSync(runsDir(workspace));
+    names = readdirSync(stagesDir(dir)).filter((n) => n.endsWith('.json')).sort();
   } catch {
     return [];
   }
-  const runs: RunListing[] = [];
-  for (const id of ids) {
-    if (!existsSync(runJson(runDir(workspace, id)))) continue;
-    const loaded = loadRun(workspace, id);
-    if (loaded.ok) runs.push({ id, record: loaded.record });
+  const top: StageFile[] = [];
+  const iterations: StageFile[] = [];
+  for (const name of names) {
+    try {
+      const file = normalizeStageFile(JSON.parse(readFileSync(path.join(stagesDir(dir), name), 'utf8')));
+      if (!file) continue;
+      if (file.iteration !== undefined) iterations.push(file);
+      else top.push(file);
+    } catch {
+      // transcripts and other files beside them are not stage files; a half-written one was a temp file
+    }
   }
-  return runs.sort((a, b) => a.record.started_at.localeCompare(b.record.started_at) || a.id.localeCompare(b.id));
+  return [...top, ...iterations];
 }
 
-/** The id of the most recently started run, if any (reads run.json files only). */
-export function latestRunId(workspace: string): string | undefined {
-  let ids: string[];
-  try {
-    ids = readdirSync(runsDir(workspace));
-  } catch {
-    return undefined;
-  }
-  let best: { id: string; started: string } | undefined;
-  for (const id of ids) {
-    let started: string;
-    try {
-      started = String((JSON.parse(readFileSync(runJson(runDir(workspace, id)), 'utf8')) as RunRecord).started_at);
-    } catch {
-      continue;
+export type RunListing = { id: string; ok: true; record: RunRecord } | { id: string; ok: false; error: string; at: string };
+
+/**
+ * Every run in .factory/runs, oldest first (by start time, then id): readable ones with their
+ * record, unreadable ones with why (placed by when their folder last changed).
+ */
+export function scanRuns(workspace: string): RunListing[] {
+  const runs: (RunListing & { sort: string })[] = [];
+  for (const id of runIds(workspace)) {
+    const loaded = loadRun(workspace, id);
+    if (loaded.ok) runs.push({ id, ok: true, record: loaded.record, sort: loaded.record.started_at });
+    else if (loaded.unreadable) {
+      const at = changedAt(runDir(workspace, id));
+      runs.push({ id, ok: false, error: loaded.error, at, sort: at });
     }
+  }
+  return runs.sort((a, b) => a.sort.localeCompare(b.sort) || a.id.localeCompare(b.id)).map(({ sort: _sort, ...r }) => r);
+}
+
+/** Every run with a readable record, oldest first (by start time, then id). */
+export function listRuns(workspace: string): { id: string; record: RunRecord }[] {
+  return scanRuns(workspace).flatMap((r) => (r.ok ? [{ id: r.id, record: r.record }] : []));
+}
+
+/**
+ * The id of the most recently started run, if any, whether or not its record can be read (so
+ * that `--resume` and `show latest` report a damaged latest run instead of taking an older one).
+ * Cheap: the first line of each journal says when the run started.
+ */
+export function latestRunId(workspace: string): string | undefined {
+  let best: { id: string; started: string } | undefined;
+  for (const id of runIds(workspace)) {
+    const started = startedAt(workspace, id);
+    if (started === undefined) continue;
     if (!best || started > best.started || (started === best.started && id > best.id)) best = { id, started };
   }
   return best?.id;
+}
+
+function runIds(workspace: string): string[] {
+  try {
+    return readdirSync(runsDir(workspace), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+function startedAt(workspace: string, id: string): string | undefined {
+  const dir = runDir(workspace, id);
+  let names: string[] = [];
+  try {
+    names = readdirSync(journalDir(dir)).filter((n) => n.endsWith('.ndjson'));
+  } catch {
+    // the earlier layout
+  }
+  const starts = names.map((n) => firstStart(path.join(journalDir(dir), n)));
+  if (starts.length > 0 && starts.every((s) => s !== undefined)) return starts.sort()[0];
+  if (starts.length === 0) {
+    const json = readRunJson(dir);
+    if (typeof json === 'object') return json.started_at;
+    if (json === 'absent' && readStageFiles(dir).length === 0) return undefined;
+  }
+  const loaded = loadRun(workspace, id);
+  if (loaded.ok) return loaded.record.started_at;
+  return loaded.unreadable ? changedAt(dir) : undefined;
+}
+
+/** The run's start as the journal's first line (`run_opened`) says, if it says so. */
+function firstStart(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const end = buf.subarray(0, n).indexOf(0x0a);
+    if (end === -1) return undefined;
+    const first = JSON.parse(buf.subarray(0, end).toString('utf8')) as { type?: unknown; started_at?: unknown };
+    return first.type === 'run_opened' && typeof first.started_at === 'string' ? first.started_at : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** When a run's folder last changed, as a time to sort by. */
+function changedAt(dir: string): string {
+  try {
+    return statSync(dir).mtime.toISOString();
+  } catch {
+    return new Date(0).toISOString();
+  }
 }

@@ -1,51 +1,53 @@
-import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdirSync, rmSync } from 'node:fs';
 import { ZERO_USAGE, type Usage } from '../engine/events.js';
-import { writeFileAtomic, writeFileAtomicAsync, writeJsonAtomic, type WriteResult } from './atomic.js';
+import { writeJsonAtomic, type WriteResult } from './atomic.js';
+import { RunFold } from './fold.js';
 import { describeFsError } from './fs-error.js';
+import type { WrittenEvent, JournalEvent } from './journal-events.js';
+import { JournalWriter } from './journal.js';
 import { LogWriter } from './logs.js';
-import { logFile, runDir, runJson, stageFile, stagesDir } from './paths.js';
+import { logFile, runDir, runJson, stagesDir } from './paths.js';
 import { RECORD_VERSION, type RunMeta, type RunRecord, type StageFile, type StageRecord } from './types.js';
 
-/** run.json is rewritten at most once per interval while stages change (at once after a quiet spell). */
-const RUN_JSON_INTERVAL_MS = 200;
-
 /**
- * The write side of one run's record: each stage's state in its own small file, and run.json
- * derived from them. Writes are atomic and each file's writes stay in order. A stage's file is
- * written at once (it is small, and what its dependants wait for); run.json, which grows with
- * the pipeline, is written off the event loop's thread, and `close()` waits for it. A failed
- * write is kept as `error` (the first one) for the engine to act on.
+ * The write side of one run's record (SPEC section 9): this apply's journal, appended a line per
+ * event, and the record folded from it in memory, from which run.json is derived once, when the
+ * apply ends. A status change costs one write to an open file, never a new file. A failed write
+ * is kept as `error` (the first one) for the engine to act on.
  */
 export class RunStore {
-  private readonly stages = new Map<string, StageFile>();
-  private timer: NodeJS.Timeout | undefined;
   private firstError: string | undefined;
-  private rank = new Map<string, number>();
-  private lastFlush = 0;
-  /** The last pending write of each file, so that writes of one file land in order. */
-  private readonly writes = new Map<string, Promise<void>>();
-  private readonly deferred = new Map<string, NodeJS.Timeout>();
+  private rank: readonly string[] = [];
+  private closed = false;
 
   private constructor(
     readonly dir: string,
     private meta: RunMeta,
+    private readonly journal: JournalWriter,
+    private readonly fold: RunFold,
   ) {}
 
-  /** Creates (or, for a resumed run, reuses) the run directory and writes run.json. */
-  static open(workspace: string, meta: RunMeta, existing: readonly StageFile[] = []): { ok: true; store: RunStore } | { ok: false; error: string } {
+  /**
+   * Creates (or, for a resumed run, reuses) the run directory and opens this apply's journal
+   * `journal/<writer>.ndjson`, seeded with the stages the run already has (`existing`).
+   */
+  static open(workspace: string, meta: RunMeta, existing: readonly StageFile[] = [], writer = defaultWriter()): { ok: true; store: RunStore } | { ok: false; error: string } {
     const dir = runDir(workspace, meta.id);
     try {
+      // Logs, prompts and transcripts go beside the journal, each only when it has something to hold.
       mkdirSync(stagesDir(dir), { recursive: true });
     } catch (err) {
       return { ok: false, error: `cannot create the run record: ${describeFsError(err, stagesDir(dir))}` };
     }
-    const store = new RunStore(dir, meta);
-    for (const s of existing) store.stages.set(key(s.path, s.iteration), s);
-    // The first write is synchronous, so an unwritable record refuses the run before any stage starts.
-    const written = writeJsonAtomic(runJson(dir), store.record());
-    if (!written.ok) return { ok: false, error: `cannot write the run record: ${written.error}` };
-    store.lastFlush = Date.now();
+    const opened = JournalWriter.open(dir, writer);
+    if (!opened.ok) return { ok: false, error: `cannot write the run record: ${opened.error}` };
+    const store = new RunStore(dir, meta, opened.journal, new RunFold(existing));
+    // The first line is written at once, so an unwritable record refuses the run before any stage starts.
+    store.append({ type: 'run_opened', time: new Date().toISOString(), run: meta.id, name: meta.name, started_at: meta.started_at, writer });
+    if (store.error) {
+      opened.journal.close();
+      return { ok: false, error: `cannot write the run record: ${store.error}` };
+    }
     return { ok: true, store };
   }
 
@@ -53,78 +55,47 @@ export class RunStore {
     return this.meta.id;
   }
 
+  /** The journal this apply writes. */
+  get journalFile(): string {
+    return this.journal.file;
+  }
+
   /** The first write that failed, if any: the run must not pretend it was recorded. */
   get error(): string | undefined {
     return this.firstError;
   }
 
+  /** Appends an event to the journal (and folds it into the record). After `close()` nothing is written. */
+  append(event: WrittenEvent): void {
+    if (this.closed) return;
+    this.journal.append(event);
+    if (this.journal.error) this.firstError ??= this.journal.error;
+    this.fold.apply(event as JournalEvent);
+  }
+
   stage(path: string, iteration?: number): StageFile | undefined {
-    return this.stages.get(key(path, iteration));
+    return this.fold.stage(path, iteration);
   }
 
   /**
-   * Forgets the recorded iterations of a loop's body (and of loops nested in it), files
-   * included: a loop that runs again starts from its first iteration.
+   * Forgets the recorded iterations of a loop's body (and of loops nested in it), logs included:
+   * a loop that runs again starts from its first iteration.
    */
   dropIterations(loopPath: string): void {
-    for (const [k, file] of this.stages) {
-      if (file.iteration === undefined || !file.path.startsWith(`${loopPath}.`)) continue;
-      this.stages.delete(k);
-      const target = stageFile(this.dir, file.path, file.iteration);
-      const pending = this.deferred.get(target);
-      if (pending) clearTimeout(pending);
-      this.deferred.delete(target);
-      const previous = this.writes.get(target) ?? Promise.resolve();
-      const next: Promise<void> = previous.then(async () => {
-        for (const f of [target, logFile(this.dir, file.path, 'stdout', file.iteration), logFile(this.dir, file.path, 'stderr', file.iteration)]) {
-          await rm(f, { force: true }).catch(() => undefined);
-        }
-        if (this.writes.get(target) === next) this.writes.delete(target);
-      });
-      this.writes.set(target, next);
+    const old = this.fold.iterationsOf(loopPath);
+    if (old.length === 0) return;
+    this.append({ type: 'iterations_dropped', time: new Date().toISOString(), run: this.meta.id, stage: loopPath });
+    for (const f of old) {
+      for (const stream of ['stdout', 'stderr'] as const) rmSync(logFile(this.dir, f.path, stream, f.iteration), { force: true });
     }
-    this.schedule();
   }
 
-  /**
-   * Writes one stage's file and schedules run.json. With `deferMs`, the write happens only if no
-   * other state of the stage comes first (a stage that ends quickly is written once, at its end).
-   */
-  putStage(file: StageFile, options: { deferMs?: number } = {}): void {
-    const target = stageFile(this.dir, file.path, file.iteration);
-    const waiting = this.deferred.get(target);
-    if (waiting) {
-      clearTimeout(waiting);
-      this.deferred.delete(target);
-    }
-    if (options.deferMs) {
-      const timer = setTimeout(() => {
-        this.deferred.delete(target);
-        this.putStage(file);
-      }, options.deferMs);
-      timer.unref();
-      this.deferred.set(target, timer);
-      return;
-    }
-    this.stages.set(key(file.path, file.iteration), file);
-    const text = `${JSON.stringify(file, null, 2)}\n`;
-    // A stage's file is small, and the stages that need it wait until it has landed. Written
-    // here it costs a few syscalls on this thread; through the thread pool it cost four round
-    // trips on the critical path of every stage (bench/dag: 1.80× the floor with async writes,
-    // 1.50× with these, on tmpfs). A write still pending for the same file goes first.
-    if (this.writes.has(target)) this.enqueue(target, text);
-    else this.note(writeFileAtomic(target, text));
-    this.schedule();
-  }
-
-  /** Resolves once the stage's file, as last put, is on disk (or failed to be: see `error`). */
-  async written(path: string, iteration?: number): Promise<void> {
-    await this.writes.get(stageFile(this.dir, path, iteration));
-  }
+  /** Resolves once the stage's end is recorded: at once, as journal lines are written synchronously. */
+  async written(_path: string, _iteration?: number): Promise<void> {}
 
   /** Shows run.json's stages in this order (the pipeline's); stages it does not name follow. */
   order(paths: readonly string[]): void {
-    this.rank = new Map(paths.map((p, i) => [p, i]));
+    this.rank = paths;
   }
 
   setMeta(patch: Partial<RunMeta>): void {
@@ -139,57 +110,37 @@ export class RunStore {
     return logFile(this.dir, path, stream, iteration);
   }
 
-  /** Writes run.json now (asynchronously). */
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.lastFlush = Date.now();
-    this.enqueue(runJson(this.dir), `${JSON.stringify(this.record(), null, 2)}\n`);
-  }
-
-  /** Drops deferred writes, writes run.json, and resolves once every write has landed. */
-  async close(): Promise<WriteResult> {
-    for (const timer of this.deferred.values()) clearTimeout(timer);
-    this.deferred.clear();
-    this.flush();
-    while (this.writes.size > 0) await Promise.all([...this.writes.values()]);
+  /**
+   * The apply ends: its status goes to the journal, and run.json, derived from the record, is
+   * written atomically. The journal stays open for the last events (`run_finished`) until `close()`.
+   */
+  finish(): WriteResult {
+    if (this.meta.status !== 'running') {
+      this.append({ type: 'run_ended', time: new Date().toISOString(), run: this.meta.id, status: this.meta.status, exit_code: this.meta.exit_code, ended_at: this.meta.ended_at ?? new Date().toISOString() });
+    }
+    const written = writeJsonAtomic(runJson(this.dir), this.record());
+    if (!written.ok) this.firstError ??= written.error;
     return this.firstError === undefined ? { ok: true } : { ok: false, error: this.firstError };
   }
 
-  private enqueue(file: string, text: string): void {
-    const previous = this.writes.get(file) ?? Promise.resolve();
-    const next: Promise<void> = previous.then(async () => {
-      this.note(await writeFileAtomicAsync(file, text));
-      if (this.writes.get(file) === next) this.writes.delete(file);
-    });
-    this.writes.set(file, next);
+  close(): void {
+    this.closed = true;
+    this.journal.close();
   }
 
   record(): RunRecord {
-    const last = this.rank.size;
-    const sorted = [...this.stages.values()].sort((a, b) => (this.rank.get(a.path) ?? last) - (this.rank.get(b.path) ?? last));
-    return deriveRunRecord(this.meta, sorted);
+    return deriveRunRecord(this.meta, this.fold.stages(this.rank));
   }
+}
 
-  /** Writes run.json now when it has not been written for a while, else once the interval is over. */
-  private schedule(): void {
-    if (this.timer) return;
-    const wait = this.lastFlush + RUN_JSON_INTERVAL_MS - Date.now();
-    if (wait <= 0) {
-      this.flush();
-      return;
-    }
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flush();
-    }, wait);
-    this.timer.unref();
-  }
+let applies = 0;
 
-  private note(result: WriteResult): WriteResult {
-    if (!result.ok) this.firstError ??= result.error;
-    return result;
-  }
+/**
+ * A name for this apply's journal that no other apply of the run shares, here or on another
+ * machine: the time, the process and a count (watch mode applies many times in one process).
+ */
+export function defaultWriter(now: Date = new Date()): string {
+  return `apply-${now.toISOString().replace(/[-:]/g, '')}-${process.pid}-${++applies}`;
 }
 
 /** run.json from the run's own fields and its stages' files (also used to merge records). */
@@ -243,10 +194,6 @@ function attachIterations(path: string, entry: StageRecord, files: readonly Stag
     stagesOf[f.path] = rec;
   }
   entry.iterations = [...byIteration.entries()].sort((a, b) => a[0] - b[0]).map(([iteration, stagesOf]) => ({ iteration, stages: stagesOf }));
-}
-
-function key(path: string, iteration: number | undefined): string {
-  return iteration === undefined ? path : `${path}@${iteration}`;
 }
 
 export function toStageRecord(s: StageFile): StageRecord {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { loadRun } from '../../src/records/read.js';
 import type { RunRecord } from '../../src/records/types.js';
 import { tempWorkspace } from '../support/pipeline-builder.js';
 import { alive } from '../support/run-helpers.js';
@@ -8,9 +9,12 @@ import { requireBuild, spawnCli, until } from './helpers.js';
 
 beforeAll(requireBuild);
 
+/** The run's record as readers see it: folded from its journals while it runs, or after a kill. */
 const runJson = (dir: string): RunRecord => {
   const runs = path.join(dir, '.factory', 'runs');
-  return JSON.parse(readFileSync(path.join(runs, readdirSync(runs)[0]!, 'run.json'), 'utf8')) as RunRecord;
+  const loaded = loadRun(dir, readdirSync(runs)[0]!);
+  if (!loaded.ok) throw new Error(loaded.error);
+  return loaded.record;
 };
 const pidIn = (dir: string, file: string) => Number(readFileSync(path.join(dir, file), 'utf8'));
 
@@ -76,7 +80,7 @@ stages:
     }
   });
 
-  test('kill -9 leaves a readable run.json showing the running stage; --resume continues it', async () => {
+  test('kill -9 leaves a readable record showing the running stage; --resume continues it', async () => {
     const dir = tempWorkspace();
     writeFileSync(path.join(dir, 'factory.yaml'), `version: 1
 stages:
@@ -95,7 +99,7 @@ stages:
     const cli = spawnCli(['apply', '--json'], dir);
     await cli.waitFor((e) => e.type === 'stage_started' && e.stage === 'b');
     await until(() => existsSync(path.join(dir, 'b.pid')));
-    await until(() => runJson(dir).stages.b?.status === 'running', 2000);
+    expect(runJson(dir).stages.b?.status).toBe('running'); // the journal has it as soon as the event is out
     cli.child.kill('SIGKILL');
     await cli.exit;
     process.kill(-pidIn(dir, 'b.pid'), 'SIGKILL'); // the orphaned command, as a user would after a crash

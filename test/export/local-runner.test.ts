@@ -205,10 +205,11 @@ describe('an exported GitHub workflow played by a local runner', () => {
     // Files: the last job's checkout holds every upstream change, as the single machine's does.
     expect(filesOf(report.dir!)).toEqual(filesOf(single.dir));
     expect(readFileSync(path.join(report.dir!, 'data', 'seed.bin'))).toEqual(Buffer.from([1, 0, 2]));
-    // What travelled: each job's stage files and its patch, nothing else.
+    // What travelled: each job's journal (named after its stage), its logs and transcripts, and its patch, nothing else.
     expect(readdirSync(path.join(work, 'artifacts')).sort()).toEqual(['factory-generate', 'factory-report', 'factory-review', 'factory-setup', 'factory-test']);
-    expect(readdirSync(path.join(work, 'artifacts', 'factory-setup')).sort()).toEqual(['changes', 'stages']);
-    expect(readdirSync(path.join(work, 'artifacts', 'factory-review'))).toEqual(['stages']);
+    expect(readdirSync(path.join(work, 'artifacts', 'factory-setup')).sort()).toEqual(['changes', 'journal', 'stages']);
+    expect(readdirSync(path.join(work, 'artifacts', 'factory-review')).sort()).toEqual(['journal', 'stages']);
+    for (const job of ['generate', 'report', 'review', 'setup', 'test']) expect(readdirSync(path.join(work, 'artifacts', `factory-${job}`, 'journal'))).toEqual([`${job}.ndjson`]);
     expect(readdirSync(path.join(work, 'artifacts', 'factory-generate', 'changes'))).toEqual(['generate.patch']);
   }, 240_000);
 

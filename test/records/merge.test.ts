@@ -8,18 +8,18 @@ import { run, TEST_ENV } from '../support/run-helpers.js';
 
 /**
  * Records and file changes that travel between machines (SPEC section 11), played with two
- * workspaces standing for two CI jobs: what one job uploads (`stages/<id>.*`, `stages/<id>@*`,
- * `changes/<id>.*`) is copied into the other's run folder, as the exported workflow does.
+ * workspaces standing for two CI jobs: what one job uploads (`journal/<id>.ndjson`, `stages/<id>.*`,
+ * `stages/<id>@*`, `changes/<id>.*`) is copied into the other's run folder, as the exported workflow does.
  */
 const RUN = 'gh-1234-1';
 
 function ship(from: string, to: string, stage: string, runId = RUN): void {
   const src = path.join(from, '.factory', 'runs', runId);
   const dst = path.join(to, '.factory', 'runs', runId);
-  for (const sub of ['stages', 'changes']) {
+  for (const sub of ['journal', 'stages', 'changes']) {
     if (!existsSync(path.join(src, sub))) continue;
     for (const name of readdirSync(path.join(src, sub))) {
-      const mine = name.startsWith(`${stage}.`) || (sub === 'stages' && name.startsWith(`${stage}@`));
+      const mine = sub === 'journal' ? name === `${stage}.ndjson` : name.startsWith(`${stage}.`) || (sub === 'stages' && name.startsWith(`${stage}@`));
       if (!mine) continue;
       mkdirSync(path.join(dst, sub), { recursive: true });
       copyFileSync(path.join(src, sub, name), path.join(dst, sub, name));
@@ -49,7 +49,7 @@ const CHAIN = {
 };
 
 describe('records from several machines merge', () => {
-  test('downloaded stage files without run.json: --only reuses their outputs and statuses, never reruns them, and run.json is derived from all', async () => {
+  test('downloaded journals without run.json: --only reuses their outputs and statuses, never reruns them, and run.json is derived from all', async () => {
     const [m1, m2] = machines({ 'old.txt': 'old\n' });
     const first = await run(buildPipeline(m1, CHAIN), { runId: RUN, resume: true, only: ['make'] });
     expect(first.summary.exit_code).toBe(0);
@@ -65,8 +65,8 @@ describe('records from several machines merge', () => {
     expect(second.stage('make')).toMatchObject({ status: 'succeeded', outputs: { stdout: 'made\n' } });
     expect(second.stage('use').outputs.stdout).toBe('42hi\n');
     expect(Object.keys(second.record.stages)).toEqual(['make', 'use']);
-    // Without run.json the run started when its first stage did.
-    expect(second.record.started_at).toBe(first.stage('make').started_at);
+    // The run started when its first job did: run.json did not travel, the journal says so.
+    expect(second.record.started_at).toBe(first.record.started_at);
     expect(second.events.of('stage_finished')[0]).toMatchObject({ stage: 'make', kept: true });
 
     // A third machine gets both upstream records; the second's run.json does not travel.
@@ -80,22 +80,30 @@ describe('records from several machines merge', () => {
     expect(Object.fromEntries(Object.entries(third.record.stages).map(([k, v]) => [k, v.status]))).toEqual({ make: 'succeeded', use: 'succeeded', after: 'succeeded' });
   });
 
-  test('a run.json from another machine is merged with the stage files beside it (the files win)', async () => {
-    const [m1, m2] = machines({ 'old.txt': 'old\n' });
-    await run(buildPipeline(m1, CHAIN), { runId: RUN, resume: true, only: ['make'] });
-    await run(buildPipeline(m1, CHAIN), { runId: RUN, resume: true, only: ['use'] });
+  test('a record of the earlier layout (run.json and stage files, written by hand) is still read, and continued: the stage files win over run.json', async () => {
+    const [m2] = machines({ 'old.txt': 'old\n' });
     const runDir = path.join(m2, '.factory', 'runs', RUN);
-    mkdirSync(runDir, { recursive: true });
-    // m1's run.json knows make and use; only make's files came along, and make's file says otherwise.
-    copyFileSync(path.join(m1, '.factory', 'runs', RUN, 'run.json'), path.join(runDir, 'run.json'));
-    ship(m1, m2, 'make');
+    mkdirSync(path.join(runDir, 'stages'), { recursive: true });
+    const usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    const stage = (stdout: string, at: string) => ({ status: 'succeeded', reason: null, message: null, started_at: at, ended_at: at, attempts: 1, cached: false, outputs: { stdout, exit_code: 0 }, usage, cost_usd: 0, fingerprint: null });
+    // As an earlier version wrote it on another machine: run.json knows make and use; make's own file says otherwise.
+    writeFileSync(path.join(runDir, 'run.json'), JSON.stringify({
+      version: 1, id: RUN, name: 'old', status: 'succeeded', exit_code: 0, started_at: '2026-11-01T10:00:00.000Z', ended_at: '2026-11-01T10:00:02.000Z', usage, cost_usd: 0,
+      stages: { make: stage('from run.json\n', '2026-11-01T10:00:00.500Z'), use: stage('42hi\n', '2026-11-01T10:00:01.000Z') },
+    }, null, 2));
+    writeFileSync(path.join(runDir, 'stages', 'make.json'), JSON.stringify({ version: 1, path: 'make', kind: 'command', ...stage('from the file\n', '2026-11-01T10:00:00.500Z') }, null, 2));
     const loaded = loadRun(m2, RUN);
     expect(loaded.ok && Object.keys(loaded.record.stages)).toEqual(['make', 'use']);
-    const makeFile = path.join(runDir, 'stages', 'make.json');
-    writeFileSync(makeFile, JSON.stringify({ ...JSON.parse(readFileSync(makeFile, 'utf8')), outputs: { stdout: 'from the file\n' } }));
+    expect(loaded.ok && loaded.record.stages.make!.outputs.stdout).toBe('from the file\n');
+    expect(loaded.ok && loaded.record).toMatchObject({ name: 'old', status: 'succeeded', started_at: '2026-11-01T10:00:00.000Z' });
     const r = await run(buildPipeline(m2, CHAIN), { runId: RUN, resume: true, only: ['after'] });
     expect(r.events.of('stage_started').map((e) => e.stage)).toEqual(['after']);
     expect(r.stage('after').outputs.stdout).toBe('from the file\n');
+    // The continued record: the old files under this version's journal, the run still started when it first did.
+    const again = loadRun(m2, RUN);
+    expect(again.ok && Object.fromEntries(Object.entries(again.record.stages).map(([k, v]) => [k, v.status]))).toEqual({ make: 'succeeded', use: 'succeeded', after: 'succeeded' });
+    expect(again.ok && again.record.started_at).toBe('2026-11-01T10:00:00.000Z');
+    expect(again.ok && again.record.stages.make!.outputs.stdout).toBe('from the file\n');
   });
 
   test('jobs of one run sharing a folder (a volume claim) take turns at the lock instead of failing', async () => {

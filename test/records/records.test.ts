@@ -33,13 +33,16 @@ describe('run records', () => {
     expect(validate(r.record), JSON.stringify(validate.errors)).toBe(true);
     expect(r.record).toMatchObject({ version: 1, id: r.summary.run, status: 'error', exit_code: 1 });
     expect(Object.keys(r.record.stages)).toEqual(['ok', 'bad', 'skip', 'err', 'json']);
-    // The stage files hold the same state; run.json is derived from them.
-    for (const [p, s] of Object.entries(r.record.stages)) {
-      const file = JSON.parse(readFileSync(path.join(r.summary.record, 'stages', `${p}.json`), 'utf8'));
-      expect(file).toMatchObject({ version: 1, path: p, kind: 'command', ...s });
-    }
+    // The journal holds the same state: run.json is derived from it, and readers fold it the same way.
+    const journal = readdirSync(path.join(r.summary.record, 'journal'));
+    expect(journal).toHaveLength(1);
+    expect(journal[0]).toMatch(/^apply-.*\.ndjson$/);
+    const loaded = loadRun(dir, r.summary.run);
+    expect(loaded.ok && loaded.record).toEqual(JSON.parse(readFileSync(path.join(r.summary.record, 'run.json'), 'utf8')));
+    // One file per stage only for what a stage printed: no record file per stage, none for a stage that printed nothing.
+    expect(readdirSync(path.join(r.summary.record, 'stages')).sort()).toEqual(['json.stdout', 'ok.stdout']);
     // Atomic writes leave no temporary files behind.
-    expect(readdirSync(path.join(r.summary.record, 'stages')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(readdirSync(r.summary.record).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
   test('run ids sort by start time and are checked', () => {
@@ -112,6 +115,17 @@ describe('an unwritable .factory', () => {
     for (const f of undo.splice(0)) f();
   });
 
+  /** Makes a file read-only even for an open descriptor (chattr +i: root only), or returns false when this system cannot. */
+  function makeImmutable(file: string): boolean {
+    try {
+      execFileSync('chattr', ['+i', file], { stdio: 'ignore' });
+      undo.push(() => execFileSync('chattr', ['-i', file], { stdio: 'ignore' }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Makes `dir` read-only even for root (chattr +i), or returns false when this system cannot. */
   function makeReadOnly(dir: string): boolean {
     if (process.getuid?.() !== 0) {
@@ -140,7 +154,7 @@ describe('an unwritable .factory', () => {
     expect(() => readFileSync(path.join(dir, 'ran.txt'))).toThrow();
   });
 
-  test('a record that becomes unwritable mid-run stops the run with an error', async () => {
+  test('a journal that becomes unwritable mid-run stops the run with an error', async () => {
     const dir = tempWorkspace();
     const p = buildPipeline(dir, { concurrency: 1, stages: { a: cmd('true'), b: cmd('true', { needs: ['a'] }), c: cmd('true', { needs: ['b'] }) } });
     const sink = collectEvents();
@@ -150,11 +164,34 @@ describe('an unwritable .factory', () => {
       sink: {
         emit(e) {
           sink.emit(e);
-          // Once a has finished, the stages directory turns read-only.
+          // Once a has finished, the journal (open since the run started) refuses writes.
           if (e.type === 'stage_finished' && e.stage === 'a' && !locked) {
-            const runs = path.join(dir, '.factory', 'runs');
-            locked = makeReadOnly(path.join(runs, readdirSync(runs)[0]!, 'stages'));
+            const journal = path.join(dir, '.factory', 'runs', e.run, 'journal');
+            locked = makeImmutable(path.join(journal, readdirSync(journal)[0]!));
           }
+        },
+      },
+    });
+    expect(locked, 'cannot make a file immutable here (chattr +i needs root)').toBe(true);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.summary).toMatchObject({ status: 'error', exit_code: 1 });
+    expect(result.summary.error).toMatch(/the run record cannot be written: .*journal.*(permission denied|operation not permitted)/);
+    expect(result.summary.stages.find((s) => s.path === 'c')).toMatchObject({ status: 'skipped' });
+  });
+
+  test('a log folder that becomes unwritable mid-run stops the run with an error', async () => {
+    const dir = tempWorkspace();
+    const p = buildPipeline(dir, { concurrency: 1, stages: { a: cmd('true'), b: cmd('echo printed', { needs: ['a'] }), c: cmd('true', { needs: ['b'] }) } });
+    const sink = collectEvents();
+    let locked = false;
+    const result = await runPipeline(p, {
+      env: TEST_ENV,
+      sink: {
+        emit(e) {
+          sink.emit(e);
+          // Once a has finished, the folder of logs turns read-only: b's output cannot be kept.
+          if (e.type === 'stage_finished' && e.stage === 'a' && !locked) locked = makeReadOnly(path.join(dir, '.factory', 'runs', e.run, 'stages'));
         },
       },
     });
