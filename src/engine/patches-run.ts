@@ -23,10 +23,12 @@ export interface JoinOptions {
   only: readonly string[] | undefined;
   /** Write a patch for each top-level stage that runs (a shared `--run-id`). */
   track: boolean;
+  /** The budgets already start from what the run's journals spent (records of the earlier layout do not say). */
+  spentCounted?: boolean;
 }
 
 export function joinRecords(state: RunState, options: JoinOptions): JoinResult {
-  carrySpent(state, options.selection.kept.values());
+  if (!options.spentCounted) carrySpent(state, options.selection.kept.values());
   const scope = state.pipeline.root;
   if (options.track && state.cache) {
     const writer = new PatchWriter(state);

@@ -6,6 +6,8 @@ import { acquireLock, waitForRunLock } from '../records/lock.js';
 import { factoryDir } from '../records/paths.js';
 import { latestRunId, loadRun } from '../records/read.js';
 import { checkRunId, newRunId } from '../records/run-id.js';
+import { readJournalEvents } from '../records/journal.js';
+import { foldSpend } from '../records/spend.js';
 import { defaultWriter, RunStore } from '../records/store.js';
 import type { StageFile } from '../records/types.js';
 import { Approvals, type ApprovalPrompt } from './approvals.js';
@@ -21,7 +23,7 @@ import { runScope } from './scheduler.js';
 import { selectStages, unknownOnly } from './selection.js';
 import { Slots } from './slots.js';
 import type { Outcome } from './stage-record.js';
-import { emit, type RunState } from './state.js';
+import { emit, journal, type RunState } from './state.js';
 import type { WorkspaceHooks } from './workspace-tracker.js';
 import type { RunSummary, StageSummary } from './summary.js';
 
@@ -207,10 +209,14 @@ async function runLocked(
   });
   state.cache = new RunCache(pipeline, id, { lookup: options.noCache !== true, ...(options.workspaceHooks ? { hooks: options.workspaceHooks } : {}) });
   const tracker = state.cache.tracker;
+  // A resumed (or joined) run starts its ledgers from all its journals say it spent, and reuses the answers they hold.
+  const prior = previous ? foldSpend(readJournalEvents(store.dir)) : undefined;
   state.models = new ModelRuntime(prepared.models, {
     snapshots: { runStart: () => tracker.runStart(), now: () => tracker.fresh() },
     approvals: state.approvals,
     emit: (event) => emit(state, event),
+    journal: (event) => journal(state, event),
+    ...(prior ? { prior } : {}),
     onSpend: (budget) => {
       state.contexts.budget = budget;
     },
@@ -218,7 +224,7 @@ async function runLocked(
   });
   state.contexts.budget = state.models.runLedger.context();
   // Records from other machines: budgets start from what they spent, their file changes are applied.
-  const joined = joinRecords(state, { selection, only: options.only, track: options.runId !== undefined });
+  const joined = joinRecords(state, { selection, only: options.only, track: options.runId !== undefined, spentCounted: (prior?.entries.length ?? 0) > 0 });
   if (!joined.ok) {
     store.setMeta({ status: 'error', exit_code: 2, ended_at: new Date().toISOString() });
     store.finish();

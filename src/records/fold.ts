@@ -3,6 +3,7 @@ import type { Reason, RunStatus } from '../engine/events.js';
 import { ZERO_USAGE } from '../engine/events.js';
 import type { JournalEvent } from './journal-events.js';
 import { normalizeUsage } from './merge.js';
+import { SpendTally } from './spend.js';
 import { RECORD_VERSION, type RunMeta, type StageFile } from './types.js';
 
 interface Entry {
@@ -40,7 +41,11 @@ export class RunFold {
     for (const file of base) this.entries.set(key(file.path, file.iteration), { file, t: '' });
   }
 
+  /** Everything the run's model calls spent, whatever their stages' statuses (SPEC section 6). */
+  readonly spend = new SpendTally();
+
   apply(e: JournalEvent): void {
+    this.spend.add(e);
     switch (e.type) {
       case 'stage_started':
         return this.started(e);

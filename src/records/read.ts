@@ -61,7 +61,7 @@ export class RunFollower {
       for (const e of read.events) this.fold.apply(e);
       const stages = this.fold.stages();
       const meta = this.fold.meta(id) ?? legacyMeta(dir) ?? mergedRunMeta(id, stages);
-      return { ok: true, dir, record: deriveRunRecord(meta, stages), stages, events: read.events };
+      return { ok: true, dir, record: deriveRunRecord(meta, stages, this.fold.spend.total()), stages, events: read.events };
     }
     const legacy = readStageFiles(dir);
     const json = readRunJson(dir);

@@ -73,3 +73,44 @@ function usageOf(value: unknown): Usage {
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
   return { input_tokens: n(u.input_tokens), output_tokens: n(u.output_tokens), cache_creation_input_tokens: n(u.cache_creation_input_tokens), cache_read_input_tokens: n(u.cache_read_input_tokens) };
 }
+
+/**
+ * The same count as foldSpend, kept up as events arrive in any order (several journals, a tail):
+ * a call's `model_call` replaces its `model_usage` increments, whichever came first.
+ */
+export class SpendTally {
+  readonly #calls = new Map<string, { final: boolean; usage: Usage; cost: number }>();
+  readonly #loose = { usage: { ...ZERO_USAGE }, cost: 0 };
+  #any = false;
+
+  add(e: SpendEvent): void {
+    if (e.type !== 'model_call' && e.type !== 'model_usage') return;
+    this.#any = true;
+    const usage = usageOf(e.usage);
+    const cost = typeof e.cost_usd === 'number' && Number.isFinite(e.cost_usd) ? e.cost_usd : 0;
+    if (typeof e.call_id !== 'string') {
+      if (e.type === 'model_call') addInto(this.#loose, usage, cost);
+      return;
+    }
+    const call = this.#calls.get(e.call_id);
+    if (e.type === 'model_call') this.#calls.set(e.call_id, { final: true, usage, cost });
+    else if (!call) this.#calls.set(e.call_id, { final: false, usage, cost });
+    else if (!call.final) addInto(call, usage, cost);
+  }
+
+  /** What the events spent; undefined when they hold no model spending at all (an older record). */
+  total(): { usage: Usage; cost_usd: number } | undefined {
+    if (!this.#any) return undefined;
+    const sum = { usage: { ...this.#loose.usage }, cost: this.#loose.cost };
+    for (const c of this.#calls.values()) addInto(sum, c.usage, c.cost);
+    return { usage: sum.usage, cost_usd: sum.cost };
+  }
+}
+
+function addInto(into: { usage: Usage; cost: number }, usage: Usage, cost: number): void {
+  into.usage.input_tokens += usage.input_tokens;
+  into.usage.output_tokens += usage.output_tokens;
+  into.usage.cache_creation_input_tokens += usage.cache_creation_input_tokens;
+  into.usage.cache_read_input_tokens += usage.cache_read_input_tokens;
+  into.cost += cost;
+}

@@ -129,7 +129,7 @@ export class RunStore {
   }
 
   record(): RunRecord {
-    return deriveRunRecord(this.meta, this.fold.stages(this.rank));
+    return deriveRunRecord(this.meta, this.fold.stages(this.rank), this.fold.spend.total());
   }
 }
 
@@ -143,8 +143,12 @@ export function defaultWriter(now: Date = new Date()): string {
   return `apply-${now.toISOString().replace(/[-:]/g, '')}-${process.pid}-${++applies}`;
 }
 
-/** run.json from the run's own fields and its stages' files (also used to merge records). */
-export function deriveRunRecord(meta: RunMeta, stages: Iterable<StageFile>): RunRecord {
+/**
+ * run.json from the run's own fields and its stages' files (also used to merge records). The
+ * run's usage and cost are what its journals say its calls spent, when they say it — calls of
+ * stages killed mid-way included — else the sum of its stages.
+ */
+export function deriveRunRecord(meta: RunMeta, stages: Iterable<StageFile>, spent?: { usage: Usage; cost_usd: number }): RunRecord {
   const out: Record<string, StageRecord> = {};
   const usage: Usage = { ...ZERO_USAGE };
   let cost = 0;
@@ -164,6 +168,7 @@ export function deriveRunRecord(meta: RunMeta, stages: Iterable<StageFile>): Run
       if (entry.status !== undefined && hasBody(path, iterated)) attachIterations(path, entry, iterated);
     }
   }
+  if (spent) return { version: RECORD_VERSION, ...meta, usage: { ...spent.usage }, cost_usd: round(spent.cost_usd), stages: out };
   return { version: RECORD_VERSION, ...meta, usage, cost_usd: round(cost), stages: out };
 }
 
