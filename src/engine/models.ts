@@ -7,7 +7,7 @@ import { renderValue, type Value } from '../expr/index.js';
 import { costOf, nearestModel, priceOf, pricingTable, type PricingTable } from '../providers/pricing.js';
 import type { CassetteRecorder } from '../providers/record.js';
 import { redactor } from '../providers/redact.js';
-import { nonAsciiShare, requestTokenUpperBound } from '../providers/token-estimate.js';
+import { requestTokenUpperBound } from '../providers/token-estimate.js';
 import { usageOf, type CallKey, type CallOptions, type CallResult, type ModelRequest, type ModelResponse, type Provider, type ProviderError } from '../providers/types.js';
 import { writeFileAtomicAsync } from '../records/atomic.js';
 import { sumSpend, type PriorSpend, type SpendEntry } from '../records/spend.js';
@@ -305,10 +305,6 @@ interface Account {
 /** A journal-only event as the runtime makes it (time and run added by the caller). */
 export type ModelJournalEventBody = ModelJournalEvent extends infer E ? (E extends unknown ? Omit<E, 'time' | 'run'> : never) : never;
 
-/** Above this many (upper-bound) prompt tokens, or for a prompt mostly outside ASCII, the provider counts them. */
-const COUNT_ABOVE_TOKENS = 2_000;
-const COUNT_NON_ASCII_SHARE = 0.1;
-
 /** The model side of one run: ledgers and per-stage services. */
 export class ModelRuntime {
   readonly runLedger: BudgetLedger;
@@ -411,14 +407,12 @@ export class ModelRuntime {
 
   /**
    * The prompt's tokens for a reservation, never below the real count: an upper bound for any
-   * script, or — when that bound would not fit the budget left and the prompt is large or mostly
-   * not ASCII (the bound overestimates those most) — the provider's own count. A budget with room
-   * to spare costs no extra request.
+   * script, or — when that bound would not fit the budget left (it overestimates ordinary text
+   * about 2–3×) — the provider's own count. A budget with room to spare costs no extra request.
    */
   async #promptTokens(request: ModelRequest, ledger: BudgetLedger, providerName: ProviderName, signal: AbortSignal): Promise<number> {
     const bound = requestTokenUpperBound(request);
     if (ledger.affords({ model: request.model, maxTokens: request.max_tokens, promptTokens: bound })) return bound;
-    if (bound <= COUNT_ABOVE_TOKENS && nonAsciiShare(JSON.stringify(request.messages)) < COUNT_NON_ASCII_SHARE) return bound;
     const made = await this.#provider(providerName);
     const counted = made.ok ? await made.provider.countTokens?.(request, signal).catch(() => undefined) : undefined;
     // A counting endpoint's figure may drift a little from billing: a small margin on top.

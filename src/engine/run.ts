@@ -210,7 +210,9 @@ async function runLocked(
   state.cache = new RunCache(pipeline, id, { lookup: options.noCache !== true, ...(options.workspaceHooks ? { hooks: options.workspaceHooks } : {}) });
   const tracker = state.cache.tracker;
   // A resumed (or joined) run starts its ledgers from all its journals say it spent, and reuses the answers they hold.
-  const prior = previous ? foldSpend(readJournalEvents(store.dir)) : undefined;
+  const earlier = previous ? readJournalEvents(store.dir) : [];
+  store.carrySpend(earlier);
+  const prior = previous ? foldSpend(earlier) : undefined;
   state.models = new ModelRuntime(prepared.models, {
     snapshots: { runStart: () => tracker.runStart(), now: () => tracker.fresh() },
     approvals: state.approvals,

@@ -73,6 +73,11 @@ export class RunStore {
     this.fold.apply(event as JournalEvent);
   }
 
+  /** Spending journaled by earlier applies of this run (a resume, or jobs on other machines): part of the run's totals. */
+  carrySpend(events: Iterable<JournalEvent>): void {
+    for (const e of events) this.fold.spend.add(e);
+  }
+
   stage(path: string, iteration?: number): StageFile | undefined {
     return this.fold.stage(path, iteration);
   }

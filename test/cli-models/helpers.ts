@@ -64,7 +64,8 @@ export function filesUnder(dir: string): { file: string; text: string }[] {
   return out;
 }
 
-export const messagesOf = (requests: RecordedRequest[]) => requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v1/messages'));
+/** Model calls (`POST /v1/messages`), not token counts (`/v1/messages/count_tokens`). */
+export const messagesOf = (requests: RecordedRequest[]) => requests.filter((r) => r.method === 'POST' && r.path.split('?')[0] === '/v1/messages');
 
 /** The text of a request body's user messages (and system), for "contains" checks. */
 export const bodyText = (r: RecordedRequest) => JSON.stringify(r.body ?? '');

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic, type RecordedRequest } from '../support/fake-anthropic.js';
+import { startFakeAnthropic, textMessage, truncatedToolUse, type FakeAnthropic, type RecordedRequest } from '../support/fake-anthropic.js';
 import { apiEnv, cli, messagesOf, requireBuild, runJson, workspace } from '../cli-models/helpers.js';
 
 /**
@@ -79,7 +79,7 @@ describe('an answer cut off at max_tokens is never taken as complete', () => {
 
   test('a submit_review cut off mid-input is never accepted as a verdict', async () => {
     const dir = workspace('version: 1\ndefaults:\n  model: claude-sonnet-5-5\n  max_tokens: 100\n  retries: 0\nstages:\n  review:\n    kind: review\n    rubric: Careful.\n');
-    const cut = { ...toolUseMessage('submit_review', { verdict: 'approve', score: 1, findings: [], summary: 'one critical problem' }), stop_reason: 'max_tokens' };
+    const cut = truncatedToolUse({ name: 'submit_review', input: { verdict: 'approve', score: 1, findings: [], summary: 'one critical problem in src/app.ts' } }, { keep: 60 });
     api.script([{ reply: cut }]);
     const r = await cli(['apply'], dir, apiEnv(api.url));
     expect(r.code, r.stderr).toBe(1);
@@ -89,7 +89,7 @@ describe('an answer cut off at max_tokens is never taken as complete', () => {
 
   test("an agent's tool call cut off never reaches the tool", async () => {
     const dir = workspace('version: 1\ndefaults:\n  model: claude-sonnet-5-5\n  max_tokens: 100\n  retries: 0\nstages:\n  gen:\n    kind: generate\n    prompt: Write it.\n');
-    const cut = { ...toolUseMessage('write_file', { path: 'out.txt', content: 'half' }), stop_reason: 'max_tokens' };
+    const cut = truncatedToolUse({ name: 'write_file', input: { path: 'out.txt', content: 'the whole file, of which half arrived' } });
     api.script([{ reply: cut }]);
     const r = await cli(['apply'], dir, apiEnv(api.url));
     expect(r.code, r.stderr).toBe(1);
