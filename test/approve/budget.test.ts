@@ -14,7 +14,7 @@ afterEach(async () => {
   await api.close();
 });
 
-const messages = () => api.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v1/messages'));
+const messages = () => api.requests.filter((r) => r.method === 'POST' && r.path.split('?')[0] === '/v1/messages');
 const apiEnv = (dir: string, user = 'ada') => ({ ...identityEnv(dir, undefined, user), ANTHROPIC_API_KEY: 'sk-ant-api03-TESTKEY0123456789abcdef', ANTHROPIC_BASE_URL: api.url });
 
 /** A plan whose prompt (about 250 tokens) does not fit the stage's budget of 100 tokens. */

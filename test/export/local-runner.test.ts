@@ -114,7 +114,7 @@ function filesOf(dir: string): Record<string, string> {
   return Object.fromEntries(treeFiles(dir).map((rel) => [rel, createHash('sha256').update(readFileSync(path.join(dir, rel))).digest('hex')]));
 }
 
-const messages = (from: number) => api.requests.slice(from).filter((r) => r.path.startsWith('/v1/messages'));
+const messages = (from: number) => api.requests.slice(from).filter((r) => r.path.split('?')[0] === '/v1/messages');
 const bodyOf = (r: RecordedRequest) => JSON.stringify(r.body);
 const offers = (r: RecordedRequest, tool: string) => ((r.body as { tools?: { name: string }[] }).tools ?? []).some((t) => t.name === tool);
 const hasToolResult = (r: RecordedRequest) => bodyOf(r).includes('"tool_result"');
