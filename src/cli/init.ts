@@ -23,7 +23,7 @@ export function registerInit(program: Command, io: CliIO): Command {
   const names = [...builtinTemplates().keys()].sort();
   return program
     .command('init')
-    .description('write a starter factory.yaml and the files it reads (scenarios/, SPEC.md or BUG.md, a cassette for the starter), and .gitignore lines')
+    .description('write a starter factory.yaml, the files it reads (SPEC.md or BUG.md, scenarios/, a cassette) and .gitignore lines')
     .option('--template <name>', `start from a built-in template: ${names.join(', ') || 'none shipped'}`)
     .option('--force', 'overwrite files that exist')
     .action((opts: { template?: string; force?: boolean }) => {
