@@ -139,7 +139,7 @@ export function initPlan(template: string | undefined, templateText: string): In
   switch (template) {
     case undefined:
       return {
-        files: [pipeline(STARTER), { path: 'scenarios/example.yaml', text: SCENARIO }, { path: STARTER_CASSETTE, text: starterCassette() }, { path: 'SPEC.md', text: SPEC, placeholder: true }],
+        files: [pipeline(STARTER), { path: 'scenarios/example.yaml', text: SCENARIO }, { path: 'SPEC.md', text: SPEC, placeholder: true }, { path: STARTER_CASSETTE, text: starterCassette() }],
         next: [
           'factory plan                                   # the stages, models and worst-case cost',
           `factory apply --replay ${STARTER_CASSETTE}   # offline: the model's answers come from the cassette`,
