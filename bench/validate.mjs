@@ -7,9 +7,8 @@ import path from 'node:path';
 import { BIN, ROOT, fmt, medianOf, timeCommand } from './lib/measure.mjs';
 
 const dir = tempDir('factory-bench-validate-');
-const spec = readFileSync(path.join(ROOT, '..', 'shared', 'SPEC.md'), 'utf8');
-const example = /## 1\. A complete example\n\n```yaml\n([\s\S]*?)```/.exec(spec)?.[1];
-if (!example) throw new Error('could not find the SPEC section 1 example');
+// The complete example of the language reference (a plan and a four-stage loop), kept in bench/inputs/.
+const example = readFileSync(path.join(ROOT, 'bench', 'inputs', 'spec-example.yaml'), 'utf8');
 writeFileSync(path.join(dir, 'factory.yaml'), example);
 writeFileSync(path.join(dir, 'SPEC.md'), '# spec\n');
 mkdirSync(path.join(dir, 'scenarios'));

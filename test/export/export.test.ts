@@ -106,9 +106,9 @@ params: { x: { type: boolean, default: true } }
 });
 
 describe('export --to argo', () => {
-  const schema = JSON.parse(readFileSync(path.join(ROOT, '..', 'shared', 'vendor', 'argo-workflows.schema.json'), 'utf8')) as Record<string, unknown>;
+  const schema = JSON.parse(readFileSync(path.join(ROOT, 'test', 'fixtures', 'vendor', 'argo-workflows.schema.json'), 'utf8')) as Record<string, unknown>;
   // Argo's published schema uses draft-07 `definitions` and x-kubernetes-* extensions: a separate,
-  // non-strict draft-07 instance (see shared/vendor/README.md).
+  // non-strict draft-07 instance (see test/fixtures/vendor/README.md).
   // Its `$schema` line claims 2020-12, which a draft-07 instance does not know: leave it out.
   const { $schema: _claimed, ...draft7 } = schema;
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false });
