@@ -1,5 +1,6 @@
 import type { JsonValue, StageNode } from '../config/pipeline.js';
 import type { EvalContext, Value } from '../expr/index.js';
+import type { Provider, ProviderError } from '../providers/types.js';
 import type { StageContext, StageExecutor, StageResult } from '../stages/types.js';
 import { retryDelayMs, sleep } from './backoff.js';
 import { formatDuration } from './durations.js';
@@ -11,6 +12,7 @@ import { runNested, runTemplateScope } from './nested.js';
 import { checkRecord } from './state.js';
 import { watchWallTime } from './wall-deadline.js';
 import type { RunState } from './state.js';
+import type { ModelServices } from './models.js';
 
 /** Errors worth another attempt: the stage could not start, timed out, or its provider failed. */
 const RETRYABLE: ReadonlySet<Reason> = new Set(['spawn', 'timeout', 'provider']);
@@ -42,10 +44,18 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
   for (;;) {
     attempt++;
     recordStart(state, node, startedAt, attempt, where.iteration);
-    end = await runOnce(state, node, executor, where, attempt);
+    const once = await runOnce(state, node, executor, where, attempt);
+    end = once.end;
     const retry = end.status === 'error' && end.reason !== undefined && RETRYABLE.has(end.reason) && attempt <= node.retries;
     if (!retry || state.signal.aborted) break;
-    if (!(await sleep(retryDelayMs(state.retryBaseMs, attempt), state.signal))) {
+    // A provider that asked for a longer wait than its own retries allow (`retry-after`) is
+    // honoured when the stage can afford it; otherwise the stage ends, saying why.
+    const wait = retryWait(retryDelayMs(state.retryBaseMs, attempt), end.reason === 'provider' ? once.retryAfterMs : undefined, { timeoutMs: node.timeoutMs, wallTimeLeftMs: once.wallTimeLeftMs });
+    if (!wait.ok) {
+      end = { ...end, message: `${end.message ?? 'provider error'}; not retried: ${wait.why}` };
+      break;
+    }
+    if (!(await sleep(wait.ms, state.signal))) {
       end = { status: 'cancelled', reason: 'cancelled', message: 'interrupted while waiting to retry', outputs: end.outputs };
       break;
     }
@@ -69,7 +79,81 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
   return outcome;
 }
 
-async function runOnce(state: RunState, node: StageNode, executor: StageExecutor, where: Where, attempt: number): Promise<Ending> {
+/** A stage retry never waits longer than this for a `retry-after`, whatever the server asks. */
+export const MAX_STAGE_RETRY_AFTER_MS = 10 * 60_000;
+
+/**
+ * How long to wait before a stage's next attempt: its backoff, or the `retry-after` the provider's
+ * last error carried when that is longer, unless the wait is more than a stage retry waits
+ * (MAX_STAGE_RETRY_AFTER_MS), more than the stage's `timeout`, or more than the wall time left
+ * in its budgets: then no retry, and why.
+ */
+export function retryWait(
+  backoffMs: number,
+  retryAfterMs: number | undefined,
+  limits: { timeoutMs?: number | undefined; wallTimeLeftMs?: number | null | undefined },
+): { ok: true; ms: number } | { ok: false; why: string } {
+  if (retryAfterMs === undefined || retryAfterMs <= backoffMs) return { ok: true, ms: backoffMs };
+  const asked = `the API asked to wait ${formatDuration(retryAfterMs)} before retrying`;
+  if (retryAfterMs > MAX_STAGE_RETRY_AFTER_MS) return { ok: false, why: `${asked}, longer than a stage retry waits (${formatDuration(MAX_STAGE_RETRY_AFTER_MS)})` };
+  if (limits.timeoutMs !== undefined && retryAfterMs > limits.timeoutMs) return { ok: false, why: `${asked}, longer than the stage's timeout (${formatDuration(limits.timeoutMs)})` };
+  const left = limits.wallTimeLeftMs;
+  if (left !== undefined && left !== null && retryAfterMs >= left) return { ok: false, why: `${asked}, and only ${formatDuration(left)} of the wall_time budget is left` };
+  return { ok: true, ms: retryAfterMs };
+}
+
+/** The last `retry-after` a model call of the attempt ended with (a later success clears it). */
+interface Asked {
+  retryAfterMs?: number | undefined;
+}
+
+/** The stage's model services, noting the `retry-after` of each failed call in `asked`. */
+function noteRetryAfter(services: ModelServices, asked: Asked): ModelServices {
+  const note = (error: ProviderError | undefined) => {
+    asked.retryAfterMs = error?.retryAfterMs;
+  };
+  const call: ModelServices['call'] = async (request, options) => {
+    const r = await services.call(request, options);
+    note(r.ok ? undefined : r.error);
+    return r;
+  };
+  const asProvider = (): Provider => {
+    const inner = services.asProvider();
+    const wrapped: Provider = {
+      name: inner.name,
+      preflight: (models, signal) => inner.preflight(models, signal),
+      call: async (request, options) => {
+        const r = await inner.call(request, options);
+        note(r.ok ? undefined : r.error);
+        return r;
+      },
+    };
+    if (inner.countTokens) wrapped.countTokens = (request, signal) => inner.countTokens!(request, signal);
+    return wrapped;
+  };
+  // A proxy, so members added to ModelServices later pass through untouched (bound to the
+  // services themselves, should they become a class with private fields).
+  return new Proxy(services, {
+    get(target, prop) {
+      if (prop === 'call') return call;
+      if (prop === 'asProvider') return asProvider;
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+interface Once {
+  end: Ending;
+  /** What the provider's last error asked to wait, if it did. */
+  retryAfterMs: number | undefined;
+  /** Wall time left in the stage's budgets after the attempt (null: no limit; undefined: not a model stage). */
+  wallTimeLeftMs: number | null | undefined;
+}
+
+async function runOnce(state: RunState, node: StageNode, executor: StageExecutor, where: Where, attempt: number): Promise<Once> {
+  const asked: Asked = {};
+  const once = (end: Ending): Once => ({ end, retryAfterMs: asked.retryAfterMs, wallTimeLeftMs: ctx.models?.ledger().remaining().wall_time_ms });
   const controller = new AbortController();
   const onCancel = () => controller.abort('cancelled');
   state.signal.addEventListener('abort', onCancel, { once: true });
@@ -101,7 +185,7 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   if (where.iteration !== undefined) ctx.iteration = where.iteration;
   if (node.template) ctx.runTemplate = (params) => runTemplateScope(state, node, controller.signal, params);
   else if (node.body) ctx.runScope = (input) => runNested(state, node, where, controller.signal, input);
-  if (state.models && MODEL_SERVICE_KINDS.has(node.kind)) ctx.models = state.models.forStage(node, where.iteration, attempt, controller.signal);
+  if (state.models && MODEL_SERVICE_KINDS.has(node.kind)) ctx.models = noteRetryAfter(state.models.forStage(node, where.iteration, attempt, controller.signal), asked);
   if (state.approvals) ctx.approvals = state.approvals.forStage(node.path, where.iteration);
   let result: StageResult;
   try {
@@ -121,9 +205,9 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
       return { status: 'error', reason: 'budget', message: `${state.models.describeExhausted(exhausted, false)}; the stage was stopped`, outputs: result.outputs };
     }
     if (controller.signal.reason === 'timeout') {
-      return { status: 'error', reason: 'timeout', message: `timed out after ${formatDuration(node.timeoutMs ?? 0)}`, outputs: result.outputs };
+      return once({ status: 'error', reason: 'timeout', message: `timed out after ${formatDuration(node.timeoutMs ?? 0)}`, outputs: result.outputs });
     }
-    return { status: 'cancelled', reason: 'cancelled', message: 'interrupted', outputs: result.outputs };
+    return once({ status: 'cancelled', reason: 'cancelled', message: 'interrupted', outputs: result.outputs });
   }
-  return result;
+  return once(result);
 }

@@ -108,8 +108,8 @@ export class AnthropicProvider implements Provider {
   }
 
   /**
-   * The prompt's token count from `POST /v1/messages/count_tokens` (free of charge), with the
-   * provider's retries; undefined when the endpoint cannot tell (no key, a gateway without the
+   * The prompt's token count from `POST /v1/messages/count_tokens` (free of charge), retried once
+   * at most; undefined when the endpoint cannot tell (no key, a gateway without the
    * route, an error after retries, cancelled).
    */
   async countTokens(request: ModelRequest, signal: AbortSignal): Promise<number | undefined> {
@@ -122,7 +122,8 @@ export class AnthropicProvider implements Provider {
     const result = await withRetries(
       () => client.sdk.messages.countTokens(params as MessageCountTokensParams, { signal }),
       (error) => judgeAnthropicError(error, signal),
-      this.#settings.retry,
+      // One quick retry at most: the count only sharpens a reservation, which has an estimate to fall back on.
+      { ...this.#settings.retry, maxRetries: Math.min(this.#settings.retry.maxRetries, 1), maxRetryAfterMs: 5_000 },
       signal,
     );
     return result.ok && Number.isFinite(result.value.input_tokens) ? result.value.input_tokens : undefined;

@@ -147,7 +147,7 @@ describe('deadlines', () => {
 
   test('a slow but steady stream is not idle', async () => {
     api.script([{ reply: { ...textMessage('a'.repeat(200)), chunkSize: 10, chunkDelayMs: 30 } }]);
-    const { result } = await call(provider({ idleTimeoutMs: 1000 }));
+    const { result } = await call(provider({ idleTimeoutMs: 5000 }));
     expect(result.ok && result.message.content[0]).toMatchObject({ text: 'a'.repeat(200) });
   });
 
@@ -165,7 +165,12 @@ describe('deadlines', () => {
   test("the engine's signal still aborts a stalled stream at once, as aborted", async () => {
     api.script([{ reply: { stall: true, start: { input_tokens: 5 } } }]);
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    // Once the request is at the server (and with no idle deadline, only the signal can end it).
+    const poll = setInterval(() => {
+      if (api.requests.length === 0) return;
+      clearInterval(poll);
+      controller.abort();
+    }, 5);
     const { result } = await call(provider({ idleTimeoutMs: 0 }), request(), controller.signal);
     expect(result).toMatchObject({ ok: false, error: { kind: 'aborted' } });
     expect(api.requests).toHaveLength(1);
@@ -264,6 +269,12 @@ describe('count_tokens', () => {
     api = await startFakeAnthropic({ countTokens: false });
     expect(await provider().countTokens(request(), new AbortController().signal)).toBeUndefined();
     expect(api.requests).toHaveLength(1);
+  });
+
+  test('an answer without a number is undefined', async () => {
+    await api.close();
+    api = await startFakeAnthropic({ countTokens: () => Number.NaN });
+    expect(await provider().countTokens(request(), new AbortController().signal)).toBeUndefined();
   });
 
   test('no key: undefined, and nothing is asked', async () => {

@@ -202,6 +202,9 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   const models = new Set(options.models ?? DEFAULT_MODELS);
 
   const server = createServer((req, res) => {
+    // A client that goes away mid-answer (an aborted stream) is not the fake's failure.
+    res.on('error', () => {});
+    req.socket.on('error', () => {});
     void handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, errorBody(500, `fake-anthropic crashed: ${String(err)}`), { 'x-should-retry': 'false' });
       else res.destroy();
