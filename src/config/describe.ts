@@ -64,14 +64,11 @@ function row(stage: StageNode, step: string, depth: number, owners: readonly Pip
   const def = stage.def as { model?: string; provider?: string; max_iterations?: number; timeout?: string; budget?: unknown };
   const r: PlanRow = { step, path: stage.path, depth, kind: stage.kind, needs: [...stage.needs], retries: stage.retries, from: stage.source.file };
   if (stage.if !== '${{ success() }}') r.condition = stage.if;
-  if (isAgentStage(stage)) {
-    // An external agent is not a provider (SPEC section 10): it runs on its own; its `model` only prices what it reports.
-    if (def.model !== undefined) r.model = def.model;
-    r.provider = AGENT;
-  } else if (LLM_KINDS.has(stage.kind)) {
+  if (LLM_KINDS.has(stage.kind)) {
     const model = stageModel(owners, stage);
     if (model !== undefined) r.model = model;
-    r.provider = stageProvider(owners, stage);
+    // An external agent is not a provider (SPEC section 10): its model only prices the tokens it reports.
+    r.provider = isAgentStage(stage) ? AGENT : stageProvider(owners, stage);
   }
   if (typeof def.max_iterations === 'number') r.maxIterations = def.max_iterations;
   if (stage.timeoutMs !== undefined) r.timeout = typeof def.timeout === 'string' ? def.timeout : `${stage.timeoutMs / 1000}s`;
