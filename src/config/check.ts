@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { checkAgentCost } from './agent-cost.js';
 import { diagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
 import { checkFiles } from './files.js';
@@ -83,6 +84,11 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
     root: toScope(loaded, root, typed, uses.calls),
   };
   if (typeof typed.description === 'string') pipeline.description = typed.description;
+  // Budgets over the whole run, templates included: judged once, from the run's own file.
+  if (options.prefix === undefined) {
+    const agents = checkAgentCost(pipeline);
+    if (agents.length > 0) return { diagnostics: sortDiagnostics([...unique, ...agents]) };
+  }
   return { diagnostics: unique, pipeline };
 }
 

@@ -1,4 +1,5 @@
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
+import { isAgentStage, stageModel, stageProvider } from './stage-model.js';
 import { durationMs, tokenCount } from './units.js';
 
 /**
@@ -30,7 +31,8 @@ export interface BudgetView {
 }
 
 const LLM_KINDS = new Set(['plan', 'generate', 'review']);
-const DEFAULT_PROVIDER = 'anthropic';
+/** What `plan` shows as the provider of a generate stage handed to an external agent. */
+export const AGENT = 'agent';
 
 export function budgetView(raw: unknown): BudgetView | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
@@ -46,26 +48,27 @@ export function budgetView(raw: unknown): BudgetView | undefined {
 
 export function planRows(pipeline: Pipeline): PlanRow[] {
   const rows: PlanRow[] = [];
-  const defaults = (pipeline.config.defaults ?? {}) as { model?: string; provider?: string };
-  const visit = (scope: Scope, prefix: string, depth: number) => {
+  // A template's stages take the defaults along the chain of callers, as `apply` does (stage-model.ts).
+  const visit = (scope: Scope, prefix: string, depth: number, owners: readonly Pipeline[]) => {
     scope.stages.forEach((stage, i) => {
       const step = prefix ? `${prefix}.${i + 1}` : String(i + 1);
-      rows.push(row(stage, step, depth, defaults));
-      if (stage.body) visit(stage.body, step, depth + 1);
+      rows.push(row(stage, step, depth, owners));
+      if (stage.body) visit(stage.body, step, depth + 1, stage.template ? [...owners, stage.template.pipeline] : owners);
     });
   };
-  visit(pipeline.root, '', 0);
+  visit(pipeline.root, '', 0, [pipeline]);
   return rows;
 }
 
-function row(stage: StageNode, step: string, depth: number, defaults: { model?: string; provider?: string }): PlanRow {
+function row(stage: StageNode, step: string, depth: number, owners: readonly Pipeline[]): PlanRow {
   const def = stage.def as { model?: string; provider?: string; max_iterations?: number; timeout?: string; budget?: unknown };
   const r: PlanRow = { step, path: stage.path, depth, kind: stage.kind, needs: [...stage.needs], retries: stage.retries, from: stage.source.file };
   if (stage.if !== '${{ success() }}') r.condition = stage.if;
   if (LLM_KINDS.has(stage.kind)) {
-    const model = def.model ?? defaults.model;
+    const model = stageModel(owners, stage);
     if (model !== undefined) r.model = model;
-    r.provider = def.provider ?? defaults.provider ?? DEFAULT_PROVIDER;
+    // An external agent is not a provider (SPEC section 10): its model only prices the tokens it reports.
+    r.provider = isAgentStage(stage) ? AGENT : stageProvider(owners, stage);
   }
   if (typeof def.max_iterations === 'number') r.maxIterations = def.max_iterations;
   if (stage.timeoutMs !== undefined) r.timeout = typeof def.timeout === 'string' ? def.timeout : `${stage.timeoutMs / 1000}s`;

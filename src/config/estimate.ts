@@ -4,6 +4,7 @@ import { renderValue, type Value } from '../expr/index.js';
 import { priceOf, pricingTable, ratesFor, type PricingTable } from '../providers/pricing.js';
 import { expandGlobs } from './files.js';
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
+import { innermostDefault, stageModel } from './stage-model.js';
 
 /**
  * The worst case of each model stage for `factory plan` (SPEC section 7), computed without
@@ -48,17 +49,17 @@ const MAX_FILE_BYTES = 4 * 1024 * 1024;
 export function estimatePipeline(pipeline: Pipeline): PipelineEstimate {
   const pricing = pricingTable(pipeline.config.pricing);
   const stages: StageEstimate[] = [];
-  const visit = (scope: Scope, iterations: number) => {
+  const visit = (scope: Scope, iterations: number, owners: readonly Pipeline[]) => {
     for (const node of scope.stages) {
-      const e = estimateStage(pipeline, node, iterations, pricing);
+      const e = estimateStage(pipeline, owners, node, iterations, pricing);
       if (e) stages.push(e);
       if (node.body) {
         const max = (node.def as { max_iterations?: unknown }).max_iterations;
-        visit(node.body, iterations * (node.kind === 'loop' && typeof max === 'number' ? max : 1));
+        visit(node.body, iterations * (node.kind === 'loop' && typeof max === 'number' ? max : 1), node.template ? [...owners, node.template.pipeline] : owners);
       }
     }
   };
-  visit(pipeline.root, 1);
+  visit(pipeline.root, 1, [pipeline]);
   const unpriced = [...new Set(stages.filter((s) => s.cost_usd === undefined && s.model !== undefined).map((s) => s.model!))];
   return {
     stages,
@@ -68,7 +69,8 @@ export function estimatePipeline(pipeline: Pipeline): PipelineEstimate {
   };
 }
 
-function estimateStage(pipeline: Pipeline, node: StageNode, iterations: number, pricing: PricingTable): StageEstimate | undefined {
+/** `owners`: the run's pipeline and the templates the stage was called through, whose `defaults:` it takes (stage-model.ts). */
+function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: StageNode, iterations: number, pricing: PricingTable): StageEstimate | undefined {
   if (node.kind !== 'plan' && node.kind !== 'generate' && node.kind !== 'review') return undefined;
   const def = node.def as {
     model?: string;
@@ -82,10 +84,9 @@ function estimateStage(pipeline: Pipeline, node: StageNode, iterations: number, 
     agent?: unknown;
   };
   if (node.kind === 'generate' && def.agent !== undefined) return undefined;
-  const defaults = (pipeline.config.defaults ?? {}) as { model?: string; max_tokens?: number };
-  const model = def.model ?? defaults.model;
-  const maxTokens = def.max_tokens ?? defaults.max_tokens ?? DEFAULT_MAX_TOKENS;
-  const params = pipeline.params as Value;
+  const model = stageModel(owners, node);
+  const maxTokens = def.max_tokens ?? innermostDefault(owners, 'max_tokens') ?? DEFAULT_MAX_TOKENS;
+  const params = (owners.at(-1) ?? pipeline).params as Value;
   const literal = (text: string | undefined) => {
     if (text === undefined) return '';
     const r = renderValue(text, { contexts: { params } });

@@ -202,7 +202,7 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   if (controller.signal.aborted) {
     const exhausted = controller.signal.reason === 'wall_time' ? wall?.exhausted() : undefined;
     if (exhausted && state.models) {
-      return { status: 'error', reason: 'budget', message: `${state.models.describeExhausted(exhausted, false)}; the stage was stopped`, outputs: result.outputs };
+      return once({ status: 'error', reason: 'budget', message: `${state.models.describeExhausted(exhausted, false)}; the stage was stopped`, outputs: result.outputs });
     }
     if (controller.signal.reason === 'timeout') {
       return once({ status: 'error', reason: 'timeout', message: `timed out after ${formatDuration(node.timeoutMs ?? 0)}`, outputs: result.outputs });

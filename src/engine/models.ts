@@ -2,6 +2,7 @@ import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDenyMatcher, type Matcher } from '../agent/matcher.js';
 import type { ProviderName } from '../config/generated/factory.js';
+import { innermostDefault, ownersOf, stageModel, stageProvider } from '../config/stage-model.js';
 import type { JsonValue, Pipeline, Scope, StageNode } from '../config/pipeline.js';
 import { renderValue, type Value } from '../expr/index.js';
 import { costOf, nearestModel, priceOf, pricingTable, type PricingTable } from '../providers/pricing.js';
@@ -30,7 +31,6 @@ import { takeSnapshot, type Snapshot } from './snapshot.js';
  */
 
 export const DEFAULT_MAX_TOKENS = 8192;
-export const DEFAULT_PROVIDER: ProviderName = 'anthropic';
 /** Kinds that call a model through a provider (a generate with `agent:` does not). */
 const MODEL_KINDS = new Set(['plan', 'generate', 'review']);
 
@@ -143,19 +143,15 @@ export interface PrepareOptions {
   cwd?: string;
 }
 
-/** The provider a stage uses: --replay, then --provider, then the stage's, then defaults', then anthropic. */
-export function providerOf(pipeline: Pipeline, node: StageNode, flags: ModelFlags): ProviderName {
+/** The provider a stage uses: --replay, then --provider, then the stage's, then defaults' (config/stage-model.ts), then anthropic. */
+export function providerOf(owners: readonly Pipeline[], node: StageNode, flags: ModelFlags): ProviderName {
   if (flags.replay !== undefined) return 'replay';
   if (flags.provider !== undefined) return flags.provider;
-  const def = node.def as { provider?: ProviderName };
-  const defaults = (pipeline.config.defaults ?? {}) as { provider?: ProviderName };
-  return def.provider ?? defaults.provider ?? DEFAULT_PROVIDER;
+  return stageProvider(owners, node);
 }
 
-export function modelOf(pipeline: Pipeline, node: StageNode): string | undefined {
-  const def = node.def as { model?: string; judge_model?: string };
-  const defaults = (pipeline.config.defaults ?? {}) as { model?: string };
-  return node.kind === 'scenario-validate' ? (def.judge_model ?? defaults.model) : (def.model ?? defaults.model);
+export function modelOf(pipeline: Pipeline | readonly Pipeline[], node: StageNode): string | undefined {
+  return stageModel(Array.isArray(pipeline) ? pipeline : [pipeline as Pipeline], node);
 }
 
 function walk(scope: Scope, visit: (node: StageNode, ancestors: StageNode[]) => void, ancestors: StageNode[] = []): void {
@@ -163,13 +159,6 @@ function walk(scope: Scope, visit: (node: StageNode, ancestors: StageNode[]) => 
     visit(node, ancestors);
     if (node.body) walk(node.body, visit, [...ancestors, node]);
   }
-}
-
-/** The pipeline whose `defaults:` a stage takes: a called template's own, else the run's. */
-export function ownerOf(pipeline: Pipeline, ancestors: readonly StageNode[]): Pipeline {
-  let owner = pipeline;
-  for (const a of ancestors) if (a.template) owner = a.template.pipeline;
-  return owner;
 }
 
 function ancestorsOf(root: Scope, dotted: string): StageNode[] {
@@ -221,13 +210,13 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
     const isModel = MODEL_KINDS.has(node.kind) && !(node.kind === 'generate' && def.agent !== undefined);
     const isJudge = node.kind === 'scenario-validate' && def.judge_model !== undefined;
     if (!isModel && !isJudge) return;
-    const owner = ownerOf(pipeline, ancestors);
-    const model = modelOf(owner, node);
+    const owners = ownersOf(pipeline, ancestors);
+    const model = modelOf(owners, node);
     if (model === undefined) {
       problems.push(`stage "${node.path}" (${node.kind}) names no model: set \`model:\` on it or \`defaults.model\``);
       return;
     }
-    if (!options.skipPreflight?.has(top.id)) uses.push({ path: node.path, provider: providerOf(owner, node, flags), model });
+    if (!options.skipPreflight?.has(top.id)) uses.push({ path: node.path, provider: providerOf(owners, node, flags), model });
     const costScope = [node, ...[...ancestors].reverse()].find((n) => typeof (n.def as { budget?: { cost_usd?: unknown } }).budget?.cost_usd === 'number');
     const scope = costScope ? `stage "${costScope.path}"` : typeof runCost === 'number' ? 'the run' : undefined;
     if (scope && !priceOf(model, pricing)) {
@@ -457,12 +446,12 @@ export class ModelRuntime {
   /** The services of one attempt of one stage. */
   forStage(node: StageNode, iteration: number | undefined, attempt: number, signal: AbortSignal): ModelServices {
     const prepared = this.#prepared;
-    const pipeline = ownerOf(prepared.pipeline, ancestorsOf(prepared.pipeline.root, node.path));
+    const owners = ownersOf(prepared.pipeline, ancestorsOf(prepared.pipeline.root, node.path));
     const account = this.#account(node, iteration);
     const def = node.def as { max_tokens?: number; temperature?: number };
-    const defaults = (pipeline.config.defaults ?? {}) as { max_tokens?: number; temperature?: number };
-    const providerName = providerOf(pipeline, node, prepared.flags);
-    const model = modelOf(pipeline, node);
+    const defaults = { max_tokens: innermostDefault(owners, 'max_tokens'), temperature: innermostDefault(owners, 'temperature') };
+    const providerName = providerOf(owners, node, prepared.flags);
+    const model = modelOf(owners, node);
     const counters = new Map<string, number>();
     const transcript = new TranscriptWriter(
       path.join(stagesDir(this.#hooks.recordDir), `${node.path}${iteration === undefined ? '' : `@${iteration}`}`),

@@ -3,6 +3,7 @@ import { isDenied } from '../agent/confine.js';
 import { createDenyMatcher } from '../agent/matcher.js';
 import type { JsonValue, Pipeline, Scope, StageNode } from '../config/pipeline.js';
 import { children, parseTemplate, referencedStages, renderValue, type Expr, type Value } from '../expr/index.js';
+import { ownChanges } from './command-writes.js';
 import { pendingChanges, readLatest, StageCache, workspaceFiles, type CacheEntry } from './cache.js';
 import { budgetContext, renderPipelineEnv } from './contexts.js';
 import { hashGlobs, type FileHash, type FingerprintParts } from './fingerprint.js';
@@ -107,7 +108,7 @@ class Predictor {
     const fp = computed.fingerprint!;
     const entry = this.cache.get(fp);
     if (entry) {
-      const pending = pendingChanges(entry.changes, workspaceFiles(this.run.dir));
+      const pending = pendingChanges(ownChanges(node, entry.changes, computed.parts), workspaceFiles(this.run.dir));
       if (pending.ok) {
         this.set(node, 'cached', `result of run ${entry.run}`, fp);
         for (const c of pending.todo) this.virtual.set(c.path, c.after?.hash ?? null);

@@ -6,6 +6,7 @@ import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
 import type { Value } from '../expr/index.js';
 import type { Where } from './attempts.js';
 import { pendingChanges, StageCache, workspaceFiles, writeLatest, type CacheEntry, type FileChange } from './cache.js';
+import { ownChanges } from './command-writes.js';
 import { ZERO_USAGE } from './events.js';
 import { beforeEntry, writeChanges } from './patches.js';
 import { hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
@@ -130,7 +131,9 @@ export class RunCache {
    */
   async reuse(state: RunState, node: StageNode, where: Where, prepared: Prepared): Promise<Outcome | undefined> {
     const entry = prepared.entry!;
-    const pending = pendingChanges(entry.changes, workspaceFiles(this.pipeline.dir));
+    // A command's output is what its `writes` declare; its other changes (a shared log) are never restored nor a reason to run again.
+    const own = ownChanges(node, entry.changes, prepared.parts);
+    const pending = pendingChanges(own, workspaceFiles(this.pipeline.dir));
     if (!pending.ok) return undefined;
     const patched = this.patched(node, prepared);
     if (pending.todo.length > 0 || patched) {
@@ -181,6 +184,8 @@ export class RunCache {
     const changes = prepared.began ? this.tracker.end(prepared.key) : undefined;
     if (changes && this.patched(node, prepared)) this.onTopLevelChanges!(node.path, changes);
     if (!prepared.cacheable || prepared.fingerprint === undefined || outcome.status !== 'succeeded' || state.signal.aborted) return;
+    // Every change is kept, so that a review of a cached run diffs what it did; a command's hit
+    // restores and checks only what its `writes` declare (ownChanges, in reuse).
     const files = changes ? fileChanges(this.pipeline.dir, changes) : [];
     if (files === undefined) return;
     // What the stage says it wrote (a generate's files_changed) is its own, whoever else ran meanwhile.

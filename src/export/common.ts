@@ -49,16 +49,25 @@ export function statusCondition(stage: StageNode): { status: StatusCondition; ex
 /** Stages that a job-per-stage engine cannot run as written, each with the reason. */
 export function exportProblems(pipeline: Pipeline, target: 'github-actions' | 'argo'): ExportProblem[] {
   const problems: ExportProblem[] = [];
-  const visit = (stages: readonly StageNode[]) => {
+  const gate = target === 'github-actions' ? 'a job bound to a GitHub environment' : 'a `suspend` step';
+  const visit = (stages: readonly StageNode[], within?: StageNode) => {
     for (const stage of stages) {
       const def = stage.def as { on_timeout?: string; budget?: { on_exhausted?: string } };
+      // Only a top-level approve becomes a gate the engine can hold; nested, it would wait inside
+      // its loop's (or pipeline's) one job for a `factory approve` that no shell can reach.
+      if (within && stage.kind === 'approve') {
+        problems.push({
+          stage: stage.path,
+          message: `an approve stage inside the ${within.kind} "${within.path}" runs within that stage's one job, where it would wait for an answer nobody can give (only a top-level approve stage becomes ${gate}): move the gate to the top level, before or after "${within.path}", or run this pipeline with \`factory apply\``,
+        });
+      }
       if (target === 'github-actions' && stage.kind === 'approve' && def.on_timeout === 'approve') {
         problems.push({ stage: stage.path, message: 'an approve stage with `on_timeout: approve` cannot be expressed by a GitHub environment, whose pending reviews never approve by themselves: remove `on_timeout` (a gate fails closed) or export to Argo' });
       }
       if (def.budget?.on_exhausted === 'ask') {
         problems.push({ stage: stage.path, message: '`budget.on_exhausted: ask` waits for an answer inside a job that nobody can reach: use `stop` (the default) for a distributed run, or add an `approve` stage before it' });
       }
-      if (stage.body) visit(stage.body.stages);
+      if (stage.body) visit(stage.body.stages, within ?? stage);
     }
   };
   visit(pipeline.root.stages);

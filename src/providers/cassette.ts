@@ -49,9 +49,14 @@ export function readCassette(absPath: string, cwd = process.cwd()): CassetteRead
   return { ok: true, cassette: loaded.loaded.value as Cassette, file };
 }
 
+/** A call written without `iteration` is in no loop (SPEC section 12): iteration 0. */
+export function iterationOf(entry: Pick<CassetteCall, 'iteration'>): number {
+  return entry.iteration ?? 0;
+}
+
 /** Whether a recorded call answers this key: same stage and iteration, then scenario and run for a judge, else call. */
 export function answers(entry: Pick<CassetteCall, 'stage' | 'iteration' | 'call' | 'scenario' | 'run'>, key: CallKey): boolean {
-  if (entry.stage !== key.stage || entry.iteration !== key.iteration) return false;
+  if (entry.stage !== key.stage || iterationOf(entry) !== key.iteration) return false;
   if (key.scenario !== undefined || entry.scenario !== undefined) {
     return entry.scenario === key.scenario && (entry.run ?? 1) === (key.run ?? 1) && entry.call === key.call;
   }
@@ -75,7 +80,7 @@ export function sortCalls(calls: readonly CassetteCall[]): CassetteCall[] {
   return [...calls].sort(
     (a, b) =>
       cmp(a.stage, b.stage) ||
-      a.iteration - b.iteration ||
+      iterationOf(a) - iterationOf(b) ||
       cmp(a.scenario ?? '', b.scenario ?? '') ||
       (a.run ?? 0) - (b.run ?? 0) ||
       a.call - b.call,

@@ -7,6 +7,7 @@ import { buildTools, defaultToolNames, environmentWithoutSecrets } from '../agen
 import type { GenerateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
 import { stageReasonOf, type ModelServices } from '../engine/models.js';
+import { ZERO_USAGE } from '../engine/events.js';
 import { changesBetween } from '../engine/snapshot.js';
 import {
   asText,
@@ -162,15 +163,20 @@ async function external(ctx: StageContext, models: ModelServices): Promise<Stage
   const pipelineEnv = ctx.pipelineEnv.ok ? ctx.pipelineEnv.value : {};
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(ctx.processEnv)) if (v !== undefined) env[k] = v;
+  const args = (Array.isArray(argv.value) ? argv.value : [argv.value]).map(asText);
   const r = await runExternalAgent({
-    argv: (Array.isArray(argv.value) ? argv.value : [argv.value]).map(asText),
+    argv: args,
     prompt,
     workspace: workspace.value,
     signal: ctx.signal,
     env: { ...env, ...pipelineEnv },
     onOutput: (stream, chunk) => ctx.output(stream, chunk),
   });
-  const exhausted = r.usage ? models.charge(r.usage, r.cost_usd) : undefined;
+  // A cost the agent reports is charged as reported; tokens without one are priced by the
+  // stage's model (its `model`, else defaults'; validate requires one under a cost_usd budget).
+  // Without a model, progress names the agent rather than an "unknown" model.
+  const spent = r.usage !== undefined || r.cost_usd !== undefined;
+  const exhausted = spent ? models.charge(r.usage ?? { ...ZERO_USAGE }, r.cost_usd, models.model ?? `${path.basename(args[0] ?? 'agent')} (agent)`) : undefined;
   const changed = changesBetween(before, models.snapshot()).map((c) => c.path);
   const summary = r.ok ? r.summary : '';
   const outputs = { summary, files_changed: changed, turns: 1 };

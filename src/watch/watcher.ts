@@ -35,6 +35,9 @@ export function contentHash(abs: string): string | null {
   }
 }
 
+/** In `own`, a folder that holds files the run wrote (content hashes are hex, so it cannot be one). */
+const FOLDER = 'folder';
+
 /** Never watched, whatever the globs say. */
 const NEVER = ['**/.git/**', '**/.factory/**', '**/node_modules/**'];
 
@@ -87,9 +90,15 @@ export class ChangeWatcher {
     );
   }
 
-  /** The run wrote these files (relative paths): their current content is not a change. */
+  /**
+   * The run wrote these files (relative paths): their current content is not a change, and
+   * neither is a folder that holds them appearing (`mkdir -p gen` before writing gen/stamp).
+   */
   suppress(files: readonly { path: string; hash: string | null }[]): void {
-    for (const f of files) this.own.set(f.path, f.hash);
+    for (const f of files) {
+      this.own.set(f.path, f.hash);
+      for (let dir = path.posix.dirname(f.path); dir !== '.' && dir !== '/'; dir = path.posix.dirname(dir)) if (!this.own.has(dir)) this.own.set(dir, FOLDER);
+    }
   }
 
   /** The run's writes known so far and what was reported, for a watcher that replaces this one. */
@@ -133,7 +142,8 @@ export class ChangeWatcher {
 
   private isOwnWrite(rel: string, abs: string): boolean {
     if (!this.own.has(rel)) return false;
-    if (contentHash(abs) === this.own.get(rel)) return true;
+    // A folder the run wrote into is its own while it is there; gone, it is someone else's change.
+    if (this.own.get(rel) === FOLDER ? isDirectory(abs) : contentHash(abs) === this.own.get(rel)) return true;
     // Someone else changed it after the run: from now on it is theirs.
     this.own.delete(rel);
     return false;

@@ -232,10 +232,10 @@ stages:
   test('two stages with the same definition and the same output file keep separate entries; the later writer wins', async () => {
     const dir = workspace(`version: 1
 stages:
-  one: { kind: command, run: echo same > out.txt, inputs: [] }
-  two: { kind: command, needs: [one], run: echo same > out.txt, inputs: [] }
-  three: { kind: command, needs: [two], run: echo other > shared.txt, inputs: [] }
-  four: { kind: command, needs: [three], run: echo last > shared.txt, inputs: [] }
+  one: { kind: command, run: echo same > out.txt, inputs: [], writes: [out.txt] }
+  two: { kind: command, needs: [one], run: echo same > out.txt, inputs: [], writes: [out.txt] }
+  three: { kind: command, needs: [two], run: echo other > shared.txt, inputs: [], writes: [shared.txt] }
+  four: { kind: command, needs: [three], run: echo last > shared.txt, inputs: [], writes: [shared.txt] }
 `);
     expect((await apply(dir)).code).toBe(0);
     const rec = runJson(dir);

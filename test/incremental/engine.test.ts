@@ -17,20 +17,21 @@ const ran = (r: Awaited<ReturnType<typeof run>>) => r.events.of('stage_started')
 const entryOf = (dir: string, fp: string) => new StageCache(dir).get(fp)!;
 
 describe('cache inside the engine', () => {
-  test('stages running at the same time each keep their own file; one written while another ran is marked shared', async () => {
+  test('stages running at the same time each own the files their `writes` declare, and only those', async () => {
     const dir = tempWorkspace();
     const pipeline = buildPipeline(dir, {
       concurrency: 2,
       stages: {
-        one: cmd('echo one > one.txt; sleep 0.3'),
-        two: cmd('sleep 0.1; echo two > two.txt'),
+        one: cmd('echo one > one.txt; sleep 0.3', { writes: ['one.txt'] }),
+        two: cmd('sleep 0.1; echo two > two.txt', { writes: ['two.txt'] }),
       },
     });
     const first = await run(pipeline);
     expect(first.summary.exit_code).toBe(0);
     const one = entryOf(dir, first.stage('one').fingerprint!);
     const two = entryOf(dir, first.stage('two').fingerprint!);
-    // two.txt changed while `one` ran too: `one` cannot tell it is not its own, so it keeps it shared.
+    // two.txt changed while `one` ran too: its entry keeps it (shared, for a review's diff), but
+    // `one` declares only one.txt, so two.txt is not its output.
     expect(one.changes.find((c) => c.path === 'one.txt')).toBeDefined();
     expect(one.changes.find((c) => c.path === 'two.txt')).toMatchObject({ shared: true });
     expect(two.changes.map((c) => c.path)).toContain('two.txt');
@@ -41,17 +42,10 @@ describe('cache inside the engine', () => {
     expect(ran(second)).toEqual([]);
     expect(readFileSync(path.join(dir, 'one.txt'), 'utf8')).toBe('one\n');
     expect(readFileSync(path.join(dir, 'two.txt'), 'utf8')).toBe('two\n');
-    // A shared file someone changed is left alone and makes nothing run again (both stages ran
-    // at once, so neither can claim it).
+    // A declared file edited since makes its stage run again, and only that one.
     writeFileSync(path.join(dir, 'two.txt'), 'mine\n');
-    const third = await run(pipeline);
-    expect(ran(third)).toEqual([]);
-    expect(readFileSync(path.join(dir, 'two.txt'), 'utf8')).toBe('mine\n');
-    // Run one at a time, each file is its stage's own: an edit makes that stage run again.
-    const serial = buildPipeline(dir, { concurrency: 1, stages: { one: cmd('echo one > one.txt'), two: cmd('echo two > two.txt', { needs: ['one'] }) } });
-    await run(serial);
-    writeFileSync(path.join(dir, 'two.txt'), 'mine again\n');
-    expect(ran(await run(serial))).toEqual(['two']);
+    expect(ran(await run(pipeline))).toEqual(['two']);
+    expect(readFileSync(path.join(dir, 'two.txt'), 'utf8')).toBe('two\n');
   });
 
   test('a converged loop is cached as a whole, its body\'s file changes re-applied; one that did not converge is not', async () => {
