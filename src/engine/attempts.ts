@@ -5,7 +5,7 @@ import { retryDelayMs, sleep } from './backoff.js';
 import { formatDuration } from './durations.js';
 import type { Reason } from './events.js';
 import { renderAt } from './expressions.js';
-import { OutputStream } from './output-stream.js';
+import { OutputStream, type RetryMark } from './output-stream.js';
 import { recordEnd, recordStart, type Ending, type Outcome } from './stage-record.js';
 import { runNested, runTemplateScope } from './nested.js';
 import { checkRecord } from './state.js';
@@ -36,17 +36,26 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
   const startedAt = new Date(started).toISOString();
   let attempt = 0;
   let end: Ending;
+  /** How each attempt before the last ended, for the stage's message (a retry must say why). */
+  const earlier: string[] = [];
+  let previous: string | undefined;
   for (;;) {
     attempt++;
     recordStart(state, node, startedAt, attempt, where.iteration);
-    end = await runOnce(state, node, executor, where, attempt);
+    const once = await runOnce(state, node, executor, where, attempt, previous === undefined ? undefined : { attempt, of: node.retries + 1, previous });
+    end = once.end;
     const retry = end.status === 'error' && end.reason !== undefined && RETRYABLE.has(end.reason) && attempt <= node.retries;
     if (!retry || state.signal.aborted) break;
+    const how = `${end.message ?? 'error'} (reason ${end.reason})`;
+    earlier.push(`attempt ${attempt} of ${node.retries + 1} ended in error: ${how}`);
+    previous = how;
+    once.endLines();
     if (!(await sleep(retryDelayMs(state.retryBaseMs, attempt), state.signal))) {
       end = { status: 'cancelled', reason: 'cancelled', message: 'interrupted while waiting to retry', outputs: end.outputs };
       break;
     }
   }
+  if (earlier.length > 0) end = { ...end, message: [end.message, `retried: ${earlier.join('; ')}`].filter((m) => m !== undefined).join('; ') };
   // What the stage's model calls spent over all its attempts (a loop's: its body's), unless it says.
   const spent = end.usage === undefined ? state.models?.spentBy(node.path, where.iteration) : undefined;
   if (spent) end = { ...end, usage: spent.usage, cost_usd: spent.cost_usd };
@@ -66,15 +75,28 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
   return outcome;
 }
 
-async function runOnce(state: RunState, node: StageNode, executor: StageExecutor, where: Where, attempt: number): Promise<Ending> {
+interface Once {
+  end: Ending;
+  /** Ends the attempt's partial output lines in the events (it is about to be retried). */
+  endLines(): void;
+}
+
+async function runOnce(
+  state: RunState,
+  node: StageNode,
+  executor: StageExecutor,
+  where: Where,
+  attempt: number,
+  retry: RetryMark | undefined,
+): Promise<Once> {
   const controller = new AbortController();
   const onCancel = () => controller.abort('cancelled');
   state.signal.addEventListener('abort', onCancel, { once: true });
   if (state.signal.aborted) onCancel();
   const timer = node.timeoutMs === undefined || executor.ownsTimeout ? undefined : setTimeout(() => controller.abort('timeout'), node.timeoutMs);
   const streams = {
-    stdout: new OutputStream(state, node, 'stdout', where.iteration),
-    stderr: new OutputStream(state, node, 'stderr', where.iteration),
+    stdout: new OutputStream(state, node, 'stdout', where.iteration, retry),
+    stderr: new OutputStream(state, node, 'stderr', where.iteration, retry),
   };
   const evalCtx = (): EvalContext => ({
     contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...(where.loop === undefined ? {} : { loop: where.loop }) },
@@ -108,11 +130,15 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
     streams.stdout.close();
     streams.stderr.close();
   }
+  const endLines = () => {
+    streams.stdout.endLine();
+    streams.stderr.endLine();
+  };
   if (controller.signal.aborted) {
     if (controller.signal.reason === 'timeout') {
-      return { status: 'error', reason: 'timeout', message: `timed out after ${formatDuration(node.timeoutMs ?? 0)}`, outputs: result.outputs };
+      return { end: { status: 'error', reason: 'timeout', message: `timed out after ${formatDuration(node.timeoutMs ?? 0)}`, outputs: result.outputs }, endLines };
     }
-    return { status: 'cancelled', reason: 'cancelled', message: 'interrupted', outputs: result.outputs };
+    return { end: { status: 'cancelled', reason: 'cancelled', message: 'interrupted', outputs: result.outputs }, endLines };
   }
-  return result;
+  return { end: result, endLines };
 }
