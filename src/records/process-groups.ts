@@ -10,9 +10,10 @@ import { groupsFile } from './paths.js';
  * second copy of a command beside the first.
  *
  * The file: one JSON line naming its writer (pid, host, run), then `+PGID MS` when a group starts
- * (MS: the time, to tell a reused group id from ours) and `-PGID` when it ends; one write per
- * line, appended, so a writer killed at any moment leaves it readable (a torn last line is
- * ignored). It is made when the first group starts, and removed when the lock is released.
+ * (MS: the time, to tell a reused group id from ours) and `-PGID` when it has ended; appended
+ * with one write per start, before the program can outlive factory, so a writer killed at any
+ * moment leaves it readable (a torn last line is ignored). It is made when the first group
+ * starts, and removed when the lock is released.
  */
 
 export interface GroupWriter {
@@ -55,6 +56,7 @@ class GroupSink {
   private ino: number | undefined;
   /** Recording is best effort: a disk that refuses a write must not fail the run. */
   private broken = false;
+  private ends = '';
 
   constructor(
     private readonly file: string,
@@ -76,11 +78,22 @@ class GroupSink {
 
   started(pgid: number): void {
     if (this.fd === undefined) return this.open();
-    this.write(`+${pgid} ${live.get(pgid) ?? Date.now()}\n`);
+    this.write(`${this.ends}+${pgid} ${live.get(pgid) ?? Date.now()}\n`);
+    this.ends = '';
   }
 
+  /**
+   * Ends go out with the next start (one write per program, not two): an end lost to a crash
+   * only leaves a group the reaper finds gone, or, its id reused later, started after it was
+   * recorded, and skips.
+   */
   ended(pgid: number): void {
-    if (this.fd !== undefined) this.write(`-${pgid}\n`);
+    if (this.fd === undefined) return;
+    this.ends += `-${pgid}\n`;
+    if (this.ends.length > 4096) {
+      this.write(this.ends);
+      this.ends = '';
+    }
   }
 
   close(): void {
@@ -170,7 +183,8 @@ export function parseGroups(text: string): { writer: GroupWriter; groups: Map<nu
   }
   if (typeof writer !== 'object' || writer === null || typeof writer.pid !== 'number' || typeof writer.host !== 'string') return undefined;
   const groups = new Map<number, number>();
-  for (const line of lines.slice(1)) {
+  // The last element is what follows the last line break: empty, or a line torn by a crash.
+  for (const line of lines.slice(1, -1)) {
     const m = /^([+-])(\d+)(?: (\d+))?$/.exec(line);
     if (!m) continue;
     const pgid = Number(m[2]);
