@@ -1,6 +1,6 @@
 import { CappedCapture } from '../stages/capture.js';
 import { terminateGroup, type GroupKiller } from '../stages/process-group.js';
-import { EXECA_OPTIONS, loadExeca } from '../stages/spawn.js';
+import { EXECA_OPTIONS, loadExeca, trackGroup } from '../stages/spawn.js';
 
 /**
  * Running a program for the agent (run_command, external agents): no shell, its own process
@@ -47,6 +47,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
     // An agent's program is killed with factory, were factory to die before it.
     cleanup: true,
   });
+  trackGroup(child);
   if (req.input !== undefined) {
     child.stdin?.on('error', () => {}); // a program that exits without reading its stdin is not an error
     child.stdin?.end(req.input);

@@ -1,9 +1,11 @@
 import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { StageCache } from '../engine/cache.js';
+import { describeFsError } from '../records/fs-error.js';
 import { readLock, isAlive } from '../records/lock.js';
 import { listRuns } from '../records/read.js';
-import { lockFile, runDir } from '../records/paths.js';
+import { factoryDir, lockFile, runDir } from '../records/paths.js';
 import { findWorkspace } from '../records/workspace.js';
 import { EXIT, ExitError, type CliIO } from './io.js';
 
@@ -32,10 +34,36 @@ export function registerClean(program: Command, io: CliIO): Command {
         io.stderr.write(`factory clean: run ${lock.run} is running (pid ${lock.pid}); clean after it ends\n`);
         throw new ExitError(EXIT.usage);
       }
-      new StageCache(ws.dir).clear();
       const runs = listRuns(ws.dir);
       const remove = runs.slice(0, Math.max(0, runs.length - opts.keep));
-      for (const r of remove) rmSync(runDir(ws.dir, r.record.id), { recursive: true, force: true });
-      io.stdout.write(`removed the cache and ${remove.length} run${remove.length === 1 ? '' : 's'}; kept ${runs.length - remove.length}\n`);
+      let cacheCleared = false;
+      let removed = 0;
+      try {
+        new StageCache(ws.dir).clear();
+        cacheCleared = true;
+        for (const r of remove) {
+          rmSync(runDir(ws.dir, r.record.id), { recursive: true, force: true });
+          removed++;
+        }
+      } catch (err) {
+        // A folder that cannot be changed (read-only, another owner, an immutable attribute) is
+        // the machine's state, not a bug of factory nor a usage error: exit 1, like an apply
+        // that cannot write its record, with the path to fix.
+        const where = (err as NodeJS.ErrnoException).path ?? factoryDir(ws.dir);
+        const done = cacheCleared ? ` (removed the cache${removed ? ` and ${plural(removed, 'run')}` : ''} before that)` : '';
+        io.stderr.write(`factory clean: cannot remove ${describeFsError(err, shown(io.cwd, where))}${done}; make ${shown(io.cwd, factoryDir(ws.dir))} writable and run clean again\n`);
+        throw new ExitError(EXIT.failed);
+      }
+      io.stdout.write(`removed the cache and ${plural(remove.length, 'run')}; kept ${runs.length - remove.length}\n`);
     });
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** A path as the user would type it from where they are: relative when inside, else absolute. */
+function shown(cwd: string, p: string): string {
+  const rel = path.relative(cwd, p);
+  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { checkAgentCost } from './agent-cost.js';
 import { diagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { checkAllowedCommands } from './command-reach.js';
 import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
 import { checkFiles } from './files.js';
 import type { FactoryConfig, Stage } from './generated/factory.js';
@@ -66,6 +67,7 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   diagnostics.push(...checkUnits(loaded, config, root));
   diagnostics.push(...checkStageRules(loaded, root));
   diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd(), workspace));
+  diagnostics.push(...checkAllowedCommands(loaded, root, workspace));
   const uses = checkUses(loaded, root, options);
   diagnostics.push(...uses.diagnostics);
   const unique = dedupe(diagnostics);

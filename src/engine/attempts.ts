@@ -6,7 +6,7 @@ import { retryDelayMs, sleep } from './backoff.js';
 import { formatDuration } from './durations.js';
 import type { Reason } from './events.js';
 import { renderAt } from './expressions.js';
-import { OutputStream } from './output-stream.js';
+import { OutputStream, type RetryMark } from './output-stream.js';
 import { recordEnd, recordStart, type Ending, type Outcome } from './stage-record.js';
 import { runNested, runTemplateScope } from './nested.js';
 import { checkRecord } from './state.js';
@@ -41,10 +41,13 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
   const startedAt = new Date(started).toISOString();
   let attempt = 0;
   let end: Ending;
+  /** How each attempt before the last ended, for the stage's message (a retry must say why). */
+  const earlier: string[] = [];
+  let previous: string | undefined;
   for (;;) {
     attempt++;
     recordStart(state, node, startedAt, attempt, where.iteration);
-    const once = await runOnce(state, node, executor, where, attempt);
+    const once = await runOnce(state, node, executor, where, attempt, previous === undefined ? undefined : { attempt, of: node.retries + 1, previous });
     end = once.end;
     const retry = end.status === 'error' && end.reason !== undefined && RETRYABLE.has(end.reason) && attempt <= node.retries;
     if (!retry || state.signal.aborted) break;
@@ -55,11 +58,16 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
       end = { ...end, message: `${end.message ?? 'provider error'}; not retried: ${wait.why}` };
       break;
     }
+    const how = `${end.message ?? 'error'} (reason ${end.reason})`;
+    earlier.push(`attempt ${attempt} of ${node.retries + 1} ended in error: ${how}`);
+    previous = how;
+    once.endLines();
     if (!(await sleep(wait.ms, state.signal))) {
       end = { status: 'cancelled', reason: 'cancelled', message: 'interrupted while waiting to retry', outputs: end.outputs };
       break;
     }
   }
+  if (earlier.length > 0) end = { ...end, message: [end.message, `retried: ${earlier.join('; ')}`].filter((m) => m !== undefined).join('; ') };
   // What the stage's model calls spent over all its attempts (a loop's: its body's), unless it says.
   const spent = end.usage === undefined ? state.models?.spentBy(node.path, where.iteration) : undefined;
   if (spent) end = { ...end, usage: spent.usage, cost_usd: spent.cost_usd };
@@ -149,11 +157,17 @@ interface Once {
   retryAfterMs: number | undefined;
   /** Wall time left in the stage's budgets after the attempt (null: no limit; undefined: not a model stage). */
   wallTimeLeftMs: number | null | undefined;
+  /** Ends the attempt's partial output lines in the events (it is about to be retried). */
+  endLines(): void;
 }
 
-async function runOnce(state: RunState, node: StageNode, executor: StageExecutor, where: Where, attempt: number): Promise<Once> {
+async function runOnce(state: RunState, node: StageNode, executor: StageExecutor, where: Where, attempt: number, retry: RetryMark | undefined): Promise<Once> {
   const asked: Asked = {};
-  const once = (end: Ending): Once => ({ end, retryAfterMs: asked.retryAfterMs, wallTimeLeftMs: ctx.models?.ledger().remaining().wall_time_ms });
+  const endLines = () => {
+    streams.stdout.endLine();
+    streams.stderr.endLine();
+  };
+  const once = (end: Ending): Once => ({ end, retryAfterMs: asked.retryAfterMs, wallTimeLeftMs: ctx.models?.ledger().remaining().wall_time_ms, endLines });
   const controller = new AbortController();
   const onCancel = () => controller.abort('cancelled');
   state.signal.addEventListener('abort', onCancel, { once: true });
@@ -163,8 +177,8 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   const parentScope = node.path.includes('.') ? node.path.slice(0, node.path.lastIndexOf('.')) : '';
   const wall = state.models && WORK_KINDS.has(node.kind) ? watchWallTime(state.models.ledgerFor(parentScope), () => controller.abort('wall_time')) : undefined;
   const streams = {
-    stdout: new OutputStream(state, node, 'stdout', where.iteration),
-    stderr: new OutputStream(state, node, 'stderr', where.iteration),
+    stdout: new OutputStream(state, node, 'stdout', where.iteration, retry),
+    stderr: new OutputStream(state, node, 'stderr', where.iteration, retry),
   };
   const evalCtx = (): EvalContext => ({
     contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...(where.loop === undefined ? {} : { loop: where.loop }) },

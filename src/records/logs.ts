@@ -10,7 +10,11 @@ export class LogWriter {
   private failed: string | undefined;
   private written = 0;
 
-  constructor(readonly file: string) {}
+  /** `append`: keep what the file holds (a retried attempt's output follows the earlier ones'). */
+  constructor(
+    readonly file: string,
+    private readonly append = false,
+  ) {}
 
   get error(): string | undefined {
     return this.failed;
@@ -23,7 +27,7 @@ export class LogWriter {
   write(chunk: Uint8Array): void {
     if (this.failed !== undefined) return;
     try {
-      this.fd ??= openSync(this.file, 'w');
+      this.fd ??= openSync(this.file, this.append ? 'a' : 'w');
       let off = 0;
       while (off < chunk.length) off += writeSync(this.fd, chunk, off);
       this.written += chunk.length;

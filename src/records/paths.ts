@@ -5,6 +5,8 @@ export const factoryDir = (workspace: string): string => path.join(workspace, '.
 export const runsDir = (workspace: string): string => path.join(factoryDir(workspace), 'runs');
 export const runDir = (workspace: string, id: string): string => path.join(runsDir(workspace), id);
 export const lockFile = (workspace: string): string => path.join(factoryDir(workspace), 'lock');
+/** The process groups the lock's holder has running (process-groups.ts). */
+export const groupsFile = (workspace: string): string => path.join(factoryDir(workspace), 'lock.groups');
 export const runJson = (dir: string): string => path.join(dir, 'run.json');
 export const stagesDir = (dir: string): string => path.join(dir, 'stages');
 

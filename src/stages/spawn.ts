@@ -1,3 +1,4 @@
+import { groupEnded, groupStarted } from '../records/process-groups.js';
 import { helperPool, warmSpawnHelpers, type HelperPool } from './spawner-pool.js';
 
 /**
@@ -97,9 +98,23 @@ export const EXECA_OPTIONS = {
 } as const;
 
 /** Starts the program; resolves once it runs (pid known) or could not start (awaiting it says why). */
-export function spawnCommand(req: SpawnRequest): Promise<Started> {
+export async function spawnCommand(req: SpawnRequest): Promise<Started> {
   const pool = spawnHelpers();
-  return pool ? pool.start(req) : spawnHere(req);
+  const started = await (pool ? pool.start(req) : spawnHere(req));
+  trackGroup(started.child);
+  return started;
+}
+
+/**
+ * Records the program's process group with the run's lock while it runs (records/process-groups.ts),
+ * so that a run taking over after factory was killed can stop what this one left running.
+ */
+export function trackGroup(child: { readonly pid?: number | undefined } & PromiseLike<unknown>): void {
+  const pgid = child.pid;
+  if (pgid === undefined) return;
+  groupStarted(pgid);
+  const end = () => groupEnded(pgid);
+  child.then(end, end);
 }
 
 /** Starts the program from this process, through execa. */

@@ -1,7 +1,8 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { runBuilt } from '../support/cli.js';
 
 function workspace(): string {
@@ -42,5 +43,51 @@ describe('factory clean', () => {
     const r = runBuilt(['clean'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('run r-running is running');
+  });
+
+  describe('a .factory it cannot change', () => {
+    const undo: (() => void)[] = [];
+    afterEach(() => {
+      for (const f of undo.splice(0)) f();
+    });
+
+    /** Makes `dir` unchangeable even for root (chattr +i), or returns false when this system cannot. */
+    function makeReadOnly(dir: string): boolean {
+      if (process.getuid?.() !== 0) {
+        chmodSync(dir, 0o555);
+        undo.push(() => chmodSync(dir, 0o755));
+        return true;
+      }
+      try {
+        execFileSync('chattr', ['+i', dir], { stdio: 'ignore' });
+        undo.push(() => execFileSync('chattr', ['-i', dir], { stdio: 'ignore' }));
+        return true;
+      } catch {
+        return false;
+      }
+    }
+
+    test('a run folder that cannot be removed: exit 1, a message naming the path and the fix, no internal error', () => {
+      const dir = workspace();
+      expect(runBuilt(['apply', '--quiet'], dir).code).toBe(0);
+      const run = readdirSync(path.join(dir, '.factory', 'runs'))[0]!;
+      expect(makeReadOnly(path.join(dir, '.factory', 'runs')), 'cannot make a folder read-only here').toBe(true);
+      const r = runBuilt(['clean'], dir);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(new RegExp(`^factory clean: cannot remove \\.factory/runs/${run.replace(/\./g, '\\.')}: (permission denied \\(EACCES\\)|operation not permitted \\(EPERM\\)) \\(removed the cache before that\\); make \\.factory writable and run clean again\n$`));
+      expect(r.stderr).not.toContain('internal error');
+    });
+
+    test('a cache that cannot be removed: exit 1, naming the cache folder', () => {
+      const dir = workspace();
+      mkdirSync(path.join(dir, '.factory', 'cache', 'stages'), { recursive: true });
+      writeFileSync(path.join(dir, '.factory', 'cache', 'stages', 'x.json'), '{}');
+      expect(makeReadOnly(path.join(dir, '.factory', 'cache', 'stages')), 'cannot make a folder read-only here').toBe(true);
+      const r = runBuilt(['clean'], dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('factory clean: cannot remove .factory/cache/stages');
+      expect(r.stderr).toContain('make .factory writable and run clean again');
+    });
   });
 });
