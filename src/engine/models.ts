@@ -41,7 +41,8 @@ export type ModelCallResult =
   | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number }
   | {
       ok: false;
-      reason: 'provider' | 'budget' | 'cancelled';
+      /** `config`: a cassette without this answer (or not matching it), which no retry changes. */
+      reason: 'provider' | 'budget' | 'cancelled' | 'config';
       message: string;
       error?: ProviderError;
       /** When the call was answered and then exhausted a budget: the answer. */
@@ -235,10 +236,12 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
     const lib = await import('../providers/index.js');
     if (flags.record !== undefined) recorder = new lib.CassetteRecorder(flags.record, { env, cwd, keep: options.keepRecorded === true });
     const byProvider = new Map<ProviderName, Set<string>>();
+    const stagesOf = new Map<ProviderName, string[]>();
     for (const u of uses) {
       const set = byProvider.get(u.provider) ?? new Set<string>();
       if (u.model !== undefined) set.add(u.model);
       byProvider.set(u.provider, set);
+      stagesOf.set(u.provider, [...(stagesOf.get(u.provider) ?? []), u.path]);
     }
     for (const [name, models] of byProvider) {
       const made = lib.createProvider(
@@ -250,7 +253,7 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
         problems.push(made.error.message);
         continue;
       }
-      const found = await made.provider.preflight([...models], options.signal);
+      const found = await made.provider.preflight([...models], options.signal, stagesOf.get(name) ?? []);
       for (const p of found) problems.push(p.message);
       providers.set(name, made.provider);
     }
@@ -480,7 +483,7 @@ export class ModelRuntime {
       if (!answer.ok) {
         transcript.add({ type: 'error', call: n, kind: answer.error.kind, message: answer.error.message });
         const cancelled = answer.error.kind === 'aborted' || signal.aborted;
-        return { ok: false, reason: cancelled ? 'cancelled' : 'provider', message: answer.error.message, error: answer.error };
+        return { ok: false, reason: cancelled ? 'cancelled' : answer.error.kind === 'cassette' ? 'config' : 'provider', message: answer.error.message, error: answer.error };
       }
       const usage = usageOf(answer.message);
       const cost = costOf(request.model, usage, prepared.pricing) ?? 0;

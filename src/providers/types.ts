@@ -72,9 +72,10 @@ export interface Provider {
   call(request: ModelRequest, options: CallOptions): Promise<CallResult>;
   /**
    * Checked before any stage starts (SPEC section 10): key present, endpoint reachable, models
-   * known (anthropic); cassette present and valid (replay). Returns problems as sentences.
+   * known (anthropic); cassette present and valid, and recorded for these `stages` (replay).
+   * Returns problems as sentences.
    */
-  preflight(models: readonly string[], signal: AbortSignal): Promise<ProviderError[]>;
+  preflight(models: readonly string[], signal: AbortSignal, stages?: readonly string[]): Promise<ProviderError[]>;
 }
 
 /** Usage as the engine charges it, from a Messages API usage object (missing fields are 0). */
