@@ -8,6 +8,8 @@ type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
 /** How many of a failed stage's last output lines are shown when a run ends. */
 export const TAIL_LINES = 20;
+/** How many failed stages get a tail; the others are named with the command that shows them. */
+export const TAIL_STAGES = 5;
 
 interface Output {
   /** The last TAIL_LINES whole lines, stdout and stderr in the order they came. */
@@ -76,7 +78,8 @@ export class FailureTails {
   render(colors: Palette, cwd: string): string {
     if (this.failures.size === 0) return '';
     const out: string[] = [];
-    for (const [stage, f] of this.failures) {
+    const all = [...this.failures];
+    for (const [stage, f] of all.slice(0, TAIL_STAGES)) {
       const e = f.event;
       const reason = formatReason(e.reason, e.message, e.status).replace(/\s*\n\s*/g, ' ');
       const where = e.iteration === undefined ? '' : ` in iteration ${e.iteration}`;
@@ -86,6 +89,8 @@ export class FailureTails {
       for (const line of f.lines) out.push(`${colors.dim('  │')} ${colors.enabled ? line : stripAnsi(line)}`.trimEnd());
       out.push(colors.dim(`  all of it: ${this.showCommand(stage, e.iteration, cwd)}`));
     }
+    const rest = all.slice(TAIL_STAGES).map(([stage]) => stage);
+    if (rest.length > 0) out.push('', `${rest.length} more failed stage${rest.length === 1 ? '' : 's'} left output: ${rest.join(', ')} (${this.showCommand('STAGE', undefined, cwd)})`);
     return `${out.join('\n')}\n`;
   }
 

@@ -170,3 +170,23 @@ describe('one set of words and symbols', () => {
     await renderer.close();
   });
 });
+
+describe('many failed stages', () => {
+  it('the first five get a tail; the others are named with the command that shows them', async () => {
+    const io = fakeIO({ env: { NO_COLOR: '1' } });
+    const renderer = new PlainRenderer(io, { utc: true });
+    const s = new Script();
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    s.started(ids.map((path) => ({ path, kind: 'command' })));
+    for (const id of ids) {
+      s.stageStarted(id);
+      s.output(id, `${id} broke\n`);
+      s.finished(id, 'failed', 10, { reason: 'exit_code', message: 'exited with code 1' });
+    }
+    s.runFinished('failed', 1, 100);
+    for (const e of s.events) renderer.emit(e);
+    await renderer.close();
+    expect(io.stderr.text.match(/— its output \(1 line\):/g)).toHaveLength(5);
+    expect(io.stderr.text).toContain('\n2 more failed stages left output: f, g (factory show r1 STAGE)\n');
+  });
+});
