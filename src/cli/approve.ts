@@ -96,8 +96,8 @@ function notWaiting(fail: (m: string) => number, id: string, stage: string, stag
     return fail(`run ${id} has no stage "${stage}" waiting, and none of that name has started${didYouMean(stage, known)}${others}`);
   }
   const last = files.reduce((a, b) => ((b.iteration ?? 0) >= (a.iteration ?? 0) ? b : a));
-  const status = last.status === 'running' ? `running${last.kind === 'approve' ? '' : ', not waiting for an answer'}` : last.status;
-  return fail(`stage "${stage}" of run ${id} is not waiting for an answer (it is ${status})${others}`);
+  const ended = { running: 'it is still running', succeeded: 'it already succeeded', failed: 'it already failed', error: 'it ended in error', skipped: 'it was skipped', cancelled: 'it was cancelled' }[last.status];
+  return fail(`stage "${stage}" of run ${id} is not waiting for an answer: ${ended}${others}`);
 }
 
 function alreadyAnswered(id: string, q: Pick<WaitingRecord, 'stage' | 'kind' | 'iteration'>, a: AnswerRecord): string {

@@ -6,7 +6,7 @@ import { EXIT, ExitError, type CliIO } from './io.js';
 export function registerEval(program: Command, io: CliIO): Command {
   return program
     .command('eval')
-    .description('evaluate one expression (without ${{ }}) and print the result as JSON')
+    .description('evaluate one expression (with or without its ${{ }}) and print the result as JSON')
     .argument('<expression>', "the expression, e.g. \"stages.test.outputs.exit_code == 0 && params.env != 'prod'\"")
     .option('--context <json>', 'contexts as a JSON object keyed by name: {"params": {...}, "stages": {...}}', '{}')
     .action((source: string, opts: { context: string }) => {
@@ -19,8 +19,11 @@ export function registerEval(program: Command, io: CliIO): Command {
         io.stderr.write(`error: --context must be a JSON object keyed by context name (${(err as Error).message})\n`);
         throw new ExitError(EXIT.usage);
       }
-      const ast = parseExpression(source);
-      if (!ast.ok) fail(io, source, ast.error);
+      const ast = parseExpression(unwrap(source));
+      if (!ast.ok) {
+        const hint = unwrap(source).includes('${{') ? 'eval takes one expression, e.g. \'1 == 1\' or \'${{ 1 == 1 }}\'; text around ${{ }} is not part of it' : ast.error.hint;
+        fail(io, source, { ...ast.error, ...(hint ? { hint } : {}) });
+      }
       const status = {
         success: () => truthyFlag(contexts, 'success', true),
         failure: () => truthyFlag(contexts, 'failure', false),
@@ -30,6 +33,16 @@ export function registerEval(program: Command, io: CliIO): Command {
       if (!result.ok) fail(io, source, result.error);
       io.stdout.write(`${JSON.stringify(result.value, null, 2)}\n`);
     });
+}
+
+/**
+ * The expression inside `${{ }}` when the whole argument is wrapped, as written in factory.yaml;
+ * the wrapper becomes spaces so that error columns still point into what the user typed.
+ */
+export function unwrap(source: string): string {
+  const m = /^(\s*)\$\{\{([\s\S]*)\}\}(\s*)$/.exec(source);
+  if (!m || m[2]!.includes('}}')) return source;
+  return `${m[1]}   ${m[2]}  ${m[3]}`;
 }
 
 /** Status functions read `{"status": {"success": false}}` from the context, so they can be tried too. */

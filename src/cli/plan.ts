@@ -8,7 +8,8 @@ import { predictPipeline, type Prediction } from '../engine/predict.js';
 import { EXIT, ExitError, type CliIO } from './io.js';
 import { collect, choice } from './options.js';
 import { printDiagnostics } from './print-diagnostics.js';
-import { table } from './table.js';
+import { fitTable } from '../ui/fit-table.js';
+import { streamColumns } from '../ui/renderer.js';
 
 export function registerPlan(program: Command, io: CliIO): Command {
   return program
@@ -18,7 +19,8 @@ export function registerPlan(program: Command, io: CliIO): Command {
     .option('--set <id=value>', 'set a param (repeatable)', collect, [])
     .option('--format <format>', 'text or json', choice(['text', 'json'] as const), 'text')
     .option('--no-cache', 'show every stage as it would run with apply --no-cache')
-    .action((file: string | undefined, opts: { set: string[]; format: 'text' | 'json'; cache: boolean }) => {
+    .option('--wide', 'every column in full, however wide (default: fit the terminal, or $COLUMNS)')
+    .action((file: string | undefined, opts: { set: string[]; format: 'text' | 'json'; cache: boolean; wide?: boolean }) => {
       const result = loadPipeline(file, { cwd: io.cwd, set: opts.set, forRun: true });
       if (!result.ok) {
         printDiagnostics(io, result.diagnostics, result.sources);
@@ -43,6 +45,7 @@ export function registerPlan(program: Command, io: CliIO): Command {
         io.stdout.write(`${JSON.stringify({ version: 1, name: pipeline.name, file: pipeline.file, concurrency: pipeline.concurrency, params: pipeline.params, budget: budget ?? null, worstCase, stages }, null, 2)}\n`);
         return;
       }
+      const width = opts.wide ? undefined : textWidth(io);
       const head = [`${pipeline.name}${pipeline.description ? ` — ${pipeline.description}` : ''}`,
         `${pipeline.file} · ${rows.length} stage${rows.length === 1 ? '' : 's'} · concurrency ${pipeline.concurrency} · budget ${budget ? formatBudget(budget) : 'none'}`];
       const params = Object.entries(pipeline.params);
@@ -50,9 +53,39 @@ export function registerPlan(program: Command, io: CliIO): Command {
       // Where each stage came from matters once templates are merged: show it then.
       const fromTemplates = rows.some((r) => r.from !== pipeline.file);
       const header = ['#', 'stage', 'kind', 'needs', 'if', 'model', 'provider', 'budget', 'worst case', ...(fromTemplates ? ['from'] : []), 'cache'];
-      const body = rows.map((r) => [...cells(r), worstCell(worst.get(r.path)), ...(fromTemplates ? [r.from === pipeline.file ? 'local' : templateName(r.from, io.cwd)] : []), cacheCell(predicted.get(r.path))]);
-      const foot = estimate.stages.length > 0 ? `\n\n${worstLine(estimate, budget)}` : '';
-      io.stdout.write(`${head.join('\n')}\n\n${table(header, body)}${foot}\n`);
+      const body = (compact: boolean) =>
+        rows.map((r) => [...cells(r, compact), worstCell(worst.get(r.path), compact), ...(fromTemplates ? [r.from === pipeline.file ? 'local' : templateName(r.from, io.cwd)] : []), cacheCell(predicted.get(r.path))]);
+      const full = body(false);
+      // One provider for every model stage: said once above the table when the table is narrowed.
+      const providers = new Set(rows.map((r) => r.provider).filter((p) => p !== undefined));
+      const oneProvider = providers.size === 1 ? [...providers][0] : undefined;
+      // Too wide for the terminal: the short forms first (a nested stage by its id under its
+      // loop, `12 calls × 3` for the worst case), then the columns that say least give up width.
+      const fits = width === undefined || Math.max(...fitTable(header, full, undefined, []).split('\n').map((l) => l.length)) <= width;
+      const col = (name: string) => header.indexOf(name);
+      const shrink = [
+        { column: col('cache'), min: 24 },
+        { column: col('if'), min: 10 },
+        { column: col('needs'), min: 10 },
+        ...(fromTemplates ? [{ column: col('from'), min: 12 }] : []),
+        { column: col('kind'), min: 10 },
+        { column: col('stage'), min: 14 },
+        { column: col('budget'), min: 10 },
+        { column: col('model'), min: 10 },
+        { column: col('cache'), min: 12 },
+        { column: col('worst case'), min: 18 },
+      ];
+      let drawn: string;
+      if (fits) drawn = fitTable(header, full, undefined, []);
+      else if (oneProvider !== undefined) {
+        const p = col('provider');
+        const without = <T,>(cols: readonly T[]) => cols.filter((_c, i) => i !== p);
+        head.push(`provider: ${oneProvider} (every model stage)`);
+        const shifted = shrink.map((c) => ({ ...c, column: c.column > p ? c.column - 1 : c.column }));
+        drawn = fitTable(without(header), body(true).map(without), width, shifted);
+      } else drawn = fitTable(header, body(true), width, shrink);
+      const foot = estimate.stages.length > 0 ? `\n\n${wrap(worstLine(estimate, budget), width)}` : '';
+      io.stdout.write(`${head.map((l) => wrap(l, width)).join('\n')}\n\n${drawn}${foot}\n`);
     });
 }
 
@@ -69,15 +102,47 @@ function templateName(file: string, cwd: string): string {
   return abs.startsWith(BUILTIN_DIR) ? `builtin:${path.basename(abs).replace(/\.ya?ml$/, '')}` : file;
 }
 
-function cells(r: PlanRow): string[] {
-  const kind = r.maxIterations !== undefined ? `${r.kind} ×${r.maxIterations}` : r.kind;
-  return [r.step, `${'  '.repeat(r.depth)}${r.path}`, kind, r.needs.join(', ') || '-', r.condition ?? '-', r.model ?? '-', r.provider ?? '-', r.budget ? formatBudget(r.budget) : '-'];
+/**
+ * The width plan's text fits: the terminal's when stdout is one, else $COLUMNS when set, else
+ * none (a pipe or a file gets every column in full, as `--wide`).
+ */
+function textWidth(io: CliIO): number | undefined {
+  const terminal = io.stdout.isTTY === true ? streamColumns(io.stdout) : undefined;
+  if (terminal !== undefined) return terminal;
+  const columns = Number(io.env.COLUMNS);
+  return Number.isInteger(columns) && columns > 0 ? columns : undefined;
 }
 
-/** `9.4k tokens · $0.0912 (2 calls × 3 iterations)`. */
-function worstCell(e: StageEstimate | undefined): string {
+/** A line broken at spaces to fit `width` (continuation lines indented by two). */
+function wrap(text: string, width: number | undefined): string {
+  if (width === undefined || text.length <= width) return text;
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = `  ${word}`;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') out.push(line);
+  return out.join('\n');
+}
+
+function cells(r: PlanRow, compact: boolean): string[] {
+  const kind = r.maxIterations !== undefined ? `${r.kind} ×${r.maxIterations}` : r.kind;
+  const name = compact ? r.path.slice(r.path.lastIndexOf('.') + 1) : r.path;
+  const model = compact ? r.model?.replace(/^claude-/, '') : r.model;
+  return [r.step, `${'  '.repeat(r.depth)}${name}`, kind, r.needs.join(', ') || '-', r.condition ?? '-', model ?? '-', r.provider ?? '-', r.budget ? formatBudget(r.budget) : '-'];
+}
+
+/** `9.4k tokens · $0.0912 (2 calls × 3 iterations)`; compact: `9.4k tok · $0.0912 (2×3)`. */
+function worstCell(e: StageEstimate | undefined, compact = false): string {
   if (!e) return '-';
   const calls = e.calls * e.iterations;
+  if (compact) {
+    const how = calls > 1 ? ` (${e.iterations > 1 ? `${e.calls}×${e.iterations}` : e.calls})` : '';
+    return `${formatTokens(e.tokens)} tok · ${e.cost_usd === undefined ? 'unpriced' : formatUsd(e.cost_usd)}${how}`;
+  }
   const how = calls > 1 ? ` (${e.calls} call${e.calls === 1 ? '' : 's'}${e.iterations > 1 ? ` × ${e.iterations} iterations` : ''})` : '';
   return `${formatTokens(e.tokens)} tokens · ${e.cost_usd === undefined ? 'unpriced' : formatUsd(e.cost_usd)}${how}`;
 }

@@ -217,7 +217,7 @@ export function parseYamlText(text: string, file: string, absPath: string): Load
     const message = firstLine(e.message);
     const opener = unclosedOpener(text, start, message);
     if (opener) return diagnostic(file, at(opener.offset, 1), 'yaml-syntax', opener.message, opener.hint);
-    return diagnostic(file, at(start, Math.max(1, Math.min(end - start, 80))), 'yaml-syntax', message, yamlHint(e.code));
+    return diagnostic(file, at(start, Math.max(1, Math.min(end - start, 80))), 'yaml-syntax', message, indentSlipHint(text, start) ?? yamlHint(e.code));
   });
   errors.push(...findUnresolvedAliases(doc).map(({ offset, length, name }) =>
     diagnostic(file, at(offset, length), 'yaml-unknown-alias', `the alias *${name} refers to no anchor "${name}"`, `define the anchor \`&${name}\` on a value before this alias, or write the value out`)));
@@ -322,6 +322,25 @@ function findDuplicateKeys(doc: Document.Parsed): { offset: number; length: numb
 function firstLine(message: string): string {
   const line = message.split('\n')[0] ?? message;
   return line.replace(/ at line \d+, column \d+:?$/, '').trim();
+}
+
+/**
+ * A key indented deeper than the `key: value` line above it (one space too many before
+ * `needs:`) reads to YAML as the continuation of that value, and its error speaks of compact
+ * mappings or a missing colon: name the indentation instead.
+ */
+function indentSlipHint(text: string, offset: number): string | undefined {
+  const lines = text.split('\n');
+  const lineNo = text.slice(0, offset).split('\n').length - 1;
+  const here = lines[lineNo] ?? '';
+  const above = /^( *)([^\s:#][^:#]*):[ \t]+[^\s#|>].*$/.exec(here);
+  if (!above) return undefined;
+  let next = lineNo + 1;
+  while (next < lines.length && /^\s*(#.*)?$/.test(lines[next]!)) next++;
+  const slipped = /^( *)([^\s:#][^:#]*):(\s|$)/.exec(lines[next] ?? '');
+  if (!slipped || slipped[1]!.length <= above[1]!.length) return undefined;
+  const extra = slipped[1]!.length - above[1]!.length;
+  return `check the indentation: \`${slipped[2]}:\` on line ${next + 1} is indented ${extra} space${extra === 1 ? '' : 's'} more than \`${above[2]}:\` above it; keys of one mapping start at the same column`;
 }
 
 function yamlHint(code: string): string | undefined {

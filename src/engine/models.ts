@@ -45,8 +45,8 @@ export type ModelCallResult =
   | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number }
   | {
       ok: false;
-      /** `output`: the answer was cut off at max_tokens (SPEC section 6). */
-      reason: 'provider' | 'budget' | 'cancelled' | 'output';
+      /** `output`: the answer was cut off at max_tokens; `config`: a cassette without this answer, which no retry changes. */
+      reason: 'provider' | 'budget' | 'cancelled' | 'output' | 'config';
       message: string;
       error?: ProviderError;
       /** When the call was answered and then exhausted a budget (or was cut off): the answer. */
@@ -237,10 +237,12 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
     const lib = await import('../providers/index.js');
     if (flags.record !== undefined) recorder = new lib.CassetteRecorder(flags.record, { env, cwd, keep: options.keepRecorded === true });
     const byProvider = new Map<ProviderName, Set<string>>();
+    const stagesOf = new Map<ProviderName, string[]>();
     for (const u of uses) {
       const set = byProvider.get(u.provider) ?? new Set<string>();
       if (u.model !== undefined) set.add(u.model);
       byProvider.set(u.provider, set);
+      stagesOf.set(u.provider, [...(stagesOf.get(u.provider) ?? []), u.path]);
     }
     for (const [name, models] of byProvider) {
       const made = lib.createProvider(
@@ -252,7 +254,7 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
         problems.push(made.error.message);
         continue;
       }
-      const found = await made.provider.preflight([...models], options.signal);
+      const found = await made.provider.preflight([...models], options.signal, stagesOf.get(name) ?? []);
       for (const p of found) problems.push(p.message);
       providers.set(name, made.provider);
     }
@@ -558,7 +560,7 @@ export class ModelRuntime {
       if (!answer.ok) {
         transcript.add({ type: 'error', call: n, kind: answer.error.kind, message: answer.error.message });
         const cancelled = answer.error.kind === 'aborted' || signal.aborted;
-        return { ok: false, reason: cancelled ? 'cancelled' : 'provider', message: answer.error.message, error: answer.error };
+        return { ok: false, reason: cancelled ? 'cancelled' : answer.error.kind === 'cassette' ? 'config' : 'provider', message: answer.error.message, error: answer.error };
       }
       transcript.add({ type: 'response', call: n, ms: Date.now() - started, cost_usd: spent.cost, message: answer.message });
       this.#hooks.journal?.({ type: 'model_answer', ...ref, call_id: callId, key: callKeyText(key), request_hash: requestHash(request), message: answer.message });

@@ -125,12 +125,12 @@ async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<st
       if (!r.ok) return notRun('error', 'expression', r.message);
       go = r.value;
     }
-    if (!go && !(implicit || uses.has('success'))) return notRun('skipped', 'if', `if: ${node.if} was false`);
+    if (!go && !(implicit || uses.has('success'))) return notRun('skipped', 'if', `${node.if} was false`);
   }
   if (!go) {
     const first = firstUnsuccessful(node, outcomes);
     if (first) return notRun('skipped', 'needs', `needs "${first.id}", which ${first.outcome ? describe(first.outcome.status) : 'did not run'}`);
-    return notRun('skipped', 'if', `if: ${node.if} was false`);
+    return notRun('skipped', 'if', `${node.if} was false`);
   }
   const haltOk = () => !state.stopping || (!state.stopping.record && (uses.has('always') || uses.has('failure')));
   if (!haltOk()) return notRun('skipped', 'needs', `not started: ${state.stopping!.message}`);

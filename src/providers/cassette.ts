@@ -67,6 +67,11 @@ export function findCall(cassette: Cassette, key: CallKey): CassetteCall | undef
   return cassette.calls.find((entry) => answers(entry, key));
 }
 
+/** The stage paths a cassette has calls for, in their first order. */
+export function recordedStages(cassette: Cassette): string[] {
+  return [...new Set(cassette.calls.map((c) => c.stage))];
+}
+
 /** `stage "build.generate", iteration 2, call 3` — how messages name a call. */
 export function describeKey(key: CallKey): string {
   const where = `stage "${key.stage}"${key.iteration > 0 ? `, iteration ${key.iteration}` : ''}`;

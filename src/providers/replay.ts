@@ -1,4 +1,4 @@
-import { describeKey, findCall, readCassette, type Cassette } from './cassette.js';
+import { describeKey, findCall, readCassette, recordedStages, type Cassette } from './cassette.js';
 import { firstDifference } from './json-diff.js';
 import { usageOf, type CallOptions, type CallResult, type ModelRequest, type ModelResponse, type Provider, type ProviderError } from './types.js';
 
@@ -37,9 +37,12 @@ export class ReplayProvider implements Provider {
     const { key } = options;
     const entry = findCall(loaded.cassette, key);
     if (!entry) {
+      // A stage the cassette never heard of: say which stages it has, so a cassette of another pipeline shows as one.
+      const recorded = recordedStages(loaded.cassette);
+      const none = recorded.includes(key.stage) ? '' : ` (it has no call of this stage at all; it records ${recorded.length ? recorded.join(', ') : 'no calls'})`;
       return {
         ok: false,
-        error: { kind: 'cassette', message: `${loaded.file} has no recorded answer for ${describeKey(key)}: record it with --provider anthropic --record ${loaded.file}` },
+        error: { kind: 'cassette', message: `${loaded.file} has no recorded answer for ${describeKey(key)}${none}: record it with --provider anthropic --record ${loaded.file}` },
       };
     }
     if (this.#settings.strict && entry.request !== undefined) {
@@ -63,10 +66,22 @@ export class ReplayProvider implements Provider {
     return { ok: true, message };
   }
 
-  /** The cassette exists and matches schemas/cassette.schema.json; each problem with its line and column. */
-  async preflight(_models: readonly string[], _signal: AbortSignal): Promise<ProviderError[]> {
+  /**
+   * The cassette exists and matches schemas/cassette.schema.json (each problem with its line and
+   * column), and was recorded for this pipeline: when none of the model stages that will call it
+   * is among the cassette's stages, it is another pipeline's, and replaying it would write that
+   * project's files here.
+   */
+  async preflight(_models: readonly string[], _signal: AbortSignal, stages?: readonly string[]): Promise<ProviderError[]> {
     const loaded = this.#load();
-    return loaded.ok ? [] : loaded.errors;
+    if (!loaded.ok) return loaded.errors;
+    const recorded = recordedStages(loaded.cassette);
+    if (!stages?.length || recorded.length === 0 || stages.some((s) => recorded.includes(s))) return [];
+    const list = (paths: readonly string[]) => (paths.length > 6 ? `${paths.slice(0, 6).join(', ')}, …` : paths.join(', '));
+    return [{
+      kind: 'cassette',
+      message: `the cassette ${loaded.file} looks recorded for another pipeline: it records the stages ${list(recorded)}, and none of them is a model stage here (${list(stages)}); replay a cassette recorded for this pipeline, or record one with --provider anthropic --record ${loaded.file}`,
+    }];
   }
 
   #load() {

@@ -83,9 +83,10 @@ export interface Provider {
   call(request: ModelRequest, options: CallOptions): Promise<CallResult>;
   /**
    * Checked before any stage starts (SPEC section 10): key present, endpoint reachable, models
-   * known (anthropic); cassette present and valid (replay). Returns problems as sentences.
+   * known (anthropic); cassette present and valid, and recorded for these `stages` (replay).
+   * Returns problems as sentences.
    */
-  preflight(models: readonly string[], signal: AbortSignal): Promise<ProviderError[]>;
+  preflight(models: readonly string[], signal: AbortSignal, stages?: readonly string[]): Promise<ProviderError[]>;
   /**
    * The exact prompt token count of a request (input tokens, cache included) as the API counts
    * it (`POST /v1/messages/count_tokens` for anthropic), for reserving budget before a call;

@@ -54,11 +54,11 @@ export type JudgeCall = (request: ModelRequest, key: { scenario: string; run: nu
 
 export type JudgeCallResult =
   | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number }
-  | { ok: false; reason: 'provider' | 'budget' | 'cancelled' | 'output'; message: string; usage?: Usage; cost_usd?: number };
+  | { ok: false; reason: 'provider' | 'budget' | 'cancelled' | 'output' | 'config'; message: string; usage?: Usage; cost_usd?: number };
 
 export type JudgeOutcome =
   | { ok: true; verdict: Verdict; cached: boolean }
-  | { ok: false; reason: 'provider' | 'budget' | 'cancelled' | 'output'; message: string };
+  | { ok: false; reason: 'provider' | 'budget' | 'cancelled' | 'output' | 'config'; message: string };
 
 /** Asks the judge; a malformed answer is asked once more, then it is an error. */
 export async function askJudge(call: JudgeCall, request: ModelRequest, key: { scenario: string; run: number }): Promise<JudgeOutcome> {

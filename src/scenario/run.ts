@@ -36,7 +36,7 @@ export interface ScenarioRunOptions {
 
 /** The run was cut short by the judge (provider, budget) or an interruption: the stage ends in error. */
 export interface ScenarioRunError {
-  error: { reason: 'provider' | 'budget' | 'cancelled' | 'output'; message: string };
+  error: { reason: 'provider' | 'budget' | 'cancelled' | 'output' | 'config'; message: string };
   partial: ScenarioRunResult;
 }
 

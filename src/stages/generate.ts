@@ -133,7 +133,8 @@ function agentResult(result: AgentResult): StageResult {
   if (result.status === 'succeeded') return { status: 'succeeded', outputs };
   switch (result.reason) {
     case 'provider':
-      return stageError(stageReasonOf(result.providerError) ?? 'provider', result.message ?? 'the provider failed', outputs);
+      // A cassette without this answer is a configuration problem that no retry changes.
+      return stageError(stageReasonOf(result.providerError) ?? (result.providerError?.kind === 'cassette' ? 'config' : 'provider'), result.message ?? 'the provider failed', outputs);
     case 'budget':
       return stageError('budget', result.message ?? 'the budget is exhausted', outputs);
     case 'max_turns':

@@ -160,6 +160,6 @@ export function promptRecord(parts: { system?: string | undefined; files: readon
 }
 
 /** A stage result from a failed model call. */
-export function callFailure(failure: { reason: 'provider' | 'budget' | 'cancelled' | 'output'; message: string }, outputs: Record<string, JsonValue> = {}): StageResult {
+export function callFailure(failure: { reason: 'provider' | 'budget' | 'cancelled' | 'output' | 'config'; message: string }, outputs: Record<string, JsonValue> = {}): StageResult {
   return stageError(failure.reason, failure.message, outputs);
 }

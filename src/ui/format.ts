@@ -46,9 +46,15 @@ export function formatUsage(usage: Usage | undefined, costUsd: number): string {
   return `${formatTokens(tokens)} tokens · ${formatUsd(costUsd)}`;
 }
 
-/** `exit_code: exit code 1`, `if`, or '' when there is no reason. */
-export function formatReason(reason: Reason | undefined, message: string | undefined): string {
+/**
+ * `exit_code: exit code 1`, `if`, or '' when there is no reason. A word is not said twice: with
+ * the `status` it stands beside (`cancelled`, not `cancelled (cancelled: interrupted)`), nor when
+ * the message already begins with the reason (`budget: budget tokens exhausted`).
+ */
+export function formatReason(reason: Reason | undefined, message: string | undefined, status?: string): string {
   const msg = message?.trim() ?? '';
+  const said = reason !== undefined && (reason === status || new RegExp(`^${reason}\\b`, 'i').test(msg));
+  if (said) return msg === '' && reason === status ? '' : msg || reason;
   if (reason && msg) return `${reason}: ${msg}`;
   return reason ?? msg;
 }

@@ -1,6 +1,5 @@
 import {
   DefaultRenderer,
-  figures,
   Listr,
   type ListrDefaultRendererOptions,
   ListrDefaultRendererLogLevels,
@@ -20,6 +19,8 @@ import {
   palette,
   type Palette,
   stripAnsi,
+  SYMBOLS,
+  statusSymbol,
   totalTokens,
 } from './format.js';
 import type { PromptSurface } from './approval-prompt.js';
@@ -27,6 +28,7 @@ import { cleanLine } from './lines.js';
 import { type Renderer, streamColumns } from './renderer.js';
 import { watchChangeText } from './plain.js';
 import { budgetWarningText, SummaryCollector } from './summary.js';
+import { FailureTails } from './failure-tail.js';
 import { type StageInfo, StageTree } from './tree.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
@@ -48,7 +50,10 @@ export interface TtyOptions {
   colors?: Palette;
   /** The clock for elapsed times of running stages (default `Date.now`). */
   now?: () => number;
-  /** Milliseconds between refreshes of elapsed times; `false` for none (tests). Default 1000. */
+  /**
+   * Milliseconds between refreshes of elapsed times; `false` for none (tests). Default 100, as
+   * often as the tenths of a second shown change (listr2 redraws its spinner about as often).
+   */
   tick?: number | false;
   /** listr2's lazy mode: no spinner, a frame only when something changes (tests). */
   lazy?: boolean;
@@ -109,6 +114,7 @@ export class TtyRenderer implements Renderer, PromptSurface {
   private readonly colors: Palette;
   private readonly now: () => number;
   private readonly summary = new SummaryCollector();
+  private readonly tails = new FailureTails();
   private run: RunView | undefined;
   private queue: Promise<void> = Promise.resolve();
   private summaryTaken = false;
@@ -125,6 +131,7 @@ export class TtyRenderer implements Renderer, PromptSurface {
   emit(event: EngineEvent): void {
     if (event.type === 'run_started') this.endRun();
     this.summary.emit(event);
+    this.tails.emit(event);
     switch (event.type) {
       case 'run_started':
         this.startRun(event);
@@ -160,7 +167,7 @@ export class TtyRenderer implements Renderer, PromptSurface {
     this.run = run;
     this.queue = this.queue.then(() => run.start());
     if (this.options.tick !== false && !this.timer) {
-      this.timer = setInterval(() => this.run?.tick(), this.options.tick ?? 1000);
+      this.timer = setInterval(() => this.run?.tick(), this.options.tick ?? 100);
       this.timer.unref();
     }
   }
@@ -173,7 +180,7 @@ export class TtyRenderer implements Renderer, PromptSurface {
     const run = this.run;
     this.run = undefined;
     run?.finish();
-    const text = this.summary.hasRun && !this.summaryTaken ? this.summary.render(this.colors, streamColumns(this.io.stderr)) : '';
+    const text = this.summary.hasRun && !this.summaryTaken ? this.tails.render(this.colors, this.io.cwd) + this.summary.render(this.colors, streamColumns(this.io.stderr)) : '';
     this.summaryTaken = true;
     const ended = run ? run.ended : Promise.resolve();
     this.queue = this.queue
@@ -227,10 +234,7 @@ class RunView {
         toStderr: [],
         processOutput: new ProcessOutput(stream, stream, { leaveEmptyLine: false }),
       }),
-      icon: {
-        [ListrDefaultRendererLogLevels.FAILED_WITH_FAILED_SUBTASKS]: figures.cross,
-        [ListrDefaultRendererLogLevels.COMPLETED_WITH_FAILED_SUBTASKS]: figures.tick,
-      },
+      icon: listrIcons(),
       color: listrColors(colors),
     };
     this.listr = new Listr<Ctx, typeof StreamRenderer, typeof StreamRenderer>(
@@ -265,6 +269,7 @@ class RunView {
     for (const root of this.roots) this.settle(root, true);
   }
 
+  /** Every running stage's elapsed time, read from one clock reading so that a loop never reads less than its body. */
   tick(): void {
     for (const node of this.nodes.values()) if (node.phase === 'running') this.sync(node);
   }
@@ -317,6 +322,7 @@ class RunView {
         break;
     }
     this.sync(node);
+    this.tick();
   }
 
   private task(node: Node): ListrTask<Ctx, typeof StreamRenderer, typeof StreamRenderer> {
@@ -453,7 +459,7 @@ class RunView {
       usage(node.tokens, node.costUsd);
     } else if (node.phase === 'finished' && node.finished) {
       const f = node.finished;
-      const reason = formatReason(f.reason, f.message).replace(/\s*\n\s*/g, ' ');
+      const reason = formatReason(f.reason, f.message, f.status).replace(/\s*\n\s*/g, ' ');
       if (f.cached) parts.push(c.cyan('cached'));
       else if (f.status === 'succeeded') parts.push(c.dim(formatDuration(f.duration_ms)));
       else if (f.status === 'skipped' || f.status === 'cancelled') parts.push(c.yellow(f.status + (reason ? ` (${reason})` : '')));
@@ -520,10 +526,15 @@ function taskState(node: Node): ListrTaskState {
       case 'error':
         return ListrTaskState.FAILED;
       case 'skipped':
-      case 'cancelled':
         return ListrTaskState.SKIPPED;
+      case 'cancelled':
+        // Drawn with the summary's symbol for cancelled (see listrIcons): no task is rolled back.
+        return ListrTaskState.ROLLED_BACK;
     }
   }
+  // The summary's words and symbols: interrupted as cancelled, not run as not run (see listrIcons).
+  if (node.abandoned === 'interrupted') return ListrTaskState.ROLLED_BACK;
+  if (node.abandoned === 'not run') return ListrTaskState.WAITING;
   if (node.abandoned !== undefined) return ListrTaskState.SKIPPED;
   return node.phase === 'running' ? ListrTaskState.STARTED : ListrTaskState.WAITING;
 }
@@ -551,6 +562,26 @@ function parseTime(iso: string, now: () => number): number {
   return Number.isNaN(t) ? now() : t;
 }
 
+/**
+ * listr2's icons, taken from the summary's symbols so that a stage ends with the same mark in
+ * the live tree and in the table under it: ✓ succeeded, ✗ failed or error, ↓ skipped,
+ * ⊘ cancelled or interrupted (drawn as listr2's "rolled back"), · not run (listr2's "waiting").
+ */
+function listrIcons(): ListrDefaultRendererOptions['icon'] {
+  const L = ListrDefaultRendererLogLevels;
+  return {
+    [L.COMPLETED]: statusSymbol('succeeded'),
+    [L.COMPLETED_WITH_FAILED_SUBTASKS]: statusSymbol('succeeded'),
+    [L.FAILED]: statusSymbol('failed'),
+    [L.FAILED_WITH_FAILED_SUBTASKS]: statusSymbol('failed'),
+    [L.SKIPPED_WITH_COLLAPSE]: statusSymbol('skipped'),
+    [L.SKIPPED_WITHOUT_COLLAPSE]: statusSymbol('skipped'),
+    [L.ROLLED_BACK]: statusSymbol('cancelled'),
+    [L.WAITING]: statusSymbol('not run'),
+    [L.RETRY]: SYMBOLS.warning,
+  };
+}
+
 /** listr2's icon colours, taken from our palette so NO_COLOR holds for the icons too. */
 function listrColors(colors: Palette): ListrDefaultRendererOptions['color'] {
   const L = ListrDefaultRendererLogLevels;
@@ -565,7 +596,7 @@ function listrColors(colors: Palette): ListrDefaultRendererOptions['color'] {
     [L.COMPLETED_WITH_FAILED_SISTER_TASKS]: colors.red,
     [L.RETRY]: colors.yellow,
     [L.ROLLING_BACK]: colors.red,
-    [L.ROLLED_BACK]: colors.red,
+    [L.ROLLED_BACK]: colors.yellow,
     [L.FAILED]: colors.red,
     [L.FAILED_WITH_FAILED_SUBTASKS]: colors.red,
     [L.WAITING]: colors.dim,

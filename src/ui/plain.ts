@@ -18,6 +18,7 @@ import { shownLines } from './approval-text.js';
 import { keyStage, LineBuffer, outputKey } from './lines.js';
 import { type Renderer, streamColumns } from './renderer.js';
 import { budgetWarningText, SummaryCollector } from './summary.js';
+import { FailureTails } from './failure-tail.js';
 import { StageTree } from './tree.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
@@ -38,6 +39,7 @@ export class PlainRenderer implements Renderer {
   private readonly colors: Palette;
   private readonly lines = new LineBuffer();
   private readonly summary = new SummaryCollector();
+  private readonly tails = new FailureTails();
   private tree = new StageTree();
   private readonly loopIteration = new Map<string, number>();
   private summaryPrinted = false;
@@ -52,6 +54,7 @@ export class PlainRenderer implements Renderer {
   emit(event: EngineEvent): void {
     if (event.type === 'run_started') this.startRun(event);
     this.summary.emit(event);
+    this.tails.emit(event);
     const ts = this.colors.dim(clockTime(event.time, this.options.utc));
     const c = this.colors;
     switch (event.type) {
@@ -109,6 +112,7 @@ export class PlainRenderer implements Renderer {
 
   private printSummary(): void {
     this.summaryPrinted = true;
+    this.io.stderr.write(this.tails.render(this.colors, this.io.cwd));
     this.io.stderr.write(this.summary.render(this.colors, streamColumns(this.io.stderr)));
   }
 
@@ -152,7 +156,7 @@ export class PlainRenderer implements Renderer {
 export function stageFinishedText(event: Ev<'stage_finished'>, colors: Palette): string {
   const status = event.cached && event.status === 'succeeded' ? `${event.stage} succeeded (cached)` : `${event.stage} ${event.status}`;
   const parts = [paintStatus(event.status, colors, status)];
-  const reason = formatReason(event.reason, event.message).replace(/\s*\n\s*/g, ' ');
+  const reason = formatReason(event.reason, event.message, event.status).replace(/\s*\n\s*/g, ' ');
   if (reason) parts.push(`(${reason})`);
   if (!event.cached && event.status !== 'skipped') parts.push(formatDuration(event.duration_ms));
   const usage = formatUsage(event.usage, event.cost_usd);

@@ -5,15 +5,17 @@ import { shownLines } from './approval-text.js';
 import { stageFinishedText } from './plain.js';
 import { type Renderer, streamColumns } from './renderer.js';
 import { SummaryCollector } from './summary.js';
+import { FailureTails } from './failure-tail.js';
 
 /**
  * `--quiet`: nothing on success. On stderr: stages that ended in `error`, approvals that wait
  * for an answer (a quiet run must not hang silently), and the summary of a run that did not
- * succeed.
+ * succeed, with the output tails of its failed stages.
  */
 export class QuietRenderer implements Renderer {
   private readonly colors: Palette;
   private readonly summary = new SummaryCollector();
+  private readonly tails = new FailureTails();
   private summaryPrinted = false;
 
   constructor(
@@ -29,6 +31,7 @@ export class QuietRenderer implements Renderer {
       this.summaryPrinted = false;
     }
     this.summary.emit(event);
+    this.tails.emit(event);
     switch (event.type) {
       case 'stage_finished':
         if (event.status === 'error') this.io.stderr.write(`${stageFinishedText(event, this.colors)}\n`);
@@ -54,6 +57,7 @@ export class QuietRenderer implements Renderer {
     if (!this.summary.hasRun || this.summaryPrinted) return;
     this.summaryPrinted = true;
     if (this.summary.succeeded) return;
+    this.io.stderr.write(this.tails.render(this.colors, this.io.cwd));
     this.io.stderr.write(this.summary.render(this.colors, streamColumns(this.io.stderr)));
   }
 }

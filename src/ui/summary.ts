@@ -230,7 +230,7 @@ function stageCell(row: SummaryRow): string {
 function reasonCell(row: SummaryRow): string {
   const parts: string[] = [];
   if (row.cached) parts.push('cached');
-  const reason = formatReason(row.reason, row.message);
+  const reason = formatReason(row.reason, row.message, row.status);
   if (reason) parts.push(reason);
   return parts.join(' · ').replace(/\s*\n\s*/g, ' ');
 }

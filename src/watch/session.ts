@@ -6,6 +6,7 @@ import type { EventSink } from '../engine/events.js';
 import { predictPipeline } from '../engine/predict.js';
 import type { RunResult } from '../engine/run.js';
 import type { WorkspaceHooks, WrittenFile } from '../engine/workspace-tracker.js';
+import { watchingLines } from './describe.js';
 import { fallbackTargets, sameTargets, watchTargets } from './targets.js';
 import { ChangeWatcher, contentHash, type WatchSpec } from './watcher.js';
 
@@ -246,6 +247,7 @@ export class WatchSession {
       ? watchTargets(loaded.pipeline, { file: loaded.file, templates: loaded.templates, cwd: this.o.cwd })
       : fallbackTargets(this.spec, this.file, loaded.templates, this.spec?.workspace ?? path.dirname(this.file));
     if (sameTargets(this.spec, spec) && this.watcher) return;
+    if (loaded.ok) for (const line of watchingLines(spec, loaded.pipeline)) this.o.report.note(line);
     const next = new ChangeWatcher(spec, (paths) => this.onChange(paths), this.watcher?.memory);
     const previous = this.watcher;
     this.watcher = next;

@@ -59,7 +59,7 @@ describe('factory approve refuses what it cannot answer (exit 2)', () => {
   });
 
   test('a stage that is not waiting (it finished)', async () => {
-    await refused([id, 'build'], `stage "build" of run ${id} is not waiting for an answer (it is succeeded); waiting now: gate`);
+    await refused([id, 'build'], `stage "build" of run ${id} is not waiting for an answer: it already succeeded; waiting now: gate`);
   });
 
   test('a stage that has not started', async () => {

@@ -93,7 +93,7 @@ describe('loop with held-out scenarios, through the built CLI', () => {
     // factory show lists the iterations, and a body stage by its dotted path
     const shown = await cli(['show', 'latest', 'build'], dir);
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/iterations\n\s+1\s+generate succeeded · validate failed \(threshold\)\n\s+2\s+generate succeeded · validate succeeded/);
+    expect(shown.stdout).toMatch(/iterations\n\s+#\s+stage\s+status\s+satisfaction\s+tokens\s+cost\s+duration\n\s+1\s+generate\s+succeeded\s.*\n\s+validate\s+failed \(threshold\)\s+\d\.\d\d\s.*\n\s+2\s+generate\s+succeeded\s.*\n\s+validate\s+succeeded\s+1\.00\s/);
     const body = await cli(['show', 'latest', 'build.validate', '--iteration', '1'], dir);
     expect(body.code, body.stderr).toBe(0);
     expect(body.stdout).toContain('stage build.validate (iteration 1)');

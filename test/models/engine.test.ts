@@ -40,12 +40,12 @@ describe('model stages in the engine (replay provider)', () => {
     expect(r.events.of('model_call')).toHaveLength(1);
   });
 
-  test('a missing cassette entry is a provider error naming the stage and call', async () => {
+  test('a missing cassette entry is a configuration error naming the stage and call', async () => {
     const dir = tempWorkspace();
     const file = cassette(dir, []);
     const pipeline = buildPipeline(dir, { defaults: { model: 'claude-sonnet-5-5', retries: 0 }, stages: { plan: { kind: 'plan', prompt: 'Plan.' } } });
     const r = await run(pipeline, { models: { replay: file } });
-    expect(r.stage('plan')).toMatchObject({ status: 'error', reason: 'provider' });
+    expect(r.stage('plan')).toMatchObject({ status: 'error', reason: 'config' });
     expect(r.stage('plan').message).toContain('no recorded answer for stage "plan", call 1');
   });
 

@@ -74,6 +74,31 @@ describe('replay', () => {
     expect(!judge.ok && judge.error.message).toContain('scenario "converts 1994" run 1');
   });
 
+  test('a miss for a stage the cassette has no call of at all lists the stages it records', async () => {
+    const p = new ReplayProvider({ cassette: writeCassette('c.json', cassette), strict: false, cwd: dir });
+    const r = await p.call(req('x'), { key: k('review', 0, 1), signal: signal() });
+    expect(!r.ok && r.error.message).toBe(
+      'c.json has no recorded answer for stage "review", call 1 (it has no call of this stage at all; it records plan, build.generate, build.validate): record it with --provider anthropic --record c.json',
+    );
+  });
+
+  test('preflight: a cassette none of whose stages is a model stage here is refused as another pipeline\'s', async () => {
+    const p = new ReplayProvider({ cassette: writeCassette('c.json', cassette), strict: false, cwd: dir });
+    const foreign = await p.preflight([], signal(), ['spec', 'impl.write', 'check']);
+    expect(foreign).toEqual([
+      {
+        kind: 'cassette',
+        message:
+          'the cassette c.json looks recorded for another pipeline: it records the stages plan, build.generate, build.validate, and none of them is a model stage here (spec, impl.write, check); replay a cassette recorded for this pipeline, or record one with --provider anthropic --record c.json',
+      },
+    ]);
+    // One stage in common is enough (a stage added since the recording misses at its call instead).
+    expect(await p.preflight([], signal(), ['plan', 'review'])).toEqual([]);
+    expect(await p.preflight([], signal(), [])).toEqual([]);
+    const empty = new ReplayProvider({ cassette: writeCassette('empty.json', { version: 1, calls: [] }), strict: false });
+    expect(await empty.preflight([], signal(), ['plan'])).toEqual([]);
+  });
+
   test('strict: a request that differs from the recorded one names the first differing path', async () => {
     const p = new ReplayProvider({ cassette: writeCassette('c.json', cassette), strict: true });
     const same = await p.call(req('Write a plan.'), { key: k('plan', 0, 1), signal: signal() });

@@ -71,12 +71,12 @@ describe('tty renderer (listr2)', () => {
     await renderer.close();
     expect(screen(io.stderr)).toBe(
       [
-        '✔ lint  cached',
-        '✔ plan  1.9s · 1.2k tokens · $0.0123',
-        '✔ build  iteration 2/4 · 2.6s',
-        '  ✔ generate  1.0s',
-        '  ✔ test  300ms',
-        '✖ deploy  failed (rejected: not today) · 5.0s',
+        '✓ lint  cached',
+        '✓ plan  1.9s · 1.2k tokens · $0.0123',
+        '✓ build  iteration 2/4 · 2.6s',
+        '  ✓ generate  1.0s',
+        '  ✓ test  300ms',
+        '✗ deploy  failed (rejected: not today) · 5.0s',
         '↓ docs  skipped (if: condition was false)',
       ].join('\n'),
     );
@@ -106,8 +106,8 @@ describe('tty renderer (listr2)', () => {
         [
           '❯ plan  2.3s · 12.3k tokens · $0.0500',
           '  › second line',
-          '◼ build',
-          '◼ deploy',
+          '· build',
+          '· deploy',
         ].join('\n'),
       ),
     );
@@ -117,18 +117,18 @@ describe('tty renderer (listr2)', () => {
     emit(s.finished('build.generate', 'succeeded', 1000, { iteration: 1 }));
     emit(s.stageStarted('build.test', 0, { iteration: 1 }));
     emit(s.finished('build.test', 'failed', 500, { iteration: 1, reason: 'exit_code', message: 'exit code 1' }));
-    await vi.waitFor(() => expect(screen(io.stderr)).toContain('  ✖ test  failed (exit_code: exit code 1) · 500ms'));
+    await vi.waitFor(() => expect(screen(io.stderr)).toContain('  ✗ test  failed (exit_code: exit code 1) · 500ms'));
     // A new iteration: the body starts over, its stages wait again.
     setNow(Date.parse(s.at(0)) + 1500);
     emit(s.stageStarted('build.generate', 0, { iteration: 2 }));
     await vi.waitFor(() =>
       expect(screen(io.stderr)).toBe(
         [
-          '✔ plan  3.0s',
+          '✓ plan  3.0s',
           '❯ build  iteration 2/4 · 3.0s',
           '  ❯ generate  1.5s',
-          '  ◼ test',
-          '◼ deploy',
+          '  · test',
+          '· deploy',
         ].join('\n'),
       ),
     );
@@ -143,7 +143,7 @@ describe('tty renderer (listr2)', () => {
     emit(s.runFinished('succeeded', 0, 9000));
     await renderer.close();
     expect(screen(io.stderr)).toBe(
-      ['✔ plan  3.0s', '✔ build  iteration 2/4 · 100ms', '  ✔ generate  1.0s', '  ✔ test  400ms', '✔ deploy  100ms'].join('\n'),
+      ['✓ plan  3.0s', '✓ build  iteration 2/4 · 100ms', '  ✓ generate  1.0s', '  ✓ test  400ms', '✓ deploy  100ms'].join('\n'),
     );
   });
 
@@ -155,8 +155,8 @@ describe('tty renderer (listr2)', () => {
     renderer.emit(s.stageStarted('loop'));
     renderer.emit(s.stageStarted('loop.x', 0, { iteration: 1 }));
     await renderer.close();
-    // listr2 folds the body of a loop that ends skipped (as cut-short stages are shown).
-    expect(screen(io.stderr)).toBe(['↓ a  interrupted', '↓ b  not run', '↓ loop  iteration 1 · interrupted'].join('\n'));
+    // The summary's symbols: ⊘ interrupted, · not run.
+    expect(screen(io.stderr)).toBe(['⊘ a  interrupted', '· b  not run', '⊘ loop  iteration 1 · interrupted', '  ⊘ x  interrupted'].join('\n'));
     const summary = io.stderr.text.slice(io.stderr.text.lastIndexOf('\u001b[?25h') + 6);
     expect(summary.split('\n').slice(1, 6)).toEqual([
       'stage                 status         duration  reason',
@@ -188,8 +188,8 @@ describe('tty renderer (listr2)', () => {
     const secondSummary = text.indexOf('✓ run succeeded · exit 0 · 200ms · record .factory/runs/r2');
     expect(firstSummary).toBeGreaterThan(0);
     expect(secondSummary).toBeGreaterThan(firstSummary);
-    expect(text.slice(firstSummary, secondSummary)).toContain('✔ a  200ms');
-    expect(screen(io.stderr)).toBe('✔ a  200ms');
+    expect(text.slice(firstSummary, secondSummary)).toContain('✓ a  200ms');
+    expect(screen(io.stderr)).toBe('✓ a  200ms');
   });
 
   it('colours icons and statuses with FORCE_COLOR', async () => {
@@ -201,8 +201,8 @@ describe('tty renderer (listr2)', () => {
     s.runFinished('error', 1, 100);
     for (const e of s.events) renderer.emit(e);
     await renderer.close();
-    expect(io.stderr.text).toContain('\u001b[32m✔\u001b[39m a');
-    expect(io.stderr.text).toContain('\u001b[31m✖\u001b[39m b  \u001b[31merror\u001b[39m');
+    expect(io.stderr.text).toContain('\u001b[32m✓\u001b[39m a');
+    expect(io.stderr.text).toContain('\u001b[31m✗\u001b[39m b  \u001b[31merror\u001b[39m');
   });
 
   it('accepts a palette and shows a stage it was not told about on its parent', async () => {
@@ -216,7 +216,7 @@ describe('tty renderer (listr2)', () => {
     renderer.emit(s.finished('p', 'succeeded', 10));
     renderer.emit(s.runFinished('succeeded', 0, 10));
     await renderer.close();
-    expect(screen(io.stderr)).toBe('✔ p  10ms');
+    expect(screen(io.stderr)).toBe('✓ p  10ms');
   });
 
   it('with its defaults (spinner, ticking elapsed time) still ends cleanly on close', async () => {
@@ -229,6 +229,6 @@ describe('tty renderer (listr2)', () => {
     renderer.emit(s.finished('a', 'succeeded', 1234));
     renderer.emit(s.runFinished('succeeded', 0, 1300));
     await renderer.close();
-    expect(screen(io.stderr)).toBe('✔ a  1.2s');
+    expect(screen(io.stderr)).toBe('✓ a  1.2s');
   });
 });
