@@ -15,6 +15,8 @@ import vm from 'node:vm';
  */
 export interface CachedModule {
   exports: unknown;
+  /** Whether V8 started from the cache. */
+  fromCache: boolean;
   /**
    * Writes the cache when there was none or V8 refused it. Call it after the module did its work:
    * the functions it ran so far are compiled and go into the cache with it.
@@ -76,6 +78,7 @@ export function loadCommonJS(file: string, id: CacheId, dir: string | undefined)
   const stale = cachedData === undefined || script.cachedDataRejected === true;
   return {
     exports: module.exports,
+    fromCache: !stale,
     save: () => {
       if (!dir || !cacheFile || !stale) return;
       writeCache(dir, cacheFile, id.name, script.createCachedData());
