@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Document, LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, visit } from 'yaml';
+import { Document, LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, parseDocument, visit } from './yaml-lazy.js';
 import type { Node as YamlNode } from 'yaml';
 import { diagnostic, NO_POSITION, type Diagnostic, type Position } from './diagnostics.js';
 import { quickYamlValue } from './quick-yaml.js';
