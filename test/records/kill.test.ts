@@ -23,6 +23,17 @@ function yaml(): string {
 }
 
 /** A small seeded generator, so a failure can be replayed from the seed in its message. */
+/** The JSON events of a CLI's stdout; a line cut by the kill is left out. */
+function eventsOf(stdout: string): { type: string; stage?: string; kept?: boolean; run?: string }[] {
+  return stdout.split('\n').flatMap((l) => {
+    try {
+      return l.startsWith('{') ? [JSON.parse(l) as { type: string; stage?: string; kept?: boolean; run?: string }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 function random(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
@@ -53,15 +64,7 @@ describe('kill -9 at any moment (the built CLI)', () => {
       cli.child.kill('SIGKILL');
       const exit = await cli.exit;
       expect(exit.signal, where).toBe('SIGKILL');
-      const finishedBeforeKill = new Set(
-        cli
-          .stdout()
-          .split('\n')
-          .filter((l) => l.startsWith('{') && l.endsWith('}'))
-          .map((l) => JSON.parse(l) as { type: string; stage?: string })
-          .filter((e) => e.type === 'stage_finished')
-          .map((e) => e.stage!),
-      );
+      const finishedBeforeKill = new Set(eventsOf(cli.stdout()).filter((e) => e.type === 'stage_finished').map((e) => e.stage!));
       const id = readdirSync(path.join(dir, '.factory', 'runs'))[0]!;
 
       const runs = await runInProcess(['runs', '--json'], dir);
@@ -82,11 +85,7 @@ describe('kill -9 at any moment (the built CLI)', () => {
       const resumed = spawnCli(['apply', '--resume', '--json'], dir);
       const end = await resumed.exit;
       expect(end.code, `${where}: ${resumed.stderr()}`).toBe(0);
-      const events = resumed
-        .stdout()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { type: string; stage?: string; kept?: boolean; run?: string });
+      const events = eventsOf(resumed.stdout());
       expect(events[0]!.run, where).toBe(id);
       // Kept: exactly what had succeeded; started: everything else.
       expect(events.filter((e) => e.type === 'stage_finished' && e.kept).map((e) => e.stage).sort(), where).toEqual([...done].sort());
