@@ -4,7 +4,7 @@
  */
 export interface CliIO {
   stdout: { write(text: string): unknown; isTTY?: boolean };
-  stderr: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -12,6 +12,14 @@ export interface CliIO {
 
 export function processIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
+}
+
+/** The width to fit text to: a terminal's columns, else $COLUMNS; undefined for a pipe without it. */
+export function widthOf(io: CliIO, stream: 'stdout' | 'stderr' = 'stderr'): number | undefined {
+  const s = io[stream] as { isTTY?: boolean; columns?: number };
+  if (s.isTTY === true && typeof s.columns === 'number' && s.columns > 0) return s.columns;
+  const columns = Number(io.env.COLUMNS);
+  return Number.isInteger(columns) && columns > 0 ? columns : undefined;
 }
 
 /** Colour only on a terminal, never with NO_COLOR (https://no-color.org), forced by FORCE_COLOR. */

@@ -2,6 +2,27 @@ import type { Diagnostic } from './diagnostics.js';
 
 export interface FrameStyle {
   color: boolean;
+  /** The terminal's width: long messages and hints wrap to it (undefined: no wrapping). */
+  width?: number | undefined;
+}
+
+/** Words of `text` in lines of at most `width` columns after the first line's `first` columns; later lines start with `indent`. */
+export function wrapWords(text: string, width: number | undefined, first: number, indent: string): string {
+  if (width === undefined || first + text.length <= width) return text;
+  const lines: string[] = [];
+  let line = '';
+  let room = Math.max(20, width - first);
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+      room = Math.max(20, width - indent.length);
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines.join(`\n${indent}`);
 }
 
 const codes = { red: [31, 39], yellow: [33, 39], cyan: [36, 39], dim: [2, 22], bold: [1, 22] } as const;
@@ -24,10 +45,12 @@ function paint(style: FrameStyle, colour: Colour, text: string): string {
 export function formatDiagnostic(d: Diagnostic, sourceText: string | undefined, style: FrameStyle): string {
   const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
   const sev = d.severity === 'error' ? paint(style, 'red', 'error') : paint(style, 'yellow', 'warning');
-  const out = [`${paint(style, 'bold', where)} ${sev}  ${d.message}`];
+  const gutterWidth = Math.max(5, String(d.line).length + 1);
+  const continued = ' '.repeat(gutterWidth + 1);
+  const head = `${where} ${d.severity}  `;
+  const out = [`${paint(style, 'bold', where)} ${sev}  ${wrapWords(d.message, style.width, head.length, continued)}`];
   const lines = sourceText?.split(/\r?\n/);
   const lineText = d.line > 0 ? lines?.[d.line - 1] : undefined;
-  const gutterWidth = Math.max(5, String(d.line).length + 1);
   const gutter = (label: string) => paint(style, 'dim', `${label.padStart(gutterWidth)} |`);
   if (lineText !== undefined) {
     const shown = lineText.length > 200 ? lineText.slice(0, 200) + '…' : lineText;
@@ -37,7 +60,7 @@ export function formatDiagnostic(d: Diagnostic, sourceText: string | undefined, 
     const width = Math.max(1, Math.min(d.length, Math.max(1, shown.length - (d.column - 1))));
     out.push(`${gutter('')} ${indent}${paint(style, d.severity === 'error' ? 'red' : 'yellow', '^'.repeat(width))}`);
   }
-  if (d.hint) out.push(`${' '.repeat(gutterWidth)} ${paint(style, 'cyan', '= hint:')} ${d.hint}`);
+  if (d.hint) out.push(`${' '.repeat(gutterWidth)} ${paint(style, 'cyan', '= hint:')} ${wrapWords(d.hint, style.width, gutterWidth + 9, ' '.repeat(gutterWidth + 9))}`);
   for (const step of d.via ?? []) out.push(`${' '.repeat(gutterWidth)} ${paint(style, 'dim', `via ${step}`)}`);
   return out.join('\n');
 }

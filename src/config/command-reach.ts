@@ -100,7 +100,7 @@ function checkStage(loaded: LoadedFile, stage: RawStage, workspace: string, pkg:
     'commands-run-writable-code',
     `stage "${stage.path}" allow-lists commands that run code its agent can change: ${parts.join('; ')}; ${who}. ` +
       "An allow-listed command runs whatever those files say, outside factory's path confinement: an agent that edits them can read .env and the held-out scenarios and write anywhere",
-    `${fix}, or confine the commands in the sandbox (SPEC section 17)`,
+    `${fix}; factory does not confine the processes it starts, so what they run can do whatever your user can`,
     'warning',
   );
 }

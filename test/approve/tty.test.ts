@@ -58,7 +58,7 @@ describe.skipIf(!HAS_SCRIPT)('approve on a terminal (through a real pseudo-termi
     run.write('r');
     const done = await run.done;
     expect(done.code, run.output()).toBe(1);
-    expect(run.output()).toMatch(/gate\s+✗ failed\s+\S+\s+rejected: rejected by linus/);
+    expect(run.output()).toMatch(/gate\s+✗ failed\s+\S+\s+rejected by linus/);
     const record = runJson(dir);
     expect(record.stages.gate).toMatchObject({ status: 'failed', reason: 'rejected', outputs: { approved: false, comment: null, by: 'linus' } });
     expect(record.stages.deploy).toMatchObject({ status: 'skipped', reason: 'needs' });

@@ -63,7 +63,7 @@ describe('validate: allow-listed commands that run what the agent can change', (
     expect(w!.message).not.toContain('src/sum.js');
     expect(w!.message).toContain('this stage has no `writes:`');
     expect(w!.message).toContain('can read .env and the held-out scenarios and write anywhere');
-    expect(w!.hint).toBe('give the stage `writes:` globs that leave these files out (e.g. writes: ["src/**"]), or confine the commands in the sandbox (SPEC section 17)');
+    expect(w!.hint).toBe('give the stage `writes:` globs that leave these files out (e.g. writes: ["src/**"]); factory does not confine the processes it starts, so what they run can do whatever your user can');
 
     // The text form: the line, the caret under `commands`, the hint; still exit 0.
     const text = runBuilt(['validate'], dir);
@@ -84,7 +84,7 @@ describe('validate: allow-listed commands that run what the agent can change', (
     expect(w!.message).toContain('test/sum.test.js');
     expect(w!.message).not.toContain('package.json,');
     expect(w!.message).toContain('its `writes` (src/**, test/**) let its agent edit them');
-    expect(w!.hint).toBe('leave these files out of `writes:`, or confine the commands in the sandbox (SPEC section 17)');
+    expect(w!.hint).toBe('leave these files out of `writes:`; factory does not confine the processes it starts, so what they run can do whatever your user can');
   });
 
   test('`node X` and `python X` run that file; a path runs itself', () => {
