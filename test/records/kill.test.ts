@@ -69,11 +69,17 @@ describe('kill -9 at any moment (the built CLI)', () => {
 
       const runs = await runInProcess(['runs', '--json'], dir);
       expect(runs.code, where).toBe(0);
-      expect(JSON.parse(runs.stdout), where).toEqual([expect.objectContaining({ id, status: 'interrupted', name: 'many' })]);
-
+      const listed = JSON.parse(runs.stdout) as { id: string; status: string; name: string }[];
       const show = await runInProcess(['show', id, '--json'], dir);
       expect(show.code, `${where}: ${show.stderr}`).toBe(0);
       const record = JSON.parse(show.stdout) as RunRecord;
+      // A kill that lands after the run's end was journaled (the last stages finish fast) finds a finished record.
+      if (listed[0]?.status === 'succeeded') {
+        expect(record, where).toMatchObject({ id, status: 'succeeded', exit_code: 0 });
+        expect(Object.values(record.stages).filter((st) => st.status === 'succeeded'), where).toHaveLength(STAGES);
+        continue;
+      }
+      expect(listed, where).toEqual([expect.objectContaining({ id, status: 'interrupted', name: 'many' })]);
       expect(record.status, where).toBe('running');
       // Every stage reads back as it stood: whatever was reported finished is succeeded, the rest running or not started.
       for (const stage of finishedBeforeKill) expect(record.stages[stage]?.status, `${where}: ${stage}`).toBe('succeeded');
