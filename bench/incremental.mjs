@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Incremental runs (SPEC section 9), on the flagship example examples/roman-numerals copied to a
+// Incremental runs (docs/cache-and-watch.md), on the flagship example examples/roman-numerals copied to a
 // temp folder (it runs offline from its cassette). Prints:
 //  1. a no-op re-apply: every stage from the cache — wall time of the whole CLI (goal ≤ 300 ms)
 //     and the model calls it made (goal 0), beside the CLI's bare start (`factory --version`)

@@ -10,7 +10,7 @@ export interface Matcher {
   matches(rel: string): boolean;
 }
 
-/** Globs an agent may never read or write, whatever the stage says (SPEC section 4). */
+/** Globs an agent may never read or write, whatever the stage says (docs/configuration.md). */
 export const DEFAULT_DENY: readonly string[] = ['.git', '.git/**', '.factory/**', '.env', '.env.*'];
 
 export interface MatcherOptions {

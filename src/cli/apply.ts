@@ -25,7 +25,7 @@ interface ApplyFlags {
   approve?: string[];
 }
 
-/** Options SPEC section 7 names that later versions implement; refused clearly rather than ignored. */
+/** Options docs/running.md names that later versions implement; refused clearly rather than ignored. */
 const NOT_YET: readonly (keyof ApplyFlags)[] = [];
 
 export function registerApply(program: Command, io: CliIO): Command {

@@ -18,7 +18,7 @@ interface ApproveFlags {
 }
 
 /**
- * `factory approve RUN STAGE [--reject] [--comment TEXT] [--dir DIR]` (SPEC section 7): answers
+ * `factory approve RUN STAGE [--reject] [--comment TEXT] [--dir DIR]` (docs/running.md): answers
  * an approve stage, or a budget question, that a running apply waits on, from any shell in the
  * repository. Refuses (exit 2) an unknown run or stage, one that is not waiting, and a second
  * answer. The answer appears complete or not at all, and only the first one counts.

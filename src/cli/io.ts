@@ -30,7 +30,7 @@ export function useColor(io: CliIO, stream: 'stdout' | 'stderr' = 'stderr'): boo
   return io[stream].isTTY === true && io.env.TERM !== 'dumb';
 }
 
-/** Exit codes of SPEC section 7, plus 70 for a bug in factory itself. */
+/** Exit codes of docs/running.md, plus 70 for a bug in factory itself. */
 export const EXIT = {
   ok: 0,
   failed: 1,

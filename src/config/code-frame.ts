@@ -35,7 +35,7 @@ function paint(style: FrameStyle, colour: Colour, text: string): string {
 }
 
 /**
- * Renders a diagnostic the way SPEC section 7 shows it:
+ * Renders a diagnostic the way docs/running.md shows it:
  *
  *   factory.yaml:14:19 error  stage "revew" in needs of "validate" does not exist (did you mean "review"?)
  *      14 |     needs: [test, revew]

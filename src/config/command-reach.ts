@@ -56,7 +56,7 @@ export function checkAllowedCommands(loaded: LoadedFile, root: RawScope, workspa
     for (const stage of scope.order) {
       if (stage.body) visit(stage.body);
       if (stage.def.kind !== 'generate' || !Array.isArray(stage.def.commands)) continue;
-      // A sandbox confines what the programs do, whatever files they run (SPEC section 17).
+      // A sandbox confines what the programs do, whatever files they run (docs/models-and-budgets.md).
       if (isOn(stage.def.sandbox) || isOn(config.sandbox)) continue;
       const d = checkStage(loaded, stage, workspace, pkg);
       if (d) out.push(d);

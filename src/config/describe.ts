@@ -67,7 +67,7 @@ function row(stage: StageNode, step: string, depth: number, owners: readonly Pip
   if (LLM_KINDS.has(stage.kind)) {
     const model = stageModel(owners, stage);
     if (model !== undefined) r.model = model;
-    // An external agent is not a provider (SPEC section 10): its model only prices the tokens it reports.
+    // An external agent is not a provider (docs/models-and-budgets.md): its model only prices the tokens it reports.
     r.provider = isAgentStage(stage) ? AGENT : stageProvider(owners, stage);
   }
   if (typeof def.max_iterations === 'number') r.maxIterations = def.max_iterations;

@@ -7,7 +7,7 @@ import type { Pipeline, Scope, StageNode } from './pipeline.js';
 import { innermostDefault, stageModel } from './stage-model.js';
 
 /**
- * The worst case of each model stage for `factory plan` (SPEC section 7), computed without
+ * The worst case of each model stage for `factory plan` (docs/running.md), computed without
  * calling a model: the prompt estimated at 4 characters a token (system, instruction or
  * prompt_file, rubric, the context files as they are now, tool definitions) plus `max_tokens`
  * of output, for each call the stage may make — one for a plan, two for a review (its answer

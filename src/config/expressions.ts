@@ -30,7 +30,7 @@ function allIds(scope: RawScope, into = new Set<string>()): Set<string> {
   return into;
 }
 
-/** Checks every expression of the pipeline statically (SPEC section 5), adding diagnostics. */
+/** Checks every expression of the pipeline statically (docs/configuration.md), adding diagnostics. */
 export function checkExpressions(loaded: LoadedFile, root: RawScope, params: ReadonlySet<string>): Diagnostic[] {
   const place: Place = { loaded, all: allIds(root), params, diagnostics: [] };
   const config = isRecord(loaded.value) ? loaded.value : {};

@@ -47,7 +47,7 @@ interface FileCheck {
  * Files the pipeline names: scenario globs must match (and every scenario file must be valid),
  * context and inputs globs that match nothing are a warning, prompt_file must exist.
  */
-/** `workspace` is where globs resolve: the folder of the factory.yaml given to apply (SPEC section 8). */
+/** `workspace` is where globs resolve: the folder of the factory.yaml given to apply (docs/templates.md). */
 export function checkFiles(loaded: LoadedFile, root: RawScope, params: Record<string, JsonValue>, cwd: string, workspace = path.dirname(loaded.absPath)): Diagnostic[] {
   const check: FileCheck = { loaded, dir: workspace, params, diagnostics: [], scenarios: new Set(), cwd };
   checkScopeFiles(check, root);

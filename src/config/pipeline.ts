@@ -14,7 +14,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export interface SourceRef {
   /** The file that declares the stage (a template's file for a stage it brought). */
   file: string;
-  /** Its folder: `prompt_file` resolves against it (SPEC section 8); all else against the workspace. */
+  /** Its folder: `prompt_file` resolves against it (docs/templates.md); all else against the workspace. */
   dir: string;
   /** The position of a value (or its key) under this stage's definition, e.g. ['env', 'TOKEN']; [] with 'key' is the stage's id. */
   locate(keyPath: readonly (string | number)[], which?: 'key' | 'value'): Position;
@@ -45,7 +45,7 @@ export interface StageNode {
   source: SourceRef;
 }
 
-/** What a `pipeline` stage calls (SPEC section 4, pipeline; section 8). */
+/** What a `pipeline` stage calls (docs/configuration.md, pipeline; section 8). */
 export interface TemplateCall {
   /** The ref as written in `uses`. */
   ref: string;

@@ -7,7 +7,7 @@ import { isRecord } from './is-record.js';
 /**
  * Numbers, switches, durations and budgets written as one expression over params:
  * `max_iterations: ${{ params.rounds }}`, `budget: { cost_usd: ${{ params.max_cost }} }`
- * (SPEC section 5: a value that is exactly one expression keeps its type). A template can then
+ * (docs/configuration.md: a value that is exactly one expression keeps its type). A template can then
  * take them as params. Their values are needed before the run (the loop's bound, plan's
  * estimates, the scheduler's limits), so they are worked out here, once the params are known,
  * and the value takes the expression's place before the schema sees the file; the engine only

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { nearest } from './suggest.js';
 
 /**
- * Where a template ref (SPEC section 8) points: `./relative/path.yaml`, `npm:<package>/<name>`
+ * Where a template ref (docs/templates.md) points: `./relative/path.yaml`, `npm:<package>/<name>`
  * (the file pipelines/<name>.yaml of that package, found the way Node finds packages: in
  * node_modules folders from the referring file's folder up) or `builtin:<name>` (this package's
  * own pipelines/). When it cannot be found, the answer says where it looked and what is there.

@@ -5,7 +5,7 @@ import { didYouMean, oneOf } from './suggest.js';
 import { resolveTemplateRef } from './template-ref.js';
 
 /**
- * `extends:` (SPEC section 8): the child's top-level keys override the template's, `stages` and
+ * `extends:` (docs/templates.md): the child's top-level keys override the template's, `stages` and
  * `params` merge by id (a child stage replaces the template's stage of the same id, `null`
  * removes it), and `with` fills the template's params. The result is one LoadedFile whose
  * `origins` say which file wrote each part, so every later check reports inside the template,

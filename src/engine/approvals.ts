@@ -16,7 +16,7 @@ import {
 import { approverName } from './approval-identity.js';
 
 /**
- * Questions to humans (SPEC sections 4, approve, and 6, `on_exhausted: ask`): an approve stage,
+ * Questions to humans (docs/configuration.md, approve, and 6, `on_exhausted: ask`): an approve stage,
  * or a budget that would be raised. One way of asking for both: an answer given in advance
  * (`apply --approve`), an answer already recorded (a resumed run), then waiting — with the
  * question announced (`approval_waiting`, with the exact `factory approve` command), the

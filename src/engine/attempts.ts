@@ -27,7 +27,7 @@ export interface Where {
   iteration?: number;
   /** Inside a loop body: the `loop` context. */
   loop?: Value;
-  /** The stage's fingerprint (SPEC section 9), recorded with its end. */
+  /** The stage's fingerprint (docs/cache-and-watch.md), recorded with its end. */
   fingerprint?: string;
 }
 
@@ -76,7 +76,7 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
   const raised = state.models?.raisedFor(node.path, where.iteration);
   if (raised) end = { ...end, message: end.message ? `${end.message}; ${raised}` : raised };
   const outcome = recordEnd(state, node, end, { startedAt, started }, attempt, where.iteration);
-  // Stop starting stages at once, before this stage's slot goes to a waiting one (SPEC section 3).
+  // Stop starting stages at once, before this stage's slot goes to a waiting one (docs/configuration.md).
   if (end.status === 'error' && !node.continueOnError) {
     state.stopping ??= { path: node.path, message: `stage "${node.path}" ended in error (${end.reason ?? 'error'})`, record: false };
   }

@@ -6,7 +6,7 @@ import { budgetLimits, type BudgetLedger, type BudgetLimits, type BudgetName, ty
 import { formatDuration } from './durations.js';
 
 /**
- * `budget.on_exhausted: ask` (SPEC section 6): where `stop` would end the stage, ask a human to
+ * `budget.on_exhausted: ask` (docs/models-and-budgets.md): where `stop` would end the stage, ask a human to
  * raise the budget that ran out by `budget.extend` (default: its original limits), showing
  * spent against limit and what the stage was about to do. Approved: the limit is raised and the
  * call goes on. Rejected, timed out (`budget.timeout`; default no limit on a terminal, 1h

@@ -3,7 +3,7 @@ import { BUILTIN_PRICING, priceOf, ratesFor, type PricingTable } from '../provid
 import type { Usage } from './events.js';
 
 /**
- * The budget ledger (SPEC section 6): what a scope (the run, a loop, a stage) may spend in
+ * The budget ledger (docs/models-and-budgets.md): what a scope (the run, a loop, a stage) may spend in
  * tokens, dollars and wall time, and what it has spent. Scopes nest: charging a stage charges
  * its loop and the run; a call is allowed only when every enclosing scope can pay for it.
  * Pure bookkeeping — the clock is injected, and warnings and exhaustion are returned for the
@@ -156,7 +156,7 @@ export class BudgetLedger {
   /**
    * Before a model call: its worst case — the prompt estimate plus `maxTokens`, capped to what is
    * left — is held in this scope and every ancestor at once, so calls running in parallel share
-   * what is left instead of each seeing all of it (SPEC section 6). Refused when some scope cannot
+   * what is left instead of each seeing all of it (docs/models-and-budgets.md). Refused when some scope cannot
    * pay for the prompt and one output token (or its wall time is up); when that is because calls
    * in flight hold the rest, or when the cap would cut the call short while they do, the refusal
    * carries `wait`: ask again once one of them settles. A model without a price is not capped by

@@ -6,7 +6,7 @@ import type { Usage } from './events.js';
 import { canonicalJson, hashText } from './fingerprint.js';
 
 /**
- * The stage cache (SPEC section 9) under `.factory/cache/stages/`: one file per fingerprint,
+ * The stage cache (docs/cache-and-watch.md) under `.factory/cache/stages/`: one file per fingerprint,
  * written atomically and carrying a checksum of its own content, so an entry cut short by a
  * crash, or edited, is ignored and rebuilt, never trusted.
  */

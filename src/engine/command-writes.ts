@@ -4,7 +4,7 @@ import type { FileChange } from './cache.js';
 import type { FingerprintParts } from './fingerprint.js';
 
 /**
- * What a cached command produces (SPEC section 9): the files its `writes` globs declare, like
+ * What a cached command produces (docs/cache-and-watch.md): the files its `writes` globs declare, like
  * wireit's `output`. Those are its own, whoever else ran meanwhile (never `shared`): a hit
  * restores them and one edited since makes it run again. Any other change it made — a log
  * several stages append to — is not its output: never restored and never a reason to run

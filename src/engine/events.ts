@@ -3,16 +3,16 @@ import type { JsonValue, StageKind } from '../config/pipeline.js';
 /**
  * Everything the engine tells the outside world, as one discriminated union. Renderers
  * (src/ui) and the run store subscribe; executors emit through their context. `--json` prints
- * these objects one per line, so their fields are a public contract (SPEC section 12).
+ * these objects one per line, so their fields are a public contract (docs/running.md).
  */
 export type StageStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'cancelled';
 
 export type Reason =
   | 'exit_code' | 'spawn' | 'timeout' | 'expression' | 'provider' | 'budget' | 'tool_errors' | 'max_turns'
   | 'review' | 'threshold' | 'not_converged' | 'rejected' | 'needs' | 'if' | 'cancelled' | 'config'
-  /** Addition to SPEC section 12: a command with `parse: json` whose stdout is not JSON (status `failed`). */
+  /** Addition to docs/running.md: a command with `parse: json` whose stdout is not JSON (status `failed`). */
   | 'parse'
-  /** An answer cut off at max_tokens (SPEC section 6), or one that does not match its output_schema. */
+  /** An answer cut off at max_tokens (docs/models-and-budgets.md), or one that does not match its output_schema. */
   | 'output';
 
 export interface Usage {
@@ -46,7 +46,7 @@ export type EngineEvent =
       model: string;
       usage: Usage;
       cost_usd: number;
-      /** Addition to SPEC section 12: the call's id within the run, which journal-only `model_usage` events of the same call carry too. */
+      /** Addition to docs/running.md: the call's id within the run, which journal-only `model_usage` events of the same call carry too. */
       call_id?: string;
       /** Addition: the call failed (after the provider's retries) or was refused; what it had cost is in `usage`. */
       error?: string;
@@ -56,7 +56,7 @@ export type EngineEvent =
       type: 'approval_waiting';
       message: string;
       command: string;
-      /** Addition to SPEC section 12: the values shown beside the message (`show`; for a budget question: spent, the raise, what comes next). */
+      /** Addition to docs/running.md: the values shown beside the message (`show`; for a budget question: spent, the raise, what comes next). */
       show?: { label: string; value: JsonValue }[];
     })
   | (Base & StageRef & {
@@ -74,7 +74,7 @@ export type EngineEvent =
   | (Base & {
       type: 'watch_change';
       paths: string[];
-      /** Addition to SPEC section 12: the stages the rerun will not take from the cache (as `plan` predicts them); absent when the file is invalid. */
+      /** Addition to docs/running.md: the stages the rerun will not take from the cache (as `plan` predicts them); absent when the file is invalid. */
       rerun?: string[];
     })
   | (Base & { type: 'run_finished'; status: RunStatus; exit_code: number; duration_ms: number; usage: Usage; cost_usd: number; record: string });

@@ -7,7 +7,7 @@ export interface Counted {
 }
 
 /**
- * The run's status and exit code (SPEC sections 3 and 7): when several apply, the first of
+ * The run's status and exit code (docs/configuration.md and docs/running.md): when several apply, the first of
  * 130 (interrupted), 2 (configuration), 3 (budget), 1 (any other error or failure) wins. A
  * stage with continue_on_error does not fail its scope.
  */

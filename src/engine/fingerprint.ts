@@ -5,7 +5,7 @@ import { expandGlobs } from '../config/files.js';
 import type { JsonValue } from '../config/pipeline.js';
 
 /**
- * A stage's fingerprint (SPEC section 9): a hash of its resolved definition (expressions
+ * A stage's fingerprint (docs/cache-and-watch.md): a hash of its resolved definition (expressions
  * evaluated), the contents of its `inputs` and `context` files, the fingerprints of the stages
  * it needs, and the model. Equal fingerprints mean the stage would do the same work again.
  */

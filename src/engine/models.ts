@@ -60,7 +60,7 @@ type Sent =
 
 export interface CallOptionsLite {
   onText?: (chunk: string) => void;
-  /** A judge's calls are numbered per scenario and run (SPEC section 12). */
+  /** A judge's calls are numbered per scenario and run (docs/running.md). */
   key?: { scenario: string; run?: number };
 }
 

@@ -9,7 +9,7 @@ import type { RunState } from './state.js';
 import type { StageChange } from './workspace-tracker.js';
 
 /**
- * Where a run joins records written on other machines (SPEC section 11): the run's budget starts
+ * Where a run joins records written on other machines (docs/export.md): the run's budget starts
  * from what the kept stages spent, the file changes of the kept upstream stages are applied (in
  * topological order, each patch once), and — for a run with a shared `--run-id` — every
  * top-level stage that runs here leaves its own changes as a patch for the jobs downstream

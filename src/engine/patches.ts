@@ -8,7 +8,7 @@ import type { FileChange } from './cache.js';
 import type { SnapshotEntry } from './snapshot.js';
 
 /**
- * File changes that travel between machines (SPEC section 11): what a stage changed in the
+ * File changes that travel between machines (docs/export.md): what a stage changed in the
  * workspace, as `.factory/runs/<run>/changes/<stage id>.patch`, and applying the patches of the
  * stages a job downloaded before its own stage starts.
  *

@@ -18,7 +18,7 @@ export function requestHash(request: ModelRequest): string {
 /**
  * Answers a killed run received and paid for (journaled as `model_answer`): `--resume` takes each
  * once, for the call with the same key and the same request, instead of paying for it again
- * (SPEC section 6). A request that differs (the workspace moved on) is asked anew.
+ * (docs/models-and-budgets.md). A request that differs (the workspace moved on) is asked anew.
  */
 export class RecordedAnswers {
   readonly #byKey = new Map<string, { hash: string; message: ModelResponse }[]>();

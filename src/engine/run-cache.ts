@@ -17,7 +17,7 @@ import { checkRecord, type RunState } from './state.js';
 import { WorkspaceTracker, type StageChange, type WorkspaceHooks } from './workspace-tracker.js';
 
 /**
- * The cache as one run uses it (SPEC section 9): each stage's fingerprint when it is about to
+ * The cache as one run uses it (docs/cache-and-watch.md): each stage's fingerprint when it is about to
  * run, recorded in its stage file; a succeeded result reused when the fingerprint matches (its
  * file changes re-applied unless a file was edited since); a succeeded result stored with the
  * files it changed. Entries live in `.factory/cache/stages/` (see cache.ts: atomic, checksummed).

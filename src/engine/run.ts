@@ -165,11 +165,11 @@ async function runLocked(
     planned: selection.planned,
     keepRecorded: previous !== undefined,
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    // Stages the cache will answer call no model: their models are not asked for (SPEC section 9).
+    // Stages the cache will answer call no model: their models are not asked for (docs/cache-and-watch.md).
     ...(options.noCache ? {} : { skipPreflight: predictedHits(pipeline) }),
   });
   if (!prepared.ok) return refuse(prepared.message, 2);
-  // A job of an exported workflow writes the journal named after its stage (SPEC section 11).
+  // A job of an exported workflow writes the journal named after its stage (docs/export.md).
   const writer = options.only && options.runId !== undefined ? options.only.join('+') : defaultWriter();
   const opened = RunStore.open(pipeline.dir, { id, name: pipeline.name, status: 'running', exit_code: null, started_at: startedAt, ended_at: null }, previous?.stages ?? [], writer);
   if (!opened.ok) return refuse(opened.error, 1);

@@ -11,13 +11,13 @@ export interface Selection {
    * The stages whose outcome makes the run's status and exit code. With `--only`, the planned
    * ones alone: a job that runs one stage of a distributed run exits with that stage's outcome
    * (an upstream failure was reported by its own job), so the engine's `needs` and `if` see the
-   * same results factory does (SPEC section 11).
+   * same results factory does (docs/export.md).
    */
   counted: Set<string>;
 }
 
 /**
- * Which stages of a scope run, per SPEC section 9 and `--only`:
+ * Which stages of a scope run, per docs/cache-and-watch.md and `--only`:
  * - a new run: every stage, or the `--only` ones with what they need;
  * - `--resume`: succeeded stages are kept with their outputs, the rest run;
  * - `--only` on a run with a record: the selected stages run; every other stage is taken as it

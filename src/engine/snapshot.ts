@@ -4,7 +4,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 
 /**
- * The engine's own snapshot of the workspace (SPEC section 9): path, size, modification time
+ * The engine's own snapshot of the workspace (docs/cache-and-watch.md): path, size, modification time
  * and content hash of every file, except `.git/`, `.factory/`, `node_modules/` and
  * `watch.ignore`; git-ignored files are included. Two snapshots give what changed between
  * them, whatever changed it; the review's diff is the difference between the snapshot taken

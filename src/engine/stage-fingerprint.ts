@@ -7,7 +7,7 @@ import { renderAt } from './expressions.js';
 import { modelOf } from './models.js';
 
 /**
- * What goes into a stage's fingerprint (SPEC section 9), computed the same way when a stage is
+ * What goes into a stage's fingerprint (docs/cache-and-watch.md), computed the same way when a stage is
  * about to run and by `factory plan` before anything runs:
  * - its definition as written (without `if`, which decides whether it runs, not what it does,
  *   and `description`) and rendered with the contexts it sees, its dotted path (two stages with
@@ -47,7 +47,7 @@ const RAW_ONLY = new Set(['if', 'until', 'stages', 'description']);
 /**
  * What a need contributes: its fingerprint and status. Its outputs count where the stage reads
  * them, through its rendered definition — so a command without inputs, which runs every time,
- * does not make everything after it run again (SPEC section 9).
+ * does not make everything after it run again (docs/cache-and-watch.md).
  */
 export function needToken(o: { fingerprint?: string | null; status: string }): string {
   return `${o.fingerprint ?? '-'}:${o.status}`;
@@ -190,7 +190,7 @@ function modelsOf(owner: Pipeline, node: StageNode): string | undefined {
 }
 
 /**
- * Whether a stage is cached at all (SPEC section 9): plan, generate and review always; command
+ * Whether a stage is cached at all (docs/cache-and-watch.md): plan, generate and review always; command
  * and scenario-validate only with `inputs` (an empty list allowed); a loop as a whole; a
  * pipeline stage through its body's stages; nothing inside a loop's body on its own.
  */

@@ -15,7 +15,7 @@ export interface Outcome {
   /** What the stage spent (a loop: its body over all iterations), for the enclosing loop's total. */
   usage?: Usage;
   cost_usd?: number;
-  /** Its fingerprint (SPEC section 9), when it has one: what its dependants' fingerprints take. */
+  /** Its fingerprint (docs/cache-and-watch.md), when it has one: what its dependants' fingerprints take. */
   fingerprint?: string;
   /** Reused from the cache. */
   cached?: boolean;

@@ -7,7 +7,7 @@ import type { ModelRuntime } from './models.js';
 import type { RunCache } from './run-cache.js';
 import type { Slots } from './slots.js';
 
-/** Why the run stopped starting new stages (SPEC section 3). */
+/** Why the run stopped starting new stages (docs/configuration.md). */
 export interface Stopping {
   /** The stage that ended in error, or '' for the record. */
   path: string;
@@ -32,7 +32,7 @@ export interface RunState {
   stopping?: Stopping;
   /** Providers, budget ledgers and per-stage model services. */
   models?: ModelRuntime;
-  /** Fingerprints, the stage cache and the workspace snapshots (SPEC section 9). */
+  /** Fingerprints, the stage cache and the workspace snapshots (docs/cache-and-watch.md). */
   cache?: RunCache;
   /** Questions to humans: approve stages and `on_exhausted: ask`. */
   approvals?: Approvals;
@@ -40,7 +40,7 @@ export interface RunState {
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
-/** Tells the outside world, after appending the event to the run's journal (SPEC section 9). */
+/** Tells the outside world, after appending the event to the run's journal (docs/cache-and-watch.md). */
 export function emit(state: RunState, event: Without<EngineEvent, 'time' | 'run'>): void {
   const full = { time: new Date().toISOString(), run: state.runId, ...event } as EngineEvent;
   state.store.append(full);

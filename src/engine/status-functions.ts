@@ -12,7 +12,7 @@ function countsAsFailure(o: Outcome): boolean {
 }
 
 /**
- * success(), failure() and cancelled() for one stage (SPEC section 3, as GitHub Actions reads
+ * success(), failure() and cancelled() for one stage (docs/configuration.md, as GitHub Actions reads
  * `needs`): success() when every stage it needs, directly or through others, counts as
  * succeeded — so a failure or skip anywhere up the chain is seen, as in GitHub's dependency
  * chains; failure() when any of them ended failed or error; cancelled() while the run is interrupted.

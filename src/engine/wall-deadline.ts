@@ -2,7 +2,7 @@ import type { BudgetLedger, Exhausted } from './budget.js';
 
 /**
  * A model call's signal that also fires when a `wall_time` budget of its scopes runs out, so a
- * call in flight is stopped at the budget rather than when it happens to end (SPEC section 6).
+ * call in flight is stopped at the budget rather than when it happens to end (docs/models-and-budgets.md).
  * Time a human is asked for pauses the clocks: the timer then looks again rather than fire.
  */
 export interface WallDeadline {

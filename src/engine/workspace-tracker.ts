@@ -1,7 +1,7 @@
 import { changesBetween, takeSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
 
 /**
- * The engine's snapshots of one run (SPEC section 9): the workspace at run start and after the
+ * The engine's snapshots of one run (docs/cache-and-watch.md): the workspace at run start and after the
  * stages that may write files, and what each stage changed (the difference). One mechanism feeds
  * the review's diff, the cache's file changes and, in watch mode, the suppression of the run's
  * own writes.

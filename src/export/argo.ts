@@ -4,7 +4,7 @@ import { durationMs } from '../config/units.js';
 import { factoryCommand, statusCondition, wallTimeSeconds, workspaceInRepo } from './common.js';
 
 /**
- * `factory export --to argo` (SPEC section 11): an Argo Workflows `Workflow` whose DAG has one
+ * `factory export --to argo` (docs/export.md): an Argo Workflows `Workflow` whose DAG has one
  * task per top-level stage. A first task checks the repository out into a volume claim that every
  * task mounts, and installs its dependencies; each stage task runs
  * `factory apply --only ID --run-id {{workflow.name}} --resume` there, so records and file

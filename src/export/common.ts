@@ -7,7 +7,7 @@ import { durationMs } from '../config/units.js';
 /**
  * What both exports need to know about a pipeline: how each top-level stage's condition maps to
  * the engine's status functions, which stages cannot be distributed as written, where the
- * repository root is, and how a job calls factory (SPEC section 11).
+ * repository root is, and how a job calls factory (docs/export.md).
  */
 export const PACKAGE_NAME = 'software-factory';
 

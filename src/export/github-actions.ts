@@ -4,7 +4,7 @@ import type { Pipeline, StageNode } from '../config/pipeline.js';
 import { factoryCommand, hasPackageJson, repositoryRoot, statusCondition, timeoutMinutes, workspaceInRepo } from './common.js';
 
 /**
- * `factory export --to github-actions` (SPEC section 11): one job per top-level stage. Each job
+ * `factory export --to github-actions` (docs/export.md): one job per top-level stage. Each job
  * checks out the repository, sets up Node, installs the project's dependencies, downloads the
  * records (and file changes) its upstream jobs uploaded into the shared run id, runs
  * `factory apply --only ID --run-id RUN --resume`, and uploads its own journal, logs, transcripts

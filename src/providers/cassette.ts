@@ -49,7 +49,7 @@ export function readCassette(absPath: string, cwd = process.cwd()): CassetteRead
   return { ok: true, cassette: loaded.loaded.value as Cassette, file };
 }
 
-/** A call written without `iteration` is in no loop (SPEC section 12): iteration 0. */
+/** A call written without `iteration` is in no loop (docs/running.md): iteration 0. */
 export function iterationOf(entry: Pick<CassetteCall, 'iteration'>): number {
   return entry.iteration ?? 0;
 }

@@ -17,7 +17,7 @@ const shown = (value: unknown) => {
 };
 
 /**
- * Answers model calls from a cassette (SPEC sections 10 and 12), matched by stage path,
+ * Answers model calls from a cassette (docs/models-and-budgets.md and docs/running.md), matched by stage path,
  * iteration and call number (a judge's by scenario and run). The recorded response carries the
  * recorded usage, so budgets are charged as they were live. The cassette is read once.
  */

@@ -2,7 +2,7 @@ import type { ModelRequest } from './types.js';
 
 /**
  * A prompt's token count that does not undershoot, for the budget's reservation before a call
- * (SPEC section 6). Characters ÷ 4 undershoots English by a few percent and Chinese or Japanese
+ * (docs/models-and-budgets.md). Characters ÷ 4 undershoots English by a few percent and Chinese or Japanese
  * by 70%; a byte-level tokenizer never makes more tokens than UTF-8 bytes, so each character is
  * counted at a rate at or above what tokenizers give its class: ASCII letters and digits ⅘ (random
  * hex and base64 run near ¾), ASCII punctuation 1, whitespace ½ (runs merge), other characters

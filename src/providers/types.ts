@@ -10,7 +10,7 @@ import type { Usage } from '../engine/events.js';
 export type ModelRequest = MessageCreateParamsNonStreaming;
 export type ModelResponse = Message;
 
-/** Which call this is, for cassettes (SPEC section 12) and records. */
+/** Which call this is, for cassettes (docs/running.md) and records. */
 export interface CallKey {
   /** Dotted stage path, e.g. `build.generate`. */
   stage: string;
@@ -82,7 +82,7 @@ export interface Provider {
   readonly name: 'anthropic' | 'replay';
   call(request: ModelRequest, options: CallOptions): Promise<CallResult>;
   /**
-   * Checked before any stage starts (SPEC section 10): key present, endpoint reachable, models
+   * Checked before any stage starts (docs/models-and-budgets.md): key present, endpoint reachable, models
    * known (anthropic); cassette present and valid, and recorded for these `stages` (replay).
    * Returns problems as sentences.
    */

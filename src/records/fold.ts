@@ -22,7 +22,7 @@ interface Outputs {
 }
 
 /**
- * Journal events folded into the record (SPEC sections 9 and 12): for each stage, the latest
+ * Journal events folded into the record (docs/cache-and-watch.md and docs/running.md): for each stage, the latest
  * event by time wins. Each stage remembers when it was set, so events can come in any order —
  * several journals read in turn, or tailed as they grow — and fold to the same record.
  * Events the fold does not know (`stage_output`, `model_call`, `model_answer`…) are ignored.
@@ -41,7 +41,7 @@ export class RunFold {
     for (const file of base) this.entries.set(key(file.path, file.iteration), { file, t: '' });
   }
 
-  /** Everything the run's model calls spent, whatever their stages' statuses (SPEC section 6). */
+  /** Everything the run's model calls spent, whatever their stages' statuses (docs/models-and-budgets.md). */
   readonly spend = new SpendTally();
 
   apply(e: JournalEvent): void {

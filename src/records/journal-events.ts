@@ -3,7 +3,7 @@ import type { JsonValue } from '../config/pipeline.js';
 import type { EngineEvent, RunStatus } from '../engine/events.js';
 
 /**
- * What a journal line holds (SPEC section 12): every engine event, verbatim, plus the events
+ * What a journal line holds (docs/running.md): every engine event, verbatim, plus the events
  * only the journal keeps. A reader treats any type it does not know as journal-only: it keeps it
  * (readJournalEvents gives it back) and the fold ignores it — `model_answer`, say.
  */

@@ -5,7 +5,7 @@ import type { JournalEvent, WrittenEvent } from './journal-events.js';
 import { journalDir, journalFile } from './paths.js';
 
 /**
- * One apply's journal (SPEC section 9): opened once, appended one line per event with one
+ * One apply's journal (docs/cache-and-watch.md): opened once, appended one line per event with one
  * synchronous write, so an event is on disk (in the page cache: a killed process loses nothing)
  * before the engine goes on. A failed write is kept, not thrown, for the engine to act on.
  */

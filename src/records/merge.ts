@@ -2,7 +2,7 @@ import { ZERO_USAGE, type Usage } from '../engine/events.js';
 import { RECORD_VERSION, type RunMeta, type StageFile } from './types.js';
 
 /**
- * Records written on several machines merge (SPEC section 11): every machine writes only its own
+ * Records written on several machines merge (docs/export.md): every machine writes only its own
  * stages' files under `stages/`, and a CI's artifact download drops the other machines' files
  * beside them — with no run.json, or with one written elsewhere. The stage files are the truth;
  * these helpers read them defensively (a file from another machine is input, not trusted code)

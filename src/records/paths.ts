@@ -19,7 +19,7 @@ export function logFile(dir: string, stagePath: string, stream: 'stdout' | 'stde
   return path.join(stagesDir(dir), `${stagePath}${iteration === undefined ? '' : `@${iteration}`}.${stream}`);
 }
 
-/** File changes that travel between machines (SPEC section 11): `changes/<stage id>.patch`. */
+/** File changes that travel between machines (docs/export.md): `changes/<stage id>.patch`. */
 export const changesDir = (dir: string): string => path.join(dir, 'changes');
 export function patchFile(dir: string, stageId: string): string {
   return path.join(changesDir(dir), `${stageId}.patch`);
@@ -27,7 +27,7 @@ export function patchFile(dir: string, stageId: string): string {
 /** Which patches this machine has applied or made itself (never uploaded: no stage id starts with `_`). */
 export const appliedPatchesFile = (dir: string): string => path.join(changesDir(dir), '_applied.json');
 
-/** The run's journals (SPEC section 9): `journal/<writer>.ndjson`, one per apply process. */
+/** The run's journals (docs/cache-and-watch.md): `journal/<writer>.ndjson`, one per apply process. */
 export const journalDir = (dir: string): string => path.join(dir, 'journal');
 export function journalFile(dir: string, writer: string): string {
   return path.join(journalDir(dir), `${writer}.ndjson`);

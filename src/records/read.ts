@@ -15,7 +15,7 @@ export type LoadedRun =
   | { ok: false; error: string; unreadable?: true };
 
 /**
- * A run as its files say (SPEC section 9). Its journals are the truth: every `journal/*.ndjson`,
+ * A run as its files say (docs/cache-and-watch.md). Its journals are the truth: every `journal/*.ndjson`,
  * folded (a line torn by a kill ignored), on top of the stage files of the earlier layout if the
  * run has any. A run without journals is a record of the earlier layout: run.json for the run's
  * own fields, each stage from its own file in stages/ (the truth, should run.json lag behind),

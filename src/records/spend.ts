@@ -1,7 +1,7 @@
 import { ZERO_USAGE, type Usage } from '../engine/events.js';
 
 /**
- * What a run spent, folded from its journal's events (SPEC sections 6 and 9): every `model_call`
+ * What a run spent, folded from its journal's events (docs/models-and-budgets.md and docs/cache-and-watch.md): every `model_call`
  * counts whatever the stage's status, and a call that never reached its `model_call` (the run was
  * killed mid-call) counts by the `model_usage` increments journaled as the provider reported
  * them. Answers received (`model_answer`) come back for `--resume` to reuse.

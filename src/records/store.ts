@@ -10,7 +10,7 @@ import { logFile, runDir, runJson, stagesDir } from './paths.js';
 import { RECORD_VERSION, type RunMeta, type RunRecord, type StageFile, type StageRecord } from './types.js';
 
 /**
- * The write side of one run's record (SPEC section 9): this apply's journal, appended a line per
+ * The write side of one run's record (docs/cache-and-watch.md): this apply's journal, appended a line per
  * event, and the record folded from it in memory, from which run.json is derived once, when the
  * apply ends. A status change costs one write to an open file, never a new file. A failed write
  * is kept as `error` (the first one) for the engine to act on.

@@ -1,7 +1,7 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
 import type { Reason, RunStatus, StageStatus, Usage } from '../engine/events.js';
 
-/** Version of run.json and of the stage files (SPEC section 12; schemas/run.schema.json). */
+/** Version of run.json and of the stage files (docs/running.md; schemas/run.schema.json). */
 export const RECORD_VERSION = 1;
 
 /** A stage as run.json shows it. `running` appears only while (or because) a run did not finish. */

@@ -29,7 +29,7 @@ export function excerpt(text: string, max = EXCERPT_CHARS): string {
 const list = <T>(v: T | readonly T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? [...(v as T[])] : [v as T]);
 
 /**
- * Every expectation of a step, each checked (SPEC section 4): all must hold. A step that timed
+ * Every expectation of a step, each checked (docs/configuration.md): all must hold. A step that timed
  * out, was cancelled or could not start fails once, with that reason, before any expectation.
  */
 export function checkStep(label: string, run: StepRun, expect: Expect | undefined, workspace: string): Failure[] {

@@ -2,7 +2,7 @@ import type { JsonValue, Pipeline, Scope } from '../config/pipeline.js';
 import { renderValue } from '../expr/index.js';
 
 /**
- * The holdout (SPEC section 4): every scenario glob of the pipeline, at any depth, relative to
+ * The holdout (docs/configuration.md): every scenario glob of the pipeline, at any depth, relative to
  * the pipeline's directory. Generate stages deny them to their tools, prompts never include
  * files they match, and only a scenario-validate stage (and its judge) reads them. A glob
  * written with an expression is rendered with the params; one that reads anything else cannot

@@ -9,7 +9,7 @@ export interface Verdict {
 }
 
 /**
- * Judge verdicts cached by the hash of (rubric, transcript, judge model) (SPEC section 4), in
+ * Judge verdicts cached by the hash of (rubric, transcript, judge model) (docs/configuration.md), in
  * `.factory/cache/judge/<sha256>.json`: an unchanged outcome is never paid for twice. A cache
  * that cannot be read or written is no cache, never an error.
  */

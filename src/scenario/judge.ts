@@ -4,7 +4,7 @@ import type { Verdict } from './judge-cache.js';
 
 export const SUBMIT_SCORE = 'submit_score';
 
-/** The one tool a judge must call (forced with tool_choice), with the fields of SPEC section 4. */
+/** The one tool a judge must call (forced with tool_choice), with the fields of docs/configuration.md. */
 export const SUBMIT_SCORE_TOOL = {
   name: SUBMIT_SCORE,
   description: 'Submit your score of the transcript against the rubric.',

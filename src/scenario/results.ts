@@ -21,7 +21,7 @@ export interface Tally {
 
 /**
  * Satisfaction = passed weight / total weight, each scenario's weight split evenly over its
- * runs (SPEC section 4); when every weight is 0, the plain fraction of passed runs. `spread` is
+ * runs (docs/configuration.md); when every weight is 0, the plain fraction of passed runs. `spread` is
  * the largest 2·min(p, 1−p) over the scenarios, p being a scenario's pass rate.
  */
 export function tally(results: readonly ScenarioResult[], threshold: number): Tally {

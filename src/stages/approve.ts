@@ -5,7 +5,7 @@ import type { ShownValue } from '../engine/approvals.js';
 import type { StageExecutor, StageResult } from './types.js';
 
 /**
- * `kind: approve` (SPEC section 4): a human decision. Renders `message` and `show`, then waits
+ * `kind: approve` (docs/configuration.md): a human decision. Renders `message` and `show`, then waits
  * for the answer the engine's approvals service gets (given in advance, recorded, typed on the
  * terminal, or written by `factory approve`). Approved: `succeeded`; rejected or timed out
  * (`on_timeout: reject`, the default — a gate fails closed): `failed` with reason `rejected`.

@@ -9,7 +9,7 @@ import type { NestedOutcome, StageExecutor, StageResult } from './types.js';
 const DEFAULT_UNTIL = '${{ success() }}';
 
 /**
- * `kind: loop` (SPEC section 4): runs its body as one iteration through the scheduler, then
+ * `kind: loop` (docs/configuration.md): runs its body as one iteration through the scheduler, then
  * evaluates `until`; repeats until it holds or `max_iterations` ran. A `failed` body stage is
  * feedback for the next iteration; an `error` (without continue_on_error) ends the loop with
  * that error, its reason kept (so a body's budget error still exits 3). Holds no slot: its

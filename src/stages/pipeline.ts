@@ -6,7 +6,7 @@ import { renderValue, type Value } from '../expr/index.js';
 import type { NestedOutcome, StageExecutor, StageResult } from './types.js';
 
 /**
- * `kind: pipeline` (SPEC section 4): calls a template as one stage. `with` is rendered in the
+ * `kind: pipeline` (docs/configuration.md): calls a template as one stage. `with` is rendered in the
  * caller's scope and typed by the template's params; the template's stages run as the stage's
  * body (nested in progress and records); its `outputs:` become the stage's outputs. Holds no
  * slot: its stages take them.

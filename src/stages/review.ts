@@ -45,7 +45,7 @@ export interface Review {
   summary: string;
 }
 
-/** The forced tool: the review's structured answer (SPEC section 4). */
+/** The forced tool: the review's structured answer (docs/configuration.md). */
 export const SUBMIT_REVIEW: Tool = {
   name: 'submit_review',
   description: 'Submit the review of the change: a verdict, a score from 0 to 1, the findings and a summary.',

@@ -16,7 +16,7 @@ import type { StageContext, StageExecutor, StageResult } from './types.js';
 const JUDGE_MAX_TOKENS = 1024;
 
 /**
- * `kind: scenario-validate` (SPEC section 4): the held-out scenarios, run one after the other
+ * `kind: scenario-validate` (docs/configuration.md): the held-out scenarios, run one after the other
  * (they share the workspace), each `runs` times; satisfaction against `threshold`; outputs that
  * reveal only what `feedback` allows. The stage's `timeout` limits each scenario run, so the
  * scheduler does not apply it to the whole stage. Per-scenario transcripts go to
@@ -141,7 +141,7 @@ function judgeService(ctx: StageContext): JudgeService {
   return service;
 }
 
-/** Without the engine's model services: the provider made here, calls keyed as SPEC section 12 says. */
+/** Without the engine's model services: the provider made here, calls keyed as docs/running.md says. */
 function directCall(ctx: StageContext, providerName: ProviderName): JudgeCall {
   const counters = new Map<string, number>();
   let made: Promise<import('../providers/index.js').ProviderResult> | undefined;
@@ -158,7 +158,7 @@ function directCall(ctx: StageContext, providerName: ProviderName): JudgeCall {
     if (!answer.ok) return { ok: false, reason: answer.error.kind === 'aborted' ? 'cancelled' : 'provider', message: answer.error.message };
     const usage = lib.usageOf(answer.message as ModelResponse);
     const cost = lib.costOf(request.model, usage, lib.pricingTable(ctx.pipeline.config.pricing)) ?? 0;
-    // A verdict cut off at max_tokens is never taken (SPEC section 6).
+    // A verdict cut off at max_tokens is never taken (docs/models-and-budgets.md).
     if (answer.message.stop_reason === 'max_tokens') return { ok: false, reason: 'output', message: `the judge's answer was cut off at max_tokens ${request.max_tokens}`, usage, cost_usd: cost };
     return { ok: true, message: answer.message, usage, cost_usd: cost };
   };

@@ -11,7 +11,7 @@ import type { Renderer } from './renderer.js';
  * Renderers subscribe to the engine's events and print them; they decide nothing.
  * - `tty`: the listr2 stage tree on stderr;
  * - `plain`: timestamped lines on stderr, for CI logs;
- * - `json`: every event as one JSON line on stdout (SPEC section 12);
+ * - `json`: every event as one JSON line on stdout (docs/running.md);
  * - `quiet`: only errors, and the summary of a run that did not succeed, on stderr.
  * Every mode but json prints the summary table when a run finishes; `close()` flushes what is
  * left (a run that never finished still gets its summary) and resolves when all is written.

@@ -4,7 +4,7 @@ import type { Renderer } from './renderer.js';
 
 /**
  * `--json`: every event, exactly as the engine emitted it, as one line of JSON on stdout
- * (SPEC section 12), so `factory apply --json | jq` works. Nothing else goes to stdout.
+ * (docs/running.md), so `factory apply --json | jq` works. Nothing else goes to stdout.
  */
 export class JsonRenderer implements Renderer {
   constructor(private readonly io: CliIO) {}

@@ -11,7 +11,7 @@ import { fallbackTargets, sameTargets, watchTargets } from './targets.js';
 import { ChangeWatcher, contentHash, type WatchSpec } from './watcher.js';
 
 /**
- * `apply --watch` (SPEC section 9): run, watch what the pipeline reads, and on a change (a
+ * `apply --watch` (docs/cache-and-watch.md): run, watch what the pipeline reads, and on a change (a
  * burst coalesced by `watch.debounce`) cancel what is running, re-validate, and apply again
  * with the cache. The run's own writes never trigger a rerun: each stage that may write
  * reports what it changed (the engine's snapshots) and the watcher suppresses exactly that

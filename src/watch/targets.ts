@@ -4,11 +4,11 @@ import { durationMs } from '../config/units.js';
 import { children, parseTemplate, renderValue, type Expr, type Value } from '../expr/index.js';
 import type { WatchSpec } from './watcher.js';
 
-/** `watch.debounce` when none is given (SPEC section 2). */
+/** `watch.debounce` when none is given (docs/configuration.md). */
 export const DEFAULT_DEBOUNCE_MS = 200;
 
 /**
- * What `apply --watch` watches (SPEC section 9): factory.yaml, the templates it extends or uses
+ * What `apply --watch` watches (docs/cache-and-watch.md): factory.yaml, the templates it extends or uses
  * (and the files that declare its stages), every `prompt_file`, and the globs of `context`,
  * `inputs`, `scenarios` and `watch.paths` — minus `watch.ignore` (and `.git`, `.factory`,
  * `node_modules`, which the watcher never watches). A glob written with an expression is

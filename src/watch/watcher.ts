@@ -5,7 +5,7 @@ import type { FSWatcher } from 'chokidar';
 import { hashText } from '../engine/fingerprint.js';
 
 /**
- * Watches what a pipeline reads (SPEC section 9): exact files (factory.yaml, its templates) and
+ * Watches what a pipeline reads (docs/cache-and-watch.md): exact files (factory.yaml, its templates) and
  * globs (context, inputs, scenarios, watch.paths), minus `watch.ignore` and the folders the
  * engine never watches. Bursts of events are coalesced by a debounce; files the run itself
  * wrote are suppressed by content: an event whose file now holds exactly what the run left

@@ -180,7 +180,7 @@ describe('expression context and limits from config', () => {
   });
 });
 
-describe('holds: parallel calls share what is left (SPEC section 6)', () => {
+describe('holds: parallel calls share what is left (docs/models-and-budgets.md)', () => {
   test('a reservation holds its worst case in every scope until it is settled', () => {
     const run = new BudgetLedger({ scope: 'run', limits: { tokens: 3_000 } });
     const a = run.child('a');

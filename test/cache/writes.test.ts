@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { runBuilt } from '../support/cli.js';
 
 /**
- * What a cached command produces is what its `writes` globs declare (SPEC section 9), through the
+ * What a cached command produces is what its `writes` globs declare (docs/cache-and-watch.md), through the
  * built CLI: a log several cached commands append to is no one's output, so it never makes one
  * run again and is never restored; a declared file is restored, and edited, makes its stage run.
  */

@@ -5,7 +5,7 @@ import { startFakeAnthropic, textMessage, truncatedToolUse, type FakeAnthropic, 
 import { apiEnv, cli, messagesOf, requireBuild, runJson, workspace } from '../cli-models/helpers.js';
 
 /**
- * SPEC section 6 through the built CLI and the real SDK: budgets hold under parallel calls, an
+ * docs/models-and-budgets.md through the built CLI and the real SDK: budgets hold under parallel calls, an
  * answer cut off at max_tokens is never taken, and wall_time stops what is in flight.
  */
 beforeAll(requireBuild);

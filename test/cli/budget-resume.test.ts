@@ -7,7 +7,7 @@ import { startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic } f
 import { apiEnv, BIN, cli, messagesOf, requireBuild, runJson, workspace } from '../cli-models/helpers.js';
 
 /**
- * SPEC section 6 across a crash: spend is journaled as the provider reports it, so a run killed
+ * docs/models-and-budgets.md across a crash: spend is journaled as the provider reports it, so a run killed
  * mid-call keeps what it paid; `--resume` starts its ledgers from all of it and never asks again
  * for an answer it already received.
  */

@@ -179,7 +179,7 @@ describe('init', () => {
     expect(existsSync(path.join(dir, 'factory.yaml'))).toBe(false);
   });
 
-  it.each(['spec-to-code', 'bugfix', 'review-only'])('--template %s (a SPEC section 8 built-in) writes a pipeline that validates', (name) => {
+  it.each(['spec-to-code', 'bugfix', 'review-only'])('--template %s (a docs/templates.md built-in) writes a pipeline that validates', (name) => {
     const dir = freshDir(`init-template-${name}`);
     const r = runBuilt(['init', '--template', name], dir);
     expect(r.stderr).toBe('');

@@ -1,6 +1,6 @@
 /**
  * `validate` warns when a generate stage's allow-listed commands run files its agent may change
- * (SPEC section 4, generate; issue 13 point 7): through the built CLI, message and position.
+ * (docs/configuration.md, generate; issue 13 point 7): through the built CLI, message and position.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

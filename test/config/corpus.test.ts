@@ -89,7 +89,7 @@ describe('invalid fixtures', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Code frames: the shape of SPEC section 7.
+// Code frames: the shape of docs/running.md.
 
 /** The two lines under `FILE:LINE:COL error ...`: the source line and the caret line. */
 function frame(stderr: string, head: string): { source: string; caret: string } | undefined {
@@ -127,7 +127,7 @@ describe('code frames', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('prints the SPEC section 7 example exactly (factory.yaml:14:19, the line, the carets)', async () => {
+  it('prints the docs/running.md example exactly (factory.yaml:14:19, the line, the carets)', async () => {
     copyFileSync(path.join(INVALID, 'needs-unknown.yaml'), path.join(dir, 'factory.yaml'));
     const r = await runInProcess(['validate'], dir);
     expect(r.code).toBe(2);

@@ -1,5 +1,5 @@
 /**
- * The valid configs of test/fixtures/valid/ (the SPEC section 1 example among them): they
+ * The valid configs of test/fixtures/valid/ (the docs/configuration.md example among them): they
  * validate, `plan` orders them so that needs come first, `graph` draws every stage and edge,
  * and `--set` converts, checks and reports params.
  */
@@ -175,7 +175,7 @@ describe.each(fixtures)('valid fixture %s', (fixture) => {
   });
 });
 
-describe('the SPEC section 1 example', () => {
+describe('the docs/configuration.md example', () => {
   it('is SPEC.md\'s own text, with its scenario', () => {
     const spec = readFileSync(path.join(VALID, 'spec-example/SPEC.md'), 'utf8');
     expect(spec).toContain(readFileSync(path.join(VALID, 'spec-example/factory.yaml'), 'utf8'));

@@ -110,7 +110,7 @@ describe('scheduler', () => {
   test('a kind without an executor is an error with reason config: exit 2 wins over 1', async () => {
     const dir = tempWorkspace();
     const r = await run(buildPipeline(dir, {
-      // Every kind of SPEC section 4 has an executor now; a kind from elsewhere has none.
+      // Every kind of docs/configuration.md has an executor now; a kind from elsewhere has none.
       stages: { fail: cmd('exit 1'), think: { kind: 'telepathy', message: 'hi' } },
     }));
     expect(r.stage('think')).toMatchObject({ status: 'error', reason: 'config' });

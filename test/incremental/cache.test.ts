@@ -5,7 +5,7 @@ import { startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic } f
 import { apiEnv, cli, hasToolResult, requireBuild, runJson, workspace } from '../cli-models/helpers.js';
 
 /**
- * The stage cache through the built CLI (SPEC section 9): fingerprints recorded, succeeded
+ * The stage cache through the built CLI (docs/cache-and-watch.md): fingerprints recorded, succeeded
  * results reused with their file changes, `plan` saying what will run and why — against the
  * fake Messages API, whose request log proves a cached run calls nothing.
  */

@@ -6,7 +6,7 @@ import { validateValue } from '../../src/config/schema.js';
 import { runBuilt } from '../support/cli.js';
 import { textMessage } from '../support/fake-anthropic.js';
 
-/** A hand-written cassette may leave `iteration` out: it means 0, a stage in no loop (SPEC section 12). */
+/** A hand-written cassette may leave `iteration` out: it means 0, a stage in no loop (docs/running.md). */
 
 function workspace(factory: string, calls: unknown[]): string {
   const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'factory-cassette-iteration-')));

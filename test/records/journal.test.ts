@@ -96,7 +96,7 @@ describe('the journal', () => {
     expect(comparable(loaded.record.stages)).toEqual(comparable(single.record.stages));
     expect(loaded.record.stages.left).toMatchObject({ status: 'failed', outputs: { stdout: 'made\n' } });
     // The run's own fields: its name, when its first job started, and (as each job exits with its
-    // own stages' outcome, SPEC section 11) the status of the last job that ended.
+    // own stages' outcome, docs/export.md) the status of the last job that ended.
     expect(loaded.record).toMatchObject({ name: 'relay', status: 'succeeded', exit_code: 0, ended_at: expect.any(String) });
     // The last job's own run.json says the same.
     const last = JSON.parse(readFileSync(path.join(job2, '.factory', 'runs', 'one', 'run.json'), 'utf8'));

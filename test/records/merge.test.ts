@@ -7,7 +7,7 @@ import { buildPipeline, collectEvents, tempWorkspace } from '../support/pipeline
 import { run, TEST_ENV } from '../support/run-helpers.js';
 
 /**
- * Records and file changes that travel between machines (SPEC section 11), played with two
+ * Records and file changes that travel between machines (docs/export.md), played with two
  * workspaces standing for two CI jobs: what one job uploads (`journal/<id>.ndjson`, `stages/<id>.*`,
  * `stages/<id>@*`, `changes/<id>.*`) is copied into the other's run folder, as the exported workflow does.
  */

@@ -31,7 +31,7 @@ function errorsOf(validate: ValidateFunction, data: unknown): Pick<ErrorObject, 
   return (validate.errors ?? []).map(({ keyword, instancePath, params }) => ({ keyword, instancePath, params }));
 }
 
-/** The complete example of SPEC section 1. */
+/** The complete example of docs/configuration.md. */
 const specExample = `
 # yaml-language-server: $schema=<path to schemas/factory.schema.json>
 version: 1
@@ -91,7 +91,7 @@ stages:
         threshold: 1.0
 `;
 
-/** The scenario file of SPEC section 4. */
+/** The scenario file of docs/configuration.md. */
 const specScenario = `
 name: converts 1994
 description: The classic subtractive case.   # shown in feedback at level names
@@ -123,7 +123,7 @@ describe('schemas compile', () => {
 });
 
 describe('factory.schema.json accepts', () => {
-  it('the complete example of SPEC section 1', () => {
+  it('the complete example of docs/configuration.md', () => {
     expect(errorsOf(validateFactory, parse(specExample))).toEqual([]);
   });
 
@@ -506,7 +506,7 @@ describe.each([
 });
 
 describe('scenario.schema.json', () => {
-  it('accepts the scenario of SPEC section 4', () => {
+  it('accepts the scenario of docs/configuration.md', () => {
     expect(errorsOf(validateScenario, parse(specScenario))).toEqual([]);
   });
 

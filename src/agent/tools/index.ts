@@ -22,7 +22,7 @@ const SPECS: Record<ToolName, ToolSpec> = {
   run_command: runCommandTool,
 };
 
-/** The default `tools` of a generate stage (SPEC section 4): the five file tools, plus run_command when `commands` is set. */
+/** The default `tools` of a generate stage (docs/configuration.md): the five file tools, plus run_command when `commands` is set. */
 export function defaultToolNames(commands: readonly string[] | undefined): ToolName[] {
   const names: ToolName[] = ['read_file', 'write_file', 'edit_file', 'list_files', 'search'];
   if (commands !== undefined && commands.length > 0) names.push('run_command');
