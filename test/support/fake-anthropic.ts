@@ -204,12 +204,14 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   const server = createServer((req, res) => {
     // A client that goes away mid-answer (an aborted stream) is not the fake's failure.
     res.on('error', () => {});
-    req.socket.on('error', () => {});
     void handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, errorBody(500, `fake-anthropic crashed: ${String(err)}`), { 'x-should-retry': 'false' });
       else res.destroy();
     });
   });
+
+  // The socket's errors too, once per connection (a kept-alive socket serves many requests).
+  server.on('connection', (socket) => socket.on('error', () => {}));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
