@@ -1,4 +1,4 @@
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { describeFsError } from './fs-error.js';
 
@@ -42,4 +42,10 @@ export async function writeFileAtomicAsync(file: string, data: string | Uint8Arr
     await unlink(tmp).catch(() => undefined);
     return { ok: false, error: describeFsError(err, file) };
   }
+}
+
+/** Writes all of `bytes` to an open file (writeSync may write less than asked). */
+export function writeAllSync(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off);
 }

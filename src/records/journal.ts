@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { describeFsError } from './fs-error.js';
+import { writeAllSync } from './atomic.js';
 import type { JournalEvent, WrittenEvent } from './journal-events.js';
 import { journalDir, journalFile } from './paths.js';
 
@@ -59,8 +60,7 @@ export class JournalWriter {
     if (this.fd === undefined || this.failed !== undefined) return;
     const line = Buffer.from(`${JSON.stringify(event)}\n`);
     try {
-      let off = 0;
-      while (off < line.length) off += writeSync(this.fd, line, off);
+      writeAllSync(this.fd, line);
     } catch (err) {
       this.failed = describeFsError(err, this.file);
     }

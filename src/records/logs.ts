@@ -1,4 +1,5 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { writeAllSync } from './atomic.js';
 import { describeFsError } from './fs-error.js';
 
 /**
@@ -28,8 +29,7 @@ export class LogWriter {
     if (this.failed !== undefined) return;
     try {
       this.fd ??= openSync(this.file, this.append ? 'a' : 'w');
-      let off = 0;
-      while (off < chunk.length) off += writeSync(this.fd, chunk, off);
+      writeAllSync(this.fd, chunk);
       this.written += chunk.length;
     } catch (err) {
       this.failed = describeFsError(err, this.file);

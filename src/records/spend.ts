@@ -56,16 +56,9 @@ export function foldSpend(events: Iterable<SpendEvent>): PriorSpend {
 
 /** The sum of some entries. */
 export function sumSpend(entries: Iterable<SpendEntry>): { usage: Usage; cost_usd: number } {
-  const usage = { ...ZERO_USAGE };
-  let cost = 0;
-  for (const e of entries) {
-    usage.input_tokens += e.usage.input_tokens;
-    usage.output_tokens += e.usage.output_tokens;
-    usage.cache_creation_input_tokens += e.usage.cache_creation_input_tokens;
-    usage.cache_read_input_tokens += e.usage.cache_read_input_tokens;
-    cost += e.cost_usd;
-  }
-  return { usage, cost_usd: cost };
+  const sum = { usage: { ...ZERO_USAGE }, cost: 0 };
+  for (const e of entries) addInto(sum, e.usage, e.cost_usd);
+  return { usage: sum.usage, cost_usd: sum.cost };
 }
 
 function usageOf(value: unknown): Usage {
