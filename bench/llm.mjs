@@ -131,7 +131,7 @@ stages:
   const here = (p) => new URL(p, import.meta.url);
   const corpora = {
     English: readFileSync(here('../README.md'), 'utf8'),
-    code: readFileSync(here('../src/engine/budget.ts'), 'utf8'),
+    code: readFileSync(here('../src/engine/budget/budget.ts'), 'utf8'),
     'Chinese (CJK)': '预算永远不能超支。模型的回答被截断时，绝不能当作完整的答案。每个请求都必须有截止时间。'.repeat(60),
     Japanese: '予算を超えてはいけません。最大トークンで切れた回答は完全な回答として扱いません。'.repeat(60),
   };

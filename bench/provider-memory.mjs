@@ -17,7 +17,7 @@ import { tempDir } from './lib/temp.mjs';
 
 if (process.argv[2] === 'child') {
   const [, , , url, maxTokens] = process.argv;
-  const { AnthropicProvider } = await import('../dist/providers/anthropic.js');
+  const { AnthropicProvider } = await import('../dist/providers/anthropic/anthropic.js');
   const provider = new AnthropicProvider({ apiKey: 'sk-ant-bench', baseURL: url, retry: { maxRetries: 0, initialDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
   let streamed = 0;
   const r = await provider.call(

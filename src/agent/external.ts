@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import type { Usage } from '../engine/events.js';
+import type { Usage } from '../records/events.js';
 import { runProcess } from './process.js';
 
 /**

@@ -1,5 +1,5 @@
-export { resolveInWorkspace, isDenied, type ConfinementReason, type ConfineMode, type ConfinePolicy, type Confined } from './confine.js';
-export { createMatcher, createDenyMatcher, DEFAULT_DENY, type Matcher } from './matcher.js';
+export { resolveInWorkspace, isDenied, type ConfinementReason, type ConfineMode, type ConfinePolicy, type Confined } from '../workspace/confine.js';
+export { createMatcher, createDenyMatcher, DEFAULT_DENY, type Matcher } from '../workspace/matcher.js';
 export {
   buildTools,
   defaultToolNames,

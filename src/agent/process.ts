@@ -1,6 +1,6 @@
-import { CappedCapture } from '../stages/capture.js';
-import { terminateGroup, type GroupKiller } from '../stages/process-group.js';
-import { EXECA_OPTIONS, loadExeca, trackGroup } from '../stages/spawn.js';
+import { CappedCapture } from '../process/capture.js';
+import { terminateGroup, type GroupKiller } from '../process/process-group.js';
+import { EXECA_OPTIONS, loadExeca, trackGroup } from '../process/spawn.js';
 
 /**
  * Running a program for the agent (run_command, external agents): no shell, its own process

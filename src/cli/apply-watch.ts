@@ -1,7 +1,8 @@
 import { loadPipeline, type PipelineResult } from '../config/index.js';
-import type { ModelFlags } from '../engine/models.js';
+import type { ModelFlags } from '../engine/models/models.js';
 import type { RunResult } from '../engine/run.js';
-import { EXIT, type CliIO } from './io.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT } from './exit.js';
 import { printDiagnostics } from './print-diagnostics.js';
 
 /** The flags of `apply` that watch mode reads. */
@@ -49,7 +50,7 @@ export async function watchApply(io: CliIO, args: WatchArgs): Promise<number> {
   const run = async (pipeline: Parameters<typeof runPipeline>[0], signal: AbortSignal, hooks: Parameters<typeof runPipeline>[1]['workspaceHooks']): Promise<RunResult> => {
     let approve: string[] | undefined;
     if (flags.approve) {
-      const { resolveApproveIds } = await import('../engine/approvals.js');
+      const { resolveApproveIds } = await import('../engine/approvals/approvals.js');
       const resolved = resolveApproveIds(pipeline.root, flags.approve);
       if (!resolved.ok) return { ok: false, message: resolved.message, exitCode: EXIT.usage };
       approve = resolved.paths;

@@ -3,11 +3,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadPipeline } from '../config/index.js';
 import { didYouMean } from '../config/suggest.js';
-import type { ModelFlags } from '../engine/models.js';
-import { EXIT, ExitError, type CliIO } from './io.js';
+import type { ModelFlags } from '../engine/models/models.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT, ExitError } from './exit.js';
 import { collect, commaList, positiveInt } from './options.js';
 import { printDiagnostics } from './print-diagnostics.js';
-import { warmSpawnHelpers } from '../stages/spawner-pool.js';
+import { warmSpawnHelpers } from '../process/spawner-pool.js';
 
 interface ApplyFlags {
   set: string[];
@@ -83,7 +84,7 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   warmSpawnHelpers();
   // The engine, execa and listr2 load only for apply, so read-only commands start fast; execa's
   // import overlaps with reading the config.
-  const engine = Promise.all([import('../engine/run.js'), import('../ui/index.js'), import('../stages/spawn.js')]);
+  const engine = Promise.all([import('../engine/run.js'), import('../ui/index.js'), import('../process/spawn.js')]);
   engine.then(([, , spawn]) => spawn.preloadExeca()).catch(() => undefined);
   const loaded = loadPipeline(file, { cwd: io.cwd, set: flags.set, forRun: true, ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) });
   if (flags.watch) {
@@ -97,7 +98,7 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   printDiagnostics(io, loaded.warnings, loaded.sources);
   let approve: string[] | undefined;
   if (flags.approve) {
-    const { resolveApproveIds } = await import('../engine/approvals.js');
+    const { resolveApproveIds } = await import('../engine/approvals/approvals.js');
     const resolved = resolveApproveIds(loaded.pipeline.root, flags.approve);
     if (!resolved.ok) {
       io.stderr.write(`factory apply: ${resolved.message}\n`);

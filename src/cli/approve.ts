@@ -2,14 +2,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { didYouMean } from '../config/suggest.js';
-import { answerFile, listAnswers, listWaiting, readAnswer, writeAnswerOnce, type AnswerRecord, type WaitingRecord } from '../engine/approval-files.js';
-import { approverName } from '../engine/approval-identity.js';
+import { answerFile, listAnswers, listWaiting, readAnswer, writeAnswerOnce, type AnswerRecord, type WaitingRecord } from '../engine/approvals/approval-files.js';
+import { approverName } from '../engine/approvals/approval-identity.js';
 import { isAlive } from '../records/lock.js';
 import { runsDir } from '../records/paths.js';
 import { latestRunId, listRuns, loadRun } from '../records/read.js';
 import type { StageFile } from '../records/types.js';
 import { findWorkspace } from '../records/workspace.js';
-import { EXIT, ExitError, type CliIO } from './io.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT, ExitError } from './exit.js';
 
 interface ApproveFlags {
   reject?: boolean;

@@ -1,13 +1,14 @@
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { StageCache } from '../engine/cache.js';
-import { describeFsError } from '../records/fs-error.js';
+import { StageCache } from '../engine/cache/cache.js';
+import { describeFsError } from '../base/fs-error.js';
 import { readLock, isAlive } from '../records/lock.js';
 import { listRuns } from '../records/read.js';
 import { factoryDir, lockFile, runDir } from '../records/paths.js';
 import { findWorkspace } from '../records/workspace.js';
-import { EXIT, ExitError, type CliIO } from './io.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT, ExitError } from './exit.js';
 
 /** Accepts 0 (remove every run) and up. */
 function keepCount(value: string): number {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { evaluate, parseExpression, type ExprError, type Value } from '../expr/index.js';
-import { EXIT, ExitError, type CliIO } from './io.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT, ExitError } from './exit.js';
 
 /** `factory eval 'EXPR' --context JSON`: try a condition before committing it. */
 export function registerEval(program: Command, io: CliIO): Command {

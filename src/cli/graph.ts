@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadPipeline } from '../config/index.js';
 import type { Pipeline, Scope } from '../config/pipeline.js';
-import { EXIT, ExitError, type CliIO } from './io.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT, ExitError } from './exit.js';
 import { choice, collect } from './options.js';
 import { printDiagnostics } from './print-diagnostics.js';
 

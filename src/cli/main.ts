@@ -1,4 +1,5 @@
-import { EXIT, processIO, type CliIO } from './io.js';
+import { processIO, type CliIO } from '../base/io.js';
+import { EXIT } from './exit.js';
 import { VERSION } from './version.js';
 
 /**

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { BUILTIN_DIR } from '../config/template-ref.js';
+import { BUILTIN_DIR } from '../config/templates/template-ref.js';
 import { budgetView, planRows, type BudgetView, type PlanRow } from '../config/describe.js';
 import { estimatePipeline, type PipelineEstimate, type StageEstimate } from '../config/estimate.js';
 import { loadPipeline } from '../config/index.js';
-import { predictPipeline, type Prediction } from '../engine/predict.js';
-import { EXIT, ExitError, type CliIO } from './io.js';
+import { predictPipeline, type Prediction } from '../engine/cache/predict.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT, ExitError } from './exit.js';
 import { collect, choice } from './options.js';
 import { printDiagnostics } from './print-diagnostics.js';
 import { fitTable } from '../ui/fit-table.js';

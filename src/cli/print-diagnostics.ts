@@ -1,6 +1,6 @@
 import { formatDiagnostic, summaryLine } from '../config/code-frame.js';
 import type { Diagnostic } from '../config/diagnostics.js';
-import { useColor, widthOf, type CliIO } from './io.js';
+import { useColor, widthOf, type CliIO } from '../base/io.js';
 
 /** Prints diagnostics with their code frames to stderr, then a count. */
 export function printDiagnostics(io: CliIO, diags: readonly Diagnostic[], sources: ReadonlyMap<string, string> = new Map()): void {

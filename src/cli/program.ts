@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT, ExitError, type CliIO } from './io.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT, ExitError } from './exit.js';
 import { loadCommands, type RegisterCommand } from './registry.js';
 import { VERSION } from './version.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliIO } from './io.js';
+import type { CliIO } from '../base/io.js';
 
 /** A command file adds its subcommand to the program and returns it. One line per command. */
 export type RegisterCommand = (program: Command, io: CliIO) => Command;

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { formatDuration } from '../engine/durations.js';
+import { formatDuration } from '../base/duration.js';
 import { shortTime, shownStatus, spanMs, stageCounts } from '../records/describe.js';
 import { scanRuns } from '../records/read.js';
 import { findWorkspace } from '../records/workspace.js';
-import { EXIT, ExitError, type CliIO } from './io.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT, ExitError } from './exit.js';
 import { table } from './table.js';
 
 export function registerRuns(program: Command, io: CliIO): Command {

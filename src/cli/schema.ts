@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { schemaText } from '../config/schema.js';
-import type { CliIO } from './io.js';
+import type { CliIO } from '../base/io.js';
 import { choice } from './options.js';
 
 export function registerSchema(program: Command, io: CliIO): Command {

@@ -2,13 +2,14 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { didYouMean } from '../config/suggest.js';
-import { formatDuration } from '../engine/durations.js';
+import { formatDuration } from '../base/duration.js';
 import { shortTime, shownStatus, spanMs, stageCounts } from '../records/describe.js';
 import { logFile } from '../records/paths.js';
 import { latestRunId, listRuns, loadRun } from '../records/read.js';
 import type { RunRecord, StageRecord } from '../records/types.js';
 import { findWorkspace } from '../records/workspace.js';
-import { EXIT, ExitError, type CliIO } from './io.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT, ExitError } from './exit.js';
 import { positiveInt } from './options.js';
 import { table } from './table.js';
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadPipeline } from '../config/index.js';
-import { EXIT, ExitError, type CliIO } from './io.js';
+import { type CliIO } from '../base/io.js';
+import { EXIT, ExitError } from './exit.js';
 import { collect } from './options.js';
 import { diagnosticsJson, printDiagnostics } from './print-diagnostics.js';
 

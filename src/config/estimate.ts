@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { renderValue, type Value } from '../expr/index.js';
-import { priceOf, pricingTable, ratesFor, type PricingTable } from '../providers/pricing.js';
+import { priceOf, pricingTable, ratesFor, type PricingTable } from './pricing.js';
 import { expandGlobs } from './files.js';
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
 import { innermostDefault, stageModel } from './stage-model.js';

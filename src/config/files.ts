@@ -3,10 +3,10 @@ import path from 'node:path';
 import { globSync } from 'tinyglobby';
 import { parseTemplate, renderValue } from '../expr/index.js';
 import { diagnostic, type Diagnostic } from './diagnostics.js';
-import { loadYamlFile, locate, originOf, type LoadedFile, type PathSegment } from './load.js';
+import { loadYamlFile, locate, originOf, type LoadedFile, type PathSegment } from './load/load.js';
 import type { JsonValue } from './pipeline.js';
 import { validateAgainstSchema } from './schema.js';
-import type { RawScope } from './scopes.js';
+import type { RawScope } from './check/scopes.js';
 
 /** Directories never searched for context, inputs or scenarios. */
 export const ALWAYS_IGNORED = ['**/node_modules/**', '**/.git/**', '**/.factory/**'];

@@ -1,7 +1,7 @@
-import { checkConfig } from './check.js';
+import { checkConfig } from './check/check.js';
 import { sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { loadYamlFile, resolveConfigPath, type LoadedFile } from './load.js';
-import { resolveExtends } from './templates.js';
+import { loadYamlFile, resolveConfigPath, type LoadedFile } from './load/load.js';
+import { resolveExtends } from './templates/templates.js';
 import type { Pipeline } from './pipeline.js';
 
 export interface LoadOptions {

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { PACKAGE_ROOT_URL } from '../base/package-root.js';
 import { diagnostic, type Diagnostic } from './diagnostics.js';
 import validateCassette from './generated/validate-cassette.js';
 import validateFactory from './generated/validate-factory.js';
 import validateScenario from './generated/validate-scenario.js';
-import { locate, type LoadedFile, type PathSegment } from './load.js';
+import { locate, type LoadedFile, type PathSegment } from './load/load.js';
 import { didYouMean, oneOf } from './suggest.js';
 import { DURATION_HINT, TOKENS_HINT } from './units.js';
 
@@ -12,7 +13,7 @@ export type SchemaName = 'factory' | 'scenario' | 'cassette' | 'run';
 
 type SchemaNode = { [key: string]: unknown };
 
-const schemaUrl = (name: SchemaName) => new URL(`../../schemas/${name}.schema.json`, import.meta.url);
+const schemaUrl = (name: SchemaName) => new URL(`schemas/${name}.schema.json`, PACKAGE_ROOT_URL);
 
 /**
  * Validators compiled from schemas/ at build time (scripts/gen-validators.mjs) with

@@ -1,4 +1,4 @@
-import { canonicalJson, type FileHash, type FingerprintParts } from './fingerprint.js';
+import { canonicalJson, type FileHash, type FingerprintParts } from './cache/fingerprint.js';
 import type { JsonValue } from '../config/pipeline.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { JsonValue, StageNode } from '../config/pipeline.js';
-import { ZERO_USAGE, type Reason, type StageStatus, type Usage } from './events.js';
+import { ZERO_USAGE, type Reason, type StageStatus, type Usage } from '../records/events.js';
 import { checkRecord, emit, journal, type RunState } from './state.js';
 
 /** A stage's end as the scheduler keeps it for `needs`, `if` and the `stages` context. */

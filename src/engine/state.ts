@@ -1,11 +1,11 @@
 import type { Pipeline } from '../config/pipeline.js';
-import type { Approvals } from './approvals.js';
+import type { Approvals } from './approvals/approvals.js';
 import type { RunStore } from '../records/store.js';
 import type { PipelineEnv, RunContexts } from './contexts.js';
-import type { EngineEvent, EventSink } from './events.js';
-import type { ModelRuntime } from './models.js';
-import type { RunCache } from './run-cache.js';
-import type { Slots } from './slots.js';
+import type { EngineEvent, EventSink } from '../records/events.js';
+import type { ModelRuntime } from './models/models.js';
+import type { RunCache } from './cache/run-cache.js';
+import type { Slots } from './schedule/slots.js';
 
 /** Why the run stopped starting new stages (docs/configuration.md). */
 export interface Stopping {

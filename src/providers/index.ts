@@ -1,19 +1,19 @@
 import path from 'node:path';
 import type { Pricing, ProviderName, Providers } from '../config/generated/factory.js';
-import { AnthropicProvider, anthropicSettings } from './anthropic.js';
-import { pricingTable } from './pricing.js';
-import { RecordingProvider, type CassetteRecorder } from './record.js';
-import { ReplayProvider } from './replay.js';
+import { AnthropicProvider, anthropicSettings } from './anthropic/anthropic.js';
+import { pricingTable } from '../config/pricing.js';
+import { RecordingProvider, type CassetteRecorder } from './replay/record.js';
+import { ReplayProvider } from './replay/replay.js';
 import type { Provider, ProviderError } from './types.js';
 
 export type { CallKey, CallOptions, CallResult, ModelRequest, ModelResponse, Provider, ProviderError, ProviderErrorKind } from './types.js';
 export { usageOf } from './types.js';
-export { withCacheBreakpoints } from './cache-breakpoints.js';
-export { BUILTIN_PRICING, costOf, nearestModel, priceOf, pricingTable, type ModelPrice, type PricingTable } from './pricing.js';
-export { CassetteRecorder, RecordingProvider } from './record.js';
+export { withCacheBreakpoints } from './anthropic/cache-breakpoints.js';
+export { BUILTIN_PRICING, costOf, nearestModel, priceOf, pricingTable, type ModelPrice, type PricingTable } from '../config/pricing.js';
+export { CassetteRecorder, RecordingProvider } from './replay/record.js';
 export { redactSecrets, redactJson } from './redact.js';
-export { AnthropicProvider } from './anthropic.js';
-export { ReplayProvider } from './replay.js';
+export { AnthropicProvider } from './anthropic/anthropic.js';
+export { ReplayProvider } from './replay/replay.js';
 
 export interface ProviderConfig {
   /** The directory of factory.yaml: a relative `providers.replay.cassette` resolves there. */

@@ -1,4 +1,4 @@
-import { sleep } from '../engine/backoff.js';
+import { sleep } from '../base/backoff.js';
 /**
  * The provider's own retries, before a stage's `retries` come into play: rate limits, overload,
  * server errors and dropped connections are retried with exponential backoff, or after the wait

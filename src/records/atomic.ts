@@ -1,6 +1,6 @@
 import { renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
-import { describeFsError } from './fs-error.js';
+import { describeFsError } from '../base/fs-error.js';
 
 export type WriteResult = { ok: true } | { ok: false; error: string };
 

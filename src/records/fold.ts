@@ -1,6 +1,6 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
-import type { Reason, RunStatus } from '../engine/events.js';
-import { ZERO_USAGE } from '../engine/events.js';
+import type { Reason, RunStatus } from './events.js';
+import { ZERO_USAGE } from './events.js';
 import type { JournalEvent } from './journal-events.js';
 import { normalizeUsage } from './merge.js';
 import { SpendTally } from './spend.js';

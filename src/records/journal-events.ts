@@ -1,6 +1,6 @@
 import type { StageKind } from '../config/pipeline.js';
 import type { JsonValue } from '../config/pipeline.js';
-import type { EngineEvent, RunStatus } from '../engine/events.js';
+import type { EngineEvent, RunStatus } from './events.js';
 
 /**
  * What a journal line holds (docs/running.md): every engine event, verbatim, plus the events

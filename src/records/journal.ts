@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { describeFsError } from './fs-error.js';
+import { describeFsError } from '../base/fs-error.js';
 import { writeAllSync } from './atomic.js';
 import type { JournalEvent, WrittenEvent } from './journal-events.js';
 import { journalDir, journalFile } from './paths.js';

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { describeFsError } from './fs-error.js';
+import { describeFsError } from '../base/fs-error.js';
 import { lockFile } from './paths.js';
 import { recordGroups, reapOrphanGroups } from './process-groups.js';
 

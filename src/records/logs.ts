@@ -1,6 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import { writeAllSync } from './atomic.js';
-import { describeFsError } from './fs-error.js';
+import { describeFsError } from '../base/fs-error.js';
 
 /**
  * The full output of one stream of one stage, appended as it arrives. The file is created on the

@@ -1,4 +1,4 @@
-import { ZERO_USAGE, type Usage } from '../engine/events.js';
+import { ZERO_USAGE, type Usage } from './events.js';
 import { RECORD_VERSION, type RunMeta, type StageFile } from './types.js';
 
 /**

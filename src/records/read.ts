@@ -1,7 +1,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { RunFold } from './fold.js';
-import { describeFsError } from './fs-error.js';
+import { describeFsError } from '../base/fs-error.js';
 import { RunJournalReader } from './journal.js';
 import { mergedRunMeta, normalizeStageFile } from './merge.js';
 import { journalDir, runDir, runJson, runsDir, stagesDir } from './paths.js';

@@ -1,4 +1,4 @@
-import { ZERO_USAGE, type Usage } from '../engine/events.js';
+import { ZERO_USAGE, type Usage } from './events.js';
 
 /**
  * What a run spent, folded from its journal's events (docs/models-and-budgets.md and docs/cache-and-watch.md): every `model_call`

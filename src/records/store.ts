@@ -1,8 +1,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { ZERO_USAGE, type Usage } from '../engine/events.js';
+import { ZERO_USAGE, type Usage } from './events.js';
 import { writeJsonAtomic, type WriteResult } from './atomic.js';
 import { RunFold } from './fold.js';
-import { describeFsError } from './fs-error.js';
+import { describeFsError } from '../base/fs-error.js';
 import type { WrittenEvent, JournalEvent } from './journal-events.js';
 import { JournalWriter } from './journal.js';
 import { LogWriter } from './logs.js';

@@ -1,5 +1,5 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
-import type { Reason, RunStatus, StageStatus, Usage } from '../engine/events.js';
+import type { Reason, RunStatus, StageStatus, Usage } from './events.js';
 
 /** Version of run.json and of the stage files (docs/running.md; schemas/run.schema.json). */
 export const RECORD_VERSION = 1;

@@ -1,5 +1,5 @@
 import type { ModelRequest, ModelResponse } from '../providers/types.js';
-import type { Usage } from '../engine/events.js';
+import type { Usage } from '../records/events.js';
 import type { Verdict } from './judge-cache.js';
 
 export const SUBMIT_SCORE = 'submit_score';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { expandGlobs } from '../config/files.js';
 import type { Scenario } from '../config/generated/scenario.js';
-import { loadYamlFile } from '../config/load.js';
+import { loadYamlFile } from '../config/load/load.js';
 import { validateAgainstSchema } from '../config/schema.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 

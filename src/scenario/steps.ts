@@ -1,6 +1,6 @@
-import { CappedCapture } from '../stages/capture.js';
-import { terminateGroup, type GroupKiller } from '../stages/process-group.js';
-import { spawnCommand } from '../stages/spawn.js';
+import { CappedCapture } from '../process/capture.js';
+import { terminateGroup, type GroupKiller } from '../process/process-group.js';
+import { spawnCommand } from '../process/spawn.js';
 
 /** Bytes of each stream a step keeps (for expectations, the judge's transcript and feedback). */
 export const STEP_OUTPUT_CAP = 64 * 1024;

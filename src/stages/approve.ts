@@ -1,8 +1,8 @@
 import type { ApproveStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { formatDuration } from '../engine/durations.js';
-import type { ShownValue } from '../engine/approvals.js';
-import type { StageExecutor, StageResult } from './types.js';
+import { formatDuration } from '../base/duration.js';
+import type { ShownValue } from '../engine/approvals/approvals.js';
+import type { StageExecutor, StageResult } from '../engine/executor.js';
 
 /**
  * `kind: approve` (docs/configuration.md): a human decision. Renders `message` and `show`, then waits

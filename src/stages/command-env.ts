@@ -1,6 +1,6 @@
 import type { JsonValue } from '../config/pipeline.js';
 import { envText } from '../engine/env-text.js';
-import type { StageContext } from './types.js';
+import type { StageContext } from '../engine/executor.js';
 
 export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false; message: string };
 

@@ -2,11 +2,11 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { CappedCapture } from './capture.js';
+import { CappedCapture } from '../process/capture.js';
 import { commandEnv } from './command-env.js';
-import { terminateGroup, type GroupKiller } from './process-group.js';
-import { spawnCommand } from './spawn.js';
-import type { StageContext, StageExecutor, StageResult } from './types.js';
+import { terminateGroup, type GroupKiller } from '../process/process-group.js';
+import { spawnCommand } from '../process/spawn.js';
+import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 
 /** stdout read whole for `parse: json` is refused past this size. */
 const MAX_JSON_BYTES = 16 * 1024 * 1024;

@@ -1,14 +1,14 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { createDenyMatcher, createMatcher } from '../agent/matcher.js';
+import { createDenyMatcher, createMatcher } from '../workspace/matcher.js';
 import { runAgent, type AgentResult } from '../agent/loop.js';
 import { runExternalAgent } from '../agent/external.js';
 import { buildTools, defaultToolNames, environmentWithoutSecrets } from '../agent/tools/index.js';
 import type { GenerateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { stageReasonOf, type ModelServices } from '../engine/models.js';
-import { ZERO_USAGE } from '../engine/events.js';
-import { changesBetween } from '../engine/snapshot.js';
+import { stageReasonOf, type ModelServices } from '../engine/models/models.js';
+import { ZERO_USAGE } from '../records/events.js';
+import { changesBetween } from '../workspace/snapshot.js';
 import {
   asText,
   baseRequest,
@@ -22,7 +22,7 @@ import {
   stageError,
   type Got,
 } from './model-input.js';
-import type { StageContext, StageExecutor, StageResult } from './types.js';
+import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 
 export const DEFAULT_AGENT_SYSTEM = [
   'You are a coding agent working in a project folder (the workspace).',

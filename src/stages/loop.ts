@@ -1,9 +1,9 @@
 import type { LoopStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { ZERO_USAGE, type Usage } from '../engine/events.js';
+import { ZERO_USAGE, type Usage } from '../records/events.js';
 import { condition } from '../engine/expressions.js';
 import type { StatusFunctions, Value } from '../expr/index.js';
-import type { NestedOutcome, StageExecutor, StageResult } from './types.js';
+import type { NestedOutcome, StageExecutor, StageResult } from '../engine/executor.js';
 
 /** Without `until`, a loop repeats until every stage of its body succeeded. */
 const DEFAULT_UNTIL = '${{ success() }}';

@@ -1,13 +1,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ContentBlock, MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
-import { resolveInWorkspace } from '../agent/confine.js';
+import { resolveInWorkspace } from '../workspace/confine.js';
 import { expandGlobs } from '../config/files.js';
 import type { JsonValue } from '../config/pipeline.js';
-import type { ModelServices } from '../engine/models.js';
-import { isBinary } from '../engine/snapshot.js';
+import type { ModelServices } from '../engine/models/models.js';
+import { isBinary } from '../workspace/snapshot.js';
 import type { ModelRequest } from '../providers/types.js';
-import type { StageContext, StageResult } from './types.js';
+import type { StageContext, StageResult } from '../engine/executor.js';
 
 /**
  * What the three model stages share: the instruction (`prompt`, or `prompt_file` read and

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { resolveInWorkspace } from '../agent/confine.js';
+import { resolveInWorkspace } from '../workspace/confine.js';
 import { writeFileAtomic } from '../records/atomic.js';
 import {
   asText,
@@ -16,7 +16,7 @@ import {
   stageError,
   textOf,
 } from './model-input.js';
-import type { StageExecutor } from './types.js';
+import type { StageExecutor } from '../engine/executor.js';
 
 /**
  * `kind: plan`: one model call without tools — `system`, the `context` files, the instruction —

@@ -7,7 +7,7 @@ import { pipelineExecutor } from './pipeline.js';
 import { planExecutor } from './plan.js';
 import { reviewExecutor } from './review.js';
 import { scenarioValidateExecutor } from './scenario-validate.js';
-import type { StageExecutor } from './types.js';
+import type { StageExecutor } from '../engine/executor.js';
 
 /** Stage kind → executor. A new kind is one file in src/stages and one line here. */
 const executors: Partial<Record<StageKind, StageExecutor>> = {

@@ -1,8 +1,8 @@
 import type { MessageParam, TextBlockParam, Tool, ToolUseBlock } from '@anthropic-ai/sdk/resources/messages';
-import { isDenied } from '../agent/confine.js';
+import { isDenied } from '../workspace/confine.js';
 import type { ReviewStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { unifiedDiff } from '../engine/snapshot.js';
+import { unifiedDiff } from '../workspace/snapshot.js';
 import type { ModelResponse } from '../providers/types.js';
 import {
   baseRequest,
@@ -16,7 +16,7 @@ import {
   servicesOf,
   stageError,
 } from './model-input.js';
-import type { StageExecutor } from './types.js';
+import type { StageExecutor } from '../engine/executor.js';
 
 export const DEFAULT_APPROVE_THRESHOLD = 0.8;
 /** A diff longer than this is cut, with a note saying so. */

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { ProviderName, ScenarioValidateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { ZERO_USAGE, type Usage } from '../engine/events.js';
+import { ZERO_USAGE, type Usage } from '../records/events.js';
 import type { CallKey, ModelResponse } from '../providers/types.js';
 import { patternsOf } from '../scenario/holdout.js';
 import { JudgeCache } from '../scenario/judge-cache.js';
@@ -10,7 +10,7 @@ import { loadScenarios } from '../scenario/load.js';
 import { stageOutputs, tally, type FeedbackLevel, type ScenarioResult } from '../scenario/results.js';
 import { runScenario } from '../scenario/run.js';
 import { commandEnv } from './command-env.js';
-import type { StageContext, StageExecutor, StageResult } from './types.js';
+import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 
 /** A judge answers with one short tool call. */
 const JUDGE_MAX_TOKENS = 1024;

@@ -1,4 +1,4 @@
-import type { ApprovalPrompt, ApprovalQuestion, HumanAnswer } from '../engine/approvals.js';
+import type { ApprovalPrompt, ApprovalQuestion, HumanAnswer } from '../engine/approvals/approvals.js';
 import { shownLines } from './approval-text.js';
 
 /**

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { StageKind } from '../config/pipeline.js';
-import type { EngineEvent } from '../engine/events.js';
+import type { EngineEvent } from '../records/events.js';
 import { formatReason, type Palette, paintStatus, stripAnsi } from './format.js';
 import { cleanLine } from './lines.js';
 

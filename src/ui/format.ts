@@ -1,4 +1,4 @@
-import type { Reason, RunStatus, StageStatus, Usage } from '../engine/events.js';
+import type { Reason, RunStatus, StageStatus, Usage } from '../records/events.js';
 
 /**
  * Small formatters shared by every renderer: durations, token counts, dollars, status symbols

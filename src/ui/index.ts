@@ -1,5 +1,5 @@
-import type { CliIO } from '../cli/io.js';
-import type { ApprovalPrompt } from '../engine/approvals.js';
+import type { CliIO } from '../base/io.js';
+import type { ApprovalPrompt } from '../engine/approvals/approvals.js';
 import { TerminalApprovalPrompt, type TtyInput } from './approval-prompt.js';
 import { JsonRenderer } from './json.js';
 import { TtyRenderer } from './listr.js';

@@ -1,5 +1,5 @@
-import type { CliIO } from '../cli/io.js';
-import type { EngineEvent } from '../engine/events.js';
+import type { CliIO } from '../base/io.js';
+import type { EngineEvent } from '../records/events.js';
 import type { Renderer } from './renderer.js';
 
 /**

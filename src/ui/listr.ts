@@ -9,8 +9,8 @@ import {
   type ListrTaskWrapper,
   ProcessOutput,
 } from 'listr2';
-import { type CliIO, useColor } from '../cli/io.js';
-import type { EngineEvent } from '../engine/events.js';
+import { type CliIO, useColor } from '../base/io.js';
+import type { EngineEvent } from '../records/events.js';
 import {
   formatDuration,
   formatReason,

@@ -1,5 +1,5 @@
-import { type CliIO, useColor } from '../cli/io.js';
-import type { EngineEvent } from '../engine/events.js';
+import { type CliIO, useColor } from '../base/io.js';
+import type { EngineEvent } from '../records/events.js';
 import {
   clockTime,
   formatDuration,

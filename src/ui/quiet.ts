@@ -1,5 +1,5 @@
-import { type CliIO, useColor } from '../cli/io.js';
-import type { EngineEvent } from '../engine/events.js';
+import { type CliIO, useColor } from '../base/io.js';
+import type { EngineEvent } from '../records/events.js';
 import { palette, type Palette, SYMBOLS } from './format.js';
 import { shownLines } from './approval-text.js';
 import { stageFinishedText } from './plain.js';

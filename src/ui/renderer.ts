@@ -1,5 +1,5 @@
-import type { CliIO } from '../cli/io.js';
-import type { EventSink } from '../engine/events.js';
+import type { CliIO } from '../base/io.js';
+import type { EventSink } from '../records/events.js';
 
 /** A renderer subscribes to the engine's events; `close()` flushes and prints what is left. */
 export interface Renderer extends EventSink {

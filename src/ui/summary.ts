@@ -1,4 +1,4 @@
-import type { EngineEvent, Reason, StageStatus, Usage } from '../engine/events.js';
+import type { EngineEvent, Reason, StageStatus, Usage } from '../records/events.js';
 import {
   formatBudgetAmount,
   formatDuration,

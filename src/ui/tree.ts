@@ -1,5 +1,5 @@
 import type { StageKind } from '../config/pipeline.js';
-import type { EngineEvent } from '../engine/events.js';
+import type { EngineEvent } from '../records/events.js';
 
 type RunStarted = Extract<EngineEvent, { type: 'run_started' }>;
 

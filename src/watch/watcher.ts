@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { FSWatcher } from 'chokidar';
-import { hashText } from '../engine/fingerprint.js';
+import { hashText } from '../engine/cache/fingerprint.js';
 
 /**
  * Watches what a pipeline reads (docs/cache-and-watch.md): exact files (factory.yaml, its templates) and

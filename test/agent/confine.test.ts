@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDenied, resolveInWorkspace, type ConfineMode, type ConfinementReason } from '../../src/agent/confine.js';
-import { createDenyMatcher, createMatcher } from '../../src/agent/matcher.js';
+import { isDenied, resolveInWorkspace, type ConfineMode, type ConfinementReason } from '../../src/workspace/confine.js';
+import { createDenyMatcher, createMatcher } from '../../src/workspace/matcher.js';
 
 let root: string;
 let ws: string;

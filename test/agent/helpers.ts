@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDenyMatcher, createMatcher } from '../../src/agent/matcher.js';
+import { createDenyMatcher, createMatcher } from '../../src/workspace/matcher.js';
 import { buildTools, TOOL_NAMES, type ToolOptions, type ToolSet } from '../../src/agent/tools/index.js';
 
 /** A temp folder holding `ws/` (the workspace) and `elsewhere/` beside it. */

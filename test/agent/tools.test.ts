@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildTools, defaultToolNames, TOOL_NAMES } from '../../src/agent/tools/index.js';
-import { createDenyMatcher } from '../../src/agent/matcher.js';
+import { createDenyMatcher } from '../../src/workspace/matcher.js';
 import { makeSandbox, put, tools } from './helpers.js';
 
 let root: string;

@@ -2,10 +2,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { cacheDir, pendingChanges, StageCache, workspaceFiles, type CacheEntry, type FileChange } from '../../src/engine/cache.js';
-import { writeChanges } from '../../src/engine/patches.js';
-import { canonicalJson, fingerprint, hashGlobs, hashText } from '../../src/engine/fingerprint.js';
-import { ZERO_USAGE } from '../../src/engine/events.js';
+import { cacheDir, pendingChanges, StageCache, workspaceFiles, type CacheEntry, type FileChange } from '../../src/engine/cache/cache.js';
+import { writeChanges } from '../../src/engine/patches/patches.js';
+import { canonicalJson, fingerprint, hashGlobs, hashText } from '../../src/engine/cache/fingerprint.js';
+import { ZERO_USAGE } from '../../src/records/events.js';
 
 const ws = () => realpathSync(mkdtempSync(path.join(tmpdir(), 'factory-cache-')));
 

@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { commandLoaders, loadCommands } from '../../src/cli/registry.js';
-import { processIO } from '../../src/cli/io.js';
+import { processIO } from '../../src/base/io.js';
 
 describe('the command registry', () => {
   it('each name is the name of the command its file registers', async () => {

@@ -8,8 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { loadYamlFile, locate } from '../../src/config/load.js';
-import { quickYamlValue } from '../../src/config/quick-yaml.js';
+import { loadYamlFile, locate } from '../../src/config/load/load.js';
+import { quickYamlValue } from '../../src/config/load/quick-yaml.js';
 import { ROOT } from '../support/cli.js';
 
 /** What the full reader makes of a text: its value, or undefined when it refuses it (or would not take the quick path's shape). */

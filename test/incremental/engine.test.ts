@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { StageCache } from '../../src/engine/cache.js';
+import { StageCache } from '../../src/engine/cache/cache.js';
 import { explainMiss } from '../../src/engine/explain.js';
-import type { FingerprintParts } from '../../src/engine/fingerprint.js';
-import { hashText } from '../../src/engine/fingerprint.js';
-import { fileChanges } from '../../src/engine/run-cache.js';
-import { WorkspaceTracker } from '../../src/engine/workspace-tracker.js';
+import type { FingerprintParts } from '../../src/engine/cache/fingerprint.js';
+import { hashText } from '../../src/engine/cache/fingerprint.js';
+import { fileChanges } from '../../src/engine/cache/run-cache.js';
+import { WorkspaceTracker } from '../../src/workspace/tracker.js';
 import { buildPipeline, tempWorkspace } from '../support/pipeline-builder.js';
 import { run } from '../support/run-helpers.js';
 import { runInProcess } from '../support/cli.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { changesBetween, takeSnapshot, unifiedDiff } from '../../src/engine/snapshot.js';
+import { changesBetween, takeSnapshot, unifiedDiff } from '../../src/workspace/snapshot.js';
 import { tempWorkspace } from '../support/pipeline-builder.js';
 
 function tree(files: Record<string, string>): string {

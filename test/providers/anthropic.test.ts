@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { AnthropicProvider, anthropicSettings, type AnthropicSettings } from '../../src/providers/anthropic.js';
-import { pricingTable } from '../../src/providers/pricing.js';
+import { AnthropicProvider, anthropicSettings, type AnthropicSettings } from '../../src/providers/anthropic/anthropic.js';
+import { pricingTable } from '../../src/config/pricing.js';
 import type { CallKey, ModelRequest, RetryInfo } from '../../src/providers/types.js';
 import { apiKeyOf, startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic } from '../support/fake-anthropic.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { MAX_BREAKPOINTS, withCacheBreakpoints } from '../../src/providers/cache-breakpoints.js';
+import { MAX_BREAKPOINTS, withCacheBreakpoints } from '../../src/providers/anthropic/cache-breakpoints.js';
 import type { ModelRequest } from '../../src/providers/types.js';
 
 const E = { type: 'ephemeral' };

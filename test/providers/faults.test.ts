@@ -3,9 +3,9 @@
 // increments for every attempt (dropped, stalled, cancelled, retried), truncated answers, the
 // content cap, retry-after and count_tokens.
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { AnthropicProvider, anthropicSettings, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, type AnthropicSettings } from '../../src/providers/anthropic.js';
-import { pricingTable } from '../../src/providers/pricing.js';
-import type { Usage } from '../../src/engine/events.js';
+import { AnthropicProvider, anthropicSettings, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, type AnthropicSettings } from '../../src/providers/anthropic/anthropic.js';
+import { pricingTable } from '../../src/config/pricing.js';
+import type { Usage } from '../../src/records/events.js';
 import type { CallKey, ModelRequest, RetryInfo } from '../../src/providers/types.js';
 import { countTokensOf, rateLimited, startFakeAnthropic, textMessage, truncatedToolUse, type FakeAnthropic } from '../support/fake-anthropic.js';
 

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { validateValue } from '../../src/config/schema.js';
-import { AnthropicProvider } from '../../src/providers/anthropic.js';
+import { AnthropicProvider } from '../../src/providers/anthropic/anthropic.js';
 import { createProvider } from '../../src/providers/index.js';
-import { CassetteRecorder, RecordingProvider } from '../../src/providers/record.js';
-import { ReplayProvider } from '../../src/providers/replay.js';
+import { CassetteRecorder, RecordingProvider } from '../../src/providers/replay/record.js';
+import { ReplayProvider } from '../../src/providers/replay/replay.js';
 import type { CallKey, ModelRequest } from '../../src/providers/types.js';
 import { startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic } from '../support/fake-anthropic.js';
 

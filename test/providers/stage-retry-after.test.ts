@@ -2,7 +2,7 @@
 // section 3): they wait what the API asked when the stage can afford it, else end the stage and
 // say why, instead of firing again at once. Through the built CLI, the real SDK and the fake API.
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { MAX_STAGE_RETRY_AFTER_MS, retryWait } from '../../src/engine/attempts.js';
+import { MAX_STAGE_RETRY_AFTER_MS, retryWait } from '../../src/engine/schedule/attempts.js';
 import { rateLimited, startFakeAnthropic, textMessage, type FakeAnthropic } from '../support/fake-anthropic.js';
 import { apiEnv, cli, messagesOf, requireBuild, runJson, workspace } from '../cli-models/helpers.js';
 

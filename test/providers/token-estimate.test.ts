@@ -6,7 +6,7 @@ import { nonAsciiShare, requestTokenUpperBound, tokenUpperBound } from '../../sr
 // Claude's published tokenizer (an older vocabulary) as the reference count: the bound must never be under it.
 const samples: Record<string, string> = {
   english: readFileSync(new URL('../../README.md', import.meta.url), 'utf8'),
-  code: readFileSync(new URL('../../src/engine/budget.ts', import.meta.url), 'utf8'),
+  code: readFileSync(new URL('../../src/engine/budget/budget.ts', import.meta.url), 'utf8'),
   json: readFileSync(new URL('../../schemas/factory.schema.json', import.meta.url), 'utf8'),
   chinese: '人工智能是计算机科学的一个分支，它企图了解智能的实质，并生产出一种新的能以人类智能相似的方式做出反应的智能机器。'.repeat(40),
   japanese: '日本語のテキストです。これは予算の見積もりが少なすぎないことを確かめるための文章です。'.repeat(40),

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { OUTPUT_CAP_BYTES } from '../../src/stages/capture.js';
+import { OUTPUT_CAP_BYTES } from '../../src/process/capture.js';
 import { buildPipeline, tempWorkspace } from '../support/pipeline-builder.js';
 import { run } from '../support/run-helpers.js';
 

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { spawnHelpers, spawnHere, type SpawnRequest, type SpawnResult } from '../../src/stages/spawn.js';
-import { helperScript, SpawnHelper } from '../../src/stages/spawner.js';
+import { spawnHelpers, spawnHere, type SpawnRequest, type SpawnResult } from '../../src/process/spawn.js';
+import { helperScript, SpawnHelper } from '../../src/process/spawner.js';
 import { buildPipeline, tempWorkspace } from '../support/pipeline-builder.js';
 import { alive, run } from '../support/run-helpers.js';
 
-// These tests drive the built helper (dist/stages/spawner-main.js): run `npm run build` first.
+// These tests drive the built helper (dist/process/spawner-main.js): run `npm run build` first.
 const cmd = (run: unknown, extra: Record<string, unknown> = {}) => ({ kind: 'command', run, retries: 0, ...extra });
 
 /** The process's helpers, one loaded at least: stages started from now on go through them. */

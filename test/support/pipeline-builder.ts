@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import type { FactoryConfig, Stage } from '../../src/config/generated/factory.js';
-import { locate, YamlSource } from '../../src/config/load.js';
+import { locate, YamlSource } from '../../src/config/load/load.js';
 import type { JsonValue, Pipeline, Scope, StageNode } from '../../src/config/pipeline.js';
 import { durationMs } from '../../src/config/units.js';
-import type { EngineEvent, EventSink } from '../../src/engine/events.js';
+import type { EngineEvent, EventSink } from '../../src/records/events.js';
 
 /** A fresh temporary workspace directory. */
 export function tempWorkspace(prefix = 'factory-test-'): string {

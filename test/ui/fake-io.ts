@@ -1,5 +1,5 @@
-import type { CliIO } from '../../src/cli/io.js';
-import type { EngineEvent, Usage } from '../../src/engine/events.js';
+import type { CliIO } from '../../src/base/io.js';
+import type { EngineEvent, Usage } from '../../src/records/events.js';
 
 /** A CliIO that keeps what is written; `isTTY` and `columns` as a test needs them. */
 export interface FakeStream {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { hashText } from '../../src/engine/fingerprint.js';
+import { hashText } from '../../src/engine/cache/fingerprint.js';
 import { ChangeWatcher, watchRoots } from '../../src/watch/watcher.js';
 
 const open: ChangeWatcher[] = [];

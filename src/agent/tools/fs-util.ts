@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { resolveInWorkspace, type ConfineMode, type Confined } from '../confine.js';
+import { resolveInWorkspace, type ConfineMode, type Confined } from '../../workspace/confine.js';
 import type { ToolContext } from './types.js';
 
 /** The one way tools resolve a path: confinement with the stage's policy. */

@@ -1,5 +1,5 @@
 import type { Tool } from '@anthropic-ai/sdk/resources/messages';
-import type { Matcher } from '../matcher.js';
+import type { Matcher } from '../../workspace/matcher.js';
 import { ChangeTracker } from './changes.js';
 import { editFileTool } from './edit-file.js';
 import { listFilesTool } from './list-files.js';

@@ -1,4 +1,4 @@
-import type { Matcher } from '../matcher.js';
+import type { Matcher } from '../../workspace/matcher.js';
 import type { ChangeTracker } from './changes.js';
 
 export type ToolName = 'read_file' | 'write_file' | 'edit_file' | 'list_files' | 'search' | 'run_command';

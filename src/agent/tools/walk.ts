@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isDenied, resolveInWorkspace } from '../confine.js';
+import { isDenied, resolveInWorkspace } from '../../workspace/confine.js';
 import type { ToolContext } from './types.js';
 
 /** Folders never walked into: dependencies are not the agent's to browse (it may still read them by path). */

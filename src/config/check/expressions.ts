@@ -1,0 +1,142 @@
+import { checkExpression, parseExpression, parseTemplate, type StaticEnv } from '../../expr/index.js';
+import type { ExprError } from '../../expr/index.js';
+import { diagnostic, type Diagnostic } from '../diagnostics.js';
+import { locateInString, type LoadedFile, type PathSegment } from '../load/load.js';
+import { LazySet } from '../lazy-set.js';
+import type { RawScope, RawStage } from './scopes.js';
+import { isRecord } from '../../base/is-record.js';
+
+/** Keys whose value is a whole expression even without `${{ }}`, as `if:` is in GitHub Actions. */
+const CONDITION_KEYS = new Set(['if', 'until']);
+/** Keys that are never expressions: `run` is checked separately (expressions are refused there). */
+const LITERAL_KEYS = new Set(['kind', 'needs', 'run', 'stages']);
+
+const STAGE_CONTEXTS = ['params', 'stages', 'env', 'run', 'budget'];
+
+interface Place {
+  loaded: LoadedFile;
+  all: ReadonlySet<string>;
+  params: ReadonlySet<string>;
+  diagnostics: Diagnostic[];
+}
+
+
+/** Every stage id of the pipeline, at any depth, for "exists but is not upstream" messages. */
+function allIds(scope: RawScope, into = new Set<string>()): Set<string> {
+  for (const s of scope.order) {
+    into.add(s.id);
+    if (s.body) allIds(s.body, into);
+  }
+  return into;
+}
+
+/** Checks every expression of the pipeline statically (docs/configuration.md), adding diagnostics. */
+export function checkExpressions(loaded: LoadedFile, root: RawScope, params: ReadonlySet<string>): Diagnostic[] {
+  const place: Place = { loaded, all: allIds(root), params, diagnostics: [] };
+  const config = isRecord(loaded.value) ? loaded.value : {};
+  const topEnv: StaticEnv = envFor(place, ['params', 'run'], new Set(), undefined, false);
+  if (isRecord(config.env)) walk(place, config.env, ['env'], topEnv, topEnv);
+  if (isRecord(config.outputs)) {
+    const everyTop = new Set(root.order.map((s) => s.id));
+    const outEnv = envFor(place, STAGE_CONTEXTS, everyTop, undefined, false);
+    walk(place, config.outputs, ['outputs'], outEnv, outEnv);
+  }
+  checkScope(place, root, new Set(), undefined);
+  return place.diagnostics;
+}
+
+function envFor(place: Place, contexts: string[], visible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined, statusFunctions: boolean, self?: string): StaticEnv {
+  const env: StaticEnv = {
+    contexts: new Set(loopBody ? [...contexts, 'loop'] : contexts),
+    params: place.params,
+    stages: loopBody ? { visible, all: place.all, loopBody } : { visible, all: place.all },
+    statusFunctions,
+    describe: (id: string) => `stage "${id}"`,
+  };
+  if (self !== undefined) env.self = self;
+  return env;
+}
+
+function checkScope(place: Place, scope: RawScope, enclosingVisible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined): void {
+  for (const stage of scope.order) {
+    const visible = new LazySet(() => new Set([...enclosingVisible, ...stage.upstream]));
+    const plain = envFor(place, STAGE_CONTEXTS, visible, loopBody, false, stage.id);
+    const condition = envFor(place, STAGE_CONTEXTS, visible, loopBody, true, stage.id);
+    walk(place, stage.def, stage.yamlPath, plain, condition);
+    if (stage.body) checkLoopBody(place, stage, visible);
+  }
+}
+
+function checkLoopBody(place: Place, loop: RawStage, loopVisible: ReadonlySet<string>): void {
+  const body = loop.body!;
+  const bodyIds = new Set(body.order.map((s) => s.id));
+  checkScope(place, body, loopVisible, bodyIds);
+  // `until` reads the body's stages and whatever a body stage may read.
+  const until = loop.def.until;
+  if (typeof until === 'string') {
+    const env = envFor(place, STAGE_CONTEXTS, new LazySet(() => new Set([...loopVisible, ...bodyIds])), bodyIds, true);
+    checkString(place, until, [...loop.yamlPath, 'until'], env, true);
+  }
+}
+
+function walk(place: Place, value: unknown, at: PathSegment[], plain: StaticEnv, condition: StaticEnv): void {
+  if (typeof value === 'string') {
+    checkString(place, value, at, plain, false);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => walk(place, item, [...at, i], plain, condition));
+  } else if (isRecord(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      if (at.length > 0 && at[at.length - 2] === 'stages' && LITERAL_KEYS.has(key)) continue;
+      if (key === 'until' && at[at.length - 2] === 'stages') continue; // checked with the loop body
+      if (CONDITION_KEYS.has(key) && typeof item === 'string' && at[at.length - 2] === 'stages') {
+        checkString(place, item, [...at, key], condition, true);
+      } else {
+        walk(place, item, [...at, key], plain, condition);
+      }
+    }
+  }
+}
+
+function checkString(place: Place, text: string, at: PathSegment[], env: StaticEnv, bare: boolean): void {
+  const report = (error: ExprError) => {
+    const pos = locateInString(place.loaded, at, text, error.offset, error.length);
+    place.diagnostics.push(diagnostic(place.loaded.file, pos, 'expression', error.message, error.hint));
+  };
+  if (bare && !text.includes('${{')) {
+    const parsed = parseExpression(text);
+    if (!parsed.ok) return report(parsed.error);
+    for (const e of checkExpression(parsed.ast, env)) report(e);
+    return;
+  }
+  const parsed = parseTemplate(text);
+  if (!parsed.ok) return report(parsed.error);
+  for (const part of parsed.parts) {
+    if (part.kind !== 'expr') continue;
+    for (const e of checkExpression(part.ast, env)) report({ ...e, offset: e.offset + part.sourceOffset });
+  }
+}
+
+/** `${{ }}` inside `run` is refused: values reach commands through `env:`, never spliced into shell text. */
+export function checkRunHasNoExpressions(loaded: LoadedFile, scope: RawScope): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const stage of scope.order) {
+    const run = stage.def.run;
+    const pieces: [string, PathSegment[]][] =
+      typeof run === 'string'
+        ? [[run, [...stage.yamlPath, 'run']]]
+        : Array.isArray(run)
+          ? run.flatMap((r, i): [string, PathSegment[]][] => (typeof r === 'string' ? [[r, [...stage.yamlPath, 'run', i]]] : []))
+          : [];
+    for (const [text, at] of pieces) {
+      const start = text.indexOf('${{');
+      if (start === -1) continue;
+      const end = text.indexOf('}}', start);
+      const length = end === -1 ? 3 : end + 2 - start;
+      out.push(diagnostic(loaded.file, locateInString(loaded, at, text, start, length), 'run-expression',
+        `expressions are not allowed inside \`run\` of stage "${stage.path}"`,
+        'pass the value through `env:` (e.g. `env: { VALUE: "${{ ... }}" }`) and read it as "$VALUE" in the command: a value spliced into shell text can inject commands'));
+    }
+    if (stage.body) out.push(...checkRunHasNoExpressions(loaded, stage.body));
+  }
+  return out;
+}

@@ -1,0 +1,108 @@
+import type { Pricing } from './generated/factory.js';
+import { nearest } from './suggest.js';
+import type { Usage } from '../records/events.js';
+
+/** USD per million tokens. */
+export interface Rates {
+  input: number;
+  output: number;
+  cache_write: number;
+  cache_read: number;
+}
+
+/**
+ * A model's prices. Some models bill a whole request at higher rates when its prompt (input +
+ * cache reads + cache writes) is longer than a threshold (Claude Haiku 5.5: over 100,000 tokens).
+ */
+export interface ModelPrice extends Rates {
+  long_prompt?: Rates & { above_tokens: number };
+}
+
+/** Model name → prices, the built-in table with the pipeline's `pricing:` applied over it. */
+export type PricingTable = ReadonlyMap<string, ModelPrice>;
+
+type GivenRates = { input: number; output: number; cache_write?: number | undefined; cache_read?: number | undefined };
+
+/** Cache writes cost 1.25× input and cache reads 0.1× input unless a price says otherwise. */
+export function withCacheDefaults(rates: GivenRates): Rates {
+  return {
+    input: rates.input,
+    output: rates.output,
+    cache_write: rates.cache_write ?? rates.input * 1.25,
+    cache_read: rates.cache_read ?? rates.input * 0.1,
+  };
+}
+
+const rates = (input: number, output: number, cache_write?: number, cache_read?: number): ModelPrice =>
+  withCacheDefaults({ input, output, cache_write, cache_read });
+
+/**
+ * Prices published on platform.claude.com (model overview pages and the pricing page), for the
+ * model ids the SDK names. Models whose price was not published there (claude-fable-5-2,
+ * claude-mythos-5-2, claude-mythos-preview) are left out rather than guessed: give them with
+ * `pricing:` in factory.yaml.
+ */
+const BUILTIN: Record<string, ModelPrice> = {
+  // Opus 5.5 reads its cache at 0.05× input.
+  'claude-opus-5-5': rates(4, 20, 5, 0.2),
+  // Sonnet 5.5 cache reads were cut from $0.20 to $0.10 on 2026-10-07.
+  'claude-sonnet-5-5': rates(2, 10, 2.5, 0.1),
+  'claude-haiku-5-5': { ...rates(0.1, 0.5, 0.125, 0.01), long_prompt: { above_tokens: 100_000, ...rates(0.5, 2.5, 0.625) } },
+  'claude-fable-5-1': rates(10, 50, 12.5, 0.25),
+  'claude-mythos-5-1': rates(10, 50, 12.5, 0.25),
+  'claude-fable-5': rates(10, 50, 12.5, 1),
+  'claude-mythos-5': rates(10, 50, 12.5, 1),
+  'claude-opus-5': rates(5, 25),
+  'claude-sonnet-5': rates(2, 10, 2.5, 0.2),
+  'claude-opus-4-8': rates(5, 25),
+  'claude-opus-4-7': rates(5, 25),
+  'claude-opus-4-6': rates(5, 25),
+  'claude-opus-4-5': rates(5, 25),
+  'claude-opus-4-5-20251101': rates(5, 25),
+  'claude-sonnet-4-6': rates(3, 15),
+  'claude-sonnet-4-5': rates(3, 15),
+  'claude-sonnet-4-5-20250929': rates(3, 15),
+  'claude-haiku-4-5': rates(1, 5),
+  'claude-haiku-4-5-20251001': rates(1, 5),
+};
+
+export const BUILTIN_PRICING: PricingTable = new Map(Object.entries(BUILTIN));
+
+/** The built-in table with `pricing:` from factory.yaml over it: an entry replaces the model's prices. */
+export function pricingTable(overrides: Pricing | undefined = undefined): PricingTable {
+  const table = new Map(BUILTIN_PRICING);
+  for (const [model, price] of Object.entries(overrides ?? {})) {
+    if (price) table.set(model, withCacheDefaults(price));
+  }
+  return table;
+}
+
+/** A model's prices; a dated id (`claude-x-20261001`) falls back to its undated alias. */
+export function priceOf(model: string, table: PricingTable): ModelPrice | undefined {
+  return table.get(model) ?? table.get(model.replace(/-\d{8}$/, ''));
+}
+
+/** The rates that apply to a request whose prompt (input + cache tokens) has this many tokens. */
+export function ratesFor(price: ModelPrice, promptTokens: number): Rates {
+  return price.long_prompt && promptTokens > price.long_prompt.above_tokens ? price.long_prompt : price;
+}
+
+/** USD for one call's usage, cache reads and writes at their own prices; undefined when the model has no price. */
+export function costOf(model: string, usage: Usage, table: PricingTable): number | undefined {
+  const price = priceOf(model, table);
+  if (!price) return undefined;
+  const prompt = usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens;
+  const r = ratesFor(price, prompt);
+  return (
+    (usage.input_tokens * r.input +
+      usage.output_tokens * r.output +
+      usage.cache_creation_input_tokens * r.cache_write +
+      usage.cache_read_input_tokens * r.cache_read) /
+    1_000_000
+  );
+}
+
+/** The priced model nearest to a misspelt name, for "did you mean". */
+export function nearestModel(name: string, table: PricingTable): string | undefined {
+  return nearest(name, table.keys());
+}

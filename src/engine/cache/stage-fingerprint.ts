@@ -1,0 +1,238 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { JsonValue, Pipeline, Scope, StageNode } from '../../config/pipeline.js';
+import { renderValue, type EvalContext, type Value } from '../../expr/index.js';
+import { canonicalJson, hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
+import { renderAt } from '../expressions.js';
+import { modelOf } from '../models/models.js';
+
+/**
+ * What goes into a stage's fingerprint (docs/cache-and-watch.md), computed the same way when a stage is
+ * about to run and by `factory plan` before anything runs:
+ * - its definition as written (without `if`, which decides whether it runs, not what it does,
+ *   and `description`) and rendered with the contexts it sees, its dotted path (two stages with
+ *   the same definition never share a result), the model settings it inherits, and for stages
+ *   that run processes the pipeline's `env:`;
+ * - the content of the files its `inputs` and `context` globs match (sorted, by content), of its
+ *   `prompt_file`, and of a scenario-validate's scenario files; for a loop, those of its body;
+ * - for each stage it needs, that stage's fingerprint, status and outputs;
+ * - the model (a loop: its body's models);
+ * - a review's diff (hashed).
+ */
+export interface FingerprintInput {
+  node: StageNode;
+  /** The pipeline whose `defaults:` the stage takes (a called template's own). */
+  owner: Pipeline;
+  workspace: string;
+  /** The contexts the stage's expressions read (no `loop`: stages inside loops are not cached one by one). */
+  contexts: Record<string, Value>;
+  /** The pipeline's `env:` rendered, for stages that run processes. */
+  pipelineEnv: Readonly<Record<string, string>> | undefined;
+  /** A token per need (see needToken). */
+  needs: Readonly<Record<string, string>>;
+  /** Content hashes of the workspace files the globs match, sorted by path. */
+  hashFiles(globs: readonly string[]): FileHash[];
+  /** A review's diff; called only for a review with `diff` on. */
+  diff?(): string;
+}
+
+export type Computed = { ok: true; fingerprint: string; parts: FingerprintParts } | { ok: false; message: string };
+
+/** Kinds that run processes: the pipeline's env is part of what they do. */
+const PROCESS_KINDS = new Set(['command', 'scenario-validate', 'generate', 'loop']);
+const MODEL_KINDS = new Set(['plan', 'generate', 'review', 'scenario-validate']);
+/** Keys never rendered: conditions, and a loop's body (rendered leniently, below). */
+const RAW_ONLY = new Set(['if', 'until', 'stages', 'description']);
+
+/**
+ * What a need contributes: its fingerprint and status. Its outputs count where the stage reads
+ * them, through its rendered definition — so a command without inputs, which runs every time,
+ * does not make everything after it run again (docs/cache-and-watch.md).
+ */
+export function needToken(o: { fingerprint?: string | null; status: string }): string {
+  return `${o.fingerprint ?? '-'}:${o.status}`;
+}
+
+/** A stage's definition as written (without `if` and `description`), its canonical text, and whether it holds expressions; once per node. */
+const written = new WeakMap<StageNode, { stage: Record<string, JsonValue>; text: string; expressions: boolean }>();
+
+function writtenOf(node: StageNode): { stage: Record<string, JsonValue>; text: string; expressions: boolean } {
+  let hit = written.get(node);
+  if (!hit) {
+    const stage: Record<string, JsonValue> = {};
+    for (const [k, v] of Object.entries(node.def as unknown as Record<string, JsonValue>)) if (k !== 'if' && k !== 'description' && v !== undefined) stage[k] = v;
+    const text = canonicalJson(stage);
+    hit = { stage, text, expressions: text.includes('${{') };
+    written.set(node, hit);
+  }
+  return hit;
+}
+
+export function stageFingerprint(input: FingerprintInput): Computed {
+  const { node } = input;
+  const def = node.def as unknown as Record<string, JsonValue>;
+  const { stage, text, expressions } = writtenOf(node);
+  const ctx: EvalContext = { contexts: input.contexts };
+  // Without expressions the rendered definition is the written one: it adds nothing.
+  const rendered: Record<string, JsonValue> = {};
+  for (const [k, v] of Object.entries(stage)) {
+    if (RAW_ONLY.has(k)) continue;
+    if (!expressions) {
+      rendered[k] = v;
+      continue;
+    }
+    const r = renderAt(node, [k], v, ctx);
+    if (!r.ok) return { ok: false, message: r.message };
+    rendered[k] = r.value;
+  }
+  if (node.body && def.stages !== undefined) rendered.stages = expressions ? lenient(def.stages, ctx) : def.stages;
+
+  const defaults = (input.owner.config.defaults ?? {}) as { max_tokens?: number; temperature?: number };
+  const definition: Record<string, JsonValue> = { path: node.path, stage, rendered: expressions ? rendered : null };
+  if (MODEL_KINDS.has(node.kind) || node.kind === 'loop') definition.defaults = { max_tokens: defaults.max_tokens ?? null, temperature: defaults.temperature ?? null };
+  if (PROCESS_KINDS.has(node.kind) && input.pipelineEnv) definition.env = { ...input.pipelineEnv };
+
+  const files = filesOf(input, node, rendered);
+  const parts: FingerprintParts = { kind: node.kind, definition, files, needs: { ...input.needs } };
+  const model = modelsOf(input.owner, node);
+  if (model !== undefined) parts.model = model;
+  if (node.kind === 'review' && def.diff !== false && input.diff) parts.extra = { diff: hashText(input.diff()) };
+  return { ok: true, fingerprint: digest(parts, text), parts };
+}
+
+/** Bumped when what goes into a stage's fingerprint changes, so old cache entries stop matching. */
+const STAGE_FINGERPRINT_VERSION = 1;
+
+/**
+ * The fingerprint of the parts: one hash over their canonical texts (the written definition's,
+ * computed once per node, reused) — the same value for the same parts, whatever key order.
+ */
+function digest(parts: FingerprintParts, writtenText: string): string {
+  const { stage: _stage, ...definition } = parts.definition as Record<string, JsonValue>;
+  const needs = Object.keys(parts.needs).sort().map((k) => `${k}=${parts.needs[k]}`).join(',');
+  const files = parts.files.map((f) => `${f.path}\u0000${f.hash}`).join('\u0001');
+  const extra = parts.extra ? canonicalJson(parts.extra as unknown as JsonValue) : '';
+  return hashText([`v${STAGE_FINGERPRINT_VERSION}`, parts.kind, writtenText, canonicalJson(definition), files, needs, parts.model ?? '', extra].join('\u0002'));
+}
+
+/** Strings rendered where they can be (outer stages, params); what reads the loop or the body stays as written, beside. */
+function lenient(value: JsonValue, ctx: EvalContext): JsonValue {
+  if (typeof value === 'string') {
+    if (!value.includes('${{')) return value;
+    const r = renderValue(value, ctx);
+    return r.ok ? (r.value as JsonValue) : '\u0000unrendered';
+  }
+  if (Array.isArray(value)) return value.map((v) => lenient(v, ctx));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, lenient(v, ctx)]));
+  return value;
+}
+
+function asList(value: JsonValue | undefined): string[] {
+  if (typeof value === 'string') return value === '' ? [] : [value];
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v): v is string => typeof v === 'string' && v !== '' && !v.includes('\u0000'));
+}
+
+/** The files a stage reads by name: context, inputs, scenarios, prompt_file (a loop: its body's too). */
+function filesOf(input: FingerprintInput, node: StageNode, rendered: Record<string, JsonValue>): FileHash[] {
+  const globs: string[] = [];
+  const prompts: FileHash[] = [];
+  const collect = (n: StageNode, values: Record<string, JsonValue>) => {
+    globs.push(...asList(values.context), ...asList(values.inputs));
+    if (n.kind === 'scenario-validate') globs.push(...asList(values.scenarios));
+    const pf = values.prompt_file;
+    if (typeof pf === 'string' && pf !== '') {
+      const abs = path.resolve(n.source.dir ?? input.workspace, pf);
+      prompts.push({ path: `prompt_file:${path.relative(input.workspace, abs).split(path.sep).join('/')}`, hash: hashFile(abs) });
+    }
+  };
+  collect(node, rendered);
+  if (node.body && node.kind === 'loop') {
+    const visit = (scope: Scope) => {
+      for (const inner of scope.stages) {
+        collect(inner, lenient(inner.def as unknown as JsonValue, { contexts: input.contexts }) as Record<string, JsonValue>);
+        if (inner.body) visit(inner.body);
+      }
+    };
+    visit(node.body);
+  }
+  const seen = new Map<string, FileHash>();
+  for (const f of input.hashFiles([...new Set(globs)])) seen.set(f.path, f);
+  for (const f of prompts) seen.set(f.path, f);
+  return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function hashFile(abs: string): string {
+  try {
+    return hashText(readFileSync(abs));
+  } catch {
+    return 'missing';
+  }
+}
+
+/** The model a stage uses; a loop's body models, by path. */
+function modelsOf(owner: Pipeline, node: StageNode): string | undefined {
+  if (node.kind === 'loop' && node.body) {
+    const models: Record<string, string> = {};
+    const visit = (scope: Scope) => {
+      for (const inner of scope.stages) {
+        const m = MODEL_KINDS.has(inner.kind) ? modelOf(owner, inner) : undefined;
+        if (m !== undefined) models[inner.path] = m;
+        if (inner.body) visit(inner.body);
+      }
+    };
+    visit(node.body);
+    return Object.keys(models).length ? canonicalJson(models) : undefined;
+  }
+  if (!MODEL_KINDS.has(node.kind)) return undefined;
+  if (node.kind === 'generate' && (node.def as { agent?: unknown }).agent !== undefined) return undefined;
+  return modelOf(owner, node);
+}
+
+/**
+ * Whether a stage is cached at all (docs/cache-and-watch.md): plan, generate and review always; command
+ * and scenario-validate only with `inputs` (an empty list allowed); a loop as a whole; a
+ * pipeline stage through its body's stages; nothing inside a loop's body on its own.
+ */
+export function cacheableKind(node: StageNode): boolean {
+  switch (node.kind) {
+    case 'plan':
+    case 'generate':
+    case 'review':
+    case 'loop':
+      return true;
+    case 'command':
+    case 'scenario-validate':
+      return Array.isArray((node.def as { inputs?: unknown }).inputs);
+    default:
+      return false;
+  }
+}
+
+/** Kinds that may write files (whose changes the snapshots attribute). */
+export function mayWrite(node: StageNode): boolean {
+  switch (node.kind) {
+    case 'command':
+    case 'generate':
+    case 'scenario-validate':
+      return true;
+    case 'plan':
+      return (node.def as { write?: unknown }).write !== undefined;
+    default:
+      return false;
+  }
+}
+
+/** The dotted paths of every stage inside a loop's body (templates called by pipeline stages included). */
+export function loopBodyPaths(root: Scope): Set<string> {
+  const out = new Set<string>();
+  const visit = (scope: Scope, inLoop: boolean) => {
+    for (const node of scope.stages) {
+      if (inLoop) out.add(node.path);
+      const inner = node.body ?? node.template?.pipeline.root;
+      if (inner) visit(inner, inLoop || node.kind === 'loop');
+    }
+  };
+  visit(root, false);
+  return out;
+}
