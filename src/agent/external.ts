@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
-import type { Usage } from '../records/events.js';
 import { runProcess } from './process.js';
+import type { Usage } from '../base/usage.js';
 
 /**
  * `agent: { run: [argv...] }`: a generate stage handed to an external coding agent CLI. The

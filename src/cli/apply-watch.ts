@@ -4,6 +4,7 @@ import type { RunResult } from '../engine/run.js';
 import { type CliIO } from '../base/io.js';
 import { EXIT } from './exit.js';
 import { printDiagnostics } from './print-diagnostics.js';
+import { stageExecutors } from '../stages/registry.js';
 
 /** The flags of `apply` that watch mode reads. */
 export interface WatchFlags {
@@ -58,6 +59,7 @@ export async function watchApply(io: CliIO, args: WatchArgs): Promise<number> {
     const noCache = first && flags.cache === false;
     first = false;
     return runPipeline(pipeline, {
+      executors: stageExecutors,
       sink: renderer,
       signal,
       env: io.env,

@@ -9,6 +9,7 @@ import { EXIT, ExitError } from './exit.js';
 import { collect, commaList, positiveInt } from './options.js';
 import { printDiagnostics } from './print-diagnostics.js';
 import { warmSpawnHelpers } from '../process/spawner-pool.js';
+import { stageExecutors } from '../stages/registry.js';
 
 interface ApplyFlags {
   set: string[];
@@ -115,6 +116,7 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   let result;
   try {
     result = await runPipeline(loaded.pipeline, {
+      executors: stageExecutors,
       sink: renderer,
       signal: interrupt.signal,
       env: io.env,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatDuration } from '../base/duration.js';
+import { durationAsWritten } from '../base/duration.js';
 import { shortTime, shownStatus, spanMs, stageCounts } from '../records/describe.js';
 import { scanRuns } from '../records/read.js';
 import { findWorkspace } from '../records/workspace.js';
@@ -38,7 +38,7 @@ export function registerRuns(program: Command, io: CliIO): Command {
         if (!run.ok) return [run.id, 'unreadable', shortTime(run.at), '-', run.error];
         const r = run.record;
         const ms = spanMs(r.started_at, r.ended_at);
-        return [r.id, shownStatus(ws.dir, r), shortTime(r.started_at), ms === undefined ? '-' : formatDuration(ms), stageCounts(r.stages)];
+        return [r.id, shownStatus(ws.dir, r), shortTime(r.started_at), ms === undefined ? '-' : durationAsWritten(ms), stageCounts(r.stages)];
       });
       io.stdout.write(`${table(['run', 'status', 'started', 'duration', 'stages'], rows)}\n`);
     });

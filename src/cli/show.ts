@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { didYouMean } from '../config/suggest.js';
-import { formatDuration } from '../base/duration.js';
+import { durationAsWritten } from '../base/duration.js';
 import { shortTime, shownStatus, spanMs, stageCounts } from '../records/describe.js';
 import { logFile } from '../records/paths.js';
 import { latestRunId, listRuns, loadRun } from '../records/read.js';
@@ -12,6 +12,7 @@ import { type CliIO } from '../base/io.js';
 import { EXIT, ExitError } from './exit.js';
 import { positiveInt } from './options.js';
 import { table } from './table.js';
+import { totalTokens } from '../base/usage.js';
 
 export function registerShow(program: Command, io: CliIO): Command {
   return program
@@ -98,11 +99,11 @@ function runText(workspace: string, r: RunRecord): string {
   const ms = spanMs(r.started_at, r.ended_at);
   const head = [
     `run ${r.id}  ${r.name}`,
-    `status ${shownStatus(workspace, r)}${r.exit_code === null ? '' : ` (exit ${r.exit_code})`} · started ${shortTime(r.started_at)} · ${ms === undefined ? 'not finished' : `took ${formatDuration(ms)}`} · stages ${stageCounts(r.stages)}`,
+    `status ${shownStatus(workspace, r)}${r.exit_code === null ? '' : ` (exit ${r.exit_code})`} · started ${shortTime(r.started_at)} · ${ms === undefined ? 'not finished' : `took ${durationAsWritten(ms)}`} · stages ${stageCounts(r.stages)}`,
   ];
   const rows = Object.entries(r.stages).map(([p, s]) => {
     const d = spanMs(s.started_at, s.ended_at);
-    return [p, s.status, s.reason ?? '-', d === undefined ? '-' : formatDuration(d), String(s.attempts), oneLine(s.message ?? '')];
+    return [p, s.status, s.reason ?? '-', d === undefined ? '-' : durationAsWritten(d), String(s.attempts), oneLine(s.message ?? '')];
   });
   return `${head.join('\n')}\n\n${table(['stage', 'status', 'reason', 'duration', 'attempts', 'message'], rows)}\n`;
 }
@@ -190,7 +191,7 @@ function iterationLines(s: StageRecord): string[] {
     Object.entries(it.stages).forEach(([p, b], i) => {
       const d = spanMs(b.started_at, b.ended_at);
       const satisfaction = b.outputs.satisfaction;
-      const tokens = b.usage.input_tokens + b.usage.output_tokens + b.usage.cache_creation_input_tokens + b.usage.cache_read_input_tokens;
+      const tokens = totalTokens(b.usage);
       rows.push([
         i === 0 ? String(it.iteration) : '',
         p.slice(p.lastIndexOf('.') + 1),
@@ -198,7 +199,7 @@ function iterationLines(s: StageRecord): string[] {
         typeof satisfaction === 'number' ? satisfaction.toFixed(2) : '-',
         tokens > 0 ? String(tokens) : '-',
         b.cost_usd > 0 ? usd(b.cost_usd) : '-',
-        d === undefined ? '-' : formatDuration(d),
+        d === undefined ? '-' : durationAsWritten(d),
       ]);
     });
   }
@@ -216,8 +217,8 @@ function stageText(cwd: string, stagePath: string, s: StageRecord, logs: { strea
     `status    ${s.status}${s.reason ? ` (${s.reason})` : ''}${s.cached ? ', cached' : ''}`,
   ];
   if (s.message) lines.push(`message   ${s.message}`);
-  lines.push(`started   ${shortTime(s.started_at)}`, `ended     ${shortTime(s.ended_at)}${d === undefined ? '' : `  (${formatDuration(d)})`}`, `attempts  ${s.attempts}`);
-  const tokens = s.usage.input_tokens + s.usage.output_tokens + s.usage.cache_creation_input_tokens + s.usage.cache_read_input_tokens;
+  lines.push(`started   ${shortTime(s.started_at)}`, `ended     ${shortTime(s.ended_at)}${d === undefined ? '' : `  (${durationAsWritten(d)})`}`, `attempts  ${s.attempts}`);
+  const tokens = totalTokens(s.usage);
   if (tokens > 0 || s.cost_usd > 0) lines.push(`usage     ${tokens} tokens · ${usd(s.cost_usd)}`);
   for (const l of logs) lines.push(`${l.stream.padEnd(9)} ${path.relative(cwd, l.file) || l.file}`);
   if (logs.length === 0) lines.push('output    (none recorded)');

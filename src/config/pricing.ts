@@ -1,6 +1,7 @@
 import type { Pricing } from './generated/factory.js';
 import { nearest } from './suggest.js';
-import type { Usage } from '../records/events.js';
+import { inputTokens } from '../base/usage.js';
+import type { Usage } from '../base/usage.js';
 
 /** USD per million tokens. */
 export interface Rates {
@@ -91,7 +92,7 @@ export function ratesFor(price: ModelPrice, promptTokens: number): Rates {
 export function costOf(model: string, usage: Usage, table: PricingTable): number | undefined {
   const price = priceOf(model, table);
   if (!price) return undefined;
-  const prompt = usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens;
+  const prompt = inputTokens(usage);
   const r = ratesFor(price, prompt);
   return (
     (usage.input_tokens * r.input +

@@ -1,14 +1,19 @@
+import type { StageKind } from '../config/pipeline.js';
 import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
-import type { Reason, StageStatus, Usage } from '../records/events.js';
+import type { Reason, StageStatus } from '../records/events.js';
 import type { Value } from '../expr/index.js';
 import type { ModelServices } from './models/models.js';
 import type { StageApprovals } from './approvals/approvals.js';
+import type { Usage } from '../base/usage.js';
 
 /**
  * The one signature every stage kind implements. An executor does the stage's work and says how
  * it ended; it never prints, never writes records and never decides about retries or `if`:
  * the scheduler does. A new kind is one file exporting a `StageExecutor` plus one registry line.
  */
+/** One executor for each kind of stage; the CLI passes stages/registry.ts's to runPipeline. */
+export type StageExecutors = Readonly<Record<StageKind, StageExecutor>>;
+
 export interface StageExecutor {
   /** Whether the stage takes one of the run's concurrency slots (loop, pipeline and approve do not). */
   readonly holdsSlot: boolean;

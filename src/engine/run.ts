@@ -22,6 +22,7 @@ import { RunCache } from './cache/run-cache.js';
 import { runScope } from './schedule/scheduler.js';
 import { selectStages, unknownOnly } from './schedule/selection.js';
 import { Slots } from './schedule/slots.js';
+import type { StageExecutors } from './executor.js';
 import type { Outcome } from './stage-record.js';
 import { emit, journal, type RunState } from './state.js';
 import type { WorkspaceHooks } from '../workspace/tracker.js';
@@ -29,6 +30,8 @@ import type { RunSummary, StageSummary } from './summary.js';
 
 export interface RunOptions {
   sink: EventSink;
+  /** What runs each kind of stage: stages/registry.ts's stageExecutors. */
+  executors: StageExecutors;
   /** Aborting it interrupts the run: running stages are killed and recorded `cancelled`. */
   signal?: AbortSignal;
   /** `--run-id`. */
@@ -180,6 +183,7 @@ async function runLocked(
   const run: RunContexts['run'] = { id, dir: store.dir };
   const state: RunState = {
     pipeline,
+    executors: options.executors,
     runId: id,
     store,
     sink: options.sink,

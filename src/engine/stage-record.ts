@@ -1,6 +1,7 @@
 import type { JsonValue, StageNode } from '../config/pipeline.js';
-import { ZERO_USAGE, type Reason, type StageStatus, type Usage } from '../records/events.js';
+import { type Reason, type StageStatus } from '../records/events.js';
 import { checkRecord, emit, journal, type RunState } from './state.js';
+import { ZERO_USAGE, type Usage } from '../base/usage.js';
 
 /** A stage's end as the scheduler keeps it for `needs`, `if` and the `stages` context. */
 export interface Outcome {

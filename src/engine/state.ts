@@ -1,3 +1,4 @@
+import type { StageExecutors } from './executor.js';
 import type { Pipeline } from '../config/pipeline.js';
 import type { Approvals } from './approvals/approvals.js';
 import type { RunStore } from '../records/store.js';
@@ -19,6 +20,7 @@ export interface Stopping {
 /** What every scope of one run shares. */
 export interface RunState {
   pipeline: Pipeline;
+  executors: StageExecutors;
   runId: string;
   store: RunStore;
   sink: EventSink;

@@ -1,5 +1,6 @@
 import type { StageKind } from '../config/pipeline.js';
-import type { Reason, RunStatus, StageStatus, Usage } from '../records/events.js';
+import type { Reason, RunStatus, StageStatus } from '../records/events.js';
+import type { Usage } from '../base/usage.js';
 
 /** What a finished run hands to the renderer's summary and to the CLI's exit code. */
 export interface RunSummary {

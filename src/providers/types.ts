@@ -1,6 +1,6 @@
 import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages';
 import type { Diagnostic } from '../config/diagnostics.js';
-import type { Usage } from '../records/events.js';
+import type { Usage } from '../base/usage.js';
 
 /**
  * What model stages ask of a provider: one Messages API call. Requests and responses use the

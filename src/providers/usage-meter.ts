@@ -1,4 +1,4 @@
-import type { Usage } from '../records/events.js';
+import type { Usage } from '../base/usage.js';
 
 const FIELDS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 

@@ -1,4 +1,5 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
+import type { Usage } from '../base/usage.js';
 
 /**
  * Everything the engine tells the outside world, as one discriminated union. Renderers
@@ -15,14 +16,6 @@ export type Reason =
   /** An answer cut off at max_tokens (docs/models-and-budgets.md), or one that does not match its output_schema. */
   | 'output';
 
-export interface Usage {
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-}
-
-export const ZERO_USAGE: Usage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
 
 interface Base {
   time: string;

@@ -1,10 +1,10 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
 import type { Reason, RunStatus } from './events.js';
-import { ZERO_USAGE } from './events.js';
 import type { JournalEvent } from './journal-events.js';
 import { normalizeUsage } from './merge.js';
 import { SpendTally } from './spend.js';
 import { RECORD_VERSION, type RunMeta, type StageFile } from './types.js';
+import { ZERO_USAGE } from '../base/usage.js';
 
 interface Entry {
   file: StageFile;

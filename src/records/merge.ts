@@ -1,5 +1,5 @@
-import { ZERO_USAGE, type Usage } from './events.js';
 import { RECORD_VERSION, type RunMeta, type StageFile } from './types.js';
+import { ZERO_USAGE, type Usage } from '../base/usage.js';
 
 /**
  * Records written on several machines merge (docs/export.md): every machine writes only its own

@@ -1,4 +1,5 @@
-import { ZERO_USAGE, type Usage } from './events.js';
+import { addUsage } from '../base/usage.js';
+import { ZERO_USAGE, type Usage } from '../base/usage.js';
 
 /**
  * What a run spent, folded from its journal's events (docs/models-and-budgets.md and docs/cache-and-watch.md): every `model_call`
@@ -101,9 +102,6 @@ export class SpendTally {
 }
 
 function addInto(into: { usage: Usage; cost: number }, usage: Usage, cost: number): void {
-  into.usage.input_tokens += usage.input_tokens;
-  into.usage.output_tokens += usage.output_tokens;
-  into.usage.cache_creation_input_tokens += usage.cache_creation_input_tokens;
-  into.usage.cache_read_input_tokens += usage.cache_read_input_tokens;
+  addUsage(into.usage, usage);
   into.cost += cost;
 }

@@ -1,5 +1,4 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { ZERO_USAGE, type Usage } from './events.js';
 import { writeJsonAtomic, type WriteResult } from './atomic.js';
 import { RunFold } from './fold.js';
 import { describeFsError } from '../base/fs-error.js';
@@ -8,6 +7,8 @@ import { JournalWriter } from './journal.js';
 import { LogWriter } from './logs.js';
 import { logFile, runDir, runJson, stagesDir } from './paths.js';
 import { RECORD_VERSION, type RunMeta, type RunRecord, type StageFile, type StageRecord } from './types.js';
+import { addUsage } from '../base/usage.js';
+import { ZERO_USAGE, type Usage } from '../base/usage.js';
 
 /**
  * The write side of one run's record (docs/cache-and-watch.md): this apply's journal, appended a line per
@@ -222,12 +223,6 @@ export function toStageRecord(s: StageFile): StageRecord {
   };
 }
 
-function addUsage(into: Usage, u: Usage): void {
-  into.input_tokens += u.input_tokens;
-  into.output_tokens += u.output_tokens;
-  into.cache_creation_input_tokens += u.cache_creation_input_tokens;
-  into.cache_read_input_tokens += u.cache_read_input_tokens;
-}
 
 function round(usd: number): number {
   return Math.round(usd * 1e6) / 1e6;

@@ -1,5 +1,6 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
-import type { Reason, RunStatus, StageStatus, Usage } from './events.js';
+import type { Reason, RunStatus, StageStatus } from './events.js';
+import type { Usage } from '../base/usage.js';
 
 /** Version of run.json and of the stage files (docs/running.md; schemas/run.schema.json). */
 export const RECORD_VERSION = 1;

@@ -1,6 +1,6 @@
 import type { ModelRequest, ModelResponse } from '../providers/types.js';
-import type { Usage } from '../records/events.js';
 import type { Verdict } from './judge-cache.js';
+import type { Usage } from '../base/usage.js';
 
 export const SUBMIT_SCORE = 'submit_score';
 

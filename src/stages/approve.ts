@@ -1,6 +1,6 @@
 import type { ApproveStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { formatDuration } from '../base/duration.js';
+import { durationAsWritten } from '../base/duration.js';
 import type { ShownValue } from '../engine/approvals/approvals.js';
 import type { StageExecutor, StageResult } from '../engine/executor.js';
 
@@ -39,7 +39,7 @@ export const approveExecutor: StageExecutor = {
       case 'timeout': {
         const approved = def.on_timeout === 'approve';
         const outputs: Record<string, JsonValue> = { approved, comment: null, by: null, at: new Date().toISOString() };
-        const text = `no answer within ${formatDuration(decision.afterMs)}: ${approved ? 'approved' : 'rejected'} (on_timeout: ${def.on_timeout ?? 'reject'})`;
+        const text = `no answer within ${durationAsWritten(decision.afterMs)}: ${approved ? 'approved' : 'rejected'} (on_timeout: ${def.on_timeout ?? 'reject'})`;
         return approved ? { status: 'succeeded', message: text, outputs } : { status: 'failed', reason: 'rejected', message: text, outputs };
       }
       case 'answered': {

@@ -7,7 +7,6 @@ import { buildTools, defaultToolNames, environmentWithoutSecrets } from '../agen
 import type { GenerateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
 import { stageReasonOf, type ModelServices } from '../engine/models/models.js';
-import { ZERO_USAGE } from '../records/events.js';
 import { changesBetween } from '../workspace/snapshot.js';
 import {
   asText,
@@ -23,6 +22,7 @@ import {
   type Got,
 } from './model-input.js';
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
+import { ZERO_USAGE } from '../base/usage.js';
 
 export const DEFAULT_AGENT_SYSTEM = [
   'You are a coding agent working in a project folder (the workspace).',

@@ -1,9 +1,10 @@
 import type { LoopStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { ZERO_USAGE, type Usage } from '../records/events.js';
 import { condition } from '../engine/expressions.js';
 import type { StatusFunctions, Value } from '../expr/index.js';
 import type { NestedOutcome, StageExecutor, StageResult } from '../engine/executor.js';
+import { addUsage } from '../base/usage.js';
+import { ZERO_USAGE, type Usage } from '../base/usage.js';
 
 /** Without `until`, a loop repeats until every stage of its body succeeded. */
 const DEFAULT_UNTIL = '${{ success() }}';
@@ -97,12 +98,7 @@ function bodyStatus(outcomes: ReadonlyMap<string, NestedOutcome>, signal: AbortS
 }
 
 function add(into: { usage: Usage; cost: number }, o: NestedOutcome): void {
-  if (o.usage) {
-    into.usage.input_tokens += o.usage.input_tokens;
-    into.usage.output_tokens += o.usage.output_tokens;
-    into.usage.cache_creation_input_tokens += o.usage.cache_creation_input_tokens;
-    into.usage.cache_read_input_tokens += o.usage.cache_read_input_tokens;
-  }
+  if (o.usage) addUsage(into.usage, o.usage);
   into.cost += o.cost_usd ?? 0;
 }
 

@@ -1,9 +1,9 @@
 import type { JsonValue } from '../config/pipeline.js';
 import { coerceParam, declaredParams } from '../config/templates/params.js';
 import { withProblem } from '../config/templates/templates.js';
-import { ZERO_USAGE, type Usage } from '../records/events.js';
 import { renderValue, type Value } from '../expr/index.js';
 import type { NestedOutcome, StageExecutor, StageResult } from '../engine/executor.js';
+import { ZERO_USAGE, type Usage } from '../base/usage.js';
 
 /**
  * `kind: pipeline` (docs/configuration.md): calls a template as one stage. `with` is rendered in the

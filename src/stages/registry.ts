@@ -7,10 +7,14 @@ import { pipelineExecutor } from './pipeline.js';
 import { planExecutor } from './plan.js';
 import { reviewExecutor } from './review.js';
 import { scenarioValidateExecutor } from './scenario-validate.js';
-import type { StageExecutor } from '../engine/executor.js';
+import type { StageExecutors } from '../engine/executor.js';
 
-/** Stage kind → executor. A new kind is one file in src/stages and one line here. */
-const executors: Partial<Record<StageKind, StageExecutor>> = {
+/**
+ * Stage kind → executor: a full Record, so a new kind does not compile until it has its file
+ * here. The engine does not import this (stages are above it in the flow); the CLI hands it to
+ * runPipeline.
+ */
+export const stageExecutors: StageExecutors = {
   command: commandExecutor,
   loop: loopExecutor,
   'scenario-validate': scenarioValidateExecutor,
@@ -20,12 +24,3 @@ const executors: Partial<Record<StageKind, StageExecutor>> = {
   approve: approveExecutor,
   pipeline: pipelineExecutor,
 };
-
-export function executorFor(kind: StageKind): StageExecutor | undefined {
-  return executors[kind];
-}
-
-/** Lets an engine (or a test) plug in executors for further kinds, e.g. loop, which needs the scheduler. */
-export function registerExecutor(kind: StageKind, executor: StageExecutor): void {
-  executors[kind] = executor;
-}

@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { ProviderName, ScenarioValidateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { ZERO_USAGE, type Usage } from '../records/events.js';
 import type { CallKey, ModelResponse } from '../providers/types.js';
 import { patternsOf } from '../scenario/holdout.js';
 import { JudgeCache } from '../scenario/judge-cache.js';
@@ -11,6 +10,8 @@ import { stageOutputs, tally, type FeedbackLevel, type ScenarioResult } from '..
 import { runScenario } from '../scenario/run.js';
 import { commandEnv } from './command-env.js';
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
+import { addUsage } from '../base/usage.js';
+import { ZERO_USAGE, type Usage } from '../base/usage.js';
 
 /** A judge answers with one short tool call. */
 const JUDGE_MAX_TOKENS = 1024;
@@ -164,11 +165,5 @@ function directCall(ctx: StageContext, providerName: ProviderName): JudgeCall {
   };
 }
 
-function addUsage(into: Usage, u: Usage): void {
-  into.input_tokens += u.input_tokens;
-  into.output_tokens += u.output_tokens;
-  into.cache_creation_input_tokens += u.cache_creation_input_tokens;
-  into.cache_read_input_tokens += u.cache_read_input_tokens;
-}
 
 export type { JsonValue };

@@ -1,21 +1,12 @@
-import type { Reason, RunStatus, StageStatus, Usage } from '../records/events.js';
+import type { Reason, RunStatus, StageStatus } from '../records/events.js';
+import { totalTokens, type Usage } from '../base/usage.js';
+import { formatDuration } from '../base/duration.js';
 
 /**
  * Small formatters shared by every renderer: durations, token counts, dollars, status symbols
  * and colours. Pure functions; colour is a Palette chosen once from `useColor`.
  */
 
-/** `450ms`, `1.9s`, `2m03s`, `1h05m`. */
-export function formatDuration(ms: number): string {
-  const value = Number.isFinite(ms) && ms > 0 ? ms : 0;
-  if (Math.round(value) < 1000) return `${Math.round(value)}ms`;
-  const tenths = Math.round(value / 100);
-  if (tenths < 600) return `${(tenths / 10).toFixed(1)}s`;
-  const seconds = Math.round(value / 1000);
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${pad2(seconds % 60)}s`;
-  const minutes = Math.round(value / 60_000);
-  return `${Math.floor(minutes / 60)}h${pad2(minutes % 60)}m`;
-}
 
 /** `950`, `12.3k`, `123k`, `4.5M`. */
 export function formatTokens(count: number): string {
@@ -33,11 +24,7 @@ export function formatUsd(usd: number): string {
   return `$${n.toFixed(2)}`;
 }
 
-/** Every token a call consumed: input, output and both cache kinds (what budgets count). */
-export function totalTokens(usage: Usage | undefined): number {
-  if (!usage) return 0;
-  return usage.input_tokens + usage.output_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens;
-}
+
 
 /** `1.2k tokens · $0.0123`, or '' when nothing was used. */
 export function formatUsage(usage: Usage | undefined, costUsd: number): string {

@@ -11,18 +11,7 @@ import {
 } from 'listr2';
 import { type CliIO, useColor } from '../base/io.js';
 import type { EngineEvent } from '../records/events.js';
-import {
-  formatDuration,
-  formatReason,
-  formatTokens,
-  formatUsd,
-  palette,
-  type Palette,
-  stripAnsi,
-  SYMBOLS,
-  statusSymbol,
-  totalTokens,
-} from './format.js';
+import { formatReason, formatTokens, formatUsd, palette, type Palette, stripAnsi, SYMBOLS, statusSymbol } from './format.js';
 import type { PromptSurface } from './approval-prompt.js';
 import { cleanLine } from './lines.js';
 import { type Renderer, streamColumns } from './renderer.js';
@@ -30,6 +19,8 @@ import { watchChangeText } from './plain.js';
 import { budgetWarningText, SummaryCollector } from './summary.js';
 import { FailureTails } from './failure-tail.js';
 import { type StageInfo, StageTree } from './tree.js';
+import { totalTokens } from '../base/usage.js';
+import { formatDuration } from '../base/duration.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 type StageEvent = Extract<EngineEvent, { stage: string }>;

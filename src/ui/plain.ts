@@ -1,25 +1,14 @@
 import { type CliIO, useColor } from '../base/io.js';
 import type { EngineEvent } from '../records/events.js';
-import {
-  clockTime,
-  formatDuration,
-  formatReason,
-  formatUsage,
-  palette,
-  type Palette,
-  paintStatus,
-  stripAnsi,
-  SYMBOLS,
-  totalTokens,
-  formatTokens,
-  formatUsd,
-} from './format.js';
+import { clockTime, formatReason, formatUsage, palette, type Palette, paintStatus, stripAnsi, SYMBOLS, formatTokens, formatUsd } from './format.js';
 import { shownLines } from './approval-text.js';
 import { keyStage, LineBuffer, outputKey } from './lines.js';
 import { type Renderer, streamColumns } from './renderer.js';
 import { budgetWarningText, SummaryCollector } from './summary.js';
 import { FailureTails } from './failure-tail.js';
 import { StageTree } from './tree.js';
+import { totalTokens } from '../base/usage.js';
+import { formatDuration } from '../base/duration.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 

@@ -1,21 +1,9 @@
-import type { EngineEvent, Reason, StageStatus, Usage } from '../records/events.js';
-import {
-  formatBudgetAmount,
-  formatDuration,
-  formatPercent,
-  formatReason,
-  formatTokens,
-  formatUsd,
-  paintStatus,
-  type Palette,
-  SYMBOLS,
-  statusPaint,
-  statusSymbol,
-  totalTokens,
-  truncate,
-  visibleWidth,
-} from './format.js';
+import type { EngineEvent, Reason, StageStatus } from '../records/events.js';
+import { formatBudgetAmount, formatPercent, formatReason, formatTokens, formatUsd, paintStatus, type Palette, SYMBOLS, statusPaint, statusSymbol, truncate, visibleWidth } from './format.js';
 import { StageTree } from './tree.js';
+import type { Usage } from '../base/usage.js';
+import { totalTokens } from '../base/usage.js';
+import { formatDuration } from '../base/duration.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 

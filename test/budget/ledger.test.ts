@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { BudgetLedger, budgetLimits, tokensOf } from '../../src/engine/budget/budget.js';
-import type { Usage } from '../../src/records/events.js';
 import { costOf, pricingTable } from '../../src/config/pricing.js';
+import type { Usage } from '../../src/base/usage.js';
 
 const usage = (u: Partial<Usage>): Usage => ({ input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, ...u });
 const SONNET = 'claude-sonnet-5-5'; // $2 in, $10 out per million

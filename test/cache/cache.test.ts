@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { cacheDir, pendingChanges, StageCache, workspaceFiles, type CacheEntry, type FileChange } from '../../src/engine/cache/cache.js';
 import { writeChanges } from '../../src/engine/patches/patches.js';
 import { canonicalJson, fingerprint, hashGlobs, hashText } from '../../src/engine/cache/fingerprint.js';
-import { ZERO_USAGE } from '../../src/records/events.js';
+import { ZERO_USAGE } from '../../src/base/usage.js';
 
 const ws = () => realpathSync(mkdtempSync(path.join(tmpdir(), 'factory-cache-')));
 

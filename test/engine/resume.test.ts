@@ -5,6 +5,7 @@ import { runPipeline } from '../../src/engine/run.js';
 import { loadRun } from '../../src/records/read.js';
 import { buildPipeline, collectEvents, tempWorkspace } from '../support/pipeline-builder.js';
 import { run, TEST_ENV } from '../support/run-helpers.js';
+import { stageExecutors } from '../../src/stages/registry.js';
 
 const cmd = (run: unknown, extra: Record<string, unknown> = {}) => ({ kind: 'command', run, retries: 0, ...extra });
 /** Appends the stage id to ran.log, so tests see what ran, and fails while <id>.broken exists. */
@@ -39,17 +40,17 @@ describe('resume and selection', () => {
   test('--resume=RUN names the run; a missing run is refused, unless it is a --run-id (then it starts)', async () => {
     const dir = tempWorkspace();
     const p = threeStages(dir);
-    const refused = await runPipeline(p, { sink: collectEvents(), env: TEST_ENV, resume: 'nope' });
+    const refused = await runPipeline(p, { executors: stageExecutors, sink: collectEvents(), env: TEST_ENV, resume: 'nope' });
     expect(refused).toMatchObject({ ok: false, exitCode: 2 });
     expect(!refused.ok && refused.message).toContain('run "nope" has no record');
-    const nothing = await runPipeline(p, { sink: collectEvents(), env: TEST_ENV, resume: true });
+    const nothing = await runPipeline(p, { executors: stageExecutors, sink: collectEvents(), env: TEST_ENV, resume: true });
     expect(!nothing.ok && nothing.message).toContain('no run to resume');
 
     const started = await run(p, { runId: 'shared-1', resume: true });
     expect(started.summary).toMatchObject({ run: 'shared-1', exit_code: 0, resumed: false });
-    const again = await runPipeline(p, { sink: collectEvents(), env: TEST_ENV, runId: 'shared-1' });
+    const again = await runPipeline(p, { executors: stageExecutors, sink: collectEvents(), env: TEST_ENV, runId: 'shared-1' });
     expect(!again.ok && again.message).toContain('already has a record; add --resume');
-    const bad = await runPipeline(p, { sink: collectEvents(), env: TEST_ENV, runId: '../x' });
+    const bad = await runPipeline(p, { executors: stageExecutors, sink: collectEvents(), env: TEST_ENV, runId: '../x' });
     expect(!bad.ok && bad.message).toContain('not a valid run id');
   });
 
@@ -59,7 +60,7 @@ describe('resume and selection', () => {
     const r = await run(p, { only: ['b'] });
     expect(ran(dir)).toEqual(['a', 'b']);
     expect(Object.keys(r.record.stages)).toEqual(['a', 'b']);
-    const refused = await runPipeline(p, { sink: collectEvents(), env: TEST_ENV, only: ['bb'] });
+    const refused = await runPipeline(p, { executors: stageExecutors, sink: collectEvents(), env: TEST_ENV, only: ['bb'] });
     expect(refused).toMatchObject({ ok: false, exitCode: 2 });
     expect(!refused.ok && refused.message).toContain('there is no stage "bb" (did you mean "b"?)');
   });

@@ -5,9 +5,9 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { AnthropicProvider, anthropicSettings, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, type AnthropicSettings } from '../../src/providers/anthropic/anthropic.js';
 import { pricingTable } from '../../src/config/pricing.js';
-import type { Usage } from '../../src/records/events.js';
 import type { CallKey, ModelRequest, RetryInfo } from '../../src/providers/types.js';
 import { countTokensOf, rateLimited, startFakeAnthropic, textMessage, truncatedToolUse, type FakeAnthropic } from '../support/fake-anthropic.js';
+import type { Usage } from '../../src/base/usage.js';
 
 const KEY = 'sk-ant-api03-test-secret-key-value';
 const FAST = { maxRetries: 2, initialDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 60_000 };

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { Usage } from '../../src/records/events.js';
 import { BUILTIN_PRICING, costOf, nearestModel, priceOf, pricingTable } from '../../src/config/pricing.js';
+import type { Usage } from '../../src/base/usage.js';
 
 const usage = (u: Partial<Usage>): Usage => ({ input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, ...u });
 

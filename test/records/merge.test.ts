@@ -5,6 +5,7 @@ import { runPipeline } from '../../src/engine/run.js';
 import { loadRun } from '../../src/records/read.js';
 import { buildPipeline, collectEvents, tempWorkspace } from '../support/pipeline-builder.js';
 import { run, TEST_ENV } from '../support/run-helpers.js';
+import { stageExecutors } from '../../src/stages/registry.js';
 
 /**
  * Records and file changes that travel between machines (docs/export.md), played with two
@@ -119,7 +120,7 @@ describe('records from several machines merge', () => {
     expect(Object.keys(both.record.stages).sort()).toEqual(['both', 'left', 'right']);
     // Another run in the same folder is still refused at once.
     const job = run(buildPipeline(dir, config), { runId: RUN, resume: true, only: ['left'] });
-    const other = await runPipeline(buildPipeline(dir, config), { sink: collectEvents(), env: TEST_ENV, runId: 'other', only: ['left'] });
+    const other = await runPipeline(buildPipeline(dir, config), { executors: stageExecutors, sink: collectEvents(), env: TEST_ENV, runId: 'other', only: ['left'] });
     expect(other).toMatchObject({ ok: false, exitCode: 2 });
     expect(!other.ok && other.message).toContain(`another apply is running in this directory: run ${RUN}`);
     expect((await job).summary.exit_code).toBe(0);
@@ -209,7 +210,7 @@ describe('file changes travel as patches', () => {
     await run(buildPipeline(m1, config), { runId: RUN, resume: true, only: ['make'] });
     ship(m1, m2, 'make');
     writeFileSync(path.join(m2, 'b.txt'), 'edited here\n');
-    const result = await runPipeline(buildPipeline(m2, config), { sink: collectEvents(), env: TEST_ENV, runId: RUN, resume: true, only: ['use'] });
+    const result = await runPipeline(buildPipeline(m2, config), { executors: stageExecutors, sink: collectEvents(), env: TEST_ENV, runId: RUN, resume: true, only: ['use'] });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.exitCode).toBe(2);
@@ -251,7 +252,7 @@ describe('file changes travel as patches', () => {
       const patch = JSON.parse(readFileSync(file, 'utf8'));
       patch.changes[0].path = bad;
       writeFileSync(file, JSON.stringify(patch));
-      const result = await runPipeline(buildPipeline(m2, config), { sink: collectEvents(), env: TEST_ENV, runId: RUN, resume: true, only: ['use'] });
+      const result = await runPipeline(buildPipeline(m2, config), { executors: stageExecutors, sink: collectEvents(), env: TEST_ENV, runId: RUN, resume: true, only: ['use'] });
       expect(result.ok).toBe(false);
       expect(!result.ok && result.message).toMatch(/not a usable factory patch/);
       expect(!result.ok && result.exitCode).toBe(2);

@@ -5,6 +5,7 @@ import type { RunSummary } from '../../src/engine/summary.js';
 import type { RunRecord, StageRecord } from '../../src/records/types.js';
 import type { Pipeline } from '../../src/config/pipeline.js';
 import { collectEvents } from './pipeline-builder.js';
+import { stageExecutors } from '../../src/stages/registry.js';
 
 /** Fast retries in tests. */
 export const TEST_ENV: NodeJS.ProcessEnv = { ...process.env, FACTORY_RETRY_BASE_MS: '5' };
@@ -19,7 +20,7 @@ export interface Ran {
 /** Runs a pipeline through the engine and reads back its run.json. */
 export async function run(pipeline: Pipeline, options: Partial<RunOptions> = {}): Promise<Ran> {
   const events = collectEvents();
-  const result = await runPipeline(pipeline, { sink: events, env: TEST_ENV, ...options });
+  const result = await runPipeline(pipeline, { executors: stageExecutors, sink: events, env: TEST_ENV, ...options });
   if (!result.ok) throw new Error(`run refused: ${result.message}`);
   const record = JSON.parse(readFileSync(path.join(result.summary.record, 'run.json'), 'utf8')) as RunRecord;
   return {

@@ -1,5 +1,6 @@
 import type { CliIO } from '../../src/base/io.js';
-import type { EngineEvent, Usage } from '../../src/records/events.js';
+import type { EngineEvent } from '../../src/records/events.js';
+import type { Usage } from '../../src/base/usage.js';
 
 /** A CliIO that keeps what is written; `isTTY` and `columns` as a test needs them. */
 export interface FakeStream {

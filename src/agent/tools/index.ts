@@ -10,7 +10,7 @@ import { TOOL_NAMES, fail, type CommandSettings, type ToolContext, type ToolName
 import { writeFileTool } from './write-file.js';
 
 export { ChangeTracker, type ChangeKind } from './changes.js';
-export { checkAllowed, tokenize } from './command-line.js';
+export { checkAllowed, tokenize } from '../../config/command-line.js';
 export { TOOL_NAMES, type ToolName, type ToolResult, type ToolSpec } from './types.js';
 
 const SPECS: Record<ToolName, ToolSpec> = {

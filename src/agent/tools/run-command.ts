@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { runProcess } from '../process.js';
-import { checkAllowed, tokenize } from './command-line.js';
+import { checkAllowed, tokenize } from '../../config/command-line.js';
 import { fail, ok, type ToolSpec } from './types.js';
 
 export const runCommandTool: ToolSpec = {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createDenyMatcher, createMatcher, type Matcher } from '../../workspace/matcher.js';
-import { tokenize } from '../../agent/tools/command-line.js';
+import { tokenize } from '../command-line.js';
 import { diagnostic, type Diagnostic } from '../diagnostics.js';
 import { expandGlobs } from '../files.js';
 import { isRecord } from '../../base/is-record.js';

@@ -3,7 +3,7 @@ import { durationMs } from '../../config/units.js';
 import type { ModelRequest, ModelResponse } from '../../providers/types.js';
 import type { Approvals, ShownValue } from '../approvals/approvals.js';
 import { budgetLimits, type BudgetLedger, type BudgetLimits, type BudgetName, type Exhausted } from './budget.js';
-import { formatDuration } from '../../base/duration.js';
+import { durationAsWritten } from '../../base/duration.js';
 
 /**
  * `budget.on_exhausted: ask` (docs/models-and-budgets.md): where `stop` would end the stage, ask a human to
@@ -95,7 +95,7 @@ async function ask(q: BudgetQuestionContext, scope: BudgetLedger, block: StageBu
     q.signal,
   );
   if (decision.status === 'cancelled') return { raised: false, why: 'interrupted while asking to raise it' };
-  if (decision.status === 'timeout') return { raised: false, why: `no answer to raising it within ${formatDuration(decision.afterMs)}` };
+  if (decision.status === 'timeout') return { raised: false, why: `no answer to raising it within ${durationAsWritten(decision.afterMs)}` };
   const a = decision.answer;
   if (!a.approved) return { raised: false, why: `raising it was rejected by ${a.by ?? 'someone'}${a.comment ? `: ${a.comment}` : ''}` };
   scope.extend(extension);
@@ -121,7 +121,7 @@ function limitKey(budget: BudgetName): 'tokens' | 'cost_usd' | 'wall_time_ms' {
 
 export function amount(budget: BudgetName, value: number): string {
   if (budget === 'cost_usd') return `$${value.toFixed(4)}`;
-  if (budget === 'wall_time') return formatDuration(value);
+  if (budget === 'wall_time') return durationAsWritten(value);
   return `${Math.round(value).toLocaleString('en-US')} tokens`;
 }
 

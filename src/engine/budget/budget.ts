@@ -1,6 +1,7 @@
 import { durationMs, tokenCount } from '../../config/units.js';
 import { BUILTIN_PRICING, priceOf, ratesFor, type PricingTable } from '../../config/pricing.js';
-import type { Usage } from '../../records/events.js';
+import { totalTokens } from '../../base/usage.js';
+import type { Usage } from '../../base/usage.js';
 
 /**
  * The budget ledger (docs/models-and-budgets.md): what a scope (the run, a loop, a stage) may spend in
@@ -95,7 +96,7 @@ export const DEFAULT_WARN_AT = 0.8;
 
 /** Tokens of a call as budgets count them: input + output + cache writes + cache reads. */
 export function tokensOf(usage: Usage): number {
-  return usage.input_tokens + usage.output_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens;
+  return totalTokens(usage);
 }
 
 /** Limits from a `budget:` block as written (`tokens: 2M`, `wall_time: 45m`). */

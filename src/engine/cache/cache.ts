@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { JsonValue } from '../../config/pipeline.js';
 import { writeFileAtomic } from '../../records/atomic.js';
-import type { Usage } from '../../records/events.js';
 import { canonicalJson, hashText } from './fingerprint.js';
+import type { Usage } from '../../base/usage.js';
 
 /**
  * The stage cache (docs/cache-and-watch.md) under `.factory/cache/stages/`: one file per fingerprint,

@@ -7,7 +7,6 @@ import type { Value } from '../../expr/index.js';
 import type { Where } from '../schedule/attempts.js';
 import { pendingChanges, StageCache, workspaceFiles, writeLatest, type CacheEntry, type FileChange } from './cache.js';
 import { ownChanges } from '../patches/command-writes.js';
-import { ZERO_USAGE } from '../../records/events.js';
 import { beforeEntry, writeChanges } from '../patches/patches.js';
 import { hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
 import { unifiedDiff, type SnapshotEntry } from '../../workspace/snapshot.js';
@@ -15,6 +14,7 @@ import { cacheableKind, loopBodyPaths, mayWrite, needToken, stageFingerprint } f
 import { recordEnd, type Outcome } from '../stage-record.js';
 import { checkRecord, type RunState } from '../state.js';
 import { WorkspaceTracker, type StageChange, type WorkspaceHooks } from '../../workspace/tracker.js';
+import { ZERO_USAGE } from '../../base/usage.js';
 
 /**
  * The cache as one run uses it (docs/cache-and-watch.md): each stage's fingerprint when it is about to

@@ -18,9 +18,11 @@ import type { Approvals } from '../approvals/approvals.js';
 import { BudgetLedger, budgetLimits, type BudgetWarning, type Exhausted, type Hold } from '../budget/budget.js';
 import { untilOrAborted, wallDeadline } from '../schedule/wall-deadline.js';
 import { amount, askToRaise, describeAnswer, describeRefusedCall, type BudgetQuestionContext, type BudgetRaise } from '../budget/budget-ask.js';
-import { ZERO_USAGE, type ModelJournalEvent, type Usage } from '../../records/events.js';
+import { type ModelJournalEvent } from '../../records/events.js';
 import { RecordedAnswers, callKeyText, requestHash } from './recorded-answers.js';
 import { takeSnapshot, type Snapshot } from '../../workspace/snapshot.js';
+import { addUsage } from '../../base/usage.js';
+import { ZERO_USAGE, type Usage } from '../../base/usage.js';
 
 /**
  * Model services of a run: the providers (set up and checked before any stage starts), the
@@ -701,12 +703,6 @@ export function estimateTokens(request: Pick<ModelRequest, 'system' | 'messages'
   return Math.ceil(chars / 4);
 }
 
-function addUsage(into: Usage, u: Usage): void {
-  into.input_tokens += u.input_tokens;
-  into.output_tokens += u.output_tokens;
-  into.cache_creation_input_tokens += u.cache_creation_input_tokens;
-  into.cache_read_input_tokens += u.cache_read_input_tokens;
-}
 
 /**
  * `stages/<path>[@iteration].transcript.jsonl`: one JSON object a line, appended in order —

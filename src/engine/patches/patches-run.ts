@@ -7,6 +7,7 @@ import { applyPatches, beforeEntry, markApplied, patchChanges, readApplied, read
 import type { Selection } from '../schedule/selection.js';
 import type { RunState } from '../state.js';
 import type { StageChange } from '../../workspace/tracker.js';
+import { totalTokens } from '../../base/usage.js';
 
 /**
  * Where a run joins records written on other machines (docs/export.md): the run's budget starts
@@ -61,7 +62,7 @@ function carrySpent(state: RunState, kept: Iterable<StageFile>): void {
   const ledger = state.models?.runLedger;
   if (!ledger) return;
   const spent = spentByStages(kept);
-  const tokens = spent.usage.input_tokens + spent.usage.output_tokens + spent.usage.cache_creation_input_tokens + spent.usage.cache_read_input_tokens;
+  const tokens = totalTokens(spent.usage);
   if (tokens === 0 && spent.cost_usd === 0) return;
   ledger.charge(spent.usage, spent.cost_usd);
   state.contexts.budget = ledger.context();

@@ -3,7 +3,7 @@ import type { EvalContext, Value } from '../../expr/index.js';
 import type { Provider, ProviderError } from '../../providers/types.js';
 import type { StageContext, StageExecutor, StageResult } from '../executor.js';
 import { retryDelayMs, sleep } from '../../base/backoff.js';
-import { formatDuration } from '../../base/duration.js';
+import { durationAsWritten } from '../../base/duration.js';
 import type { Reason } from '../../records/events.js';
 import { renderAt } from '../expressions.js';
 import { OutputStream, type RetryMark } from '../output-stream.js';
@@ -102,11 +102,11 @@ export function retryWait(
   limits: { timeoutMs?: number | undefined; wallTimeLeftMs?: number | null | undefined },
 ): { ok: true; ms: number } | { ok: false; why: string } {
   if (retryAfterMs === undefined || retryAfterMs <= backoffMs) return { ok: true, ms: backoffMs };
-  const asked = `the API asked to wait ${formatDuration(retryAfterMs)} before retrying`;
-  if (retryAfterMs > MAX_STAGE_RETRY_AFTER_MS) return { ok: false, why: `${asked}, longer than a stage retry waits (${formatDuration(MAX_STAGE_RETRY_AFTER_MS)})` };
-  if (limits.timeoutMs !== undefined && retryAfterMs > limits.timeoutMs) return { ok: false, why: `${asked}, longer than the stage's timeout (${formatDuration(limits.timeoutMs)})` };
+  const asked = `the API asked to wait ${durationAsWritten(retryAfterMs)} before retrying`;
+  if (retryAfterMs > MAX_STAGE_RETRY_AFTER_MS) return { ok: false, why: `${asked}, longer than a stage retry waits (${durationAsWritten(MAX_STAGE_RETRY_AFTER_MS)})` };
+  if (limits.timeoutMs !== undefined && retryAfterMs > limits.timeoutMs) return { ok: false, why: `${asked}, longer than the stage's timeout (${durationAsWritten(limits.timeoutMs)})` };
   const left = limits.wallTimeLeftMs;
-  if (left !== undefined && left !== null && retryAfterMs >= left) return { ok: false, why: `${asked}, and only ${formatDuration(left)} of the wall_time budget is left` };
+  if (left !== undefined && left !== null && retryAfterMs >= left) return { ok: false, why: `${asked}, and only ${durationAsWritten(left)} of the wall_time budget is left` };
   return { ok: true, ms: retryAfterMs };
 }
 
@@ -219,7 +219,7 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
       return once({ status: 'error', reason: 'budget', message: `${state.models.describeExhausted(exhausted, false)}; the stage was stopped`, outputs: result.outputs });
     }
     if (controller.signal.reason === 'timeout') {
-      return once({ status: 'error', reason: 'timeout', message: `timed out after ${formatDuration(node.timeoutMs ?? 0)}`, outputs: result.outputs });
+      return once({ status: 'error', reason: 'timeout', message: `timed out after ${durationAsWritten(node.timeoutMs ?? 0)}`, outputs: result.outputs });
     }
     return once({ status: 'cancelled', reason: 'cancelled', message: 'interrupted', outputs: result.outputs });
   }

@@ -1,7 +1,6 @@
 import type { Scope, StageNode } from '../../config/pipeline.js';
 import type { Value } from '../../expr/index.js';
 import type { StageFile } from '../../records/types.js';
-import { executorFor } from '../../stages/registry.js';
 import type { StageExecutor } from '../executor.js';
 import { runAttempts, type Where } from './attempts.js';
 import { condition } from '../expressions.js';
@@ -135,9 +134,7 @@ async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<st
   const haltOk = () => !state.stopping || (!state.stopping.record && (uses.has('always') || uses.has('failure')));
   if (!haltOk()) return notRun('skipped', 'needs', `not started: ${state.stopping!.message}`);
 
-  const executor = executorFor(node.kind);
-  if (!executor) return notRun('error', 'config', `stages of kind "${node.kind}" are not available in this version of factory yet`);
-  return runWithSlot(state, node, executor, where, haltOk, outcomes);
+  return runWithSlot(state, node, state.executors[node.kind], where, haltOk, outcomes);
 }
 
 async function runWithSlot(state: RunState, node: StageNode, executor: StageExecutor, where: Where, haltOk: () => boolean, outcomes: ReadonlyMap<string, Outcome>): Promise<Outcome> {

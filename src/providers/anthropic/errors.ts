@@ -1,5 +1,5 @@
 import { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
-import { formatDuration } from '../../base/duration.js';
+import { durationAsWritten } from '../../base/duration.js';
 import { StreamFault } from './stream.js';
 import { retryAfterMs, type Verdict } from '../retry.js';
 import type { ProviderError, ProviderErrorKind } from '../types.js';
@@ -108,8 +108,8 @@ function apiSays(error: unknown): string {
 /** What the server asked for in `retry-after`, as a clause; '' when it asked nothing. */
 function askedToWait(waitMs: number | undefined, ctx: ErrorContext): string {
   if (waitMs === undefined || waitMs <= 0) return '';
-  const longer = waitMs > ctx.maxRetryAfterMs ? ` (longer than the ${formatDuration(ctx.maxRetryAfterMs)} factory waits on its own)` : '';
-  return `: the API asked to wait ${formatDuration(waitMs)} before retrying${longer}`;
+  const longer = waitMs > ctx.maxRetryAfterMs ? ` (longer than the ${durationAsWritten(ctx.maxRetryAfterMs)} factory waits on its own)` : '';
+  return `: the API asked to wait ${durationAsWritten(waitMs)} before retrying${longer}`;
 }
 
 /** A failed call as a ProviderError whose message names what to do. Never includes the key. */
@@ -149,12 +149,12 @@ function describe(error: unknown, ctx: ErrorContext): ProviderError {
       if (error instanceof StreamFault) {
         return {
           kind,
-          message: `the Anthropic API at ${ctx.baseURL} stopped sending its answer: no content for ${formatDuration(ctx.idleTimeoutMs)} after the response started (the stream idle timeout; pings do not count)${after(ctx.retries)}: raise providers.anthropic.stream_idle_timeout in factory.yaml if answers may pause that long`,
+          message: `the Anthropic API at ${ctx.baseURL} stopped sending its answer: no content for ${durationAsWritten(ctx.idleTimeoutMs)} after the response started (the stream idle timeout; pings do not count)${after(ctx.retries)}: raise providers.anthropic.stream_idle_timeout in factory.yaml if answers may pause that long`,
         };
       }
       return {
         kind,
-        message: `the Anthropic API at ${ctx.baseURL} did not start answering within ${formatDuration(ctx.requestTimeoutMs)} (the request timeout)${after(ctx.retries)}: raise providers.anthropic.request_timeout in factory.yaml if the API is that slow`,
+        message: `the Anthropic API at ${ctx.baseURL} did not start answering within ${durationAsWritten(ctx.requestTimeoutMs)} (the request timeout)${after(ctx.retries)}: raise providers.anthropic.request_timeout in factory.yaml if the API is that slow`,
       };
     case 'bad_request':
       return withStatus(`the Anthropic API refused the request${status === undefined ? '' : ` (${status})`}${apiSays(error)}`);

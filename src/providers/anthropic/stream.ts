@@ -1,8 +1,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageStreamEvent, MessageStreamParams } from '@anthropic-ai/sdk/resources/messages/messages';
-import type { Usage } from '../../records/events.js';
 import { usageOf, type ModelResponse } from '../types.js';
 import { estimateOutputTokens, UsageMeter } from '../usage-meter.js';
+import type { Usage } from '../../base/usage.js';
 
 /**
  * What ended an attempt besides what the SDK throws: the stream went idle (retried like a
