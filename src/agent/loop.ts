@@ -110,6 +110,8 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
     if (text !== '') summary = text;
 
     const uses = message.content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
+    // A long turn of the provider's own tools (web search) paused: sending it back resumes it.
+    if (uses.length === 0 && message.stop_reason === 'pause_turn') continue;
     if (uses.length === 0) return end('succeeded');
 
     const results: ToolResultBlockParam[] = [];

@@ -1,3 +1,4 @@
+import type { McpServers } from '../agent/tools/mcp-servers.js';
 import type { StageKind } from '../config/pipeline.js';
 import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
 import type { Reason, StageStatus } from '../records/events.js';
@@ -70,6 +71,8 @@ export interface StageContext {
   runTemplate?(params: Record<string, JsonValue>): Promise<NestedScopeResult>;
   /** Questions to humans (approve stages): answered in advance, on the terminal or by `factory approve`. */
   approvals?: StageApprovals;
+  /** The run's MCP servers, when the pipeline has `mcp_servers`. */
+  mcp?: McpServers;
 }
 
 export interface NestedScopeInput {

@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { McpServers } from '../agent/tools/mcp-servers.js';
 import type { Pipeline, Scope, StageKind } from '../config/pipeline.js';
 import { stageCounts } from '../records/describe.js';
 import { describeFsError } from '../base/fs-error.js';
@@ -261,7 +263,17 @@ async function runLocked(
     });
   }
 
-  const outcomes = await runScope(state, { scope: pipeline.root, planned: selection.planned, kept: selection.kept });
+  const servers = pipeline.config.mcp_servers;
+  if (servers && Object.keys(servers).length > 0) {
+    state.mcp = new McpServers({ servers, dir: pipeline.dir, logDir: path.join(store.dir, 'mcp'), env });
+  }
+  let outcomes: Awaited<ReturnType<typeof runScope>>;
+  try {
+    outcomes = await runScope(state, { scope: pipeline.root, planned: selection.planned, kept: selection.kept });
+  } finally {
+    // Interrupted or not, no server outlives the run.
+    await state.mcp?.close();
+  }
   state.cache.close();
 
   const counted = [...outcomes].filter(([sid]) => selection.counted.has(sid)).map(([, o]) => o);

@@ -1,3 +1,4 @@
+import type { McpServers } from '../agent/tools/mcp-servers.js';
 import type { StageExecutors } from './executor.js';
 import type { Pipeline } from '../config/pipeline.js';
 import type { Approvals } from './approvals/approvals.js';
@@ -38,6 +39,8 @@ export interface RunState {
   cache?: RunCache;
   /** Questions to humans: approve stages and `on_exhausted: ask`. */
   approvals?: Approvals;
+  /** The run's MCP servers (`mcp_servers`), started on first use, stopped when the run ends. */
+  mcp?: McpServers;
 }
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

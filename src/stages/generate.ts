@@ -3,7 +3,8 @@ import path from 'node:path';
 import { createDenyMatcher, createMatcher } from '../workspace/matcher.js';
 import { runAgent, type AgentResult } from '../agent/loop.js';
 import { runExternalAgent } from '../agent/external.js';
-import { buildTools, defaultToolNames, environmentWithoutSecrets } from '../agent/tools/index.js';
+import { buildTools, defaultToolNames, environmentWithoutSecrets, ToolNameTaken, type ToolSet } from '../agent/tools/index.js';
+import { clashOf, splitTools, stageMcpTools, webToolDefinitions } from './agent-tools.js';
 import type { GenerateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
 import { stageReasonOf, type ModelServices } from '../engine/models/models.js';
@@ -92,17 +93,33 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
   if (!commands.ok) return commands.result;
 
   const pipelineEnv = ctx.pipelineEnv.ok ? ctx.pipelineEnv.value : {};
-  const tools = buildTools(def.tools ?? defaultToolNames(commands.value), {
-    workspace: workspace.value,
-    deny: createDenyMatcher(deny.value, models.holdoutGlobs),
-    ...(writes.value ? { writes: createMatcher(writes.value) } : {}),
-    ...(commands.value ? { commands: commands.value } : {}),
-    commandEnv: { ...environmentWithoutSecrets(ctx.processEnv as NodeJS.ProcessEnv), ...pipelineEnv },
-    signal: ctx.signal,
-  });
+  const kinds = splitTools(def.tools ?? defaultToolNames(commands.value));
+  const web = webToolDefinitions(ctx, models.provider, kinds.web);
+  if (!web.ok) return web.result;
+  const mcp = await stageMcpTools(ctx, kinds.mcp);
+  if (!mcp.ok) return mcp.result;
+  let tools: ToolSet;
+  try {
+    tools = buildTools(kinds.builtins, {
+      workspace: workspace.value,
+      deny: createDenyMatcher(deny.value, models.holdoutGlobs),
+      ...(writes.value ? { writes: createMatcher(writes.value) } : {}),
+      ...(commands.value ? { commands: commands.value } : {}),
+      commandEnv: { ...environmentWithoutSecrets(ctx.processEnv as NodeJS.ProcessEnv), ...pipelineEnv },
+      signal: ctx.signal,
+      extra: mcp.value,
+    });
+  } catch (err) {
+    if (!(err instanceof ToolNameTaken)) throw err;
+    return stageError('config', `stage "${ctx.node.path}" gives the model two tools named "${err.toolName}" (MCP tools are named SERVER__TOOL): rename one of the servers in mcp_servers, or list single tools with mcp:NAME/TOOL`);
+  }
+  const toolNames = [...web.value.map((t) => t.name), ...tools.definitions.map((t) => t.name)];
+  const clash = clashOf(toolNames);
+  if (clash) return stageError('config', `stage "${ctx.node.path}" gives the model two tools named "${clash}"`);
   const systemText = system.value ?? DEFAULT_AGENT_SYSTEM;
   const request = baseRequest(models, systemText, [openingMessage(files.value.map(fileBlock), instruction.value ?? '')]);
-  models.writePrompt(promptRecord({ system: systemText, files: files.value, sections: [['prompt', instruction.value ?? ''], ['tools', tools.definitions.map((t) => t.name).join(', ')]] }));
+  if (web.value.length > 0) request.tools = web.value;
+  models.writePrompt(promptRecord({ system: systemText, files: files.value, sections: [['prompt', instruction.value ?? ''], ['tools', toolNames.join(', ')]] }));
 
   let streamed = '';
   const result = await runAgent({

@@ -8,10 +8,13 @@ import { runCommandTool } from './run-command.js';
 import { SEARCH_TIME_LIMIT_MS, searchTool } from './search.js';
 import { TOOL_NAMES, fail, type CommandSettings, type ToolContext, type ToolName, type ToolResult, type ToolSpec } from './types.js';
 import { writeFileTool } from './write-file.js';
+import type { ExtraTool } from './mcp-tools.js';
 
 export { ChangeTracker, type ChangeKind } from './changes.js';
 export { checkAllowed, tokenize } from '../../config/command-line.js';
 export { TOOL_NAMES, type ToolName, type ToolResult, type ToolSpec } from './types.js';
+export { McpServers, DEFAULT_MCP_CALL_TIMEOUT_MS, DEFAULT_MCP_STARTUP_TIMEOUT_MS, type McpServersOptions } from './mcp-servers.js';
+export { mcpTools, parseMcpRef, qualifiedName, type ExtraTool, type McpToolRef } from './mcp-tools.js';
 
 const SPECS: Record<ToolName, ToolSpec> = {
   read_file: readFileTool,
@@ -59,6 +62,8 @@ export interface ToolOptions {
   searchTimeLimitMs?: number;
   /** Aborts a running command (its process tree is killed). */
   signal: AbortSignal;
+  /** Tools answered elsewhere (an MCP server's), after the built-ins; a name taken twice is an error. */
+  extra?: readonly ExtraTool[];
 }
 
 /** The tools of one agent run: Messages API definitions plus the code that answers each call. */
@@ -88,15 +93,22 @@ export function buildTools(names: readonly string[], options: ToolOptions): Tool
   };
   const ctx: ToolContext = { workspace: options.workspace, deny: options.deny, writes: options.writes, commands, changes, signal: options.signal, searchTimeLimitMs: options.searchTimeLimitMs ?? SEARCH_TIME_LIMIT_MS };
   const byName = new Map(specs.map((s) => [s.name as string, s]));
+  const extra = new Map<string, ExtraTool>();
+  for (const tool of options.extra ?? []) {
+    if (byName.has(tool.definition.name) || extra.has(tool.definition.name)) throw new ToolNameTaken(tool.definition.name);
+    extra.set(tool.definition.name, tool);
+  }
   return {
-    definitions: specs.map((s) => ({ name: s.name, description: s.description, input_schema: s.input_schema })),
-    has: (name) => byName.has(name),
+    definitions: [...specs.map((s) => ({ name: s.name, description: s.description, input_schema: s.input_schema })), ...[...extra.values()].map((t) => t.definition)],
+    has: (name) => byName.has(name) || extra.has(name),
     changes,
     filesChanged: () => changes.paths(),
     async run(name, input) {
+      const other = extra.get(name);
+      if (other) return runExtra(name, other, input);
       const spec = byName.get(name);
       if (!spec) {
-        return fail(`unknown tool "${name}"; the tools available are ${[...byName.keys()].join(', ')}`);
+        return fail(`unknown tool "${name}"; the tools available are ${[...byName.keys(), ...extra.keys()].join(', ')}`);
       }
       const checked = checkInput(spec, input);
       if (!checked.ok) return checked.result;
@@ -107,6 +119,21 @@ export function buildTools(names: readonly string[], options: ToolOptions): Tool
       }
     },
   };
+}
+
+/** Two tools under one name (a server `a` with tool `b__c` and a server `a__b` with tool `c`): the model could not tell them apart. */
+export class ToolNameTaken extends Error {
+  constructor(readonly toolName: string) {
+    super(`two tools are named "${toolName}"`);
+  }
+}
+
+async function runExtra(name: string, tool: ExtraTool, input: unknown): Promise<ToolResult> {
+  try {
+    return await tool.run(input);
+  } catch (err) {
+    return fail(`${name} failed: ${(err as Error)?.message ?? String(err)}`);
+  }
 }
 
 type Checked = { ok: true; input: Record<string, string | undefined> } | { ok: false; result: ToolResult };

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { checkAgentCost } from './agent-cost.js';
 import { diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { checkAllowedCommands } from './command-reach.js';
+import { checkMcp } from './mcp.js';
 import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
 import { checkFiles } from '../files.js';
 import type { FactoryConfig, Stage } from '../generated/factory.js';
@@ -68,6 +69,7 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   diagnostics.push(...checkStageRules(loaded, root));
   diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd(), workspace));
   diagnostics.push(...checkAllowedCommands(loaded, root, workspace));
+  diagnostics.push(...checkMcp(loaded, root));
   const uses = checkUses(loaded, root, options);
   diagnostics.push(...uses.diagnostics);
   const unique = dedupe(diagnostics);
@@ -131,6 +133,9 @@ function checkUnits(loaded: LoadedFile, config: Record<string, unknown>, root: R
   budget(config.budget, ['budget']);
   if (isRecord(config.defaults)) duration(config.defaults.timeout, ['defaults', 'timeout']);
   if (isRecord(config.watch)) duration(config.watch.debounce, ['watch', 'debounce']);
+  for (const [name, server] of Object.entries(isRecord(config.mcp_servers) ? config.mcp_servers : {})) {
+    if (isRecord(server)) for (const k of ['startup_timeout', 'call_timeout']) duration(server[k], ['mcp_servers', name, k]);
+  }
   const anthropic = isRecord(config.providers) ? config.providers.anthropic : undefined;
   if (isRecord(anthropic)) for (const k of ['request_timeout', 'stream_idle_timeout']) duration(anthropic[k], ['providers', 'anthropic', k]);
   const visit = (scope: RawScope) => {

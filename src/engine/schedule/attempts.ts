@@ -201,6 +201,7 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   else if (node.body) ctx.runScope = (input) => runNested(state, node, where, controller.signal, input);
   if (state.models && MODEL_SERVICE_KINDS.has(node.kind)) ctx.models = noteRetryAfter(state.models.forStage(node, where.iteration, attempt, controller.signal), asked);
   if (state.approvals) ctx.approvals = state.approvals.forStage(node.path, where.iteration);
+  if (state.mcp) ctx.mcp = state.mcp;
   let result: StageResult;
   try {
     result = await executor.run(ctx);

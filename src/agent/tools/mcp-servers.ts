@@ -1,0 +1,250 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { MCPServer } from '../../config/generated/factory.js';
+import { durationMs } from '../../config/units.js';
+import { describeMcpError } from './mcp-errors.js';
+import { readFileSync } from 'node:fs';
+import { packageFile } from '../../base/package-root.js';
+
+/** How long a server may take to start and answer `initialize` and `tools/list` (`startup_timeout`). */
+export const DEFAULT_MCP_STARTUP_TIMEOUT_MS = 30_000;
+/** How long one tool call may take (`call_timeout`). */
+export const DEFAULT_MCP_CALL_TIMEOUT_MS = 120_000;
+/** Characters of a server's stderr kept for messages (the whole of it is in its log file). */
+const STDERR_TAIL = 1500;
+
+/** factory's version, for `initialize`'s clientInfo. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0';
+  }
+}
+
+/** One tool of a server, as the server lists it. */
+export interface McpToolInfo {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+export type McpStart = { ok: true; tools: McpToolInfo[] } | { ok: false; message: string };
+
+/** A tool call's end, in the words the model and the record get. */
+export type McpCallResult = { ok: true; result: unknown } | { ok: false; message: string };
+
+export interface McpServersOptions {
+  /** `mcp_servers` of the pipeline. */
+  servers: Readonly<Record<string, MCPServer | undefined>>;
+  /** The folder of factory.yaml: a server's `cwd` is relative to it, and it is the default. */
+  dir: string;
+  /** Where each stdio server's stderr is written: `<logDir>/<name>.stderr.log`. */
+  logDir: string;
+  /** The environment `${VAR}` in a server's `env` and `headers` reads; default process.env. */
+  env?: Readonly<NodeJS.ProcessEnv>;
+  /** The client's name and version in `initialize`. */
+  client?: { name: string; version: string };
+}
+
+interface Running {
+  client: Client;
+  transport: Transport;
+  tools: McpToolInfo[];
+  /** Set when the connection closed (the process exited): why. */
+  gone?: string;
+  stderr: StderrLog;
+}
+
+/**
+ * The MCP servers of one run. A server starts when a stage first asks for its tools (once, for
+ * every stage that shares it) and stops when `close()` is called at the end of the run, or on
+ * Ctrl-C: close() also ends a start still waiting for `initialize`, so nothing is left running.
+ */
+export class McpServers {
+  readonly #options: McpServersOptions;
+  readonly #started = new Map<string, Promise<Running | string>>();
+  /** Aborts every start in flight when the run ends. */
+  readonly #ending = new AbortController();
+
+  constructor(options: McpServersOptions) {
+    this.#options = options;
+  }
+
+  names(): string[] {
+    return Object.keys(this.#options.servers);
+  }
+
+  /** Starts the server if it is not running yet and lists its tools; never throws. */
+  async start(name: string, signal: AbortSignal): Promise<McpStart> {
+    const config = this.#options.servers[name];
+    if (!config) return { ok: false, message: `there is no MCP server "${name}" in mcp_servers` };
+    if (this.#ending.signal.aborted) return { ok: false, message: `MCP server "${name}" was not started: the run is ending` };
+    let pending = this.#started.get(name);
+    if (!pending) {
+      pending = this.#launch(name, config);
+      this.#started.set(name, pending);
+    }
+    const got = await untilAborted(pending, signal);
+    if (got === undefined) return { ok: false, message: `MCP server "${name}" was still starting when the stage was cancelled` };
+    if (typeof got === 'string') {
+      // A stage retried later starts the server afresh.
+      if (this.#started.get(name) === pending) this.#started.delete(name);
+      return { ok: false, message: got };
+    }
+    if (got.gone) return { ok: false, message: `MCP server "${name}" is not running: ${got.gone}` };
+    return { ok: true, tools: got.tools };
+  }
+
+  /** Calls a tool of a started server; a failure of any kind comes back as a message, never thrown. */
+  async call(name: string, tool: string, args: Record<string, unknown>, signal: AbortSignal): Promise<McpCallResult> {
+    const pending = this.#started.get(name);
+    const running = pending ? await pending : undefined;
+    if (!running || typeof running === 'string') return { ok: false, message: `MCP server "${name}" is not running` };
+    if (running.gone) return { ok: false, message: `MCP server "${name}" is not running: ${running.gone}${running.stderr.tailText()}` };
+    const timeout = this.#timeout(name, 'call_timeout', DEFAULT_MCP_CALL_TIMEOUT_MS);
+    try {
+      const result = await running.client.callTool({ name: tool, arguments: args }, undefined, { timeout, signal });
+      return { ok: true, result };
+    } catch (err) {
+      const why = running.gone ? `the server exited during the call (${running.gone})` : describeMcpError(err, timeout);
+      return { ok: false, message: `MCP server "${name}", tool "${tool}": ${why}${running.gone ? running.stderr.tailText() : ''}` };
+    }
+  }
+
+  /** Stops every server (and every start in flight); waits until they are gone. */
+  async close(): Promise<void> {
+    this.#ending.abort();
+    const all = [...this.#started.values()];
+    this.#started.clear();
+    await Promise.all(
+      all.map(async (pending) => {
+        const running = await pending;
+        if (typeof running === 'string') return;
+        await running.client.close().catch(() => undefined);
+        await running.stderr.close();
+      }),
+    );
+  }
+
+  #timeout(name: string, key: 'startup_timeout' | 'call_timeout', fallback: number): number {
+    const text = this.#options.servers[name]?.[key];
+    return (text !== undefined ? durationMs(text) : undefined) ?? fallback;
+  }
+
+  /** Connects (spawning a stdio server), then lists the tools; the message of a failure names the server. */
+  async #launch(name: string, config: MCPServer): Promise<Running | string> {
+    const stderr = new StderrLog(path.join(this.#options.logDir, `${name}.stderr.log`));
+    const made = this.#transport(config, stderr);
+    const client = new Client(this.#options.client ?? { name: 'factory', version: packageVersion() });
+    const running: Running = { client, transport: made.transport, tools: [], stderr };
+    client.onclose = () => {
+      running.gone ??= 'its connection closed (the process exited)';
+    };
+    const timeout = this.#timeout(name, 'startup_timeout', DEFAULT_MCP_STARTUP_TIMEOUT_MS);
+    const options = { timeout, signal: this.#ending.signal };
+    try {
+      await client.connect(made.transport, options);
+      running.tools = await listAllTools(client, options);
+      return running;
+    } catch (err) {
+      const why = made.what === 'command' && running.gone ? 'exited before it answered `initialize`' : describeStartError(err, config, timeout);
+      await client.close().catch(() => undefined);
+      await stderr.close();
+      const fix = made.what === 'command' ? ` (its stderr: ${stderr.file})` : '';
+      return `MCP server "${name}" could not be started: ${why}${stderr.tailText()}${fix}`;
+    }
+  }
+
+  #transport(config: MCPServer, stderr: StderrLog): { transport: Transport; what: 'command' | 'url' } {
+    const env = this.#options.env ?? process.env;
+    if (config.command) {
+      const [command, ...args] = config.command;
+      const transport = new StdioClientTransport({
+        command,
+        args,
+        env: { ...getDefaultEnvironment(), ...expandAll(config.env, env) },
+        cwd: path.resolve(this.#options.dir, config.cwd ?? '.'),
+        stderr: 'pipe',
+      });
+      transport.stderr?.on('data', (chunk: Buffer) => stderr.write(chunk));
+      return { transport, what: 'command' };
+    }
+    const headers = expandAll(config.headers, env);
+    return { transport: new StreamableHTTPClientTransport(new URL(config.url ?? ''), { requestInit: { headers } }), what: 'url' };
+  }
+}
+
+async function listAllTools(client: Client, options: { timeout: number; signal: AbortSignal }): Promise<McpToolInfo[]> {
+  const out: McpToolInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listTools(cursor === undefined ? undefined : { cursor }, options);
+    for (const t of page.tools) out.push({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown> });
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return out;
+}
+
+function describeStartError(err: unknown, config: MCPServer, timeout: number): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return `the command "${config.command?.[0]}" was not found (check the path, or install it)`;
+  if (code === 'EACCES') return `the command "${config.command?.[0]}" is not executable`;
+  return describeMcpError(err, timeout, '`initialize`');
+}
+
+/** `${VAR}` in a server's env and headers reads factory's own environment (a token, say), so it need not be written in the file. */
+export function expandAll(values: Readonly<Record<string, string | undefined>> | undefined, env: Readonly<NodeJS.ProcessEnv>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values ?? {})) if (v !== undefined) out[k] = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n: string) => env[n] ?? '');
+  return out;
+}
+
+/** The value, or undefined when `signal` fires first. */
+async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return undefined;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}
+
+/** A server's stderr: all of it in the run's record, its end kept for messages. */
+class StderrLog {
+  #stream: WriteStream | undefined;
+  #tail = '';
+
+  constructor(readonly file: string) {}
+
+  write(chunk: Buffer): void {
+    if (!this.#stream) {
+      mkdirSync(path.dirname(this.file), { recursive: true });
+      this.#stream = createWriteStream(this.file, { flags: 'a' });
+      this.#stream.on('error', () => undefined);
+    }
+    this.#stream.write(chunk);
+    this.#tail = (this.#tail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+  }
+
+  /** `; its stderr ended with: …`, or nothing. */
+  tailText(): string {
+    const t = this.#tail.trim();
+    return t === '' ? '' : `; its stderr ended with: ${t.split('\n').slice(-5).join(' | ')}`;
+  }
+
+  close(): Promise<void> {
+    const s = this.#stream;
+    if (!s) return Promise.resolve();
+    return new Promise((resolve) => s.end(resolve));
+  }
+}
