@@ -161,7 +161,7 @@ export class McpServers {
   }
 
   #transport(config: MCPServer, stderr: StderrLog): { transport: Transport; what: 'command' | 'url' } {
-    const env = this.#options.env ?? process.env;
+    const env = { ...(this.#options.env ?? process.env), WORKSPACE: this.#options.dir, RUN_DIR: path.dirname(this.#options.logDir) };
     if (config.command) {
       const [command, ...args] = config.command;
       const transport = new StdioClientTransport({
@@ -197,7 +197,11 @@ function describeStartError(err: unknown, config: MCPServer, timeout: number): s
   return describeMcpError(err, timeout, '`initialize`');
 }
 
-/** `${VAR}` in a server's env and headers reads factory's own environment (a token, say), so it need not be written in the file. */
+/**
+ * `${VAR}` in a server's env and headers reads factory's own environment (a token, say), so it
+ * need not be written in the file; `${WORKSPACE}` is the folder of factory.yaml and `${RUN_DIR}`
+ * the run's record folder (servers such as server-memory resolve relative paths elsewhere).
+ */
 export function expandAll(values: Readonly<Record<string, string | undefined>> | undefined, env: Readonly<NodeJS.ProcessEnv>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(values ?? {})) if (v !== undefined) out[k] = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n: string) => env[n] ?? '');
