@@ -10,7 +10,7 @@ import { hashGlobs, type FileHash, type FingerprintParts } from './fingerprint.j
 import { explainMiss } from '../explain.js';
 import { scenarioGlobs } from '../models/models.js';
 import { isBinary, MAX_KEPT_FILE_BYTES, takeSnapshot, unifiedDiff, type SnapshotEntry } from '../../workspace/snapshot.js';
-import { cacheableKind, mayWrite, needToken, stageFingerprint } from './stage-fingerprint.js';
+import { cacheableKind, mayWrite, needToken, stageFingerprint, usesMcp } from './stage-fingerprint.js';
 
 /**
  * What `apply` would do with each stage, worked out without running anything or calling a
@@ -91,7 +91,7 @@ class Predictor {
     const cacheable = cacheableKind(node);
     const computed = this.fingerprintOf(view, node, known);
     if (!cacheable) {
-      this.set(node, 'will run', node.kind === 'command' || node.kind === 'scenario-validate' ? 'no inputs declared' : `${node.kind} stages are never cached`, computed.fingerprint);
+      this.set(node, 'will run', node.kind === 'command' || node.kind === 'scenario-validate' ? 'no inputs declared' : usesMcp(node) ? 'a stage with MCP tools is never cached' : `${node.kind} stages are never cached`, computed.fingerprint);
       if (mayWrite(node)) this.uncertainWriters.push(node.path);
       return { status: 'will run', cacheable: false, ...(computed.fingerprint ? { fingerprint: computed.fingerprint, token: needToken({ fingerprint: computed.fingerprint, status: 'succeeded' }) } : {}) };
     }

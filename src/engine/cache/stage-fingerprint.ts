@@ -190,23 +190,33 @@ function modelsOf(owner: Pipeline, node: StageNode): string | undefined {
 }
 
 /**
- * Whether a stage is cached at all (docs/cache-and-watch.md): plan, generate and review always; command
+ * Whether a stage is cached at all (docs/cache-and-watch.md): plan, review and generate (without MCP tools) always; command
  * and scenario-validate only with `inputs` (an empty list allowed); a loop as a whole; a
  * pipeline stage through its body's stages; nothing inside a loop's body on its own.
  */
 export function cacheableKind(node: StageNode): boolean {
   switch (node.kind) {
     case 'plan':
-    case 'generate':
     case 'review':
     case 'loop':
       return true;
+    case 'generate':
+      return !usesMcp(node);
     case 'command':
     case 'scenario-validate':
       return Array.isArray((node.def as { inputs?: unknown }).inputs);
     default:
       return false;
   }
+}
+
+/**
+ * A generate stage with MCP tools acts on servers whose state no fingerprint holds (a memory,
+ * a database, an issue tracker): it runs every time, like a command without `inputs`.
+ */
+export function usesMcp(node: StageNode): boolean {
+  const tools = (node.def as { tools?: unknown }).tools;
+  return node.kind === 'generate' && Array.isArray(tools) && tools.some((t) => typeof t === 'string' && t.startsWith('mcp:'));
 }
 
 /** Kinds that may write files (whose changes the snapshots attribute). */
