@@ -17,6 +17,18 @@ export interface Rates {
  */
 export interface ModelPrice extends Rates {
   long_prompt?: Rates & { above_tokens: number };
+  /** USD per 1,000 uses of the provider's web tools (default: WEB_TOOL_PRICES). */
+  web_search?: number;
+  web_fetch?: number;
+}
+
+/** USD per 1,000 uses, as published: $10 per 1,000 searches; a fetch costs only the tokens it adds. */
+export const WEB_TOOL_PRICES = { web_search: 10, web_fetch: 0 } as const;
+
+/** Server tool uses of one answer, as the Messages API reports them in `usage.server_tool_use`. */
+export interface ServerToolUse {
+  web_search_requests?: number | null;
+  web_fetch_requests?: number | null;
 }
 
 /** Model name → prices, the built-in table with the pipeline's `pricing:` applied over it. */
@@ -73,7 +85,7 @@ export const BUILTIN_PRICING: PricingTable = new Map(Object.entries(BUILTIN));
 export function pricingTable(overrides: Pricing | undefined = undefined): PricingTable {
   const table = new Map(BUILTIN_PRICING);
   for (const [model, price] of Object.entries(overrides ?? {})) {
-    if (price) table.set(model, withCacheDefaults(price));
+    if (price) table.set(model, { ...withCacheDefaults(price), ...(price.web_search !== undefined ? { web_search: price.web_search } : {}), ...(price.web_fetch !== undefined ? { web_fetch: price.web_fetch } : {}) });
   }
   return table;
 }
@@ -101,6 +113,15 @@ export function costOf(model: string, usage: Usage, table: PricingTable): number
       usage.cache_read_input_tokens * r.cache_read) /
     1_000_000
   );
+}
+
+/** USD for the provider's web searches and fetches of one answer, priced by the model's entry (or the published prices). */
+export function serverToolCost(model: string, uses: ServerToolUse | null | undefined, table: PricingTable): number {
+  if (!uses) return 0;
+  const price = priceOf(model, table);
+  const search = price?.web_search ?? WEB_TOOL_PRICES.web_search;
+  const fetch = price?.web_fetch ?? WEB_TOOL_PRICES.web_fetch;
+  return ((uses.web_search_requests ?? 0) * search + (uses.web_fetch_requests ?? 0) * fetch) / 1000;
 }
 
 /** The priced model nearest to a misspelt name, for "did you mean". */

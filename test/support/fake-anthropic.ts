@@ -25,6 +25,8 @@ export interface Usage {
   output_tokens: number;
   cache_creation_input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
+  /** Uses of the provider's server tools in this answer. */
+  server_tool_use?: { web_search_requests: number; web_fetch_requests: number } | null;
 }
 
 export type ContentBlock = { type: string; [key: string]: unknown };
@@ -146,6 +148,37 @@ export function toolUseMessage(
   const blocks: ContentBlock[] = options.text ? [{ type: 'text', text: options.text }] : [];
   for (const c of calls) blocks.push({ type: 'tool_use', id: c.id ?? nextId('toolu'), name: c.name, input: c.input });
   return message(blocks, 'tool_use', usage, options.model ?? 'claude-sonnet-5-5');
+}
+
+/**
+ * An answer in which the provider ran its web tools itself: for each search a `server_tool_use`
+ * block and its `web_search_tool_result`, for each fetch a `server_tool_use` and its
+ * `web_fetch_tool_result`, then the text; `usage.server_tool_use` counts them. `stopReason`
+ * `pause_turn` is a long turn the client must send back to resume.
+ */
+export function webToolMessage(
+  uses: ({ search: string; results: { url: string; title: string }[] } | { fetch: string; text: string })[],
+  text: string,
+  usage?: Partial<Usage>,
+  stopReason = 'end_turn',
+): Message {
+  const blocks: ContentBlock[] = [];
+  let searches = 0;
+  let fetches = 0;
+  for (const use of uses) {
+    const id = nextId('srvtoolu');
+    if ('search' in use) {
+      searches++;
+      blocks.push({ type: 'server_tool_use', id, name: 'web_search', input: { query: use.search } });
+      blocks.push({ type: 'web_search_tool_result', tool_use_id: id, content: use.results.map((r) => ({ type: 'web_search_result', url: r.url, title: r.title, encrypted_content: 'enc', page_age: null })) });
+    } else {
+      fetches++;
+      blocks.push({ type: 'server_tool_use', id, name: 'web_fetch', input: { url: use.fetch } });
+      blocks.push({ type: 'web_fetch_tool_result', tool_use_id: id, content: { type: 'web_fetch_result', url: use.fetch, retrieved_at: '2026-12-01T00:00:00Z', content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: use.text }, title: null, citations: null } } });
+    }
+  }
+  if (text !== '') blocks.push({ type: 'text', text });
+  return message(blocks, stopReason, { ...usage, server_tool_use: { web_search_requests: searches, web_fetch_requests: fetches } }, 'claude-sonnet-5-5');
 }
 
 /**
@@ -441,6 +474,8 @@ async function streamMessage(m: Message, res: ServerResponse, delayMs: number, s
     input_tokens: m.usage.input_tokens,
     cache_creation_input_tokens: m.usage.cache_creation_input_tokens ?? null,
     cache_read_input_tokens: m.usage.cache_read_input_tokens ?? null,
+    // The provider's own tools (web search and fetch) are counted at the end, as the API does.
+    ...(m.usage.server_tool_use ? { server_tool_use: m.usage.server_tool_use } : {}),
   };
   if (!(await send('message_delta', { type: 'message_delta', delta, usage }))) return;
   if (!(await send('message_stop', { type: 'message_stop' }))) return;

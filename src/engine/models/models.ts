@@ -5,7 +5,7 @@ import type { ProviderName } from '../../config/generated/factory.js';
 import { innermostDefault, ownersOf, stageModel, stageProvider } from '../../config/stage-model.js';
 import type { JsonValue, Pipeline, Scope, StageNode } from '../../config/pipeline.js';
 import { renderValue, type Value } from '../../expr/index.js';
-import { costOf, nearestModel, priceOf, pricingTable, type PricingTable } from '../../config/pricing.js';
+import { costOf, nearestModel, priceOf, pricingTable, serverToolCost, type PricingTable, type ServerToolUse } from '../../config/pricing.js';
 import type { CassetteRecorder } from '../../providers/replay/record.js';
 import { redactor } from '../../providers/redact.js';
 import { requestTokenUpperBound } from '../../providers/token-estimate.js';
@@ -519,11 +519,12 @@ export class ModelRuntime {
       const callId = runtime.#nextCallId();
       const spent = { usage: { ...ZERO_USAGE }, cost: 0, reported: false };
       let exhausted: Exhausted | undefined;
+      let toolCost = 0;
       const spend = (increment: Usage) => {
         const before = spent.cost;
         addUsage(spent.usage, increment);
         // Priced on the whole call so far: a long prompt's rates apply to all of it.
-        spent.cost = costOf(request.model, spent.usage, prepared.pricing) ?? 0;
+        spent.cost = (costOf(request.model, spent.usage, prepared.pricing) ?? 0) + toolCost;
         exhausted = hold.spend(increment, spent.cost - before) ?? exhausted;
         addUsage(account.usage, increment);
         account.cost += spent.cost - before;
@@ -549,6 +550,11 @@ export class ModelRuntime {
       }
       // A provider that reports no increments is charged the answer's usage, as billed.
       if (answer.ok && !spent.reported) spend(usageOf(answer.message));
+      // The provider's web searches and fetches are billed per use, beside the tokens.
+      if (answer.ok) {
+        toolCost = serverToolCost(request.model, (answer.message.usage as { server_tool_use?: ServerToolUse | null }).server_tool_use, prepared.pricing);
+        if (toolCost > 0) spend({ ...ZERO_USAGE });
+      }
       hold.release();
       const wallTime = deadline.exhausted();
       const error = !answer.ok ? answer.error.message : undefined;
