@@ -13,6 +13,7 @@ import type { ExtraTool } from './mcp-tools.js';
 export { ChangeTracker, type ChangeKind } from './changes.js';
 export { checkAllowed, tokenize } from '../../config/command-line.js';
 export { TOOL_NAMES, type ToolName, type ToolResult, type ToolSpec } from './types.js';
+export { checkMcpServer, findProgram, type McpServerCheck } from './mcp-check.js';
 export { McpServers, DEFAULT_MCP_CALL_TIMEOUT_MS, DEFAULT_MCP_STARTUP_TIMEOUT_MS, type McpServersOptions } from './mcp-servers.js';
 export { mcpTools, parseMcpRef, qualifiedName, type ExtraTool, type McpToolRef } from './mcp-tools.js';
 

@@ -58,6 +58,43 @@ interface Running {
   /** Set when the connection closed (the process exited): why. */
   gone?: string;
   stderr: StderrLog;
+  /** A stdio server's process. */
+  pid?: number;
+}
+
+/** How long a server has to exit once its stdin is closed, before it is killed. */
+const GRACE_MS = 1000;
+
+/**
+ * Closes the connection (a stdio server's stdin ends), then makes sure the process is gone:
+ * the SDK's own close gives up waiting and lets a server that ignores SIGTERM live on.
+ */
+async function stop(running: Running): Promise<void> {
+  await running.client.close().catch(() => undefined);
+  const pid = running.pid;
+  if (pid !== undefined && !(await exited(pid, GRACE_MS))) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await exited(pid, GRACE_MS);
+  }
+  await running.stderr.close();
+}
+
+/** Whether the process is gone within `ms`. */
+async function exited(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() >= until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /**
@@ -124,9 +161,7 @@ export class McpServers {
     await Promise.all(
       all.map(async (pending) => {
         const running = await pending;
-        if (typeof running === 'string') return;
-        await running.client.close().catch(() => undefined);
-        await running.stderr.close();
+        if (typeof running !== 'string') await stop(running);
       }),
     );
   }
@@ -148,13 +183,15 @@ export class McpServers {
     const timeout = this.#timeout(name, 'startup_timeout', DEFAULT_MCP_STARTUP_TIMEOUT_MS);
     const options = { timeout, signal: this.#ending.signal };
     try {
-      await client.connect(made.transport, options);
+      const connecting = client.connect(made.transport, options);
+      // The process is spawned synchronously inside connect(): its pid, to make sure it ends.
+      if (made.transport instanceof StdioClientTransport) running.pid = made.transport.pid ?? undefined;
+      await connecting;
       running.tools = await listAllTools(client, options);
       return running;
     } catch (err) {
       const why = made.what === 'command' && running.gone ? 'exited before it answered `initialize`' : describeStartError(err, config, timeout);
-      await client.close().catch(() => undefined);
-      await stderr.close();
+      await stop(running);
       const fix = made.what === 'command' ? ` (its stderr: ${stderr.file})` : '';
       return `MCP server "${name}" could not be started: ${why}${stderr.tailText()}${fix}`;
     }

@@ -1,0 +1,107 @@
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, test } from 'vitest';
+import { checkMcpServer, mcpTools, McpServers } from '../../src/agent/tools/index.js';
+import { expandAll } from '../../src/agent/tools/mcp-servers.js';
+import { makeSandbox, put } from './helpers.js';
+
+const FAULTY = fileURLToPath(new URL('../support/mcp-faulty-server.mjs', import.meta.url));
+const EVERYTHING = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of started.splice(0)) child.kill('SIGKILL');
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('McpServers', () => {
+  test('a streamable-HTTP server (server-everything on loopback): tools listed with their schemas, a call answered', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    started.push(child);
+    await new Promise<void>((resolve) => child.stderr!.on('data', (c: Buffer) => c.toString().includes('listening') && resolve()));
+    const { ws } = makeSandbox('mcp-http');
+    const servers = new McpServers({ servers: { everything: { url: `http://127.0.0.1:${port}/mcp` } }, dir: ws, logDir: path.join(ws, 'logs') });
+    try {
+      const got = await mcpTools([{ server: 'everything', tool: 'echo' }], servers, new AbortController().signal);
+      expect(got.ok).toBe(true);
+      if (!got.ok) return;
+      expect(got.tools.map((t) => t.definition.name)).toEqual(['everything__echo']);
+      expect(got.tools[0]!.definition.input_schema).toMatchObject({ type: 'object', properties: { message: { type: 'string' } }, required: ['message'] });
+      expect(got.tools[0]!.definition.input_schema).not.toHaveProperty('$schema');
+      expect(await got.tools[0]!.run({ message: 'over http' })).toEqual({ ok: true, text: 'Echo: over http' });
+    } finally {
+      await servers.close();
+    }
+  }, 30_000);
+
+  test('close() during a start that waits for initialize ends the start and kills the server', async () => {
+    const { ws } = makeSandbox('mcp-close');
+    const pidFile = path.join(ws, 'pid');
+    const servers = new McpServers({ servers: { slow: { command: [process.execPath, FAULTY, 'hang-init'], env: { FAULTY_PID_FILE: pidFile } } }, dir: ws, logDir: path.join(ws, 'logs') });
+    const start = servers.start('slow', new AbortController().signal);
+    while (!existsSync(pidFile)) await new Promise((r) => setTimeout(r, 20));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await servers.close();
+    const got = await start;
+    expect(got.ok).toBe(false);
+    expect(alive(pid)).toBe(false);
+    expect(readFileSync(path.join(ws, 'logs', 'slow.stderr.log'), 'utf8')).toContain('faulty server (hang-init) started');
+  }, 30_000);
+
+  test('one server serves every stage that asks: it starts once', async () => {
+    const { ws } = makeSandbox('mcp-once');
+    const pidFile = path.join(ws, 'pid');
+    const servers = new McpServers({ servers: { f: { command: [process.execPath, FAULTY, 'ok'], env: { FAULTY_PID_FILE: pidFile } } }, dir: ws, logDir: path.join(ws, 'logs') });
+    try {
+      const signal = new AbortController().signal;
+      const [a, b] = await Promise.all([servers.start('f', signal), servers.start('f', signal)]);
+      expect(a).toEqual(b);
+      const log = readFileSync(path.join(ws, 'logs', 'f.stderr.log'), 'utf8');
+      expect(log.match(/started/g)).toHaveLength(1);
+    } finally {
+      await servers.close();
+    }
+  }, 30_000);
+});
+
+describe('checkMcpServer (for factory doctor)', () => {
+  test('a program on PATH, a script by path, a missing program, a file that cannot run, a url', () => {
+    const { ws } = makeSandbox('mcp-check');
+    put(ws, { 'bin/server.sh': '#!/bin/sh\n', 'bin/plain.txt': 'x' });
+    chmodSync(path.join(ws, 'bin/server.sh'), 0o755);
+    const env = { PATH: path.dirname(process.execPath) };
+    expect(checkMcpServer('n', { command: [path.basename(process.execPath), 'x.js'] }, ws, env)).toEqual({ ok: true, detail: `MCP server "n": ${process.execPath}` });
+    expect(checkMcpServer('s', { command: ['./server.sh'], cwd: 'bin' }, ws, env)).toEqual({ ok: true, detail: `MCP server "s": ${path.join(ws, 'bin/server.sh')}` });
+    expect(checkMcpServer('m', { command: ['no-such-mcp-server'] }, ws, env)).toEqual({
+      ok: false,
+      detail: 'MCP server "m": the command "no-such-mcp-server" is not on PATH',
+      fix: 'install "no-such-mcp-server", or give its full path in mcp_servers.m.command',
+    });
+    expect(checkMcpServer('p', { command: ['bin/plain.txt'] }, ws, env)).toMatchObject({ ok: false, detail: `MCP server "p": the command "bin/plain.txt" is not an executable file (looked in ${ws})` });
+    expect(checkMcpServer('u', { url: 'http://127.0.0.1:9/mcp' }, ws, env)).toEqual({ ok: true, detail: 'MCP server "u": http://127.0.0.1:9/mcp' });
+  });
+
+  test('${NAME} in env and headers reads factory\'s environment; unknown names become empty', () => {
+    expect(expandAll({ Authorization: 'Bearer ${GH_TOKEN}', X: '${NOPE}-${HOME}' }, { GH_TOKEN: 't0k', HOME: '/h' })).toEqual({ Authorization: 'Bearer t0k', X: '-/h' });
+  });
+});
