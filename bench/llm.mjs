@@ -5,7 +5,9 @@
 //     (goal < 1.5 s: the calls overlap);
 //  2. the engine's overhead per agent turn: a generate stage of TURNS tool turns against the
 //     same number of bare SDK calls (streaming, as the provider makes them) to the same server,
-//     as ms per turn and a ratio.
+//     as ms per turn and a ratio;
+//  3. the prompt estimates against the tokenizer;
+//  4. an MCP tool call against a built-in one in the same stage, and an MCP server's start.
 // Figures only; nothing is asserted. Run `npm run build` first.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -143,4 +145,50 @@ stages:
     const bound = tokenUpperBound(text);
     console.log(`  ${name.padEnd(14)} ${String(real).padStart(6)} tokens · chars÷4 ${pct(quarter, real)} · upper bound ${pct(bound, real)}`);
   }
+}
+
+// 4. An MCP tool call against a built-in tool call, in the same run and the same stage: the
+//    agent alternates read_file and server-everything's `echo` over stdio (the real server),
+//    TURNS turns; each call's time is the `ms` of its tool_result in the stage's transcript.
+//    Also the server's start, as a stage that starts it against the same stage without MCP tools.
+{
+  const { fileURLToPath } = await import('node:url');
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const everything = fileURLToPath(new URL('../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
+  const stageOf = (req) => /STAGE=(\w+)/.exec(JSON.stringify(req.body?.messages?.[0] ?? ''))?.[1];
+  const reply = (req) => {
+    const turns = (req.body?.messages ?? []).filter((m) => m.role === 'assistant').length;
+    if (stageOf(req) !== 'calls' || turns >= TURNS) return textMessage('Done.', { input_tokens: 200, output_tokens: 5 });
+    const call = turns % 2 === 1 ? { name: 'everything__echo', input: { message: 'export const x = 1;' } } : { name: 'read_file', input: { path: 'note.js' } };
+    return toolUseMessage([call], { input_tokens: 200, output_tokens: 20 });
+  };
+  const api = await startFakeAnthropic({ rules: [{ reply }] });
+  const tools = '[read_file, mcp:everything/echo]';
+  const dir = workspace(`version: 1
+name: mcp-overhead
+defaults: { model: claude-sonnet-5-5, max_tokens: 256 }
+mcp_servers:
+  everything: { command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(everything)}, stdio] }
+stages:
+  plain: { kind: generate, prompt: STAGE=plain, tools: [read_file] }
+  cold: { kind: generate, needs: [plain], prompt: STAGE=cold, tools: ${tools} }
+  calls: { kind: generate, needs: [cold], prompt: STAGE=calls, tools: ${tools}, max_turns: ${TURNS + 5} }
+`, { 'note.js': 'export const x = 1;\n' });
+  const per = { start: [], read_file: [], everything__echo: [] };
+  for (let i = 0; i < REPEAT; i++) {
+    const { events } = await apply(dir, api.url);
+    const ms = (id) => events.find((e) => e.type === 'stage_finished' && e.stage === id).duration_ms;
+    per.start.push(ms('cold') - ms('plain'));
+    const record = events.find((e) => e.type === 'run_finished').record;
+    const lines = readFileSync(path.join(record, 'stages', 'calls.transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const e of lines) if (e.type === 'tool_result') per[e.name].push(e.ms);
+  }
+  await api.close();
+  const b = median(per.read_file);
+  const m = median(per.everything__echo);
+  console.log(`MCP tool calls against built-in ones (same stage, ${per.everything__echo.length} echo and ${per.read_file.length} read_file calls over ${REPEAT} runs, medians):`);
+  console.log(`  built-in read_file:                       ${b.toFixed(2)} ms/call`);
+  console.log(`  MCP echo (server-everything over stdio):  ${m.toFixed(2)} ms/call`);
+  console.log(`  MCP call overhead:                        ${(m - b).toFixed(2)} ms/call (ratio ${(m / b).toFixed(1)}×)`);
+  console.log(`  server start (spawn, initialize, tools/list; once a run): ${fmt(median(per.start))}`);
 }

@@ -12,7 +12,7 @@ export type AgentEvent =
   | { type: 'model_request'; turn: number; request: ModelRequest }
   | { type: 'model_response'; turn: number; message: ModelResponse }
   | { type: 'tool_call'; turn: number; id: string; name: string; input: unknown }
-  | { type: 'tool_result'; turn: number; id: string; name: string; ok: boolean; text: string };
+  | { type: 'tool_result'; turn: number; id: string; name: string; ok: boolean; text: string; ms: number };
 
 export interface AgentOptions {
   provider: Provider;
@@ -127,8 +127,10 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
         continue;
       }
       options.onEvent?.({ type: 'tool_call', turn: turns, id: use.id, name: use.name, input: use.input });
+      const started = performance.now();
       const result = await tools.run(use.name, use.input);
-      options.onEvent?.({ type: 'tool_result', turn: turns, id: use.id, name: use.name, ok: result.ok, text: result.text });
+      const ms = Math.round((performance.now() - started) * 100) / 100;
+      options.onEvent?.({ type: 'tool_result', turn: turns, id: use.id, name: use.name, ok: result.ok, text: result.text, ms });
       results.push({ type: 'tool_result', tool_use_id: use.id, content: result.text, ...(result.ok ? {} : { is_error: true }) });
       if (!result.ok && ++toolErrors > maxToolErrors) {
         stop = end('error', 'tool_errors', `the agent's tool calls failed ${toolErrors} times, more than max_tool_errors (${maxToolErrors}); the last: ${use.name}: ${result.text}`);

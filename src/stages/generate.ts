@@ -139,7 +139,7 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
       if (event.type === 'model_response' && streamed !== '' && !streamed.endsWith('\n')) ctx.output('stdout', Buffer.from('\n'));
       if (event.type === 'model_response') streamed = '';
       if (event.type === 'tool_call') models.note({ type: 'tool_call', turn: event.turn, id: event.id, name: event.name, input: event.input });
-      else if (event.type === 'tool_result') models.note({ type: 'tool_result', turn: event.turn, id: event.id, name: event.name, is_error: !event.ok, content: event.text });
+      else if (event.type === 'tool_result') models.note({ type: 'tool_result', turn: event.turn, id: event.id, name: event.name, is_error: !event.ok, content: event.text, ms: event.ms });
     },
   });
   return agentResult(result);
