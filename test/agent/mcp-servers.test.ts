@@ -84,6 +84,24 @@ describe('McpServers', () => {
   }, 30_000);
 });
 
+test('a server that died during one stage is started afresh for the next', async () => {
+  const { ws } = makeSandbox('mcp-restart');
+  const pidFile = path.join(ws, 'pid');
+  const servers = new McpServers({ servers: { d: { command: [process.execPath, FAULTY, 'die-mid-call'], env: { FAULTY_PID_FILE: pidFile } } }, dir: ws, logDir: path.join(ws, 'logs') });
+  const signal = new AbortController().signal;
+  try {
+    expect((await servers.start('d', signal)).ok).toBe(true);
+    const first = readFileSync(pidFile, 'utf8');
+    const died = await servers.call('d', 'boom', {}, signal);
+    expect(died).toMatchObject({ ok: false, message: expect.stringContaining('segmentation fault (simulated)') });
+    expect(await servers.call('d', 'boom', {}, signal)).toMatchObject({ ok: false, message: expect.stringMatching(/^MCP server "d" is not running/) });
+    expect((await servers.start('d', signal)).ok).toBe(true);
+    expect(readFileSync(pidFile, 'utf8')).not.toBe(first);
+  } finally {
+    await servers.close();
+  }
+}, 30_000);
+
 describe('checkMcpServer (for factory doctor)', () => {
   test('a program on PATH, a script by path, a missing program, a file that cannot run, a url', () => {
     const { ws } = makeSandbox('mcp-check');

@@ -117,7 +117,7 @@ export class McpServers {
   }
 
   /** Starts the server if it is not running yet and lists its tools; never throws. */
-  async start(name: string, signal: AbortSignal): Promise<McpStart> {
+  async start(name: string, signal: AbortSignal, restarted = false): Promise<McpStart> {
     const config = this.#options.servers[name];
     if (!config) return { ok: false, message: `there is no MCP server "${name}" in mcp_servers` };
     if (this.#ending.signal.aborted) return { ok: false, message: `MCP server "${name}" was not started: the run is ending` };
@@ -133,7 +133,14 @@ export class McpServers {
       if (this.#started.get(name) === pending) this.#started.delete(name);
       return { ok: false, message: got };
     }
-    if (got.gone) return { ok: false, message: `MCP server "${name}" is not running: ${got.gone}` };
+    if (got.gone && restarted) return { ok: false, message: `MCP server "${name}" exited as soon as it started: ${got.gone}${got.stderr.tailText()}` };
+    if (got.gone) {
+      // A server that died during an earlier stage is started afresh for this one.
+      if (this.#started.get(name) === pending) this.#started.delete(name);
+      await stop(got);
+      if (!this.#started.has(name)) this.#started.set(name, this.#launch(name, config));
+      return this.start(name, signal, true);
+    }
     return { ok: true, tools: got.tools };
   }
 
