@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { McpServers } from '../agent/tools/mcp-servers.js';
+import { redactor } from '../providers/redact.js';
 import type { Pipeline, Scope, StageKind } from '../config/pipeline.js';
 import { stageCounts } from '../records/describe.js';
 import { describeFsError } from '../base/fs-error.js';
@@ -265,7 +266,7 @@ async function runLocked(
 
   const servers = pipeline.config.mcp_servers;
   if (servers && Object.keys(servers).length > 0) {
-    state.mcp = new McpServers({ servers, dir: pipeline.dir, logDir: path.join(store.dir, 'mcp'), env });
+    state.mcp = new McpServers({ servers, dir: pipeline.dir, logDir: path.join(store.dir, 'mcp'), env, redact: redactor(env) });
   }
   let outcomes: Awaited<ReturnType<typeof runScope>>;
   try {

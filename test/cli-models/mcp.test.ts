@@ -111,15 +111,20 @@ describe('MCP faults: a clear message, the right status, nothing left running', 
     expect(messagesOf(api.requests)).toHaveLength(0);
   }, 30_000);
 
-  test('a server that exits at start: the message carries the end of its stderr', async () => {
-    const dir = workspace(pipeline(`  db:\n    command: [${node}, ${FAULTY}, exit-at-start]`, '[mcp:db]'));
-    const r = await cli(['apply'], dir, apiEnv(api.url));
+  test('a server that exits at start: the message carries the end of its stderr, secrets redacted', async () => {
+    const dir = workspace(pipeline(`  db:\n    command: [${node}, ${FAULTY}, exit-at-start]\n    env: { FAULTY_ECHO: "token \${DB_TOKEN}" }`, '[mcp:db]'));
+    const r = await cli(['apply'], dir, apiEnv(api.url, { DB_TOKEN: 'tok-db-9f8e7d6c' }));
     expect(r.code).toBe(1);
     const gen = runJson(dir).stages.gen!;
     expect(gen).toMatchObject({ status: 'error', reason: 'spawn' });
     expect(gen.message).toMatch(/MCP server "db" could not be started: .*(exited|closed)/);
     expect(gen.message).toContain('cannot open the database');
-    expect(readFileSync(path.join(runDirOf(dir), 'mcp', 'db.stderr.log'), 'utf8')).toContain('cannot open the database');
+    const log = readFileSync(path.join(runDirOf(dir), 'mcp', 'db.stderr.log'), 'utf8');
+    expect(log).toContain('cannot open the database');
+    // the token given to the server through ${DB_TOKEN} reached it, and neither the record nor the message
+    expect(log).toContain('echo: token [redacted]');
+    expect(JSON.stringify(runJson(dir))).not.toContain('tok-db-9f8e7d6c');
+    expect(r.stderr).not.toContain('tok-db-9f8e7d6c');
   }, 30_000);
 
   test('a server that hangs on initialize times out (startup_timeout) and is killed, even though it ignores SIGTERM', async () => {

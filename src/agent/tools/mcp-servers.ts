@@ -47,6 +47,8 @@ export interface McpServersOptions {
   logDir: string;
   /** The environment `${VAR}` in a server's `env` and `headers` reads; default process.env. */
   env?: Readonly<NodeJS.ProcessEnv>;
+  /** Applied to a server's stderr before it is written or quoted (secrets out of the record). */
+  redact?: (text: string) => string;
   /** The client's name and version in `initialize`. */
   client?: { name: string; version: string };
 }
@@ -180,7 +182,7 @@ export class McpServers {
 
   /** Connects (spawning a stdio server), then lists the tools; the message of a failure names the server. */
   async #launch(name: string, config: MCPServer): Promise<Running | string> {
-    const stderr = new StderrLog(path.join(this.#options.logDir, `${name}.stderr.log`));
+    const stderr = new StderrLog(path.join(this.#options.logDir, `${name}.stderr.log`), this.#options.redact ?? ((t) => t));
     const made = this.#transport(config, stderr);
     const client = new Client(this.#options.client ?? { name: 'factory', version: packageVersion() });
     const running: Running = { client, transport: made.transport, tools: [], stderr };
@@ -272,7 +274,10 @@ class StderrLog {
   #stream: WriteStream | undefined;
   #tail = '';
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    readonly redact: (text: string) => string,
+  ) {}
 
   write(chunk: Buffer): void {
     if (!this.#stream) {
@@ -280,8 +285,9 @@ class StderrLog {
       this.#stream = createWriteStream(this.file, { flags: 'a' });
       this.#stream.on('error', () => undefined);
     }
-    this.#stream.write(chunk);
-    this.#tail = (this.#tail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+    const text = this.redact(chunk.toString('utf8'));
+    this.#stream.write(text);
+    this.#tail = (this.#tail + text).slice(-STDERR_TAIL);
   }
 
   /** `; its stderr ended with: …`, or nothing. */
