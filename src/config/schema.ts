@@ -236,6 +236,12 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
       if (def === 'tokens') return diagnostic(file, locate(loaded, path), 'bad-tokens', `${describePath(path)} is not a token count: ${typeName(value)}`, TOKENS_HINT);
       if (def === 'duration') return diagnostic(file, locate(loaded, path), 'bad-duration', `${describePath(path)} is not a duration: ${typeName(value)}`, DURATION_HINT);
       const branches = ((e.schema as SchemaNode[] | undefined) ?? []).map((b) => deref(root, b));
+      if (def === 'toolName') {
+        // A built-in or web tool (an enum) or an MCP server's tools (a pattern): say both.
+        const names = (branches.find((b) => Array.isArray(b.enum))?.enum as string[] | undefined) ?? [];
+        const near = typeof value === 'string' ? didYouMean(value, names) : '';
+        return diagnostic(file, locate(loaded, path), 'bad-value', `${describePath(path)} is ${typeName(value)}${near}; allowed: ${oneOf(names)}, or mcp:NAME (an MCP server's tools), mcp:NAME/TOOL (one of them)`);
+      }
       const forms = branches.map((b) => (typeof b.description === 'string' && b.type === undefined ? String(b.title ?? b.description) : expectedType(b.type ?? 'a value')));
       return diagnostic(file, locate(loaded, path), 'wrong-type', `${describePath(path)} must be ${forms.join(', or ')}, not ${typeName(value)}`);
     }
