@@ -14,34 +14,9 @@ import { buildScopes, type RawScope, type RawStage } from './scopes.js';
 import { durationMs, DURATION_HINT, tokenCount, TOKENS_HINT } from '../units.js';
 import { checkUses } from '../templates/uses.js';
 import { isRecord } from '../../base/is-record.js';
+import type { CheckOptions, CheckResult } from './options.js';
 
-export interface CheckOptions {
-  /** `--set id=value` entries. */
-  set: readonly string[];
-  /** `--concurrency N`, which wins over the file. */
-  concurrency?: number;
-  /** A run needs every required param; `validate` does not. */
-  forRun: boolean;
-  /** Where paths in messages are shown relative to. */
-  cwd?: string;
-  /** For a template called by a pipeline stage: that stage's path, under which its stages go. */
-  prefix?: string;
-  /** The folder of the factory.yaml given to apply, when it is not this file's (a called template). */
-  workspace?: string;
-  /** Param values already typed (a pipeline stage's literal `with`). */
-  paramValues?: Readonly<Record<string, JsonValue>>;
-  /** Params given as expressions (a pipeline stage's `with`): known only at run time. */
-  runtimeParams?: ReadonlySet<string>;
-  /** Template files on the way here (cycles of `uses`/`extends`), and how they were reached. */
-  chain?: readonly string[];
-  via?: readonly string[];
-}
-
-export interface CheckResult {
-  diagnostics: Diagnostic[];
-  /** Present when there is no error. */
-  pipeline?: Pipeline;
-}
+export type { CheckOptions, CheckResult };
 
 const DEFAULT_RETRIES = 2;
 const DEFAULT_CONCURRENCY = 4;
@@ -68,7 +43,7 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   diagnostics.push(...checkStageRules(loaded, root));
   diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd(), workspace));
   diagnostics.push(...checkAllowedCommands(loaded, root, workspace));
-  const uses = checkUses(loaded, root, options);
+  const uses = checkUses(loaded, root, options, checkConfig);
   diagnostics.push(...uses.diagnostics);
   const unique = dedupe(diagnostics);
   sortDiagnostics(unique);
