@@ -21,6 +21,8 @@ export interface CheckOptions {
   runtimeParams?: ReadonlySet<string>;
   /** Template files on the way here (cycles of `uses`/`extends`), and how they were reached. */
   chain?: readonly string[];
+  /** For a called template: the profiles its callers declare, which its stages may name. */
+  outerProfiles?: ReadonlySet<string>;
   via?: readonly string[];
 }
 

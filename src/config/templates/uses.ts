@@ -69,6 +69,7 @@ function checkCall(loaded: LoadedFile, stage: RawStage, options: CheckOptions, r
     workspace: options.workspace ?? path.dirname(loaded.absPath),
     chain,
     via,
+    outerProfiles: profilesOf(loaded, options),
   });
   result.diagnostics.push(...checked.diagnostics.map((d) => ({ ...d, via: [...via, ...(d.via ?? [])] })));
   if (!checked.pipeline) return;
@@ -109,4 +110,10 @@ function checkWith(loaded: LoadedFile, stage: RawStage, template: LoadedFile, gi
       `stage "${stage.path}" does not give the template's required param "${id}"`, `add it under \`with:\`${spec.enum ? ` (one of ${oneOf(spec.enum)})` : ''}`));
   }
   return out;
+}
+
+/** The profiles a template's stages may name: its caller's and theirs. */
+function profilesOf(caller: LoadedFile, options: CheckOptions): ReadonlySet<string> {
+  const own = isRecord(caller.value) && isRecord(caller.value.profiles) ? Object.keys(caller.value.profiles) : [];
+  return new Set([...(options.outerProfiles ?? []), ...own]);
 }
