@@ -190,7 +190,7 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
     case 'additionalProperties':
     case 'unevaluatedProperties': {
       const key = String(params.additionalProperty ?? params.unevaluatedProperty);
-      const allowed = allowedKeys(root, (e.parentSchema ?? {}) as SchemaNode);
+      const allowed = allowedKeys(root, e.parentSchema ?? {});
       const where = describePath(path);
       return diagnostic(file, locate(loaded, [...path, key], 'key'), 'unknown-key',
         `unknown key "${key}" in ${where}${didYouMean(key, allowed)}`,
@@ -205,7 +205,7 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
           : missing === 'version' ? 'add `version: 1` at the top of the file' : `add \`${missing}:\``);
     }
     case 'discriminator': {
-      const kinds = kindsOf(root, (e.parentSchema ?? {}) as SchemaNode);
+      const kinds = kindsOf(root, e.parentSchema ?? {});
       const kindValue = (value as Record<string, unknown> | undefined)?.kind;
       if (params.error === 'mapping' && typeof kindValue === 'string') {
         return diagnostic(file, locate(loaded, [...path, 'kind']), 'unknown-kind', `unknown kind "${kindValue}" for ${describePath(path)}${didYouMean(kindValue, kinds)}`,

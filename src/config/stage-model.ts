@@ -29,7 +29,7 @@ export function ownersOf(run: Pipeline, ancestors: readonly StageNode[]): Pipeli
 }
 
 function defaultsOf(p: Pipeline): Defaults {
-  return (p.config.defaults ?? {}) as Defaults;
+  return p.config.defaults ?? {};
 }
 
 /** The innermost owner's `defaults.<key>` that is set, else its callers'. */

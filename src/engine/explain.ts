@@ -22,7 +22,7 @@ export function explainMiss(now: FingerprintParts, before: FingerprintParts | un
   if (canonicalJson(rawNow ?? null) !== canonicalJson(rawBefore ?? null)) reasons.push('its definition changed');
   else if (canonicalJson(restNow) !== canonicalJson(restBefore) && upstream.length === 0) reasons.push('values its definition reads changed (params or env)');
   if ((now.model ?? null) !== (before.model ?? null)) reasons.push(`the model changed${now.model && before.model && !now.model.startsWith('{') ? ` (${before.model} → ${now.model})` : ''}`);
-  if (canonicalJson((now.extra ?? {}) as JsonValue) !== canonicalJson((before.extra ?? {}) as JsonValue)) reasons.push(now.kind === 'review' ? 'the diff it reviews changed' : 'what it depends on changed');
+  if (canonicalJson(now.extra ?? {}) !== canonicalJson(before.extra ?? {})) reasons.push(now.kind === 'review' ? 'the diff it reviews changed' : 'what it depends on changed');
   return reasons.length ? reasons.join('; ') : 'its fingerprint changed';
 }
 

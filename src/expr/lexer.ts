@@ -129,7 +129,7 @@ class Lexer {
         this.fail(this.pos + 2, 1, "unexpected '='", "use '==' to compare (there is no '===')");
       if (two === '!=' && this.src[this.pos + 2] === '=')
         this.fail(this.pos + 2, 1, "unexpected '='", "use '!=' (there is no '!==')");
-      this.push(two as TokenType, 2);
+      this.push(two, 2);
       return;
     }
     if (c === '!' || c === '<' || c === '>') {

@@ -22,7 +22,7 @@ export const commandExecutor: StageExecutor = {
     const def = ctx.node.def as CommandStage;
     const cwd = resolveCwd(ctx, def.cwd);
     if (!cwd.ok) return cwd.result;
-    const env = commandEnv(ctx, def.env as Record<string, unknown> | undefined);
+    const env = commandEnv(ctx, def.env);
     if (!env.ok) return fail('error', 'expression', env.message);
     const [file, args] = typeof def.run === 'string' ? ['/bin/sh', ['-c', def.run]] : [def.run[0], def.run.slice(1)];
     if (ctx.signal.aborted) return fail('error', 'cancelled', 'not started');
@@ -72,7 +72,7 @@ export const commandExecutor: StageExecutor = {
 };
 
 function fail(status: 'error' | 'failed', reason: StageResult['reason'], message: string): StageResult {
-  return { status, reason, message, outputs: {} } as StageResult;
+  return { status, reason, message, outputs: {} };
 }
 
 function resolveCwd(ctx: StageContext, cwd: string | undefined): { ok: true; value: string } | { ok: false; result: StageResult } {

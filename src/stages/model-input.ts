@@ -23,7 +23,7 @@ export const MAX_CONTEXT_FILE_BYTES = 512 * 1024;
 export type Got<T> = { ok: true; value: T } | { ok: false; result: StageResult };
 
 export function stageError(reason: StageResult['reason'], message: string, outputs: Record<string, JsonValue> = {}): StageResult {
-  return { status: 'error', reason, message, outputs } as StageResult;
+  return { status: 'error', reason, message, outputs };
 }
 
 /** A rendered value as text: strings as they are, null as '', anything else as JSON. */

@@ -43,7 +43,7 @@ export function watchTargets(pipeline: Pipeline, extra: { file: string; template
     }
   };
   visit(pipeline.root, pipeline.params);
-  const watch = (pipeline.config.watch ?? {}) as { paths?: string[]; ignore?: string[]; debounce?: string };
+  const watch = (pipeline.config.watch ?? {});
   for (const g of watch.paths ?? []) globs.add(g);
   const debounce = typeof watch.debounce === 'string' ? durationMs(watch.debounce) : undefined;
   return {
@@ -86,7 +86,7 @@ function staticText(text: string, params: Readonly<Record<string, JsonValue>>): 
       stack.push(...children(n));
     }
   }
-  const r = renderValue(text, { contexts: { params: params as Value } });
+  const r = renderValue(text, { contexts: { params } });
   return r.ok && typeof r.value === 'string' && r.value !== '' ? r.value : undefined;
 }
 

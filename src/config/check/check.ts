@@ -184,7 +184,7 @@ function toScope(loaded: LoadedFile, raw: RawScope, config: FactoryConfig, calls
 
 function toNode(loaded: LoadedFile, raw: RawStage, config: FactoryConfig, calls: ReadonlyMap<string, TemplateCall>): StageNode {
   const def = raw.def as unknown as Stage;
-  const kind = def.kind as StageKind;
+  const kind = def.kind;
   const work = WORK_KINDS.has(kind);
   const defaults = (config.defaults ?? {}) as { timeout?: string; retries?: number };
   const ownTimeout = typeof raw.def.timeout === 'string' ? raw.def.timeout : undefined;

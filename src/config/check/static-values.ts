@@ -140,7 +140,7 @@ function evaluateStatic(loaded: LoadedFile, f: { at: PathSegment[]; text: string
   }
   // `validate` without a required param: the value is checked once plan or apply is given it.
   if (ids.some((id) => params.values[id] === undefined)) return { ok: true, value: STAND_IN[f.want] };
-  const result = evaluate(part.ast, { contexts: { params: params.values as Value } });
+  const result = evaluate(part.ast, { contexts: { params: params.values } });
   if (!result.ok) return fail(result.error.offset + part.sourceOffset, result.error.length, `${key}: ${result.error.message}`, result.error.hint);
   const v = result.value;
   // Durations and token counts are then checked as if written out (the schema and their units).
@@ -148,7 +148,7 @@ function evaluateStatic(loaded: LoadedFile, f: { at: PathSegment[]; text: string
   if (!fits) {
     return fail(0, f.text.length, `${key}: ${f.text.trim()} is ${JSON.stringify(v)}, not a ${STAND_IN_WORD[f.want]}`, `give the param the type ${PARAM_TYPE[f.want]}`);
   }
-  return { ok: true, value: v as JsonValue };
+  return { ok: true, value: v };
 }
 
 /** The params an expression reads by name; 'all' when it reads them in a way known only as it runs (`params[x]`, `params.*`). */

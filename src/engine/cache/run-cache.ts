@@ -62,7 +62,7 @@ export class RunCache {
     readonly runId: string,
     readonly options: RunCacheOptions,
   ) {
-    const ignore = (pipeline.config.watch as { ignore?: string[] } | undefined)?.ignore;
+    const ignore = pipeline.config.watch?.ignore;
     this.tracker = new WorkspaceTracker(pipeline.dir, {
       ...(ignore ? { ignore } : {}),
       eager: options.hooks !== undefined,

@@ -111,7 +111,7 @@ function digest(parts: FingerprintParts, writtenText: string): string {
   const { stage: _stage, ...definition } = parts.definition as Record<string, JsonValue>;
   const needs = Object.keys(parts.needs).sort().map((k) => `${k}=${parts.needs[k]}`).join(',');
   const files = parts.files.map((f) => `${f.path}\u0000${f.hash}`).join('\u0001');
-  const extra = parts.extra ? canonicalJson(parts.extra as unknown as JsonValue) : '';
+  const extra = parts.extra ? canonicalJson(parts.extra) : '';
   return hashText([`v${STAGE_FINGERPRINT_VERSION}`, parts.kind, writtenText, canonicalJson(definition), files, needs, parts.model ?? '', extra].join('\u0002'));
 }
 
@@ -120,7 +120,7 @@ function lenient(value: JsonValue, ctx: EvalContext): JsonValue {
   if (typeof value === 'string') {
     if (!value.includes('${{')) return value;
     const r = renderValue(value, ctx);
-    return r.ok ? (r.value as JsonValue) : '\u0000unrendered';
+    return r.ok ? r.value : '\u0000unrendered';
   }
   if (Array.isArray(value)) return value.map((v) => lenient(v, ctx));
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, lenient(v, ctx)]));

@@ -187,7 +187,7 @@ export function scenarioGlobs(pipeline: Pipeline): string[] {
         out.push(pattern);
         continue;
       }
-      const r = renderValue(pattern, { contexts: { params: pipeline.params as Value } });
+      const r = renderValue(pattern, { contexts: { params: pipeline.params } });
       if (r.ok && typeof r.value === 'string') out.push(r.value);
     }
   });
@@ -318,7 +318,7 @@ export class ModelRuntime {
     this.#prepared = prepared;
     this.#hooks = hooks;
     const pipeline = prepared.pipeline;
-    this.runLedger = new BudgetLedger({ scope: 'run', limits: budgetLimits(pipeline.config.budget as Parameters<typeof budgetLimits>[0]), pricing: prepared.pricing });
+    this.runLedger = new BudgetLedger({ scope: 'run', limits: budgetLimits(pipeline.config.budget), pricing: prepared.pricing });
     // A resumed run starts from everything it spent, whatever its stages' statuses: resuming never buys a budget again.
     this.#prior = hooks.prior?.entries ?? [];
     const before = sumSpend(this.#prior);
@@ -335,7 +335,7 @@ export class ModelRuntime {
 
   /** Only when the run gives no snapshots of its own (a ModelRuntime built on its own, as in tests). */
   private takeSnapshot(previous?: Snapshot): Snapshot {
-    const ignore = (this.#prepared.pipeline.config.watch as { ignore?: string[] } | undefined)?.ignore;
+    const ignore = this.#prepared.pipeline.config.watch?.ignore;
     return takeSnapshot(this.#prepared.pipeline.dir, { ...(ignore ? { ignore } : {}), ...(previous ? { previous } : {}) });
   }
 
