@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { ProviderName, ScenarioValidateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import type { CallKey, ModelResponse } from '../providers/types.js';
+import type { CallKey } from '../providers/types.js';
 import { patternsOf } from '../scenario/holdout.js';
 import { JudgeCache } from '../scenario/judge-cache.js';
 import { askJudge, judgeRequest, type JudgeCall, type JudgeOutcome } from '../scenario/judge.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { JsonValue, Pipeline, Scope } from '../config/pipeline.js';
 import { durationMs } from '../config/units.js';
-import { children, parseTemplate, renderValue, type Expr, type Value } from '../expr/index.js';
+import { children, parseTemplate, renderValue, type Expr } from '../expr/index.js';
 import type { WatchSpec } from './watcher.js';
 
 /** `watch.debounce` when none is given (docs/configuration.md). */

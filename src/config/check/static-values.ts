@@ -1,5 +1,5 @@
 import type { JsonValue } from '../pipeline.js';
-import { children, checkExpression, evaluate, parseTemplate, type Expr, type StaticEnv, type Value } from '../../expr/index.js';
+import { children, checkExpression, evaluate, parseTemplate, type Expr, type StaticEnv } from '../../expr/index.js';
 import { diagnostic, type Diagnostic } from '../diagnostics.js';
 import { locateInString, type LoadedFile, type PathSegment } from '../load/load.js';
 import { isRecord } from '../../base/is-record.js';

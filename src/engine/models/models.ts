@@ -4,7 +4,7 @@ import { createDenyMatcher, type Matcher } from '../../workspace/matcher.js';
 import type { ProviderName } from '../../config/generated/factory.js';
 import { innermostDefault, ownersOf, stageModel, stageProvider } from '../../config/stage-model.js';
 import type { JsonValue, Pipeline, Scope, StageNode } from '../../config/pipeline.js';
-import { renderValue, type Value } from '../../expr/index.js';
+import { renderValue } from '../../expr/index.js';
 import { costOf, nearestModel, priceOf, pricingTable, type PricingTable } from '../../config/pricing.js';
 import type { CassetteRecorder } from '../../providers/replay/record.js';
 import { redactor } from '../../providers/redact.js';
