@@ -11,8 +11,8 @@ export function explainMiss(now: FingerprintParts, before: FingerprintParts | un
   const reasons: string[] = [];
   const files = fileChanges(now.files, Array.isArray(before.files) ? before.files : []);
   if (files.length) reasons.push(listed(files));
-  const needsNow = now.needs ?? {};
-  const needsBefore = before.needs ?? {};
+  const needsNow = now.needs;
+  const needsBefore = (before as Partial<FingerprintParts>).needs ?? {}; // read from disk: an older entry may lack it
   const upstream = [...new Set([...Object.keys(needsNow), ...Object.keys(needsBefore)])].filter((id) => needsNow[id] !== needsBefore[id]).sort();
   if (upstream.length) reasons.push(`upstream ${upstream.map(name).join(', ')} changed`);
   const defNow = asRecord(now.definition);

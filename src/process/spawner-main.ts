@@ -56,7 +56,7 @@ input.on('end', () => process.exit(0));
 input.on('error', () => process.exit(0));
 
 function failed(id: number, err: unknown): void {
-  const e = err as NodeJS.ErrnoException;
+  const e = err as NodeJS.ErrnoException | undefined;
   send(FRAME.failed, id, Buffer.from(JSON.stringify({ code: e?.code ?? null, message: e?.message ?? String(err) })));
 }
 

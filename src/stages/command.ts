@@ -44,6 +44,7 @@ export const commandExecutor: StageExecutor = {
       if (child.pid !== undefined) killer = terminateGroup(child.pid);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort while the command spawns; TypeScript keeps its narrowing from before
     if (ctx.signal.aborted) onAbort();
     const result = await child;
     ctx.signal.removeEventListener('abort', onAbort);
@@ -98,6 +99,7 @@ function spawnMessage(file: string, shell: boolean, code: string | undefined, or
       return `could not start ${what}: no such program (check the name, or give a path relative to the cwd)`;
     case 'EACCES':
       return `could not start ${what}: it is not executable (chmod +x it, or run it through an interpreter)`;
+    case undefined:
     default:
       return `could not start ${what}: ${original ?? code ?? 'unknown error'}`;
   }

@@ -140,7 +140,8 @@ function agentResult(result: AgentResult): StageResult {
     case 'max_turns':
     case 'tool_errors':
       return stageError(result.reason, result.message ?? result.reason, outputs);
-    default:
+    case 'cancelled':
+    case undefined:
       return stageError('cancelled', result.message ?? 'cancelled', outputs);
   }
 }

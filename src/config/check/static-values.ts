@@ -154,7 +154,7 @@ function evaluateStatic(loaded: LoadedFile, f: { at: PathSegment[]; text: string
 /** The params an expression reads by name; 'all' when it reads them in a way known only as it runs (`params[x]`, `params.*`). */
 function paramsRead(ast: Expr): string[] | 'all' {
   const names: string[] = [];
-  let all = false;
+  let all = false as boolean; // set inside visit: `as boolean` stops TypeScript narrowing it to false
   const visit = (node: Expr): void => {
     if (node.kind === 'property' && node.object.kind === 'context' && node.object.name.toLowerCase() === 'params') {
       names.push(node.name);

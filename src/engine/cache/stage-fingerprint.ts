@@ -60,7 +60,7 @@ function writtenOf(node: StageNode): { stage: Record<string, JsonValue>; text: s
   let hit = written.get(node);
   if (!hit) {
     const stage: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(node.def as unknown as Record<string, JsonValue>)) if (k !== 'if' && k !== 'description' && v !== undefined) stage[k] = v;
+    for (const [k, v] of Object.entries(node.def as unknown as Record<string, JsonValue | undefined>)) if (k !== 'if' && k !== 'description' && v !== undefined) stage[k] = v;
     const text = canonicalJson(stage);
     hit = { stage, text, expressions: text.includes('${{') };
     written.set(node, hit);
@@ -142,7 +142,7 @@ function filesOf(input: FingerprintInput, node: StageNode, rendered: Record<stri
     if (n.kind === 'scenario-validate') globs.push(...asList(values.scenarios));
     const pf = values.prompt_file;
     if (typeof pf === 'string' && pf !== '') {
-      const abs = path.resolve(n.source.dir ?? input.workspace, pf);
+      const abs = path.resolve(n.source.dir, pf);
       prompts.push({ path: `prompt_file:${path.relative(input.workspace, abs).split(path.sep).join('/')}`, hash: hashFile(abs) });
     }
   };
@@ -204,7 +204,8 @@ export function cacheableKind(node: StageNode): boolean {
     case 'command':
     case 'scenario-validate':
       return Array.isArray((node.def as { inputs?: unknown }).inputs);
-    default:
+    case 'approve':
+    case 'pipeline':
       return false;
   }
 }
@@ -218,7 +219,10 @@ export function mayWrite(node: StageNode): boolean {
       return true;
     case 'plan':
       return (node.def as { write?: unknown }).write !== undefined;
-    default:
+    case 'review':
+    case 'loop':
+    case 'approve':
+    case 'pipeline':
       return false;
   }
 }

@@ -592,6 +592,7 @@ export class ModelRuntime {
       let sent = request;
       for (let round = 1; ; round++) {
         const reserved = await reserveFor(sent, n);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the await; TypeScript keeps its narrowing from before
         if (!reserved.ok) return { ok: false, reason: signal.aborted ? 'cancelled' : 'budget', message: reserved.message };
         if (reserved.maxTokens < sent.max_tokens) sent = { ...sent, max_tokens: reserved.maxTokens };
         const got = await send(sent, key, n, reserved.hold, options);

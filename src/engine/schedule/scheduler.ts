@@ -186,7 +186,7 @@ function describe(status: Outcome['status']): string {
       return 'was cancelled';
     case 'running':
       return 'did not finish';
-    default:
+    case 'succeeded':
       return status;
   }
 }

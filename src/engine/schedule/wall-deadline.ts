@@ -35,7 +35,7 @@ export function watchWallTime(ledger: BudgetLedger, onExhausted: (e: Exhausted) 
       hit = wallTimeExhausted(ledger);
       if (hit) onExhausted(hit);
     }, Math.max(0, ms));
-    timer.unref?.();
+    timer.unref();
   };
   arm(left);
   return { exhausted: () => hit, clear: () => clearTimeout(timer) };

@@ -21,8 +21,11 @@ export interface ErrorContext {
   maxRetryAfterMs: number;
 }
 
+/** The kinds an error of the SDK can be: cassette and config errors come from elsewhere. */
+type SdkErrorKind = Exclude<ProviderErrorKind, 'cassette' | 'config'>;
+
 /** Error types of the API's error body (also sent as SSE `error` events in the middle of a stream). */
-const KIND_OF_TYPE: Record<string, ProviderErrorKind> = {
+const KIND_OF_TYPE: Record<string, SdkErrorKind> = {
   authentication_error: 'auth',
   permission_error: 'auth',
   billing_error: 'auth',
@@ -36,7 +39,7 @@ const KIND_OF_TYPE: Record<string, ProviderErrorKind> = {
 };
 
 /** `unexpected`: anything else thrown (a bug, a malformed stream); reported as a server error, not retried. */
-function kindOf(error: unknown, signal: AbortSignal): ProviderErrorKind | 'unexpected' {
+function kindOf(error: unknown, signal: AbortSignal): SdkErrorKind | 'unexpected' {
   if (signal.aborted || error instanceof APIUserAbortError) return 'aborted';
   if (error instanceof StreamFault) return error.fault === 'idle' ? 'timeout' : 'unexpected';
   // The SDK's timeout covers the request until the response starts.
@@ -161,7 +164,7 @@ function describe(error: unknown, ctx: ErrorContext): ProviderError {
     case 'unexpected':
       if (error instanceof StreamFault) return { kind: 'server', message: error.message };
       return { kind: 'server', message: `the model call failed: ${error instanceof Error ? error.message : String(error)}` };
-    default: {
+    case 'network': {
       const how = error instanceof APIConnectionError || !(error instanceof AnthropicError) ? 'cannot reach' : 'lost the connection to';
       return { kind: 'network', message: `${how} the Anthropic API at ${ctx.baseURL} (${causeOf(error)})${after(ctx.retries)}` };
     }
