@@ -44,6 +44,10 @@ export default defineConfig(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/no-unnecessary-condition': 'error',
+      // Left out of recommended-type-checked: implementations of a Promise-returning interface
+      // (tools, providers, renderers' close) stay `async` without awaiting anything, so that
+      // a throw reaches their caller as a rejection, as it would from the other implementations.
+      '@typescript-eslint/require-await': 'off',
       // A `default:` does not make a switch over a union exhaustive: every member needs its
       // case, so a new member fails the lint until each switch handles it.
       '@typescript-eslint/switch-exhaustiveness-check': [

@@ -45,8 +45,10 @@ export type LexResult =
   | { ok: false; error: ExprError };
 
 /** Internal signal: a lexing error unwinds to `lex`, which turns it into a value. */
-class LexFailure {
-  constructor(readonly error: ExprError) {}
+class LexFailure extends Error {
+  constructor(readonly error: ExprError) {
+    super(error.message);
+  }
 }
 
 const SINGLE: Record<string, TokenType> = { '(': '(', ')': ')', '[': '[', ']': ']', ',': ',', '*': '*' };

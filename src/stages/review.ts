@@ -180,7 +180,7 @@ export function parseReview(message: Pick<ModelResponse, 'content'>): Parsed {
         severity: x.severity as Severity,
         file: typeof x.file === 'string' ? x.file : null,
         line: typeof line === 'number' ? line : null,
-        message: String(x.message ?? ''),
+        message: typeof x.message === 'string' ? x.message : '',
       });
     });
   }

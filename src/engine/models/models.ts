@@ -463,7 +463,6 @@ export class ModelRuntime {
       (t) => this.redactText(t),
     );
     transcript.header = { type: 'attempt', attempt, time: new Date().toISOString() };
-    const runtime = this;
     const ref = { stage: node.path, ...(iteration === undefined ? {} : { iteration }) };
 
     /** Usage measured outside a provider call (an external agent's report). */
@@ -497,7 +496,7 @@ export class ModelRuntime {
      * what it needs, asks a human where `on_exhausted: ask` says so, else refuses.
      */
     const reserveFor = async (request: ModelRequest, n: number): Promise<{ ok: true; maxTokens: number; hold: Hold } | { ok: false; message: string }> => {
-      const estimate = { model: request.model, maxTokens: request.max_tokens, promptTokens: await runtime.#promptTokens(request, account.ledger, providerName, signal) };
+      const estimate = { model: request.model, maxTokens: request.max_tokens, promptTokens: await this.#promptTokens(request, account.ledger, providerName, signal) };
       for (;;) {
         const reservation = account.ledger.reserve(estimate);
         if (reservation.ok) return reservation;
@@ -516,7 +515,7 @@ export class ModelRuntime {
 
     /** One request under a hold: usage charged as the provider reports it, the hold released at the end. */
     const send = async (request: ModelRequest, key: CallKey, n: number, hold: Hold, options: CallOptionsLite): Promise<Sent> => {
-      const callId = runtime.#nextCallId();
+      const callId = this.#nextCallId();
       const spent = { usage: { ...ZERO_USAGE }, cost: 0, reported: false };
       let exhausted: Exhausted | undefined;
       const spend = (increment: Usage) => {
@@ -570,7 +569,7 @@ export class ModelRuntime {
     };
 
     const provider = async (request: ModelRequest, options: CallOptions): Promise<CallResult> => {
-      const got = await runtime.#provider(providerName);
+      const got = await this.#provider(providerName);
       if (!got.ok) return { ok: false, error: got.error };
       return got.provider.call(request, options);
     };
@@ -581,10 +580,10 @@ export class ModelRuntime {
       counters.set(group, n);
       const key: CallKey = { stage: node.path, iteration: iteration ?? 0, call: n, ...(options.key ? { scenario: options.key.scenario, run: options.key.run ?? 1 } : {}) };
       if (signal.aborted) return { ok: false, reason: 'cancelled', message: 'the model call was cancelled' };
-      const made = await runtime.#provider(providerName);
+      const made = await this.#provider(providerName);
       if (!made.ok) return { ok: false, reason: 'provider', message: made.error.message, error: made.error };
       // An answer a killed run already received (and paid for) is taken from its journal.
-      const recorded = runtime.#answers.take(callKeyText(key), requestHash(request));
+      const recorded = this.#answers.take(callKeyText(key), requestHash(request));
       if (recorded) {
         transcript.add({ type: 'response', call: n, ms: 0, cost_usd: 0, from_record: true, message: recorded });
         return { ok: true, message: recorded, usage: { ...ZERO_USAGE }, cost_usd: 0 };
