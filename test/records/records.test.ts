@@ -160,6 +160,7 @@ describe('an unwritable .factory', () => {
     const sink = collectEvents();
     let locked = false;
     const result = await runPipeline(p, {
+      executors: stageExecutors,
       env: TEST_ENV,
       sink: {
         emit(e) {
@@ -186,6 +187,7 @@ describe('an unwritable .factory', () => {
     const sink = collectEvents();
     let locked = false;
     const result = await runPipeline(p, {
+      executors: stageExecutors,
       env: TEST_ENV,
       sink: {
         emit(e) {
