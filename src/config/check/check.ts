@@ -8,7 +8,7 @@ import { checkFiles } from '../files.js';
 import type { FactoryConfig, Stage } from '../generated/factory.js';
 import { locate, originOf, type LoadedFile, type PathSegment } from '../load/load.js';
 import { declaredParams, resolveParams } from '../templates/params.js';
-import type { JsonValue, Pipeline, Scope, StageNode, TemplateCall } from '../pipeline.js';
+import type { Pipeline, Scope, StageNode, TemplateCall } from '../pipeline.js';
 import { validateAgainstSchema } from '../schema.js';
 import { substituteStaticValues } from './static-values.js';
 import { buildScopes, type RawScope, type RawStage } from './scopes.js';
