@@ -12,6 +12,7 @@ import { latestRunId, listRuns, loadRun } from '../../src/records/read.js';
 import { checkRunId, newRunId } from '../../src/records/run-id.js';
 import { buildPipeline, collectEvents, tempWorkspace } from '../support/pipeline-builder.js';
 import { run, TEST_ENV } from '../support/run-helpers.js';
+import { stageExecutors } from '../../src/stages/registry.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../schemas/run.schema.json', import.meta.url), 'utf8'));
 const cmd = (run: unknown, extra: Record<string, unknown> = {}) => ({ kind: 'command', run, retries: 0, ...extra });
