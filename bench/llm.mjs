@@ -153,7 +153,7 @@ stages:
 //    Also the server's start, as a stage that starts it against the same stage without MCP tools.
 {
   const { fileURLToPath } = await import('node:url');
-  const { readFileSync, readdirSync } = await import('node:fs');
+  const { readFileSync } = await import('node:fs');
   const everything = fileURLToPath(new URL('../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
   const stageOf = (req) => /STAGE=(\w+)/.exec(JSON.stringify(req.body?.messages?.[0] ?? ''))?.[1];
   const reply = (req) => {

@@ -116,7 +116,7 @@ export function buildTools(names: readonly string[], options: ToolOptions): Tool
       try {
         return await spec.run(checked.input, ctx);
       } catch (err) {
-        return fail(`${name} failed: ${(err as Error)?.message ?? String(err)}`);
+        return fail(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     },
   };
@@ -133,7 +133,7 @@ async function runExtra(name: string, tool: ExtraTool, input: unknown): Promise<
   try {
     return await tool.run(input);
   } catch (err) {
-    return fail(`${name} failed: ${(err as Error)?.message ?? String(err)}`);
+    return fail(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -7,8 +7,8 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
  */
 export function describeMcpError(err: unknown, timeoutMs: number, request = 'the call'): string {
   if (err instanceof McpError) {
-    if (err.code === ErrorCode.RequestTimeout) return `no answer to ${request} within ${seconds(timeoutMs)} (raise the server's timeout if it needs longer)`;
-    if (err.code === ErrorCode.ConnectionClosed) return `the connection closed before ${request} was answered (the process exited)`;
+    if (err.code === Number(ErrorCode.RequestTimeout)) return `no answer to ${request} within ${seconds(timeoutMs)} (raise the server's timeout if it needs longer)`;
+    if (err.code === Number(ErrorCode.ConnectionClosed)) return `the connection closed before ${request} was answered (the process exited)`;
     return `the server answered with an error: ${stripPrefix(err.message)}`;
   }
   if (isZodError(err)) return `the server's answer is malformed: ${zodSummary(err)}`;

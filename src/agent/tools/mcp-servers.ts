@@ -230,7 +230,7 @@ async function listAllTools(client: Client, options: { timeout: number; signal: 
   let cursor: string | undefined;
   do {
     const page = await client.listTools(cursor === undefined ? undefined : { cursor }, options);
-    for (const t of page.tools) out.push({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown> });
+    for (const t of page.tools) out.push({ name: t.name, description: t.description ?? '', inputSchema: t.inputSchema });
     cursor = page.nextCursor;
   } while (cursor !== undefined);
   return out;
