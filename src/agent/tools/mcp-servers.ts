@@ -14,6 +14,8 @@ import { packageFile } from '../../base/package-root.js';
 export const DEFAULT_MCP_STARTUP_TIMEOUT_MS = 30_000;
 /** How long one tool call may take (`call_timeout`). */
 export const DEFAULT_MCP_CALL_TIMEOUT_MS = 120_000;
+/** How long a call that failed because its server died waits for the rest of the server's stderr. */
+const STDERR_WAIT_MS = 500;
 /** Characters of a server's stderr kept for messages (the whole of it is in its log file). */
 const STDERR_TAIL = 1500;
 
@@ -82,6 +84,8 @@ async function stop(running: Running): Promise<void> {
     }
     await exited(pid, GRACE_MS);
   }
+  // What the server wrote before it went is still in the pipe: into the log before it closes.
+  if (pid !== undefined) await running.stderr.drained(STDERR_WAIT_MS);
   await running.stderr.close();
 }
 
@@ -157,6 +161,8 @@ export class McpServers {
       const result = await running.client.callTool({ name: tool, arguments: args }, undefined, { timeout, signal });
       return { ok: true, result };
     } catch (err) {
+      // A server that died: its last words on stderr may still be in the pipe.
+      if (running.gone) await running.stderr.drained(STDERR_WAIT_MS);
       const why = running.gone ? `the server exited during the call (${running.gone})` : describeMcpError(err, timeout);
       return { ok: false, message: `MCP server "${name}", tool "${tool}": ${why}${running.gone ? running.stderr.tailText() : ''}` };
     }
@@ -218,6 +224,7 @@ export class McpServers {
         stderr: 'pipe',
       });
       transport.stderr?.on('data', (chunk: Buffer) => stderr.write(chunk));
+      transport.stderr?.on('end', () => stderr.end());
       return { transport, what: 'command' };
     }
     const headers = expandAll(config.headers, env);
@@ -288,6 +295,27 @@ class StderrLog {
     const text = this.redact(chunk.toString('utf8'));
     this.#stream.write(text);
     this.#tail = (this.#tail + text).slice(-STDERR_TAIL);
+  }
+
+  #ended = false;
+  #onEnd: (() => void)[] = [];
+
+  /** The server's stderr reached its end (the process is gone). */
+  end(): void {
+    this.#ended = true;
+    for (const f of this.#onEnd.splice(0)) f();
+  }
+
+  /** Waits until the stderr pipe has ended, at most `ms`. */
+  drained(ms: number): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#onEnd.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** `; its stderr ended with: …`, or nothing. */
