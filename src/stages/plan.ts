@@ -17,6 +17,7 @@ import {
   textOf,
 } from './model-input.js';
 import type { StageExecutor } from '../engine/executor.js';
+import { expressionReason } from '../engine/expressions.js';
 
 /**
  * `kind: plan`: one model call without tools — `system`, the `context` files, the instruction —
@@ -47,16 +48,18 @@ export const planExecutor: StageExecutor = {
       const write = (ctx.node.def as { write?: string }).write;
       if (write !== undefined) {
         const target = ctx.render(write, ['write']);
-        if (!target.ok) return stageError('expression', `write: ${target.message}`, outputs);
+        if (!target.ok) return stageError(expressionReason(target), `write: ${target.message}`, outputs);
         const confined = resolveInWorkspace(ctx.pipeline.dir, asText(target.value), { deny: models.holdout, mode: 'write' });
-        if (!confined.ok) return stageError('config', `write: ${confined.message}`, outputs);
+        if (!confined.ok) return stageError({ kind: 'config' }, `write: ${confined.message}`, outputs);
         try {
           mkdirSync(path.dirname(confined.abs), { recursive: true });
         } catch {
           // reported by the write below
         }
         const written = writeFileAtomic(confined.abs, text.endsWith('\n') ? text : `${text}\n`);
-        if (!written.ok) return stageError('spawn', `write: ${written.error}`, outputs);
+        // The model answered; the file could not be written (a full disk, a folder in the way):
+        // `write`, not `spawn` (nothing failed to start, and another attempt would pay for the answer again).
+        if (!written.ok) return stageError({ kind: 'write', path: confined.abs }, `write: ${written.error}`, outputs);
       }
       return { status: 'succeeded', outputs };
     } finally {

@@ -1,4 +1,5 @@
-import type { EngineEvent, Reason, StageStatus } from '../records/events.js';
+import type { EngineEvent, StageStatus } from '../records/events.js';
+import type { ReasonName } from '../records/reasons.js';
 import { formatBudgetAmount, formatPercent, formatReason, formatTokens, formatUsd, paintStatus, type Palette, SYMBOLS, statusPaint, statusSymbol, truncate, visibleWidth } from './format.js';
 import { StageTree } from './tree.js';
 import type { Usage } from '../base/usage.js';
@@ -13,7 +14,7 @@ export interface SummaryRow {
   depth: number;
   /** `interrupted`: started and never finished; `not run`: never started. */
   status: StageStatus | 'not run' | 'interrupted';
-  reason: Reason | undefined;
+  reason: ReasonName | undefined;
   message: string | undefined;
   cached: boolean;
   durationMs: number | undefined;
