@@ -3,6 +3,7 @@ import type { StageKind } from '../config/pipeline.js';
 import type { EngineEvent } from '../records/events.js';
 import { formatReason, type Palette, paintStatus, stripAnsi } from './format.js';
 import { cleanLine } from './lines.js';
+import { unreachable } from '../base/unreachable.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -61,8 +62,14 @@ export class FailureTails {
       case 'stage_finished':
         this.finished(event);
         return;
-      default:
+      case 'model_call':
+      case 'budget_warning':
+      case 'approval_waiting':
+      case 'watch_change':
+      case 'run_finished':
         return;
+      default:
+        return unreachable(event, 'event');
     }
   }
 

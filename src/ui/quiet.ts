@@ -6,6 +6,7 @@ import { stageFinishedText } from './plain.js';
 import { type Renderer, streamColumns } from './renderer.js';
 import { SummaryCollector } from './summary.js';
 import { FailureTails } from './failure-tail.js';
+import { unreachable } from '../base/unreachable.js';
 
 /**
  * `--quiet`: nothing on success. On stderr: stages that ended in `error`, approvals that wait
@@ -44,8 +45,15 @@ export class QuietRenderer implements Renderer {
       case 'run_finished':
         this.maybeSummary();
         return;
-      default:
+      case 'run_started':
+      case 'stage_started':
+      case 'stage_output':
+      case 'model_call':
+      case 'budget_warning':
+      case 'watch_change':
         return;
+      default:
+        return unreachable(event, 'event');
     }
   }
 

@@ -5,6 +5,7 @@ import { StageTree } from './tree.js';
 import type { Usage } from '../base/usage.js';
 import { totalTokens } from '../base/usage.js';
 import { formatDuration } from '../base/duration.js';
+import { unreachable } from '../base/unreachable.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -64,8 +65,12 @@ export class SummaryCollector {
         this.finished.set(event.stage, event);
         this.running.delete(event.stage);
         break;
-      default:
+      case 'stage_output':
+      case 'model_call':
+      case 'approval_waiting':
         break;
+      default:
+        return unreachable(event, 'event');
     }
     this.seen = true;
     if (!event.stage) return; // a run-wide budget warning

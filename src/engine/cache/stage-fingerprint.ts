@@ -5,6 +5,7 @@ import { renderValue, type EvalContext, type Value } from '../../expr/index.js';
 import { canonicalJson, hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
 import { renderAt } from '../expressions.js';
 import { modelOf } from '../models/models.js';
+import { unreachable } from '../../base/unreachable.js';
 
 /**
  * What goes into a stage's fingerprint (docs/cache-and-watch.md), computed the same way when a stage is
@@ -204,8 +205,11 @@ export function cacheableKind(node: StageNode): boolean {
     case 'command':
     case 'scenario-validate':
       return Array.isArray((node.def as { inputs?: unknown }).inputs);
-    default:
+    case 'pipeline':
+    case 'approve':
       return false;
+    default:
+      return unreachable(node.kind, 'stage kind');
   }
 }
 
@@ -218,8 +222,13 @@ export function mayWrite(node: StageNode): boolean {
       return true;
     case 'plan':
       return (node.def as { write?: unknown }).write !== undefined;
-    default:
+    case 'review':
+    case 'loop':
+    case 'pipeline':
+    case 'approve':
       return false;
+    default:
+      return unreachable(node.kind, 'stage kind');
   }
 }
 
