@@ -77,7 +77,10 @@ export function runScope(state: RunState, input: ScopeInput): Promise<Map<string
       pendingCount--;
       decide(state, node, outcomes, where())
         // A throw here is a bug in the engine: `internal` (exit 70), never retried.
-        .catch((err: unknown) => recordNotRun(state, node, { status: 'error', reason: internalReason(err), message: `internal error: ${internalReason(err).error.message}`, outputs: {} }, input.iteration))
+        .catch((err: unknown) => {
+          const reason = internalReason(err);
+          return recordNotRun(state, node, { status: 'error', reason, message: `internal error: ${reason.error.message}`, outputs: {} }, input.iteration);
+        })
         .then((o) => {
           if (o.status === 'error' && !o.continueOnError) {
             state.stopping ??= { path: node.path, message: `stage "${node.path}" ended in error (${o.reasonName ?? 'error'})`, record: false };
