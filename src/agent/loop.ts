@@ -87,6 +87,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
     const request: ModelRequest = { ...options.request, messages: [...messages], ...(toolDefinitions.length > 0 ? { tools: toolDefinitions } : {}) };
     options.onEvent?.({ type: 'model_request', turn: turns + 1, request });
     const answer = await options.model.call(request, options.onText ? { onText: options.onText } : {});
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the await; TypeScript keeps its narrowing from before
     if (!answer.ok) return end('error', signal.aborted ? CANCELLED : answer.reason, answer.message);
     const message = answer.message;
     turns++;
@@ -105,6 +106,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
         results.push({ type: 'tool_result', tool_use_id: use.id, content: 'not run: the agent was stopped', is_error: true });
         continue;
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a tool run above can outlast an abort; TypeScript keeps its narrowing from before
       if (signal.aborted) {
         stop = end('error', CANCELLED, 'the agent was cancelled');
         results.push({ type: 'tool_result', tool_use_id: use.id, content: 'not run: cancelled', is_error: true });

@@ -50,7 +50,7 @@ export function servicesOf(ctx: StageContext): Got<ModelServices & { model: stri
 export function renderText(ctx: StageContext, key: string): Got<string | undefined> {
   // A stage that writes no system prompt takes its profile's.
   const raw = (ctx.node.def as unknown as Record<string, unknown>)[key] ?? (key === 'system' ? ctx.models?.profileSystem : undefined);
-  if (raw === undefined || raw === null) return { ok: true, value: undefined };
+  if (raw === undefined) return { ok: true, value: undefined };
   const r = ctx.render(raw as JsonValue, [key]);
   if (!r.ok) return { ok: false, result: stageError(expressionReason(r), `${key}: ${r.message}`) };
   return { ok: true, value: asText(r.value) };

@@ -19,7 +19,7 @@ export const pipelineExecutor: StageExecutor = {
     const call = ctx.node.template;
     // The engine gives every pipeline stage its template to run: without it is a bug (`internal`, exit 70).
     if (!call || !ctx.runTemplate) throw new Error(`the engine gave the pipeline stage "${ctx.node.path}" no template to run`);
-    const given = ctx.render(call.with as JsonValue, ['with']);
+    const given = ctx.render(call.with, ['with']);
     if (!given.ok) return { status: 'error', reason: expressionReason(given), message: given.message, outputs: {} };
     const params = typedParams(call.pipeline.config, call.pipeline.params, given.value);
     if (!params.ok) return { status: 'error', reason: expressionReason({ at: placeOf(ctx.node, ['with']) }), message: `${ctx.node.source.file}: stage "${ctx.node.path}": ${params.message}`, outputs: {} };
@@ -67,7 +67,7 @@ function templateOutputs(outputs: Readonly<Record<string, string>>, contexts: Re
   for (const [name, text] of Object.entries(outputs)) {
     const r = renderValue(text, { contexts });
     if (!r.ok) return { ok: false, message: `${name}: ${r.error.message}` };
-    out[name] = r.value as JsonValue;
+    out[name] = r.value;
   }
   return { ok: true, value: out };
 }

@@ -75,7 +75,7 @@ export function runScope(state: RunState, input: ScopeInput): Promise<Map<string
     const start = (node: StageNode) => {
       active++;
       pendingCount--;
-      decide(state, node, outcomes, where())
+      void decide(state, node, outcomes, where())
         // A throw here is a bug in the engine: `internal` (exit 70), never retried.
         .catch((err: unknown) => {
           const reason = internalReason(err);
