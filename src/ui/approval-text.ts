@@ -15,6 +15,11 @@ const MAX_CELL = 60;
 const MAX_ROWS = 20;
 const MAX_COLUMNS = 6;
 
+/** An approve stage's choices, numbered as the keys that choose them on a terminal. */
+export function optionLines(options: readonly { id: string; label: string; description?: string }[]): string[] {
+  return options.map((o, i) => `[${i + 1}] ${o.label} (${o.id})${o.description ? ` — ${o.description}` : ''}`);
+}
+
 export function shownLines(show: readonly Shown[]): string[] {
   return show.flatMap((s) => valueLines(s.label, s.value));
 }
@@ -22,7 +27,7 @@ export function shownLines(show: readonly Shown[]): string[] {
 function valueLines(label: string, value: JsonValue): string[] {
   if (Array.isArray(value)) {
     if (value.length === 0) return [`${label}: (none)`];
-    if (value.every(isRecord)) return [`${label}:`, ...recordTable(value as Record<string, JsonValue>[]).map((l) => `  ${l}`)];
+    if (value.every(isRecord)) return [`${label}:`, ...recordTable(value).map((l) => `  ${l}`)];
     return [`${label}: ${value.map(cell).join(', ')}`];
   }
   if (isRecord(value)) {

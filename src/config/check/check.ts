@@ -3,12 +3,13 @@ import { checkAgentCost } from './agent-cost.js';
 import { diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { checkAllowedCommands } from './command-reach.js';
 import { checkProfiles } from './profiles.js';
+import { checkChoices } from './choices.js';
 import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
 import { checkFiles } from '../files.js';
 import type { FactoryConfig, Stage } from '../generated/factory.js';
 import { locate, originOf, type LoadedFile, type PathSegment } from '../load/load.js';
 import { declaredParams, resolveParams } from '../templates/params.js';
-import type { JsonValue, Pipeline, Scope, StageKind, StageNode, TemplateCall } from '../pipeline.js';
+import type { Pipeline, Scope, StageNode, TemplateCall } from '../pipeline.js';
 import { validateAgainstSchema } from '../schema.js';
 import { substituteStaticValues } from './static-values.js';
 import { buildScopes, type RawScope, type RawStage } from './scopes.js';
@@ -43,6 +44,7 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   diagnostics.push(...checkUnits(loaded, config, root));
   diagnostics.push(...checkStageRules(loaded, root, options.outerProfiles ?? new Set()));
   diagnostics.push(...checkProfiles(loaded, root, options.outerProfiles ?? new Set()));
+  diagnostics.push(...checkChoices(loaded, root));
   diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd(), workspace));
   diagnostics.push(...checkAllowedCommands(loaded, root, workspace));
   const uses = checkUses(loaded, root, options, checkConfig);
@@ -171,7 +173,7 @@ function toScope(loaded: LoadedFile, raw: RawScope, config: FactoryConfig, calls
 
 function toNode(loaded: LoadedFile, raw: RawStage, config: FactoryConfig, calls: ReadonlyMap<string, TemplateCall>): StageNode {
   const def = raw.def as unknown as Stage;
-  const kind = def.kind as StageKind;
+  const kind = def.kind;
   const work = WORK_KINDS.has(kind);
   const defaults = (config.defaults ?? {}) as { timeout?: string; retries?: number };
   const ownTimeout = typeof raw.def.timeout === 'string' ? raw.def.timeout : undefined;
