@@ -111,7 +111,7 @@ writeFileSync(path.join(dirs.wireit, 'package.json'), JSON.stringify({
 symlinkSync(path.join(ROOT, 'node_modules'), path.join(dirs.wireit, 'node_modules'));
 
 const factory = path.join(ROOT, 'bin', 'factory.js');
-// The same pipeline with its records (.factory, one file per stage) on tmpfs, when the run is
+// The same pipeline with its records (.factory: the journal, logs, run.json) on tmpfs, when the run is
 // elsewhere: how much of factory's time is the disk's rather than the engine's.
 const shm = '/dev/shm';
 const tmpfsRecords = existsSync(shm) && !work.startsWith(`${shm}/`) ? mkdtempSync(path.join(shm, 'factory-bench-records-')) : undefined;

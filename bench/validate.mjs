@@ -17,29 +17,44 @@ writeFileSync(path.join(dir, 'SPEC.md'), '# spec\n');
 mkdirSync(path.join(dir, 'scenarios'));
 writeFileSync(path.join(dir, 'scenarios', 'one.yaml'), 'name: one\nsteps:\n  - run: "true"\n    expect: { exit_code: 0 }\n');
 
-// Interleaved runs (bare node, --version, validate, validate without the code cache), so that a
-// load that comes and goes weighs on all alike; medians. The code cache (src/cli/compile-cache.ts)
-// is written by the first run of a build and used by every later one: "without" is that first run.
+// Interleaved runs (bare node, --version, validate, validate without the code cache, a first run
+// with an empty cache folder, --help), so that a load that comes and goes weighs on all alike;
+// medians. The code cache (src/cli/compile-cache.ts) is written by the first run of a build and
+// used by every later one. Each process also reports its CPU time (bench/lib/cpu-report.cjs, one
+// preload added to every case alike, bare node included): on a shared machine the wall times move
+// with the load, the CPU times much less.
 const runs = Number(process.env.BENCH_RUNS ?? 21);
-const noCache = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' };
+const cpuFile = path.join(dir, 'cpu.txt');
+const report = ['-r', path.join(ROOT, 'bench', 'lib', 'cpu-report.cjs')];
+const noCache = { NODE_DISABLE_COMPILE_CACHE: '1' };
+let fresh = 0;
+const emptyCache = () => ({ XDG_CACHE_HOME: path.join(dir, `cache-${fresh++}`) });
+const timed = (args, options = {}) => () => {
+  writeFileSync(cpuFile, '');
+  const ms = timeCommand(process.execPath, [...report, ...args], { ...options, env: { ...process.env, ...options.env, BENCH_CPU_FILE: cpuFile } });
+  return { ms, cpu: Number(readFileSync(cpuFile, 'utf8')) };
+};
 const cases = {
-  bare: () => timeCommand(process.execPath, ['-e', '0']),
-  version: () => timeCommand(process.execPath, [BIN, '--version']),
-  validate: () => timeCommand(process.execPath, [BIN, 'validate'], { cwd: dir }),
-  validateNoCache: () => timeCommand(process.execPath, [BIN, 'validate'], { cwd: dir, env: noCache }),
-  help: () => timeCommand(process.execPath, [BIN, '--help']),
+  bare: timed(['-e', '0']),
+  version: timed([BIN, '--version']),
+  validate: timed([BIN, 'validate'], { cwd: dir }),
+  validateNoCache: timed([BIN, 'validate'], { cwd: dir, env: noCache }),
+  validateFirst: () => timed([BIN, 'validate'], { cwd: dir, env: emptyCache() })(),
+  help: timed([BIN, '--help']),
 };
 const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (const fn of Object.values(cases)) fn(); // warm-up: the file cache, and the code cache written
 for (let i = 0; i < runs; i++) for (const [k, fn] of Object.entries(cases)) times[k].push(fn());
-const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-const over = (k) => `(+${fmt(m[k] - m.bare)} over node)`;
-console.log('cold start (median of %d interleaved runs; load average %s)', runs, loadavg().map((x) => x.toFixed(2)).join(' '));
-console.log(`  node -e 0                          ${fmt(m.bare)}`);
-console.log(`  factory --version                  ${fmt(m.version)}   ${over('version')}   goal ≤ +20 ms`);
-console.log(`  factory validate                   ${fmt(m.validate)}   ${over('validate')}   goal ≤ +50 ms   (${exampleName})`);
-console.log(`    the same, without the code cache ${fmt(m.validateNoCache)}   ${over('validateNoCache')}   (the first run of a build)`);
-console.log(`  factory --help                     ${fmt(m.help)}   ${over('help')}`);
+const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, { ms: median(v.map((t) => t.ms)), cpu: median(v.map((t) => t.cpu)) }]));
+const row = (label, k, note = '') =>
+  console.log(`  ${label.padEnd(34)} ${fmt(m[k].ms).padStart(7)} (+${fmt(m[k].ms - m.bare.ms)})   CPU ${fmt(m[k].cpu).padStart(6)} (+${fmt(m[k].cpu - m.bare.cpu)})${note}`);
+console.log('cold start (median of %d interleaved runs; load average %s); wall (over node), CPU (over node)', runs, loadavg().map((x) => x.toFixed(2)).join(' '));
+console.log(`  ${'node -e 0'.padEnd(34)} ${fmt(m.bare.ms).padStart(7)}           CPU ${fmt(m.bare.cpu).padStart(6)}`);
+row('factory --version', 'version', '   goal ≤ +20 ms');
+row('factory validate', 'validate', `   goal ≤ +50 ms   (${exampleName})`);
+row('  the same, without the code cache', 'validateNoCache');
+row('  the same, the first run (writes it)', 'validateFirst');
+row('factory --help', 'help');
 
 // 10,000 stages in layers of 10, each needing one stage of the layer before: flow style keeps
 // the file under the 1 MiB limit.

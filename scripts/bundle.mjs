@@ -3,20 +3,23 @@
 // (module.enableCompileCache came in 22.1), and loading and compiling modules was most of a cold
 // `factory validate`. bench/validate measures what this buys.
 //
-// - factory.js: main.ts alone. `--version` needs nothing else. For other arguments, main.ts's
-//   `import('./program.js')` is answered here by a dispatcher (below) that loads one of:
+// - factory.js: main.ts alone, as CommonJS (dist/bundle/package.json says so, as bin/package.json
+//   does for bin/factory.js): a start that needs no ES module never loads Node's ES module loader.
+//   `--version` needs nothing else (the version is written into it here). For other arguments,
+//   main.ts's `import('./program.js')` is answered by a dispatcher (below) that loads one of:
 // - cmd-<name>.cjs: the program (commander) with only that command, in one self-contained
 //   CommonJS file, loaded through a V8 code cache (src/cli/compile-cache.ts), for each command
 //   whose code reaches no external package (validate, plan, graph, ...); cmd-all.cjs likewise
 //   with every command registered, for the help, `help <command>` and a mistyped command;
-// - cmd-<name>.js, ES modules split into chunks loaded on demand, for the commands that load
+// - cmd-<name>.mjs, ES modules split into chunks loaded on demand, for the commands that load
 //   execa, listr2, the SDK or chokidar (apply): they stay lazy that way, where CommonJS would
 //   require() them.
-// - yaml.cjs: the `yaml` package in one file, loaded only when a file needs it
-//   (src/config/yaml-lazy.ts).
 // Each run of the CLI loads one cmd-* file, so copies of a module in several of them never meet.
 // dist/bundle/ sits at the same depth as dist/cli/, so `new URL('../../schemas/', import.meta.url)`
 // style references keep resolving to the package root.
+//
+// Every rewrite below is of a file that may move or change: each notes that it applied, and the
+// build fails if one never did, rather than ship a start that quietly loads more than it should.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
@@ -28,6 +31,9 @@ const OUT = 'dist/bundle';
 const CLI = path.resolve('dist/cli');
 const EXTERNAL = ['execa', 'listr2', '@anthropic-ai/sdk', 'chokidar'];
 const NAMES = [...commandLoaders.keys()];
+/** The names of the rewrites (plugins) that applied at least once. */
+const fired = new Set();
+const VERSION = JSON.parse(readFileSync('package.json', 'utf8')).version;
 
 // Chunk names carry content hashes: without this, every build would leave the previous ones behind.
 rmSync(OUT, { recursive: true, force: true });
@@ -60,14 +66,20 @@ const cjs = {
   banner: { js: "const __factoryImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 
-/** yaml-lazy.js requires the bundle's single-file yaml instead of the package's seventy files. */
+/**
+ * yaml-lazy.js requires `yaml` through createRequire, which a bundler cannot follow: made a plain
+ * require('yaml'), the package goes into the bundle as one more lazily run module (esbuild wraps
+ * CommonJS in a function called on first require), read with the command's code cache, instead of
+ * the package's seventy files read, resolved and compiled from node_modules at each start.
+ */
 const bundledYaml = {
   name: 'bundled-yaml',
   setup(b) {
-    b.onLoad({ filter: /[\\/]dist[\\/]config[\\/]yaml-lazy\.js$/ }, (args) => {
+    b.onLoad({ filter: /[\\/]dist[\\/]config[\\/](?:.+[\\/])?yaml-lazy\.js$/ }, (args) => {
       const text = readFileSync(args.path, 'utf8');
-      const contents = text.replace("('yaml')", "('./yaml.cjs')");
-      if (contents === text) throw new Error(`${args.path}: no require('yaml') to point at yaml.cjs`);
+      const contents = text.replace(/createRequire\(import\.meta\.url\)\('yaml'\)/, "require('yaml')");
+      if (contents === text) throw new Error(`${args.path}: no createRequire(import.meta.url)('yaml') to bundle`);
+      fired.add('bundled-yaml');
       return { contents, loader: 'js' };
     });
   },
@@ -83,7 +95,8 @@ const fdirWithoutPicomatch = {
     b.onLoad({ filter: /[\\/]fdir[\\/]dist[\\/]index\.mjs$/ }, (args) => {
       const text = readFileSync(args.path, 'utf8');
       const contents = text.replace(/__require\.resolve\("picomatch"\);\s*pm = __require\("picomatch"\);/, '');
-      if (contents === text) console.warn(`bundle: ${args.path} no longer requires picomatch as expected; left as it is`);
+      if (contents === text) throw new Error(`${args.path} no longer requires picomatch as expected: see fdirWithoutPicomatch`);
+      fired.add('fdir-without-picomatch');
       return { contents, loader: 'js' };
     });
   },
@@ -98,10 +111,10 @@ const lazyChildProcess = {
   name: 'lazy-child-process',
   setup(b) {
     b.onResolve({ filter: /^node:child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
-      contents: "module.exports = { get spawn() { return require('node:child_process').spawn; } };",
-      loader: 'js',
-    }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => {
+      fired.add('lazy-child-process');
+      return { contents: "module.exports = { get spawn() { return require('node:child_process').spawn; } };", loader: 'js' };
+    });
   },
 };
 
@@ -172,11 +185,13 @@ const built = (await Promise.all([...NAMES, 'all'].map(buildCommonJS))).filter(B
 const commonJS = Object.fromEntries(built);
 const split = NAMES.filter((n) => !(n in commonJS));
 
-// cmd-<name>.js for the split commands, ES modules in chunks loaded on demand.
+// cmd-<name>.mjs for the split commands, ES modules in chunks loaded on demand (.mjs: the folder
+// is CommonJS, see the package.json written below).
 await build({
   ...esm,
   entryPoints: split.map((name) => ({ in: `cmd:${name}`, out: `cmd-${name}` })),
   outdir: OUT,
+  outExtension: { '.js': '.mjs' },
   splitting: true,
   plugins: [
     {
@@ -198,12 +213,11 @@ await build({
 
 // factory.js: main.ts, with this dispatcher in place of program.js.
 const dispatcher = `
-import { fileURLToPath } from 'node:url';
 import { compileCacheDir, loadCommonJS } from ${JSON.stringify(path.join(CLI, 'compile-cache.js'))};
 /** The cmd-*.cjs files by the command they run ('all': every other case), with their content's hash. */
 const COMMONJS = ${JSON.stringify(commonJS)};
-/** Commands built as ES modules (cmd-<name>.js). */
-const SPLIT = new Map([${split.map((n) => `[${JSON.stringify(n)}, () => import(${JSON.stringify(`./cmd-${n}.js`)})]`).join(', ')}]);
+/** Commands built as ES modules (cmd-<name>.mjs). */
+const SPLIT = new Map([${split.map((n) => `[${JSON.stringify(n)}, () => import(${JSON.stringify(`./cmd-${n}.mjs`)})]`).join(', ')}]);
 /** Runs the program from the one cmd-* file these arguments need; see scripts/bundle.mjs. */
 export async function runProgram(argv, io) {
   const first = argv.filter((a) => a !== '--debug')[0];
@@ -211,29 +225,46 @@ export async function runProgram(argv, io) {
   if (split) return (await split()).runProgram(argv, io);
   const which = first !== undefined && Object.hasOwn(COMMONJS, first) ? first : 'all';
   const name = \`cmd-\${which}\`;
-  const file = fileURLToPath(new URL(\`./\${name}.cjs\`, import.meta.url));
-  const loaded = loadCommonJS(file, { name, hash: COMMONJS[which] }, compileCacheDir(io.env));
+  const loaded = loadCommonJS(require('node:path').join(__dirname, \`\${name}.cjs\`), { name, hash: COMMONJS[which] }, compileCacheDir(io.env));
   const code = await loaded.exports.runProgram(argv, io);
   loaded.save();
   return code;
 }
 `;
+
+/** version.js reads package.json at each start; the bundle has the version written in. */
+const inlineVersion = {
+  name: 'inline-version',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/]cli[\\/]version\.js$/ }, () => {
+      fired.add('inline-version');
+      return { contents: `export const VERSION = ${JSON.stringify(VERSION)};`, loader: 'js' };
+    });
+  },
+};
+
 await build({
-  ...esm,
+  ...cjs,
   entryPoints: { factory: 'dist/cli/main.js' },
   outdir: OUT,
+  outExtension: { '.js': '.js' },
   plugins: [
     {
       name: 'dispatcher',
       setup(b) {
         b.onResolve({ filter: /^\.\/program\.js$/ }, (args) => (args.importer === path.join(CLI, 'main.js') ? { path: 'dispatcher', namespace: 'dispatcher' } : undefined));
         b.onResolve({ filter: /^\.\/cmd-/ }, (args) => ({ path: args.path, external: true }));
-        b.onLoad({ filter: /.*/, namespace: 'dispatcher' }, () => ({ contents: dispatcher, resolveDir: CLI, loader: 'js' }));
+        b.onLoad({ filter: /.*/, namespace: 'dispatcher' }, () => {
+          fired.add('dispatcher');
+          return { contents: dispatcher, resolveDir: CLI, loader: 'js' };
+        });
       },
     },
-    builtinsByRequire,
+    inlineVersion,
   ],
 });
+writeFileSync(`${OUT}/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);
 
-// yaml in one CommonJS file (its Node build is CommonJS): what yaml-lazy.js requires.
-await build({ ...common, external: [], entryPoints: ['yaml'], outfile: `${OUT}/yaml.cjs`, format: 'cjs' });
+const expected = ['bundled-yaml', 'fdir-without-picomatch', 'lazy-child-process', 'dispatcher', 'inline-version'];
+const missed = expected.filter((name) => !fired.has(name));
+if (missed.length > 0) throw new Error(`bundle: these rewrites never applied (a file moved or changed?): ${missed.join(', ')}`);

@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { runProcess } from './process.js';
 import type { Usage } from '../base/usage.js';
+import type { Reason } from '../records/reasons.js';
 
 /**
  * `agent: { run: [argv...] }`: a generate stage handed to an external coding agent CLI. The
@@ -42,7 +43,7 @@ export type ExternalAgentResult =
     }
   | {
       ok: false;
-      reason: 'spawn' | 'timeout' | 'cancelled';
+      reason: Extract<Reason, { kind: 'spawn' | 'timeout' | 'cancelled' }>;
       message: string;
       usage?: Usage;
       cost_usd?: number;
@@ -52,12 +53,12 @@ export type ExternalAgentResult =
 
 export async function runExternalAgent(options: ExternalAgentOptions): Promise<ExternalAgentResult> {
   const [file, ...args] = options.argv;
-  if (file === undefined || file === '') return { ok: false, reason: 'spawn', message: 'agent.run is empty: give the program and its arguments', stdout: '', stderr: '' };
+  if (file === undefined || file === '') return { ok: false, reason: { kind: 'spawn', program: '' }, message: 'agent.run is empty: give the program and its arguments', stdout: '', stderr: '' };
   let cwd: string;
   try {
     cwd = realpathSync.native(options.workspace);
   } catch {
-    return { ok: false, reason: 'spawn', message: `the workspace folder ${options.workspace} does not exist`, stdout: '', stderr: '' };
+    return { ok: false, reason: { kind: 'spawn', program: file }, message: `the workspace folder ${options.workspace} does not exist`, stdout: '', stderr: '' };
   }
   const result = await runProcess({
     file,
@@ -70,14 +71,14 @@ export async function runExternalAgent(options: ExternalAgentOptions): Promise<E
     maxOutputBytes: MAX_STDOUT_BYTES,
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
   });
-  if (!result.started) return { ok: false, reason: 'spawn', message: result.message, stdout: '', stderr: '' };
+  if (!result.started) return { ok: false, reason: { kind: 'spawn', program: file }, message: result.message, stdout: '', stderr: '' };
   const parsed = parseAgentOutput(result.stdout);
   const stderr = result.stderr.length > MAX_STDERR_BYTES ? result.stderr.slice(-MAX_STDERR_BYTES) : result.stderr;
   const charged = { ...(parsed.usage ? { usage: parsed.usage } : {}), ...(parsed.cost_usd !== undefined ? { cost_usd: parsed.cost_usd } : {}) };
   if (result.timedOut) {
-    return { ok: false, reason: 'timeout', message: `the agent did not finish within ${options.timeoutMs}ms and was killed`, ...charged, stdout: result.stdout, stderr };
+    return { ok: false, reason: { kind: 'timeout', afterMs: options.timeoutMs ?? 0 }, message: `the agent did not finish within ${options.timeoutMs}ms and was killed`, ...charged, stdout: result.stdout, stderr };
   }
-  if (result.aborted) return { ok: false, reason: 'cancelled', message: 'the agent was cancelled', ...charged, stdout: result.stdout, stderr };
+  if (result.aborted) return { ok: false, reason: { kind: 'cancelled' }, message: 'the agent was cancelled', ...charged, stdout: result.stdout, stderr };
   return { ok: true, exitCode: result.exitCode, signal: result.signal, summary: parsed.summary, ...charged, stdout: result.stdout, stderr };
 }
 

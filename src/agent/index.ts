@@ -11,5 +11,5 @@ export {
   type ToolName,
   type ToolResult,
 } from './tools/index.js';
-export { runAgent, DEFAULT_MAX_TURNS, DEFAULT_MAX_TOOL_ERRORS, type AgentOptions, type AgentResult, type AgentEvent, type AgentStopReason, type BudgetDecision } from './loop.js';
+export { runAgent, DEFAULT_MAX_TURNS, DEFAULT_MAX_TOOL_ERRORS, type AgentOptions, type AgentResult, type AgentEvent, type AgentStopReason, type AgentModel } from './loop.js';
 export { runExternalAgent, parseAgentOutput, type ExternalAgentOptions, type ExternalAgentResult, type ParsedAgentOutput } from './external.js';

@@ -1,12 +1,20 @@
 import type { ContentBlock, MessageParam, ToolResultBlockParam, ToolUseBlock } from '@anthropic-ai/sdk/resources/messages';
-import type { CallKey, ModelRequest, ModelResponse, Provider, ProviderError } from '../providers/types.js';
+import type { ModelRequest, ModelResponse } from '../providers/types.js';
+import type { ModelCallReason, Reason } from '../records/reasons.js';
 import type { ToolSet } from './tools/index.js';
 
 export const DEFAULT_MAX_TURNS = 40;
 export const DEFAULT_MAX_TOOL_ERRORS = 10;
+const CANCELLED = { kind: 'cancelled' } as const;
 
-/** The budget's answer before a model call: go ahead (with `max_tokens` capped to what is left) or refuse. */
-export type BudgetDecision = { ok: true; max_tokens: number } | { ok: false; reason: string };
+/**
+ * Where the agent's model calls go: the engine's model services for the stage, which number,
+ * budget (capping max_tokens to what is left, or refusing), charge and record every call. A
+ * failure is a typed reason — a budget refusal is `budget`, never a provider error.
+ */
+export interface AgentModel {
+  call(request: ModelRequest, options: { onText?: (chunk: string) => void }): Promise<{ ok: true; message: ModelResponse } | { ok: false; reason: ModelCallReason; message: string }>;
+}
 
 export type AgentEvent =
   | { type: 'model_request'; turn: number; request: ModelRequest }
@@ -15,7 +23,7 @@ export type AgentEvent =
   | { type: 'tool_result'; turn: number; id: string; name: string; ok: boolean; text: string; ms: number };
 
 export interface AgentOptions {
-  provider: Provider;
+  model: AgentModel;
   /** Model, system, max_tokens, temperature and the opening `messages` (the prompt). Its `tools` are kept, the ToolSet's added. */
   request: ModelRequest;
   tools: ToolSet;
@@ -24,25 +32,18 @@ export interface AgentOptions {
   /** Tool errors tolerated; one more ends the agent with reason `tool_errors` (default 10). */
   maxToolErrors?: number;
   signal: AbortSignal;
-  /** The cassette key of the n-th model call (1-based) of this agent. */
-  key: (call: number) => CallKey;
   onText?: (chunk: string) => void;
   /** For transcripts and progress. */
   onEvent?: (event: AgentEvent) => void;
-  /** The budget hook, before every call. */
-  beforeCall?: (request: ModelRequest) => BudgetDecision | Promise<BudgetDecision>;
-  /** After every successful call, to charge its usage. */
-  afterCall?: (message: ModelResponse) => void | Promise<void>;
 }
 
-export type AgentStopReason = 'max_turns' | 'tool_errors' | 'provider' | 'budget' | 'cancelled';
+/** Why the agent stopped without finishing: its own limits, or a model call that failed. */
+export type AgentStopReason = Extract<Reason, { kind: 'max_turns' | 'tool_errors' }> | ModelCallReason;
 
 export interface AgentResult {
   status: 'succeeded' | 'error';
   reason?: AgentStopReason;
   message?: string;
-  /** With reason `provider` (or `cancelled` from the provider). */
-  providerError?: ProviderError;
   /** The agent's final text (the last assistant text when it did not finish). */
   summary: string;
   /** Model calls answered. */
@@ -56,7 +57,7 @@ export interface AgentResult {
 /**
  * The tool-use loop of a generate stage: call the model; while it asks for tools, run them in
  * order and send back their results; stop when it ends its turn without tools, or on max_turns,
- * too many tool errors, a provider error, the budget or an abort.
+ * too many tool errors, a failed model call (the provider, the budget) or an abort.
  */
 export async function runAgent(options: AgentOptions): Promise<AgentResult> {
   const maxTurns = options.maxTurns ?? DEFAULT_MAX_TURNS;
@@ -68,11 +69,10 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
   let toolErrors = 0;
   let summary = '';
 
-  const end = (status: AgentResult['status'], reason?: AgentStopReason, message?: string, providerError?: ProviderError): AgentResult => ({
+  const end = (status: AgentResult['status'], reason?: AgentStopReason, message?: string): AgentResult => ({
     status,
     ...(reason ? { reason } : {}),
     ...(message ? { message } : {}),
-    ...(providerError ? { providerError } : {}),
     summary,
     turns,
     toolErrors,
@@ -81,30 +81,16 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
   });
 
   for (;;) {
-    if (signal.aborted) return end('error', 'cancelled', 'the agent was cancelled');
-    if (turns >= maxTurns) return end('error', 'max_turns', `the agent was still working after ${maxTurns} turns (max_turns)`);
+    if (signal.aborted) return end('error', CANCELLED, 'the agent was cancelled');
+    if (turns >= maxTurns) return end('error', { kind: 'max_turns', turns: maxTurns }, `the agent was still working after ${maxTurns} turns (max_turns)`);
 
-    let request: ModelRequest = { ...options.request, messages: [...messages], ...(toolDefinitions.length > 0 ? { tools: toolDefinitions } : {}) };
-    if (options.beforeCall) {
-      const decision = await options.beforeCall(request);
-      if (!decision.ok) return end('error', 'budget', decision.reason);
-      if (decision.max_tokens < 1) return end('error', 'budget', 'the budget left cannot pay for another model call');
-      if (decision.max_tokens < request.max_tokens) request = { ...request, max_tokens: decision.max_tokens };
-    }
+    const request: ModelRequest = { ...options.request, messages: [...messages], ...(toolDefinitions.length > 0 ? { tools: toolDefinitions } : {}) };
     options.onEvent?.({ type: 'model_request', turn: turns + 1, request });
-    const answer = await options.provider.call(request, {
-      key: options.key(turns + 1),
-      signal,
-      ...(options.onText ? { onText: options.onText } : {}),
-    });
-    if (!answer.ok) {
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the await; TypeScript keeps its narrowing from before
-      if (answer.error.kind === 'aborted' || signal.aborted) return end('error', 'cancelled', answer.error.message, answer.error);
-      return end('error', 'provider', answer.error.message, answer.error);
-    }
+    const answer = await options.model.call(request, options.onText ? { onText: options.onText } : {});
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the await; TypeScript keeps its narrowing from before
+    if (!answer.ok) return end('error', signal.aborted ? CANCELLED : answer.reason, answer.message);
     const message = answer.message;
     turns++;
-    await options.afterCall?.(message);
     options.onEvent?.({ type: 'model_response', turn: turns, message });
     messages.push({ role: 'assistant', content: message.content as MessageParam['content'] });
     const text = textOf(message.content);
@@ -124,7 +110,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       }
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a tool run above can outlast an abort; TypeScript keeps its narrowing from before
       if (signal.aborted) {
-        stop = end('error', 'cancelled', 'the agent was cancelled');
+        stop = end('error', CANCELLED, 'the agent was cancelled');
         results.push({ type: 'tool_result', tool_use_id: use.id, content: 'not run: cancelled', is_error: true });
         continue;
       }
@@ -135,7 +121,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       options.onEvent?.({ type: 'tool_result', turn: turns, id: use.id, name: use.name, ok: result.ok, text: result.text, ms });
       results.push({ type: 'tool_result', tool_use_id: use.id, content: result.text, ...(result.ok ? {} : { is_error: true }) });
       if (!result.ok && ++toolErrors > maxToolErrors) {
-        stop = end('error', 'tool_errors', `the agent's tool calls failed ${toolErrors} times, more than max_tool_errors (${maxToolErrors}); the last: ${use.name}: ${result.text}`);
+        stop = end('error', { kind: 'tool_errors', count: toolErrors, limit: maxToolErrors }, `the agent's tool calls failed ${toolErrors} times, more than max_tool_errors (${maxToolErrors}); the last: ${use.name}: ${result.text}`);
       }
     }
     messages.push({ role: 'user', content: results });

@@ -10,8 +10,24 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * The real process's. Its streams are created when first used, as Node's own are: building stdin
+ * (a socket on a terminal or pipe) for a command that never reads it cost every start.
+ */
 export function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env };
+  return {
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
+    get stdin() {
+      return process.stdin;
+    },
+    cwd: process.cwd(),
+    env: process.env,
+  };
 }
 
 /** The width to fit text to: a terminal's columns, else $COLUMNS; undefined for a pipe without it. */

@@ -60,7 +60,7 @@ export function loadCommonJS(file: string, id: CacheId, dir: string | undefined)
   if (dir) {
     try {
       const { size, mtimeMs } = statSync(file);
-      cacheFile = path.join(dir, `${id.name}-${id.hash}-${size}-${Math.trunc(mtimeMs)}.v8`);
+      cacheFile = path.join(dir, `${cachePrefix(file, id.name)}${id.hash}-${size}-${Math.trunc(mtimeMs)}.v8`);
       cachedData = readFileSync(cacheFile);
     } catch {
       // No cache yet (or no way to read it): this run writes it.
@@ -81,20 +81,32 @@ export function loadCommonJS(file: string, id: CacheId, dir: string | undefined)
     fromCache: !stale,
     save: () => {
       if (!dir || !cacheFile || !stale) return;
-      writeCache(dir, cacheFile, id.name, script.createCachedData());
+      writeCache(dir, cacheFile, cachePrefix(file, id.name), script.createCachedData());
     },
   };
 }
 
-/** Writes atomically (processes run side by side) and drops the file's older caches. */
-function writeCache(dir: string, cacheFile: string, name: string, data: Buffer): void {
+/**
+ * The start of the names of one installed file's caches: its name and where it is installed. Two
+ * installs of factory on one machine (projects, versions, checkouts) share the cache folder; each
+ * drops only its own older caches, not the other's current one.
+ */
+function cachePrefix(file: string, name: string): string {
+  // FNV-1a of the folder: short, stable, and no crypto module to load at each start.
+  let h = 0x811c9dc5;
+  for (const c of path.dirname(file)) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return `${name}-${h.toString(16).padStart(8, '0')}-`;
+}
+
+/** Writes atomically (processes run side by side) and drops the older caches of the same install. */
+function writeCache(dir: string, cacheFile: string, prefix: string, data: Buffer): void {
   try {
     mkdirSync(dir, { recursive: true });
     const temp = `${cacheFile}.${process.pid}.tmp`;
     writeFileSync(temp, data);
     renameSync(temp, cacheFile);
     for (const other of readdirSync(dir)) {
-      if (other.startsWith(`${name}-`) && other.endsWith('.v8') && path.join(dir, other) !== cacheFile) unlinkSync(path.join(dir, other));
+      if (other.startsWith(prefix) && other.endsWith('.v8') && path.join(dir, other) !== cacheFile) unlinkSync(path.join(dir, other));
     }
   } catch {
     // A cache that cannot be written only costs the next start its compile time.

@@ -1,12 +1,7 @@
-/** Exit codes of docs/running.md, plus 70 for a bug in factory itself. */
-export const EXIT = {
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  budget: 3,
-  internal: 70,
-  interrupted: 130,
-} as const;
+import { EXIT } from '../base/exit-codes.js';
+
+/** Exit codes of docs/running.md, plus 70 for a bug in factory itself; the engine needs them for run.json's exit_code. */
+export { EXIT };
 
 /** Thrown inside a command to end it with an exit code after its message is printed. */
 export class ExitError extends Error {

@@ -1,7 +1,8 @@
 import type { McpServers } from '../agent/tools/mcp-servers.js';
 import type { StageKind } from '../config/pipeline.js';
 import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
-import type { Reason, StageStatus } from '../records/events.js';
+import type { StageStatus } from '../records/events.js';
+import type { Place, Reason } from '../records/reasons.js';
 import type { Value } from '../expr/index.js';
 import type { ModelServices } from './models/models.js';
 import type { StageApprovals } from './approvals/approvals.js';
@@ -26,6 +27,7 @@ export interface StageExecutor {
 /** How a stage ended, as its executor sees it. `cancelled` and `timeout` are set by the scheduler. */
 export interface StageResult {
   status: Exclude<StageStatus, 'skipped' | 'cancelled'>;
+  /** Why it did not succeed, with its data; the record keeps its name beside `message`. */
   reason?: Reason;
   message?: string;
   outputs: Record<string, JsonValue>;
@@ -33,8 +35,8 @@ export interface StageResult {
   cost_usd?: number;
 }
 
-/** A value of the stage's definition rendered with the run-time contexts. */
-export type Rendered = { ok: true; value: JsonValue } | { ok: false; message: string };
+/** A value of the stage's definition rendered with the run-time contexts; a failure says where the expression is written. */
+export type Rendered = { ok: true; value: JsonValue } | { ok: false; message: string; at?: Place };
 
 export interface StageContext {
   node: StageNode;

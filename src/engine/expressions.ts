@@ -11,6 +11,7 @@ import {
   type ExprError,
   type TemplatePart,
 } from '../expr/index.js';
+import type { Place, Reason } from '../records/reasons.js';
 
 /**
  * The engine's door to src/expr: strings of the pipeline are parsed once (cached by text) and
@@ -31,7 +32,8 @@ function parsedTemplate(text: string): Parsed<TemplatePart[]> {
   return hit;
 }
 
-export type Evaluated = { ok: true; value: JsonValue } | { ok: false; message: string };
+/** A failure names file:line:col in its message and, apart, in `at` (for the stage's typed reason). */
+export type Evaluated = { ok: true; value: JsonValue } | ({ ok: false } & Placed);
 
 /** Renders a value written at `keyPath` under the stage: strings with `${{ }}` are evaluated, lists and maps deeply. */
 export function renderAt(node: StageNode, keyPath: readonly (string | number)[], value: JsonValue, ctx: EvalContext): Evaluated {
@@ -39,7 +41,7 @@ export function renderAt(node: StageNode, keyPath: readonly (string | number)[],
     if (!value.includes('${{')) return { ok: true, value };
     const parsed = parsedTemplate(value);
     const r = parsed.ok ? renderParts(parsed.value, ctx) : parsed;
-    return r.ok ? { ok: true, value: r.value } : { ok: false, message: placed(node, keyPath, r.error) };
+    return r.ok ? { ok: true, value: r.value } : { ok: false, ...placed(node, keyPath, r.error) };
   }
   if (Array.isArray(value)) {
     const out: JsonValue[] = [];
@@ -65,7 +67,7 @@ export function renderAt(node: StageNode, keyPath: readonly (string | number)[],
 /** An `if` (or `until`) ready to evaluate, with the status functions it calls. */
 export interface Condition {
   /** Evaluates to the condition's truth. */
-  test(ctx: EvalContext): { ok: true; value: boolean } | { ok: false; message: string };
+  test(ctx: EvalContext): { ok: true; value: boolean } | ({ ok: false } & Placed);
   /** Which of success(), failure(), always(), cancelled() appear in it. */
   uses: ReadonlySet<string>;
 }
@@ -74,14 +76,14 @@ const STATUS_FUNCTIONS = new Set(['success', 'failure', 'always', 'cancelled']);
 const conditions = new Map<string, Parsed<{ parts?: TemplatePart[]; ast?: Expr; uses: Set<string> }>>();
 
 /** `if:` as GitHub reads it: with or without `${{ }}`. */
-export function condition(node: StageNode, key: 'if' | 'until', text: string): { ok: true; value: Condition } | { ok: false; message: string } {
+export function condition(node: StageNode, key: 'if' | 'until', text: string): { ok: true; value: Condition } | ({ ok: false } & Placed) {
   const cacheKey = text;
   let parsed = conditions.get(cacheKey);
   if (!parsed) {
     parsed = parseCondition(text);
     conditions.set(cacheKey, parsed);
   }
-  if (!parsed.ok) return { ok: false, message: placed(node, [key], parsed.error) };
+  if (!parsed.ok) return { ok: false, ...placed(node, [key], parsed.error) };
   const { parts, ast, uses } = parsed.value;
   return {
     ok: true,
@@ -89,7 +91,7 @@ export function condition(node: StageNode, key: 'if' | 'until', text: string): {
       uses,
       test(ctx) {
         const r = ast ? evaluate(ast, ctx) : renderParts(parts ?? [], ctx);
-        return r.ok ? { ok: true, value: truthy(r.value) } : { ok: false, message: placed(node, [key], r.error) };
+        return r.ok ? { ok: true, value: truthy(r.value) } : { ok: false, ...placed(node, [key], r.error) };
       },
     },
   };
@@ -120,9 +122,26 @@ function collectCalls(node: Expr, into: Set<string>): void {
   }
 }
 
+/** An expression's failure: "factory.yaml:12:9: message", and the place apart when it is known. */
+export interface Placed {
+  message: string;
+  at?: Place;
+}
+
 /** "factory.yaml:12:9: message" for an expression error inside the stage's key. */
-function placed(node: StageNode, keyPath: readonly (string | number)[], error: ExprError): string {
+function placed(node: StageNode, keyPath: readonly (string | number)[], error: ExprError): Placed {
+  const at = placeOf(node, keyPath);
+  const where = at ? `${at.file}:${at.line}:${at.column}` : node.source.file;
+  return { message: `${where}: ${error.message}${error.hint ? ` (${error.hint})` : ''}`, ...(at ? { at } : {}) };
+}
+
+/** Where a value under the stage is written, when the source knows. */
+export function placeOf(node: StageNode, keyPath: readonly (string | number)[]): Place | undefined {
   const pos = node.source.locate(keyPath);
-  const where = pos.line > 0 ? `${node.source.file}:${pos.line}:${pos.column}` : node.source.file;
-  return `${where}: ${error.message}${error.hint ? ` (${error.hint})` : ''}`;
+  return pos.line > 0 ? { file: node.source.file, line: pos.line, column: pos.column } : undefined;
+}
+
+/** The typed reason of an expression that failed at run time. */
+export function expressionReason(failure: { at?: Place | undefined }): Extract<Reason, { kind: 'expression' }> {
+  return { kind: 'expression', ...(failure.at ? { at: failure.at } : {}) };
 }

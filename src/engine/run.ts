@@ -319,7 +319,7 @@ function announced(scope: Scope): { path: string; kind: StageKind; needs: string
 
 function stageSummary(path: string, kind: StageSummary['kind'], o: Outcome): StageSummary {
   const s: StageSummary = { path, kind, status: o.status, duration_ms: o.durationMs, attempts: o.attempts, cached: o.cached === true, kept: o.kept };
-  if (o.reason) s.reason = o.reason;
+  if (o.reasonName) s.reason = o.reasonName;
   if (o.message) s.message = o.message;
   return s;
 }

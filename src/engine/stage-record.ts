@@ -1,12 +1,16 @@
 import type { JsonValue, StageNode } from '../config/pipeline.js';
-import { type Reason, type StageStatus } from '../records/events.js';
+import type { StageStatus } from '../records/events.js';
+import { reasonName, type Reason, type ReasonName } from '../records/reasons.js';
 import { checkRecord, emit, journal, type RunState } from './state.js';
 import { ZERO_USAGE, type Usage } from '../base/usage.js';
 
 /** A stage's end as the scheduler keeps it for `needs`, `if` and the `stages` context. */
 export interface Outcome {
   status: StageStatus | 'running';
+  /** Why, with its data: set for a stage decided in this run. */
   reason?: Reason;
+  /** The name the record keeps: set for every stage not succeeded, kept ones (read back from run.json) included. */
+  reasonName?: ReasonName;
   message?: string;
   outputs: Record<string, JsonValue>;
   continueOnError: boolean;
@@ -43,7 +47,8 @@ export function recordStart(state: RunState, node: StageNode, _startedAt: string
 
 /**
  * Records the stage's end — `stage_outputs` (what the record keeps beyond the event: outputs,
- * fingerprint, first start, attempts), then `stage_finished` — and returns its outcome.
+ * fingerprint, first start, attempts), then `stage_finished` — and returns its outcome. This is
+ * where a typed Reason becomes its name: the record and the events keep the name and `message`.
  */
 export function recordEnd(state: RunState, node: StageNode, end: Ending, times: { startedAt: string | null; started: number | null }, attempts: number, iteration?: number): Outcome {
   const endedAt = new Date();
@@ -66,7 +71,7 @@ export function recordEnd(state: RunState, node: StageNode, end: Ending, times: 
     stage: node.path,
     ...(iteration === undefined ? {} : { iteration }),
     status: end.status,
-    ...(end.reason ? { reason: end.reason } : {}),
+    ...(end.reason ? { reason: reasonName(end.reason) } : {}),
     ...(end.message ? { message: end.message } : {}),
     cached: end.cached === true,
     duration_ms: durationMs,
@@ -75,7 +80,10 @@ export function recordEnd(state: RunState, node: StageNode, end: Ending, times: 
   });
   checkRecord(state);
   const outcome: Outcome = { status: end.status, outputs: end.outputs, continueOnError: node.continueOnError, kept: false, attempts, durationMs, usage, cost_usd: cost };
-  if (end.reason) outcome.reason = end.reason;
+  if (end.reason) {
+    outcome.reason = end.reason;
+    outcome.reasonName = reasonName(end.reason);
+  }
   if (end.message) outcome.message = end.message;
   if (end.fingerprint) outcome.fingerprint = end.fingerprint;
   if (end.cached) outcome.cached = true;

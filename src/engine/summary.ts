@@ -1,5 +1,6 @@
 import type { StageKind } from '../config/pipeline.js';
-import type { Reason, RunStatus, StageStatus } from '../records/events.js';
+import type { RunStatus, StageStatus } from '../records/events.js';
+import type { ReasonName } from '../records/reasons.js';
 import type { Usage } from '../base/usage.js';
 
 /** What a finished run hands to the renderer's summary and to the CLI's exit code. */
@@ -26,7 +27,7 @@ export interface StageSummary {
   path: string;
   kind: StageKind;
   status: StageStatus | 'running';
-  reason?: Reason;
+  reason?: ReasonName;
   message?: string;
   duration_ms: number;
   attempts: number;

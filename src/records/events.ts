@@ -1,5 +1,6 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
 import type { Usage } from '../base/usage.js';
+import type { ReasonName } from './reasons.js';
 
 /**
  * Everything the engine tells the outside world, as one discriminated union. Renderers
@@ -7,15 +8,6 @@ import type { Usage } from '../base/usage.js';
  * these objects one per line, so their fields are a public contract (docs/running.md).
  */
 export type StageStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'cancelled';
-
-export type Reason =
-  | 'exit_code' | 'spawn' | 'timeout' | 'expression' | 'provider' | 'budget' | 'tool_errors' | 'max_turns'
-  | 'review' | 'threshold' | 'not_converged' | 'rejected' | 'needs' | 'if' | 'cancelled' | 'config'
-  /** Addition to docs/running.md: a command with `parse: json` whose stdout is not JSON (status `failed`). */
-  | 'parse'
-  /** An answer cut off at max_tokens (docs/models-and-budgets.md), or one that does not match its output_schema. */
-  | 'output';
-
 
 /** One choice of an approve stage (docs/human-gates.md). */
 export interface ChoiceOption {
@@ -64,7 +56,8 @@ export type EngineEvent =
   | (Base & StageRef & {
       type: 'stage_finished';
       status: StageStatus;
-      reason?: Reason;
+      /** The name of the stage's typed Reason (records/reasons.ts); its data is told in `message`. */
+      reason?: ReasonName;
       message?: string;
       cached: boolean;
       /** Taken as it stood in the run's record (--resume, --only), not run now. */

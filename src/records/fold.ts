@@ -1,5 +1,6 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
-import type { Reason, RunStatus } from './events.js';
+import type { RunStatus } from './events.js';
+import type { ReasonName } from './reasons.js';
 import type { JournalEvent } from './journal-events.js';
 import { normalizeUsage } from './merge.js';
 import { SpendTally } from './spend.js';
@@ -158,7 +159,7 @@ export class RunFold {
     const file = stageFile(path, iteration, {
       kind: out?.kind ?? previous?.kind ?? 'command',
       status: e.status as StageFile['status'],
-      reason: typeof e.reason === 'string' ? (e.reason as Reason) : null,
+      reason: typeof e.reason === 'string' ? (e.reason as ReasonName) : null,
       message: typeof e.message === 'string' ? e.message : null,
       started_at: out ? out.started_at : (previous?.started_at ?? null),
       ended_at: out?.ended_at ?? e.time,

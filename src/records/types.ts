@@ -1,5 +1,6 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
-import type { Reason, RunStatus, StageStatus } from './events.js';
+import type { RunStatus, StageStatus } from './events.js';
+import type { ReasonName } from './reasons.js';
 import type { Usage } from '../base/usage.js';
 
 /** Version of run.json and of the stage files (docs/running.md; schemas/run.schema.json). */
@@ -8,7 +9,7 @@ export const RECORD_VERSION = 1;
 /** A stage as run.json shows it. `running` appears only while (or because) a run did not finish. */
 export interface StageRecord {
   status: StageStatus | 'running';
-  reason: Reason | null;
+  reason: ReasonName | null;
   message: string | null;
   started_at: string | null;
   ended_at: string | null;

@@ -1,6 +1,7 @@
 import type { ModelRequest, ModelResponse } from '../providers/types.js';
 import type { Verdict } from './judge-cache.js';
 import type { Usage } from '../base/usage.js';
+import type { ModelCallReason } from '../records/reasons.js';
 
 export const SUBMIT_SCORE = 'submit_score';
 
@@ -54,11 +55,11 @@ export type JudgeCall = (request: ModelRequest, key: { scenario: string; run: nu
 
 export type JudgeCallResult =
   | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number }
-  | { ok: false; reason: 'provider' | 'budget' | 'cancelled' | 'output' | 'config'; message: string; usage?: Usage; cost_usd?: number };
+  | { ok: false; reason: ModelCallReason; message: string; usage?: Usage; cost_usd?: number };
 
 export type JudgeOutcome =
   | { ok: true; verdict: Verdict; cached: boolean }
-  | { ok: false; reason: 'provider' | 'budget' | 'cancelled' | 'output' | 'config'; message: string };
+  | { ok: false; reason: ModelCallReason; message: string };
 
 /** Asks the judge; a malformed answer is asked once more, then it is an error. */
 export async function askJudge(call: JudgeCall, request: ModelRequest, key: { scenario: string; run: number }): Promise<JudgeOutcome> {
@@ -70,5 +71,6 @@ export async function askJudge(call: JudgeCall, request: ModelRequest, key: { sc
     if (parsed.ok) return { ok: true, verdict: parsed.verdict, cached: false };
     malformed = parsed.message;
   }
-  return { ok: false, reason: 'provider', message: `${malformed}, twice (the answer was asked for again once)` };
+  // As a provider failure: another attempt asks a model that may answer well.
+  return { ok: false, reason: { kind: 'provider', cause: 'malformed' }, message: `${malformed}, twice (the answer was asked for again once)` };
 }

@@ -3,6 +3,7 @@ import { durationMs } from '../config/units.js';
 import { checkSetup, checkStep, type Failure } from './expect.js';
 import type { JudgeOutcome } from './judge.js';
 import { runStep, type StepRun } from './steps.js';
+import type { ModelCallReason } from '../records/reasons.js';
 
 /** One step as the record keeps it (and as the judge reads it). */
 export interface StepRecord {
@@ -36,7 +37,7 @@ export interface ScenarioRunOptions {
 
 /** The run was cut short by the judge (provider, budget) or an interruption: the stage ends in error. */
 export interface ScenarioRunError {
-  error: { reason: 'provider' | 'budget' | 'cancelled' | 'output' | 'config'; message: string };
+  error: { reason: ModelCallReason; message: string };
   partial: ScenarioRunResult;
 }
 
@@ -88,7 +89,7 @@ export async function runScenario(scenario: Scenario, run: number, options: Scen
 }
 
 function cancelledOr(result: ScenarioRunResult, last: StepRun): ScenarioRunResult | ScenarioRunError {
-  if (last.cancelled) return { error: { reason: 'cancelled', message: 'interrupted' }, partial: result };
+  if (last.cancelled) return { error: { reason: { kind: 'cancelled' }, message: 'interrupted' }, partial: result };
   return result;
 }
 

@@ -2,6 +2,7 @@ import type { ToolUnion } from '@anthropic-ai/sdk/resources/messages';
 import { TOOL_NAMES, mcpTools, parseMcpRef, type ExtraTool, type McpToolRef } from '../agent/tools/index.js';
 import type { GenerateStage } from '../config/generated/factory.js';
 import type { StageContext } from '../engine/executor.js';
+import type { Reason } from '../records/reasons.js';
 import { stageError, type Got } from './model-input.js';
 
 /** The provider's server-side web tools, as the Messages API names their current versions. */
@@ -34,7 +35,7 @@ export function splitTools(names: readonly string[]): StageTools {
 export function webToolDefinitions(ctx: StageContext, provider: string, names: readonly WebToolName[]): Got<WebToolDefinition[]> {
   if (names.length === 0) return { ok: true, value: [] };
   if (!WEB_PROVIDERS.has(provider)) {
-    return { ok: false, result: stageError('config', `stage "${ctx.node.path}" lists ${names.join(' and ')}, which the provider "${provider}" does not run; use provider anthropic, or take ${names.length > 1 ? 'them' : 'it'} out of \`tools\``) };
+    return { ok: false, result: stageError({ kind: 'config' }, `stage "${ctx.node.path}" lists ${names.join(' and ')}, which the provider "${provider}" does not run; use provider anthropic, or take ${names.length > 1 ? 'them' : 'it'} out of \`tools\``) };
   }
   const web = (ctx.node.def as GenerateStage).web ?? {};
   const settings = {
@@ -48,10 +49,17 @@ export function webToolDefinitions(ctx: StageContext, provider: string, names: r
 /** The stage's MCP tools, starting their servers; a server that cannot start is the stage's error. */
 export async function stageMcpTools(ctx: StageContext, refs: readonly McpToolRef[]): Promise<Got<ExtraTool[]>> {
   if (refs.length === 0) return { ok: true, value: [] };
-  if (!ctx.mcp) return { ok: false, result: stageError('config', `stage "${ctx.node.path}" lists MCP tools, but the pipeline has no \`mcp_servers\``) };
+  if (!ctx.mcp) return { ok: false, result: stageError({ kind: 'config' }, `stage "${ctx.node.path}" lists MCP tools, but the pipeline has no \`mcp_servers\``) };
   const got = await mcpTools(refs, ctx.mcp, ctx.signal);
-  if (!got.ok) return { ok: false, result: stageError(got.reason, `stage "${ctx.node.path}": ${got.message}`) };
+  if (!got.ok) return { ok: false, result: stageError(mcpReason(ctx, got.reason, got.server), `stage "${ctx.node.path}": ${got.message}`) };
   return { ok: true, value: got.tools };
+}
+
+/** A server that could not start is a `spawn` of its program (or its URL). */
+function mcpReason(ctx: StageContext, reason: 'spawn' | 'config' | 'cancelled', server: string): Reason {
+  if (reason !== 'spawn') return { kind: reason };
+  const config = ctx.pipeline.config.mcp_servers?.[server];
+  return { kind: 'spawn', program: config?.command?.[0] ?? config?.url ?? `mcp:${server}` };
 }
 
 /** The first name given to two tools, refused before the first call: the model could not tell them apart. */

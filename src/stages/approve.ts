@@ -3,6 +3,8 @@ import type { JsonValue } from '../config/pipeline.js';
 import { durationAsWritten } from '../base/duration.js';
 import type { ShownValue } from '../engine/approvals/approvals.js';
 import type { StageExecutor, StageResult } from '../engine/executor.js';
+import { expressionReason } from '../engine/expressions.js';
+import { unreachable } from '../base/unreachable.js';
 
 /**
  * `kind: approve` (docs/configuration.md): a human decision. Renders `message` and `show`, then waits
@@ -18,18 +20,19 @@ export const approveExecutor: StageExecutor = {
   ownsTimeout: true,
   async run(ctx) {
     const def = ctx.node.def as ApproveStage;
-    if (!ctx.approvals) return { status: 'error', reason: 'config', message: 'internal error: this run cannot ask for approvals', outputs: {} };
+    // The engine gives every run its approvals service: without it is a bug (`internal`, exit 70).
+    if (!ctx.approvals) throw new Error(`the engine gave the approve stage "${ctx.node.path}" no approvals service`);
 
     let message = `Approve "${ctx.node.path}" to go on?`;
     if (typeof def.message === 'string') {
       const r = ctx.render(def.message, ['message']);
-      if (!r.ok) return { status: 'error', reason: 'expression', message: r.message, outputs: {} };
+      if (!r.ok) return { status: 'error', reason: expressionReason(r), message: r.message, outputs: {} };
       message = asText(r.value).trim();
     }
     const show: ShownValue[] = [];
     for (const [i, expression] of (def.show ?? []).entries()) {
       const r = ctx.render(expression, ['show', i]);
-      if (!r.ok) return { status: 'error', reason: 'expression', message: r.message, outputs: {} };
+      if (!r.ok) return { status: 'error', reason: expressionReason(r), message: r.message, outputs: {} };
       show.push({ label: labelOf(expression), value: r.value });
     }
 
@@ -37,7 +40,7 @@ export const approveExecutor: StageExecutor = {
     const decision = await ctx.approvals.ask({ kind: 'approve', message, show, options, defaultChoice: def.default, timeoutMs: ctx.node.timeoutMs, reuse: true }, ctx.signal);
     switch (decision.status) {
       case 'cancelled':
-        return { status: 'error', reason: 'cancelled', message: 'interrupted while waiting for an answer', outputs: {} };
+        return { status: 'error', reason: { kind: 'cancelled' }, message: 'interrupted while waiting for an answer', outputs: {} };
       case 'timeout':
         return options ? choiceTimedOut(def, decision.afterMs) : approveTimedOut(def, decision.afterMs);
       case 'answered': {
@@ -50,9 +53,11 @@ export const approveExecutor: StageExecutor = {
         }
         const outputs: Record<string, JsonValue> = { approved: a.approved, comment: a.comment, by: a.by, at: a.at };
         const text = `${a.approved ? 'approved' : 'rejected'} ${by}`;
-        const result: StageResult = a.approved ? { status: 'succeeded', message: text, outputs } : { status: 'failed', reason: 'rejected', message: text, outputs };
+        const result: StageResult = a.approved ? { status: 'succeeded', message: text, outputs } : { status: 'failed', reason: { kind: 'rejected' }, message: text, outputs };
         return result;
       }
+      default:
+        return unreachable(decision, 'approval decision');
     }
   },
 };
@@ -61,7 +66,7 @@ function approveTimedOut(def: ApproveStage, afterMs: number): StageResult {
   const approved = def.on_timeout === 'approve';
   const outputs: Record<string, JsonValue> = { approved, comment: null, by: null, at: new Date().toISOString() };
   const text = `no answer within ${durationAsWritten(afterMs)}: ${approved ? 'approved' : 'rejected'} (on_timeout: ${def.on_timeout ?? 'reject'})`;
-  return approved ? { status: 'succeeded', message: text, outputs } : { status: 'failed', reason: 'rejected', message: text, outputs };
+  return approved ? { status: 'succeeded', message: text, outputs } : { status: 'failed', reason: { kind: 'rejected' }, message: text, outputs };
 }
 
 /** A choice not made in time: the `default` when there is one, else the gate fails closed. */
@@ -69,7 +74,7 @@ function choiceTimedOut(def: ApproveStage, afterMs: number): StageResult {
   const within = `no answer within ${durationAsWritten(afterMs)}`;
   const at = new Date().toISOString();
   if (def.default !== undefined) return { status: 'succeeded', message: `${within}: took the default "${def.default}"`, outputs: { approved: true, choice: def.default, comment: null, by: null, at } };
-  return { status: 'failed', reason: 'rejected', message: `${within} and no \`default\`: no choice was made`, outputs: { approved: false, choice: null, comment: null, by: null, at } };
+  return { status: 'failed', reason: { kind: 'rejected' }, message: `${within} and no \`default\`: no choice was made`, outputs: { approved: false, choice: null, comment: null, by: null, at } };
 }
 
 /** `${{ stages.review.outputs.findings }}` is shown as `stages.review.outputs.findings`. */

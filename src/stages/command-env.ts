@@ -1,8 +1,9 @@
 import type { JsonValue } from '../config/pipeline.js';
 import { envText } from '../engine/env-text.js';
 import type { StageContext } from '../engine/executor.js';
+import type { Place } from '../records/reasons.js';
 
-export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false; message: string };
+export type EnvResult = { ok: true; env: Record<string, string> } | { ok: false; message: string; at?: Place };
 
 /**
  * The environment of a command: factory's own, then the pipeline's `env:`, then the stage's
@@ -17,7 +18,7 @@ export function commandEnv(ctx: StageContext, stageEnv: Record<string, unknown> 
     const raw = stageEnv[name];
     if (raw === undefined) continue;
     const rendered = ctx.render(raw as JsonValue, ['env', name]);
-    if (!rendered.ok) return { ok: false, message: `env ${name}: ${rendered.message}` };
+    if (!rendered.ok) return { ok: false, message: `env ${name}: ${rendered.message}`, ...(rendered.at ? { at: rendered.at } : {}) };
     env ??= { ...base };
     env[name] = envText(rendered.value);
   }

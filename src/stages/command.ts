@@ -7,6 +7,8 @@ import { commandEnv } from './command-env.js';
 import { terminateGroup, type GroupKiller } from '../process/process-group.js';
 import { spawnCommand } from '../process/spawn.js';
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
+import { expressionReason } from '../engine/expressions.js';
+import type { Reason } from '../records/reasons.js';
 
 /** stdout read whole for `parse: json` is refused past this size. */
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
@@ -20,12 +22,12 @@ export const commandExecutor: StageExecutor = {
   holdsSlot: true,
   async run(ctx) {
     const def = ctx.node.def as CommandStage;
-    const cwd = resolveCwd(ctx, def.cwd);
+    const [file, args] = typeof def.run === 'string' ? ['/bin/sh', ['-c', def.run]] : [def.run[0], def.run.slice(1)];
+    const cwd = resolveCwd(ctx, def.cwd, file);
     if (!cwd.ok) return cwd.result;
     const env = commandEnv(ctx, def.env);
-    if (!env.ok) return fail('error', 'expression', env.message);
-    const [file, args] = typeof def.run === 'string' ? ['/bin/sh', ['-c', def.run]] : [def.run[0], def.run.slice(1)];
-    if (ctx.signal.aborted) return fail('error', 'cancelled', 'not started');
+    if (!env.ok) return fail('error', expressionReason(env), env.message);
+    if (ctx.signal.aborted) return fail('error', { kind: 'cancelled' }, 'not started');
 
     const json = def.parse === 'json';
     const stdout = new CappedCapture(undefined, { keepFull: json });
@@ -51,7 +53,7 @@ export const commandExecutor: StageExecutor = {
     killer?.done();
 
     if (result.exitCode === undefined && result.signal === undefined) {
-      return fail('error', 'spawn', spawnMessage(file, typeof def.run === 'string', result.code, result.originalMessage));
+      return fail('error', { kind: 'spawn', program: file }, spawnMessage(file, typeof def.run === 'string', result.code, result.originalMessage));
     }
     const outputs: Record<string, JsonValue> = {
       exit_code: result.exitCode ?? null,
@@ -61,34 +63,34 @@ export const commandExecutor: StageExecutor = {
     if (json) outputs.json = null;
     const successCodes: readonly number[] = def.success_codes ?? [0];
     if (result.exitCode === undefined || !successCodes.includes(result.exitCode)) {
-      return { status: 'failed', reason: 'exit_code', message: exitMessage(result.exitCode, result.signal, stderr.text()), outputs };
+      return { status: 'failed', reason: { kind: 'exit_code', code: result.exitCode ?? null, ...(result.signal ? { signal: result.signal } : {}) }, message: exitMessage(result.exitCode, result.signal, stderr.text()), outputs };
     }
     if (json) {
       const parsed = parseJson(stdout);
-      if (!parsed.ok) return { status: 'failed', reason: 'parse', message: parsed.message, outputs };
+      if (!parsed.ok) return { status: 'failed', reason: { kind: 'parse' }, message: parsed.message, outputs };
       outputs.json = parsed.value;
     }
     return { status: 'succeeded', outputs };
   },
 };
 
-function fail(status: 'error' | 'failed', reason: StageResult['reason'], message: string): StageResult {
+function fail(status: 'error' | 'failed', reason: Reason, message: string): StageResult {
   return { status, reason, message, outputs: {} };
 }
 
-function resolveCwd(ctx: StageContext, cwd: string | undefined): { ok: true; value: string } | { ok: false; result: StageResult } {
+function resolveCwd(ctx: StageContext, cwd: string | undefined, program: string): { ok: true; value: string } | { ok: false; result: StageResult } {
   if (cwd === undefined) return { ok: true, value: ctx.pipeline.dir };
   const rendered = ctx.render(cwd, ['cwd']);
-  if (!rendered.ok) return { ok: false, result: fail('error', 'expression', `cwd: ${rendered.message}`) };
+  if (!rendered.ok) return { ok: false, result: fail('error', expressionReason(rendered), `cwd: ${rendered.message}`) };
   const text = typeof rendered.value === 'string' ? rendered.value : JSON.stringify(rendered.value);
   const abs = path.resolve(ctx.pipeline.dir, text);
   let isDir = false;
   try {
     isDir = statSync(abs).isDirectory();
   } catch {
-    return { ok: false, result: fail('error', 'spawn', `cwd "${text}" does not exist (${abs})`) };
+    return { ok: false, result: fail('error', { kind: 'spawn', program }, `cwd "${text}" does not exist (${abs})`) };
   }
-  if (!isDir) return { ok: false, result: fail('error', 'spawn', `cwd "${text}" is not a directory (${abs})`) };
+  if (!isDir) return { ok: false, result: fail('error', { kind: 'spawn', program }, `cwd "${text}" is not a directory (${abs})`) };
   return { ok: true, value: abs };
 }
 

@@ -7,7 +7,8 @@ import { buildTools, defaultToolNames, environmentWithoutSecrets, ToolNameTaken,
 import { clashOf, splitTools, stageMcpTools, webToolDefinitions } from './agent-tools.js';
 import type { GenerateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { stageReasonOf, type ModelServices } from '../engine/models/models.js';
+import type { ModelServices } from '../engine/models/models.js';
+import { budgetReason } from '../records/reasons.js';
 import { changesBetween } from '../workspace/snapshot.js';
 import {
   asText,
@@ -24,6 +25,7 @@ import {
 } from './model-input.js';
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 import { ZERO_USAGE } from '../base/usage.js';
+import { expressionReason } from '../engine/expressions.js';
 
 export const DEFAULT_AGENT_SYSTEM = [
   'You are a coding agent working in a project folder (the workspace).',
@@ -42,7 +44,8 @@ export const generateExecutor: StageExecutor = {
   holdsSlot: true,
   async run(ctx) {
     const models = ctx.models;
-    if (!models) return stageError('config', 'this engine was started without model services');
+    // The engine gives every model stage its services: without them it is a bug (`internal`, exit 70).
+    if (!models) throw new Error(`the engine gave the generate stage "${ctx.node.path}" no model services`);
     try {
       return (ctx.node.def as GenerateStage).agent ? await external(ctx, models) : await agentLoop(ctx);
     } finally {
@@ -55,7 +58,7 @@ function renderList(ctx: StageContext, key: string): Got<string[] | undefined> {
   const raw = (ctx.node.def as unknown as Record<string, unknown>)[key];
   if (raw === undefined) return { ok: true, value: undefined };
   const r = ctx.render(raw as JsonValue, [key]);
-  if (!r.ok) return { ok: false, result: stageError('expression', `${key}: ${r.message}`) };
+  if (!r.ok) return { ok: false, result: stageError(expressionReason(r), `${key}: ${r.message}`) };
   const list = (Array.isArray(r.value) ? r.value : [r.value]).flatMap((v) => (Array.isArray(v) ? v : [v])).map(asText).filter((s) => s !== '');
   return { ok: true, value: list };
 }
@@ -69,7 +72,7 @@ function workspaceOf(ctx: StageContext): Got<string> {
   } catch {
     // below
   }
-  return { ok: false, result: stageError('config', `workspace "${r.value}" is not a folder (${abs})`) };
+  return { ok: false, result: stageError({ kind: 'config' }, `workspace "${r.value}" is not a folder (${abs})`) };
 }
 
 async function agentLoop(ctx: StageContext): Promise<StageResult> {
@@ -111,11 +114,11 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
     });
   } catch (err) {
     if (!(err instanceof ToolNameTaken)) throw err;
-    return stageError('config', `stage "${ctx.node.path}" gives the model two tools named "${err.toolName}" (MCP tools are named SERVER__TOOL): rename one of the servers in mcp_servers, or list single tools with mcp:NAME/TOOL`);
+    return stageError({ kind: 'config' }, `stage "${ctx.node.path}" gives the model two tools named "${err.toolName}" (MCP tools are named SERVER__TOOL): rename one of the servers in mcp_servers, or list single tools with mcp:NAME/TOOL`);
   }
   const toolNames = [...web.value.map((t) => t.name), ...tools.definitions.map((t) => t.name)];
   const clash = clashOf(toolNames);
-  if (clash) return stageError('config', `stage "${ctx.node.path}" gives the model two tools named "${clash}"`);
+  if (clash) return stageError({ kind: 'config' }, `stage "${ctx.node.path}" gives the model two tools named "${clash}"`);
   const systemText = system.value ?? DEFAULT_AGENT_SYSTEM;
   const request = baseRequest(models, systemText, [openingMessage(files.value.map(fileBlock), instruction.value ?? '')]);
   if (web.value.length > 0) request.tools = web.value;
@@ -123,13 +126,12 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
 
   let streamed = '';
   const result = await runAgent({
-    provider: models.asProvider(),
+    model: models,
     request,
     tools,
     ...(def.max_turns !== undefined ? { maxTurns: def.max_turns } : {}),
     ...(def.max_tool_errors !== undefined ? { maxToolErrors: def.max_tool_errors } : {}),
     signal: ctx.signal,
-    key: (call) => ({ stage: ctx.node.path, iteration: 0, call }),
     onText: (t) => {
       if (t !== '') streamed = t;
       ctx.output('stdout', Buffer.from(t));
@@ -148,19 +150,9 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
 function agentResult(result: AgentResult): StageResult {
   const outputs = { summary: result.summary, files_changed: result.filesChanged, turns: result.turns };
   if (result.status === 'succeeded') return { status: 'succeeded', outputs };
-  switch (result.reason) {
-    case 'provider':
-      // A cassette without this answer is a configuration problem that no retry changes.
-      return stageError(stageReasonOf(result.providerError) ?? (result.providerError?.kind === 'cassette' ? 'config' : 'provider'), result.message ?? 'the provider failed', outputs);
-    case 'budget':
-      return stageError('budget', result.message ?? 'the budget is exhausted', outputs);
-    case 'max_turns':
-    case 'tool_errors':
-      return stageError(result.reason, result.message ?? result.reason, outputs);
-    case 'cancelled':
-    case undefined:
-      return stageError('cancelled', result.message ?? 'cancelled', outputs);
-  }
+  // The agent's reason is the stage's: its own limits, or the model call that failed (the provider, the budget, a cut-off answer, a cassette without the answer).
+  const reason = result.reason ?? { kind: 'cancelled' };
+  return stageError(reason, result.message ?? reason.kind, outputs);
 }
 
 /** `agent: {run: [...]}`: the prompt on the agent's stdin, its usage charged, its changes found by the snapshot. */
@@ -168,7 +160,7 @@ async function external(ctx: StageContext, models: ModelServices): Promise<Stage
   const workspace = workspaceOf(ctx);
   if (!workspace.ok) return workspace.result;
   const argv = ctx.render((ctx.node.def as GenerateStage).agent!.run, ['agent', 'run']);
-  if (!argv.ok) return stageError('expression', `agent.run: ${argv.message}`);
+  if (!argv.ok) return stageError(expressionReason(argv), `agent.run: ${argv.message}`);
   const system = renderText(ctx, 'system');
   if (!system.ok) return system.result;
   const instruction = renderInstruction(ctx);
@@ -200,9 +192,9 @@ async function external(ctx: StageContext, models: ModelServices): Promise<Stage
   const summary = r.ok ? r.summary : '';
   const outputs = { summary, files_changed: changed, turns: 1 };
   if (!r.ok) return stageError(r.reason, r.message, outputs);
-  if (exhausted) return stageError('budget', models.describeExhausted(exhausted, false), outputs);
+  if (exhausted) return stageError(budgetReason(exhausted), models.describeExhausted(exhausted, false), outputs);
   if (r.exitCode !== 0) {
-    return { status: 'failed', reason: 'exit_code', message: r.exitCode === null ? `the agent was killed by ${r.signal ?? 'a signal'}` : `the agent exited with code ${r.exitCode}`, outputs };
+    return { status: 'failed', reason: { kind: 'exit_code', code: r.exitCode, ...(r.signal ? { signal: r.signal } : {}) }, message: r.exitCode === null ? `the agent was killed by ${r.signal ?? 'a signal'}` : `the agent exited with code ${r.exitCode}`, outputs };
   }
   return { status: 'succeeded', outputs };
 }

@@ -1,6 +1,7 @@
 import type { LoopStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { condition } from '../engine/expressions.js';
+import { condition, expressionReason } from '../engine/expressions.js';
+import { reasonName } from '../records/reasons.js';
 import type { StatusFunctions, Value } from '../expr/index.js';
 import type { NestedOutcome, StageExecutor, StageResult } from '../engine/executor.js';
 import { addUsage } from '../base/usage.js';
@@ -21,9 +22,10 @@ export const loopExecutor: StageExecutor = {
   async run(ctx) {
     const def = ctx.node.def as LoopStage;
     const max = def.max_iterations;
-    if (!ctx.runScope || !ctx.node.body) return { status: 'error', reason: 'config', message: 'internal error: the loop has no body to run', outputs: {} };
+    // The engine gives every loop its body to run: without it is a bug (`internal`, exit 70).
+    if (!ctx.runScope || !ctx.node.body) throw new Error(`the engine gave the loop "${ctx.node.path}" no body to run`);
     const until = condition(ctx.node, 'until', typeof def.until === 'string' ? def.until : DEFAULT_UNTIL);
-    if (!until.ok) return { status: 'error', reason: 'expression', message: until.message, outputs: {} };
+    if (!until.ok) return { status: 'error', reason: expressionReason(until), message: until.message, outputs: {} };
 
     const spent = { usage: { ...ZERO_USAGE }, cost: 0 };
     let previous: Record<string, Value> | null = null;
@@ -39,21 +41,21 @@ export const loopExecutor: StageExecutor = {
       const charged = { usage: spent.usage, cost_usd: round(spent.cost) };
 
       if (ctx.signal.aborted || [...outcomes.values()].some((o) => o.status === 'cancelled')) {
-        return { status: 'error', reason: 'cancelled', message: `interrupted in iteration ${iteration}`, outputs: outputs(), ...charged };
+        return { status: 'error', reason: { kind: 'cancelled' }, message: `interrupted in iteration ${iteration}`, outputs: outputs(), ...charged };
       }
       const broken = firstError(ctx.node.body.stages.map((s) => s.id), outcomes);
       if (broken) {
         const [id, o] = broken;
         return {
           status: 'error',
-          reason: o.reason ?? 'needs',
-          message: `iteration ${iteration}: stage "${ctx.node.path}.${id}" ended in error${o.reason ? ` (${o.reason})` : ''}${o.message ? `: ${o.message}` : ''}`,
+          reason: o.reason ?? { kind: 'needs', need: id },
+          message: `iteration ${iteration}: stage "${ctx.node.path}.${id}" ended in error${o.reason ? ` (${reasonName(o.reason)})` : ''}${o.message ? `: ${o.message}` : ''}`,
           outputs: outputs(),
           ...charged,
         };
       }
       const held = until.value.test({ contexts, status: bodyStatus(outcomes, ctx.signal) });
-      if (!held.ok) return { status: 'error', reason: 'expression', message: `iteration ${iteration}: ${held.message}`, outputs: outputs(), ...charged };
+      if (!held.ok) return { status: 'error', reason: expressionReason(held), message: `iteration ${iteration}: ${held.message}`, outputs: outputs(), ...charged };
       if (held.value) {
         converged = true;
         return { status: 'succeeded', message: `converged in iteration ${iteration} of ${max}`, outputs: outputs(), ...charged };
@@ -62,7 +64,7 @@ export const loopExecutor: StageExecutor = {
     }
     const result: StageResult = {
       status: 'failed',
-      reason: 'not_converged',
+      reason: { kind: 'not_converged', iterations: iteration },
       message: `did not converge in ${max} iteration${max === 1 ? '' : 's'}${typeof def.until === 'string' ? `: until ${def.until} stayed false` : ''}`,
       outputs: loopOutputs(iteration, false, last),
       usage: spent.usage,

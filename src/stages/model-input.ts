@@ -9,6 +9,8 @@ import type { ModelServices } from '../engine/models/models.js';
 import { isBinary } from '../workspace/snapshot.js';
 import type { ModelRequest } from '../providers/types.js';
 import type { StageContext, StageResult } from '../engine/executor.js';
+import type { ModelCallReason, Reason } from '../records/reasons.js';
+import { expressionReason } from '../engine/expressions.js';
 
 /**
  * What the three model stages share: the instruction (`prompt`, or `prompt_file` read and
@@ -23,7 +25,7 @@ export const MAX_CONTEXT_FILE_BYTES = 512 * 1024;
 
 export type Got<T> = { ok: true; value: T } | { ok: false; result: StageResult };
 
-export function stageError(reason: StageResult['reason'], message: string, outputs: Record<string, JsonValue> = {}): StageResult {
+export function stageError(reason: Reason, message: string, outputs: Record<string, JsonValue> = {}): StageResult {
   return { status: 'error', reason, message, outputs };
 }
 
@@ -36,9 +38,10 @@ export function asText(value: JsonValue): string {
 
 export function servicesOf(ctx: StageContext): Got<ModelServices & { model: string }> {
   const models = ctx.models;
-  if (!models) return { ok: false, result: stageError('config', 'this engine was started without model services') };
+  // The engine gives every model stage its services: without them it is a bug (`internal`, exit 70).
+  if (!models) throw new Error(`the engine gave the ${ctx.node.kind} stage "${ctx.node.path}" no model services`);
   if (models.model === undefined) {
-    return { ok: false, result: stageError('config', `stage "${ctx.node.path}" names no model: set \`model:\` on it or \`defaults.model\``) };
+    return { ok: false, result: stageError({ kind: 'config' }, `stage "${ctx.node.path}" names no model: set \`model:\` on it or \`defaults.model\``) };
   }
   return { ok: true, value: models as ModelServices & { model: string } };
 }
@@ -49,7 +52,7 @@ export function renderText(ctx: StageContext, key: string): Got<string | undefin
   const raw = (ctx.node.def as unknown as Record<string, unknown>)[key] ?? (key === 'system' ? ctx.models?.profileSystem : undefined);
   if (raw === undefined) return { ok: true, value: undefined };
   const r = ctx.render(raw as JsonValue, [key]);
-  if (!r.ok) return { ok: false, result: stageError('expression', `${key}: ${r.message}`) };
+  if (!r.ok) return { ok: false, result: stageError(expressionReason(r), `${key}: ${r.message}`) };
   return { ok: true, value: asText(r.value) };
 }
 
@@ -58,7 +61,7 @@ export function renderInstruction(ctx: StageContext): Got<string | undefined> {
   const def = ctx.node.def as { prompt?: string; prompt_file?: string };
   if (def.prompt_file === undefined) return renderText(ctx, 'prompt');
   const named = ctx.render(def.prompt_file, ['prompt_file']);
-  if (!named.ok) return { ok: false, result: stageError('expression', `prompt_file: ${named.message}`) };
+  if (!named.ok) return { ok: false, result: stageError(expressionReason(named), `prompt_file: ${named.message}`) };
   // Against the file that declares it (a template ships its prompts), else the pipeline's folder.
   const declaredIn = (ctx.node.source as { dir?: string }).dir ?? path.dirname(ctx.pipeline.absPath);
   const file = path.resolve(declaredIn, asText(named.value));
@@ -67,10 +70,10 @@ export function renderInstruction(ctx: StageContext): Got<string | undefined> {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, result: stageError('config', `prompt_file "${asText(named.value)}" cannot be read (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`) };
+    return { ok: false, result: stageError({ kind: 'config' }, `prompt_file "${asText(named.value)}" cannot be read (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`) };
   }
   const r = ctx.render(text, ['prompt_file']);
-  if (!r.ok) return { ok: false, result: stageError('expression', `prompt_file "${asText(named.value)}": ${r.message}`) };
+  if (!r.ok) return { ok: false, result: stageError(expressionReason(r), `prompt_file "${asText(named.value)}": ${r.message}`) };
   return { ok: true, value: asText(r.value) };
 }
 
@@ -88,7 +91,7 @@ export function contextFiles(ctx: StageContext, models: ModelServices): Got<Cont
   const raw = (ctx.node.def as { context?: unknown }).context;
   if (raw === undefined) return { ok: true, value: [] };
   const r = ctx.render(raw as JsonValue, ['context']);
-  if (!r.ok) return { ok: false, result: stageError('expression', `context: ${r.message}`) };
+  if (!r.ok) return { ok: false, result: stageError(expressionReason(r), `context: ${r.message}`) };
   const globs = (Array.isArray(r.value) ? r.value : [r.value]).flatMap((g) => (Array.isArray(g) ? g : [g])).map(asText).filter((g) => g !== '');
   const workspace = ctx.pipeline.dir;
   const out: ContextFile[] = [];
@@ -171,6 +174,6 @@ export function promptRecord(parts: { system?: string | undefined; files: readon
 }
 
 /** A stage result from a failed model call. */
-export function callFailure(failure: { reason: 'provider' | 'budget' | 'cancelled' | 'output' | 'config'; message: string }, outputs: Record<string, JsonValue> = {}): StageResult {
+export function callFailure(failure: { reason: ModelCallReason; message: string }, outputs: Record<string, JsonValue> = {}): StageResult {
   return stageError(failure.reason, failure.message, outputs);
 }

@@ -3,6 +3,8 @@ import { coerceParam, declaredParams } from '../config/templates/params.js';
 import { withProblem } from '../config/templates/templates.js';
 import { renderValue, type Value } from '../expr/index.js';
 import type { NestedOutcome, StageExecutor, StageResult } from '../engine/executor.js';
+import { expressionReason, placeOf } from '../engine/expressions.js';
+import { reasonName } from '../records/reasons.js';
 import { ZERO_USAGE, type Usage } from '../base/usage.js';
 
 /**
@@ -15,25 +17,26 @@ export const pipelineExecutor: StageExecutor = {
   holdsSlot: false,
   async run(ctx) {
     const call = ctx.node.template;
-    if (!call || !ctx.runTemplate) return { status: 'error', reason: 'config', message: 'internal error: the pipeline stage has no template to run', outputs: {} };
+    // The engine gives every pipeline stage its template to run: without it is a bug (`internal`, exit 70).
+    if (!call || !ctx.runTemplate) throw new Error(`the engine gave the pipeline stage "${ctx.node.path}" no template to run`);
     const given = ctx.render(call.with, ['with']);
-    if (!given.ok) return { status: 'error', reason: 'expression', message: given.message, outputs: {} };
+    if (!given.ok) return { status: 'error', reason: expressionReason(given), message: given.message, outputs: {} };
     const params = typedParams(call.pipeline.config, call.pipeline.params, given.value);
-    if (!params.ok) return { status: 'error', reason: 'expression', message: `${ctx.node.source.file}: stage "${ctx.node.path}": ${params.message}`, outputs: {} };
+    if (!params.ok) return { status: 'error', reason: expressionReason({ at: placeOf(ctx.node, ['with']) }), message: `${ctx.node.source.file}: stage "${ctx.node.path}": ${params.message}`, outputs: {} };
 
     const { outcomes, contexts } = await ctx.runTemplate(params.value);
     const spent = total(outcomes);
     const ids = call.pipeline.root.stages.map((s) => s.id);
     const charged = { usage: spent.usage, cost_usd: spent.cost };
     if (ctx.signal.aborted || [...outcomes.values()].some((o) => o.status === 'cancelled')) {
-      return { status: 'error', reason: 'cancelled', message: 'interrupted', outputs: {}, ...charged };
+      return { status: 'error', reason: { kind: 'cancelled' }, message: 'interrupted', outputs: {}, ...charged };
     }
     const outputs = templateOutputs(call.outputs, contexts);
-    if (!outputs.ok) return { status: 'error', reason: 'expression', message: `outputs of ${call.ref}: ${outputs.message}`, outputs: {}, ...charged };
+    if (!outputs.ok) return { status: 'error', reason: { kind: 'expression' }, message: `outputs of ${call.ref}: ${outputs.message}`, outputs: {}, ...charged };
     const broken = first(ids, outcomes, 'error');
-    if (broken) return { status: 'error', reason: broken[1].reason ?? 'needs', message: describe(ctx.node.path, broken), outputs: outputs.value, ...charged };
+    if (broken) return { status: 'error', reason: broken[1].reason ?? { kind: 'needs', need: broken[0] }, message: describe(ctx.node.path, broken), outputs: outputs.value, ...charged };
     const failed = first(ids, outcomes, 'failed');
-    if (failed) return { status: 'failed', reason: failed[1].reason ?? 'needs', message: describe(ctx.node.path, failed), outputs: outputs.value, ...charged };
+    if (failed) return { status: 'failed', reason: failed[1].reason ?? { kind: 'needs', need: failed[0] }, message: describe(ctx.node.path, failed), outputs: outputs.value, ...charged };
     const result: StageResult = { status: 'succeeded', outputs: outputs.value, ...charged };
     return result;
   },
@@ -78,7 +81,7 @@ function first(ids: readonly string[], outcomes: ReadonlyMap<string, NestedOutco
 }
 
 function describe(path: string, [id, o]: [string, NestedOutcome]): string {
-  return `stage "${path}.${id}" ${o.status === 'error' ? 'ended in error' : 'failed'}${o.reason ? ` (${o.reason})` : ''}${o.message ? `: ${o.message}` : ''}`;
+  return `stage "${path}.${id}" ${o.status === 'error' ? 'ended in error' : 'failed'}${o.reason ? ` (${reasonName(o.reason)})` : ''}${o.message ? `: ${o.message}` : ''}`;
 }
 
 function total(outcomes: ReadonlyMap<string, NestedOutcome>): { usage: Usage; cost: number } {

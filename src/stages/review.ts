@@ -16,7 +16,7 @@ import {
   servicesOf,
   stageError,
 } from './model-input.js';
-import type { StageExecutor } from '../engine/executor.js';
+import type { StageExecutor, StageResult } from '../engine/executor.js';
 
 export const DEFAULT_APPROVE_THRESHOLD = 0.8;
 /** A diff longer than this is cut, with a note saying so. */
@@ -130,7 +130,7 @@ export const reviewExecutor: StageExecutor = {
         models.note({ type: 'malformed', call: round, problem });
         messages = [...messages, { role: 'assistant', content: answer.message.content as MessageParam['content'] }, correction(answer.message, problem)];
       }
-      return stageError('review', `the model's review was malformed twice: ${problem}`);
+      return stageError({ kind: 'review', malformed: true }, `the model's review was malformed twice: ${problem}`);
     } finally {
       await models.flush();
     }
@@ -192,7 +192,7 @@ function rank(s: Severity): number {
   return SEVERITIES.indexOf(s);
 }
 
-function verdictResult(review: Review, def: ReviewStage) {
+function verdictResult(review: Review, def: ReviewStage): StageResult {
   const threshold = def.approve_threshold ?? DEFAULT_APPROVE_THRESHOLD;
   const tripped = def.fail_on ? review.findings.filter((f) => rank(f.severity) >= rank(def.fail_on!)) : [];
   const approved = review.verdict === 'approve' && review.score >= threshold && tripped.length === 0;
@@ -205,10 +205,10 @@ function verdictResult(review: Review, def: ReviewStage) {
     findings: review.findings as unknown as JsonValue,
     text,
   };
-  if (approved) return { status: 'succeeded' as const, outputs };
+  if (approved) return { status: 'succeeded', outputs };
   const why: string[] = [];
   if (review.verdict !== 'approve') why.push('the reviewer requested changes');
   if (review.score < threshold) why.push(`score ${review.score} is below approve_threshold ${threshold}`);
   if (tripped.length > 0) why.push(`${tripped.length} finding${tripped.length === 1 ? '' : 's'} at or above fail_on (${def.fail_on})`);
-  return { status: 'failed' as const, reason: 'review' as const, message: `not approved: ${why.join('; ')}`, outputs };
+  return { status: 'failed', reason: { kind: 'review', malformed: false }, message: `not approved: ${why.join('; ')}`, outputs };
 }

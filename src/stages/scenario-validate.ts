@@ -12,6 +12,9 @@ import { commandEnv } from './command-env.js';
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 import { addUsage } from '../base/usage.js';
 import { ZERO_USAGE, type Usage } from '../base/usage.js';
+import { expressionReason } from '../engine/expressions.js';
+import { callReason } from '../providers/call-reason.js';
+import type { Reason } from '../records/reasons.js';
 
 /** A judge answers with one short tool call. */
 const JUDGE_MAX_TOKENS = 1024;
@@ -31,13 +34,13 @@ export const scenarioValidateExecutor: StageExecutor = {
     const patterns: string[] = [];
     for (const [i, p] of patternsOf(def).entries()) {
       const r = ctx.render(p, typeof def.scenarios === 'string' ? ['scenarios'] : ['scenarios', i]);
-      if (!r.ok) return fail('expression', `scenarios: ${r.message}`);
+      if (!r.ok) return fail(expressionReason(r), `scenarios: ${r.message}`);
       patterns.push(typeof r.value === 'string' ? r.value : JSON.stringify(r.value));
     }
     const loaded = loadScenarios(patterns, ctx.pipeline.dir);
-    if (!loaded.ok) return fail('config', loaded.message);
+    if (!loaded.ok) return fail({ kind: 'config' }, loaded.message);
     const env = commandEnv(ctx, undefined);
-    if (!env.ok) return fail('expression', env.message);
+    if (!env.ok) return fail(expressionReason(env), env.message);
 
     const level: FeedbackLevel = def.feedback ?? 'names';
     const threshold = def.threshold ?? 1;
@@ -81,7 +84,7 @@ export const scenarioValidateExecutor: StageExecutor = {
     if (t.passed) return { status: 'succeeded', message: `satisfaction ${t.satisfaction.toFixed(2)}: ${counts}`, outputs, ...spent() };
     return {
       status: 'failed',
-      reason: 'threshold',
+      reason: { kind: 'threshold', satisfaction: t.satisfaction, threshold },
       message: `satisfaction ${t.satisfaction.toFixed(2)} below the threshold ${threshold.toFixed(2)}: ${counts}${failedNames.length ? `; failed: ${failedNames.join(', ')}` : ''}`,
       outputs,
       ...spent(),
@@ -89,7 +92,7 @@ export const scenarioValidateExecutor: StageExecutor = {
   },
 };
 
-function fail(reason: StageResult['reason'], message: string): StageResult {
+function fail(reason: Reason, message: string): StageResult {
   return { status: 'error', reason, message, outputs: {} };
 }
 
@@ -122,7 +125,7 @@ function judgeService(ctx: StageContext): JudgeService {
     cost: 0,
     async score(rubric, transcript, scenarioModel, key) {
       const model = scenarioModel ?? stageModel;
-      if (model === undefined) return { ok: false, reason: 'provider', message: 'a scenario has a judge but no model is set: give the stage `judge_model`, or set `defaults.model`' };
+      if (model === undefined) return { ok: false, reason: { kind: 'config' }, message: 'a scenario has a judge but no model is set: give the stage `judge_model`, or set `defaults.model`' };
       const hash = JudgeCache.key(rubric, transcript, model);
       // --no-cache asks anew (and keeps the fresh verdict for later runs).
       const hit = ctx.reuse ? cache.get(hash) : undefined;
@@ -150,17 +153,17 @@ function directCall(ctx: StageContext, providerName: ProviderName): JudgeCall {
     const lib = await import('../providers/index.js');
     made ??= Promise.resolve(lib.createProvider(providerName, { dir: ctx.pipeline.dir, providers: ctx.pipeline.config.providers, pricing: ctx.pipeline.config.pricing }, ctx.processEnv));
     const provider = await made;
-    if (!provider.ok) return { ok: false, reason: 'provider', message: provider.error.message };
+    if (!provider.ok) return { ok: false, reason: { kind: 'provider', cause: provider.error.kind }, message: provider.error.message };
     const group = `${key.scenario}\u0000${key.run}`;
     const n = (counters.get(group) ?? 0) + 1;
     counters.set(group, n);
     const callKey: CallKey = { stage: ctx.node.path, iteration: ctx.iteration ?? 0, call: n, scenario: key.scenario, run: key.run };
     const answer = await provider.provider.call(request, { key: callKey, signal: ctx.signal });
-    if (!answer.ok) return { ok: false, reason: answer.error.kind === 'aborted' ? 'cancelled' : 'provider', message: answer.error.message };
+    if (!answer.ok) return { ok: false, reason: callReason(answer.error), message: answer.error.message };
     const usage = lib.usageOf(answer.message);
     const cost = lib.costOf(request.model, usage, lib.pricingTable(ctx.pipeline.config.pricing)) ?? 0;
     // A verdict cut off at max_tokens is never taken (docs/models-and-budgets.md).
-    if (answer.message.stop_reason === 'max_tokens') return { ok: false, reason: 'output', message: `the judge's answer was cut off at max_tokens ${request.max_tokens}`, usage, cost_usd: cost };
+    if (answer.message.stop_reason === 'max_tokens') return { ok: false, reason: { kind: 'output', cause: 'max_tokens' }, message: `the judge's answer was cut off at max_tokens ${request.max_tokens}`, usage, cost_usd: cost };
     return { ok: true, message: answer.message, usage, cost_usd: cost };
   };
 }

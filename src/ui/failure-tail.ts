@@ -3,6 +3,7 @@ import type { StageKind } from '../config/pipeline.js';
 import type { EngineEvent } from '../records/events.js';
 import { formatReason, type Palette, paintStatus, stripAnsi } from './format.js';
 import { cleanLine } from './lines.js';
+import { unreachable } from '../base/unreachable.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -67,6 +68,8 @@ export class FailureTails {
       case 'watch_change':
       case 'run_finished':
         return;
+      default:
+        return unreachable(event, 'event');
     }
   }
 

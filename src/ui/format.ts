@@ -1,4 +1,5 @@
-import type { Reason, RunStatus, StageStatus } from '../records/events.js';
+import type { RunStatus, StageStatus } from '../records/events.js';
+import type { ReasonName } from '../records/reasons.js';
 import { totalTokens, type Usage } from '../base/usage.js';
 import { formatDuration } from '../base/duration.js';
 
@@ -38,7 +39,7 @@ export function formatUsage(usage: Usage | undefined, costUsd: number): string {
  * the `status` it stands beside (`cancelled`, not `cancelled (cancelled: interrupted)`), nor when
  * the message already begins with the reason (`budget: budget tokens exhausted`).
  */
-export function formatReason(reason: Reason | undefined, message: string | undefined, status?: string): string {
+export function formatReason(reason: ReasonName | undefined, message: string | undefined, status?: string): string {
   const msg = message?.trim() ?? '';
   const said = reason !== undefined && (reason === status || new RegExp(`^${reason}\\b`, 'i').test(msg));
   if (said) return msg === '' && reason === status ? '' : msg || reason;

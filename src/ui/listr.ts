@@ -21,6 +21,7 @@ import { FailureTails } from './failure-tail.js';
 import { type StageInfo, StageTree } from './tree.js';
 import { totalTokens } from '../base/usage.js';
 import { formatDuration } from '../base/duration.js';
+import { unreachable } from '../base/unreachable.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 type StageEvent = Extract<EngineEvent, { stage: string }>;
@@ -142,6 +143,9 @@ export class TtyRenderer implements Renderer, PromptSurface {
       case 'approval_waiting':
       case 'stage_finished':
         this.run?.update(event);
+        return;
+      default:
+        return unreachable(event, 'event');
     }
   }
 
@@ -316,6 +320,8 @@ class RunView {
         node.ready.resolve();
         this.settle(node, false);
         break;
+      default:
+        return unreachable(event, 'stage event');
     }
     this.sync(node);
     this.tick();

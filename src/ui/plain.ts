@@ -9,6 +9,7 @@ import { FailureTails } from './failure-tail.js';
 import { StageTree } from './tree.js';
 import { totalTokens } from '../base/usage.js';
 import { formatDuration } from '../base/duration.js';
+import { unreachable } from '../base/unreachable.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -83,6 +84,8 @@ export class PlainRenderer implements Renderer {
         this.flushAll(ts);
         this.printSummary();
         return;
+      default:
+        return unreachable(event, 'event');
     }
   }
 

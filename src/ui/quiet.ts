@@ -6,6 +6,7 @@ import { stageFinishedText } from './plain.js';
 import { type Renderer, streamColumns } from './renderer.js';
 import { SummaryCollector } from './summary.js';
 import { FailureTails } from './failure-tail.js';
+import { unreachable } from '../base/unreachable.js';
 
 /**
  * `--quiet`: nothing on success. On stderr: stages that ended in `error`, approvals that wait
@@ -51,6 +52,8 @@ export class QuietRenderer implements Renderer {
       case 'budget_warning':
       case 'watch_change':
         return;
+      default:
+        return unreachable(event, 'event');
     }
   }
 

@@ -1,9 +1,11 @@
-import type { EngineEvent, Reason, StageStatus } from '../records/events.js';
+import type { EngineEvent, StageStatus } from '../records/events.js';
+import type { ReasonName } from '../records/reasons.js';
 import { formatBudgetAmount, formatPercent, formatReason, formatTokens, formatUsd, paintStatus, type Palette, SYMBOLS, statusPaint, statusSymbol, truncate, visibleWidth } from './format.js';
 import { StageTree } from './tree.js';
 import type { Usage } from '../base/usage.js';
 import { totalTokens } from '../base/usage.js';
 import { formatDuration } from '../base/duration.js';
+import { unreachable } from '../base/unreachable.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -13,7 +15,7 @@ export interface SummaryRow {
   depth: number;
   /** `interrupted`: started and never finished; `not run`: never started. */
   status: StageStatus | 'not run' | 'interrupted';
-  reason: Reason | undefined;
+  reason: ReasonName | undefined;
   message: string | undefined;
   cached: boolean;
   durationMs: number | undefined;
@@ -67,6 +69,8 @@ export class SummaryCollector {
       case 'model_call':
       case 'approval_waiting':
         break;
+      default:
+        return unreachable(event, 'event');
     }
     this.seen = true;
     if (!event.stage) return; // a run-wide budget warning

@@ -30,8 +30,9 @@ export function watchTargets(pipeline: Pipeline, extra: { file: string; template
           if (rendered !== undefined && key === 'scenarios') scenarios.add(normalize(rendered));
         }
       }
-      if (typeof def.prompt_file === 'string') {
-        const rendered = staticText(def.prompt_file, params);
+      for (const named of [def.prompt_file, def.output_schema_file]) {
+        if (typeof named !== 'string') continue;
+        const rendered = staticText(named, params);
         if (rendered !== undefined) files.add(path.resolve(node.source.dir, rendered));
       }
       if (node.template) {

@@ -72,15 +72,15 @@ describe('runExternalAgent', () => {
   it('reports an agent that cannot be started', async () => {
     expect(await runExternalAgent({ argv: ['factory-no-such-agent-xyz'], prompt: '', workspace: ws, signal: new AbortController().signal })).toMatchObject({
       ok: false,
-      reason: 'spawn',
+      reason: { kind: 'spawn', program: 'factory-no-such-agent-xyz' },
       message: expect.stringContaining('no such program'),
     });
-    expect(await runExternalAgent({ argv: [], prompt: '', workspace: ws, signal: new AbortController().signal })).toMatchObject({ ok: false, reason: 'spawn' });
+    expect(await runExternalAgent({ argv: [], prompt: '', workspace: ws, signal: new AbortController().signal })).toMatchObject({ ok: false, reason: { kind: 'spawn' } });
   });
 
   it('kills the whole process tree on timeout', async () => {
     const result = await run('hang.mjs', { timeoutMs: 300 });
-    expect(result).toMatchObject({ ok: false, reason: 'timeout' });
+    expect(result).toMatchObject({ ok: false, reason: { kind: 'timeout', afterMs: 300 } });
     await sleep(1500);
     expect(existsSync(path.join(ws, 'grandchild-marker'))).toBe(false);
   });
@@ -89,7 +89,7 @@ describe('runExternalAgent', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
     const result = await run('hang.mjs', { signal: controller.signal });
-    expect(result).toMatchObject({ ok: false, reason: 'cancelled' });
+    expect(result).toMatchObject({ ok: false, reason: { kind: 'cancelled' } });
     await sleep(1500);
     expect(existsSync(path.join(ws, 'grandchild-marker'))).toBe(false);
   });

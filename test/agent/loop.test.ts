@@ -2,32 +2,31 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ContentBlock, ToolResultBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runAgent, type AgentEvent, type AgentOptions } from '../../src/agent/loop.js';
-import type { CallKey, CallOptions, CallResult, ModelRequest, ModelResponse, Provider, ProviderError } from '../../src/providers/types.js';
+import { runAgent, type AgentEvent, type AgentModel, type AgentOptions } from '../../src/agent/loop.js';
+import type { ModelRequest, ModelResponse } from '../../src/providers/types.js';
 import { makeSandbox, put, tools } from './helpers.js';
 
-/** A test double for the external Messages API: answers calls from a script, recording what it was sent. */
-class ScriptedProvider implements Provider {
-  readonly name = 'replay' as const;
-  readonly requests: ModelRequest[] = [];
-  readonly keys: CallKey[] = [];
-  constructor(private readonly script: ((request: ModelRequest, options: CallOptions) => CallResult | Promise<CallResult>)[]) {}
+type Answer = Awaited<ReturnType<AgentModel['call']>>;
+type CallOptions = Parameters<AgentModel['call']>[1];
 
-  async call(request: ModelRequest, options: CallOptions): Promise<CallResult> {
+/**
+ * A test double for the model the agent talks to (the engine's model services, which budget and
+ * number the calls: test/cli-models covers them over HTTP): answers from a script, recording what it was sent.
+ */
+class ScriptedModel implements AgentModel {
+  readonly requests: ModelRequest[] = [];
+  constructor(private readonly script: ((request: ModelRequest, options: CallOptions) => Answer | Promise<Answer>)[]) {}
+
+  async call(request: ModelRequest, options: CallOptions): Promise<Answer> {
     this.requests.push(structuredClone(request));
-    this.keys.push(options.key);
     const step = this.script[Math.min(this.requests.length - 1, this.script.length - 1)];
     if (!step) throw new Error('empty script');
     return step(request, options);
   }
-
-  async preflight(): Promise<ProviderError[]> {
-    return [];
-  }
 }
 
 let id = 0;
-function reply(content: Partial<ContentBlock>[], stop: ModelResponse['stop_reason'] = 'end_turn'): () => CallResult {
+function reply(content: Partial<ContentBlock>[], stop: ModelResponse['stop_reason'] = 'end_turn'): () => Answer {
   return () => ({
     ok: true,
     message: {
@@ -58,13 +57,12 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 const base: ModelRequest = { model: 'claude-test', max_tokens: 4096, system: 'You are careful.', messages: [{ role: 'user', content: 'Implement b.ts' }] };
 
-function options(provider: Provider, extra: Partial<AgentOptions> = {}): AgentOptions {
+function options(model: AgentModel, extra: Partial<AgentOptions> = {}): AgentOptions {
   return {
-    provider,
+    model,
     request: base,
     tools: tools(ws),
     signal: new AbortController().signal,
-    key: (call) => ({ stage: 'build.generate', iteration: 1, call }),
     ...extra,
   };
 }
@@ -77,7 +75,7 @@ function resultsOf(request: ModelRequest | undefined): ToolResultBlockParam[] {
 
 describe('runAgent', () => {
   it('runs tools in order and sends their results back until the model ends its turn', async () => {
-    const provider = new ScriptedProvider([
+    const provider = new ScriptedModel([
       toolTurn(use('read_file', { path: 'src/a.ts' }, 'u1'), use('write_file', { path: 'src/b.ts', content: 'export const b = 2;\n' }, 'u2')),
       toolTurn(use('edit_file', { path: 'src/b.ts', old: '2', new: '3' }, 'u3')),
       reply([text('Done: added src/b.ts.')]),
@@ -88,8 +86,7 @@ describe('runAgent', () => {
     expect(result).toMatchObject({ status: 'succeeded', summary: 'Done: added src/b.ts.', turns: 3, toolErrors: 0, filesChanged: ['src/b.ts'] });
     expect(result.reason).toBeUndefined();
     expect(readFileSync(path.join(ws, 'src/b.ts'), 'utf8')).toBe('export const b = 3;\n');
-    expect(provider.keys.map((k) => k.call)).toEqual([1, 2, 3]);
-    expect(provider.keys[0]).toEqual({ stage: 'build.generate', iteration: 1, call: 1 });
+    expect(provider.requests).toHaveLength(3);
 
     const first = provider.requests[0]!;
     expect(first.system).toBe('You are careful.');
@@ -112,7 +109,7 @@ describe('runAgent', () => {
   });
 
   it('returns refusals and failures as is_error results, counted', async () => {
-    const provider = new ScriptedProvider([
+    const provider = new ScriptedModel([
       toolTurn(
         use('read_file', { path: '../elsewhere/secret.txt' }, 'e1'),
         use('read_file', { path: 'scenarios/holdout.yaml' }, 'e2'),
@@ -135,89 +132,72 @@ describe('runAgent', () => {
   });
 
   it('ends with max_turns after that many model calls', async () => {
-    const provider = new ScriptedProvider([toolTurn(use('list_files', {}))]);
+    const provider = new ScriptedModel([toolTurn(use('list_files', {}))]);
     const result = await runAgent(options(provider, { maxTurns: 3 }));
-    expect(result).toMatchObject({ status: 'error', reason: 'max_turns', turns: 3 });
+    expect(result).toMatchObject({ status: 'error', reason: { kind: 'max_turns', turns: 3 }, turns: 3 });
     expect(result.message).toContain('3 turns');
     expect(provider.requests).toHaveLength(3);
   });
 
   it('ends with tool_errors when the errors exceed max_tool_errors, skipping the rest of the turn', async () => {
-    const provider = new ScriptedProvider([
+    const provider = new ScriptedModel([
       toolTurn(use('read_file', { path: '/etc/passwd' })),
       toolTurn(use('read_file', { path: '.env' }), use('read_file', { path: '.git/config' }), use('write_file', { path: 'late.ts', content: 'x' })),
     ]);
     const result = await runAgent(options(provider, { maxToolErrors: 2 }));
-    expect(result).toMatchObject({ status: 'error', reason: 'tool_errors', toolErrors: 3, turns: 2 });
+    expect(result).toMatchObject({ status: 'error', reason: { kind: 'tool_errors', count: 3, limit: 2 }, toolErrors: 3, turns: 2 });
     expect(result.message).toMatch(/failed 3 times, more than max_tool_errors \(2\)/);
     expect(existsSync(path.join(ws, 'late.ts'))).toBe(false);
     const last = result.transcript.at(-1)!.content as ToolResultBlockParam[];
     expect(last.at(-1)).toMatchObject({ is_error: true, content: 'not run: the agent was stopped' });
   });
 
-  it('lets the budget hook cap max_tokens, charges after each call, and stops on refusal', async () => {
-    const provider = new ScriptedProvider([toolTurn(use('list_files', {})), reply([text('never')])]);
-    const charged: string[] = [];
-    let calls = 0;
-    const result = await runAgent(
-      options(provider, {
-        beforeCall: (req) => (++calls === 1 ? { ok: true, max_tokens: Math.min(req.max_tokens, 1000) } : { ok: false, reason: 'budget.tokens: 10000 of 10000 spent' }),
-        afterCall: (m) => {
-          charged.push(m.id);
-        },
-      }),
-    );
-    expect(provider.requests).toHaveLength(1);
-    expect(provider.requests[0]!.max_tokens).toBe(1000);
-    expect(charged).toHaveLength(1);
-    expect(result).toMatchObject({ status: 'error', reason: 'budget', message: 'budget.tokens: 10000 of 10000 spent', turns: 1 });
-  });
-
-  it('treats a cap of zero tokens as a refusal', async () => {
-    const provider = new ScriptedProvider([reply([text('x')])]);
-    const result = await runAgent(options(provider, { beforeCall: () => ({ ok: true, max_tokens: 0 }) }));
-    expect(result).toMatchObject({ status: 'error', reason: 'budget' });
-    expect(provider.requests).toHaveLength(0);
-  });
-
   it('reports a provider error', async () => {
-    const provider = new ScriptedProvider([() => ({ ok: false, error: { kind: 'overloaded', message: 'the API is overloaded (529) after 2 retries', status: 529 } })]);
+    const provider = new ScriptedModel([() => ({ ok: false, reason: { kind: 'provider', cause: 'overloaded', status: 529 }, message: 'the API is overloaded (529) after 2 retries' })]);
     const result = await runAgent(options(provider));
-    expect(result).toMatchObject({ status: 'error', reason: 'provider', message: 'the API is overloaded (529) after 2 retries', providerError: { kind: 'overloaded' }, turns: 0 });
+    expect(result).toMatchObject({ status: 'error', reason: { kind: 'provider', cause: 'overloaded', status: 529 }, message: 'the API is overloaded (529) after 2 retries', turns: 0 });
+  });
+
+  it("ends with the model call's typed reason: a budget refusal is `budget`, with its figures", async () => {
+    const refused = { kind: 'budget', budget: 'tokens', scope: 'run', spent: 10_000, limit: 10_000 } as const;
+    const provider = new ScriptedModel([toolTurn(use('list_files', {})), () => ({ ok: false, reason: refused, message: 'the tokens budget of the run is exhausted' })]);
+    const result = await runAgent(options(provider));
+    expect(result).toMatchObject({ status: 'error', reason: refused, message: 'the tokens budget of the run is exhausted', turns: 1 });
+    expect(provider.requests).toHaveLength(2);
   });
 
   it('stops on abort: a call in flight is cancelled', async () => {
     const controller = new AbortController();
-    const provider = new ScriptedProvider([
+    const provider = new ScriptedModel([
       toolTurn(use('list_files', {})),
-      (_req, { signal }) =>
-        new Promise<CallResult>((resolve) => {
-          signal.addEventListener('abort', () => resolve({ ok: false, error: { kind: 'aborted', message: 'the request was cancelled' } }), { once: true });
+      () =>
+        new Promise<Answer>((resolve) => {
+          controller.signal.addEventListener('abort', () => resolve({ ok: false, reason: { kind: 'cancelled' }, message: 'the model call was cancelled' }), { once: true });
           setTimeout(() => controller.abort(), 20);
         }),
     ]);
     const result = await runAgent(options(provider, { signal: controller.signal }));
-    expect(result).toMatchObject({ status: 'error', reason: 'cancelled', turns: 1 });
+    expect(result).toMatchObject({ status: 'error', reason: { kind: 'cancelled' }, turns: 1 });
   });
 
   it('does not call the model once aborted', async () => {
     const controller = new AbortController();
     controller.abort();
-    const provider = new ScriptedProvider([reply([text('x')])]);
+    const provider = new ScriptedModel([reply([text('x')])]);
     const result = await runAgent(options(provider, { signal: controller.signal }));
-    expect(result).toMatchObject({ status: 'error', reason: 'cancelled', turns: 0 });
+    expect(result).toMatchObject({ status: 'error', reason: { kind: 'cancelled' }, turns: 0 });
     expect(provider.requests).toHaveLength(0);
   });
 
   it('keeps the last text as the summary when the agent does not finish', async () => {
-    const provider = new ScriptedProvider([reply([text('Looking around.'), use('list_files', {})], 'tool_use'), toolTurn(use('list_files', {}))]);
+    const provider = new ScriptedModel([reply([text('Looking around.'), use('list_files', {})], 'tool_use'), toolTurn(use('list_files', {}))]);
     const result = await runAgent(options(provider, { maxTurns: 2 }));
-    expect(result).toMatchObject({ reason: 'max_turns', summary: 'Looking around.' });
+    expect(result).toMatchObject({ reason: { kind: 'max_turns', turns: 2 }, summary: 'Looking around.' });
   });
 
   it('streams text through onText', async () => {
     const chunks: string[] = [];
-    const provider = new ScriptedProvider([
+    const provider = new ScriptedModel([
       (_req, o) => {
         o.onText?.('hel');
         o.onText?.('lo');

@@ -123,6 +123,19 @@ describe('providers and records', () => {
     expect(readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('out');
   });
 
+  test("a plan whose output file cannot be written ends in error with reason write, not retried (the answer is paid for): exit 1", async () => {
+    // A folder stands where the file goes.
+    const dir = workspace(`${head()}  plan:\n    kind: plan\n    prompt: Plan it.\n    write: docs/PLAN.md\n    retries: 2\n`, { 'docs/PLAN.md/keep': 'a folder, not a file' });
+    api.script([{ reply: textMessage('The plan.') }]);
+    const r = await cli(['apply'], dir, apiEnv(api.url));
+    expect(r.code, r.stderr).toBe(1);
+    expect(messagesOf(api.requests)).toHaveLength(1);
+    const stage = runJson(dir).stages.plan!;
+    expect(stage).toMatchObject({ status: 'error', reason: 'write', attempts: 1, outputs: { text: 'The plan.' } });
+    expect(stage.message).toMatch(/^write: .*docs\/PLAN\.md/);
+    expect(readFileSync(path.join(dir, 'docs/PLAN.md/keep'), 'utf8')).toBe('a folder, not a file');
+  });
+
   test('a review answered malformed twice ends in error, after telling the model what was wrong', async () => {
     const dir = workspace(`${head()}  review:\n    kind: review\n    diff: false\n    rubric: Good.\n`);
     api.script([{ reply: toolUseMessage([{ name: 'submit_review', input: { verdict: 'maybe', score: 3, findings: 'none' } }]) }]);
@@ -161,6 +174,24 @@ describe('budgets', () => {
     expect(record.stages.big!.message).toContain('tokens budget of the run cannot pay');
     expect(record.stages.later?.status).toBe('skipped');
     expect(r.stderr).toMatch(/budget: the tokens budget of the run/);
+  });
+
+  test("an agent's calls go through the budget: max_tokens capped to what is left, the next call refused as `budget` (exit 3), never sent", async () => {
+    const dir = workspace(`${head()}  gen:\n    kind: generate\n    prompt: Look around.\n    max_tokens: 4096\n    budget: { tokens: 3000 }\n`, { 'README.md': 'hi' });
+    api.script([
+      { match: (q) => hasToolResult(q), reply: textMessage('Never sent.') },
+      { reply: toolUseMessage([{ name: 'list_files', input: {} }], { input_tokens: 2500, output_tokens: 100 }) },
+    ]);
+    const r = await cli(['apply'], dir, apiEnv(api.url));
+    expect(r.code, r.stderr).toBe(3);
+    const requests = messagesOf(api.requests);
+    expect(requests).toHaveLength(1);
+    const capped = (requests[0]!.body as { max_tokens: number }).max_tokens;
+    expect(capped).toBeGreaterThan(0);
+    expect(capped).toBeLessThan(4096);
+    const stage = runJson(dir).stages.gen!;
+    expect(stage).toMatchObject({ status: 'error', reason: 'budget', attempts: 1, outputs: { turns: 1 } });
+    expect(stage.message).toContain('the tokens budget of stage "gen" cannot pay for another model call: 2600 tokens spent of 3000 tokens');
   });
 
   test('a call that exhausts the budget ends its stage in error; later stages never call: exit 3', async () => {

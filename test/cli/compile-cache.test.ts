@@ -5,7 +5,7 @@
  * a process of its own, as the CLI does: within one process V8 would reuse its own compilation.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -58,7 +58,7 @@ describe('loadCommonJS', () => {
   it('writes the cache after the first load; the next load starts from it and writes nothing', () => {
     expect(load(dir).fromCache).toBe(false);
     const [written] = caches();
-    expect(written).toMatch(/^cmd-test-abc123-\d+-\d+\.v8$/);
+    expect(written).toMatch(/^cmd-test-[0-9a-f]{8}-abc123-\d+-\d+\.v8$/);
     const before = readFileSync(path.join(dir, written!));
     expect(load(dir)).toMatchObject({ fromCache: true, answer: 42 });
     expect(caches()).toEqual([written]);
@@ -84,6 +84,20 @@ describe('loadCommonJS', () => {
     expect(load(dir)).toMatchObject({ fromCache: false, answer: 43 });
     expect(caches()).toHaveLength(1);
     expect(caches()[0]).not.toBe(first);
+  });
+
+  it('two installs sharing the cache folder keep their own caches: neither drops the other\'s', () => {
+    const first = file;
+    load(dir);
+    mkdirSync(path.join(tmp, 'other'));
+    file = path.join(tmp, 'other', 'mod.cjs');
+    writeFileSync(file, readFileSync(first, 'utf8').replace('42', '44'));
+    expect(load(dir)).toMatchObject({ fromCache: false, answer: 44 });
+    expect(caches()).toHaveLength(2);
+    file = first;
+    expect(load(dir)).toMatchObject({ fromCache: true, answer: 42 });
+    file = path.join(tmp, 'other', 'mod.cjs');
+    expect(load(dir)).toMatchObject({ fromCache: true, answer: 44 });
   });
 
   it('an error of the file itself is not swallowed', () => {

@@ -10,7 +10,7 @@ describe('web tools and the provider', () => {
     const got = webToolDefinitions(stage({ kind: 'generate' }), 'openai', ['web_search', 'web_fetch']);
     expect(got.ok).toBe(false);
     if (got.ok) return;
-    expect(got.result).toMatchObject({ status: 'error', reason: 'config' });
+    expect(got.result).toMatchObject({ status: 'error', reason: { kind: 'config' } });
     expect(got.result.message).toBe('stage "research" lists web_search and web_fetch, which the provider "openai" does not run; use provider anthropic, or take them out of `tools`');
   });
 

@@ -27,7 +27,7 @@ export function qualifiedName(server: string, tool: string): string {
   return `${server}__${tool}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128);
 }
 
-export type McpTools = { ok: true; tools: ExtraTool[] } | { ok: false; reason: 'spawn' | 'config' | 'cancelled'; message: string };
+export type McpTools = { ok: true; tools: ExtraTool[] } | { ok: false; reason: 'spawn' | 'config' | 'cancelled'; server: string; message: string };
 
 /**
  * Starts the servers the refs name (each once) and makes one tool per server tool asked for,
@@ -44,12 +44,12 @@ export async function mcpTools(refs: readonly McpToolRef[], servers: McpServers,
   const out: ExtraTool[] = [];
   for (const [server, wanted] of byServer) {
     const started = await servers.start(server, signal);
-    if (!started.ok) return { ok: false, reason: signal.aborted ? 'cancelled' : 'spawn', message: started.message };
+    if (!started.ok) return { ok: false, reason: signal.aborted ? 'cancelled' : 'spawn', server, message: started.message };
     const have = new Map(started.tools.map((t) => [t.name, t]));
     const picked = wanted === 'all' ? started.tools : [...wanted].map((name) => have.get(name));
     const missing = wanted === 'all' ? [] : [...wanted].filter((name) => !have.has(name));
     if (missing.length > 0) {
-      return { ok: false, reason: 'config', message: `MCP server "${server}" has no tool ${missing.map((m) => `"${m}"`).join(', ')}; its tools are ${[...have.keys()].join(', ') || '(none)'}` };
+      return { ok: false, reason: 'config', server, message: `MCP server "${server}" has no tool ${missing.map((m) => `"${m}"`).join(', ')}; its tools are ${[...have.keys()].join(', ') || '(none)'}` };
     }
     for (const info of picked) if (info) out.push(toolOf(server, info, servers, signal));
   }

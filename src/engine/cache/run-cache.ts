@@ -115,7 +115,7 @@ export class RunCache {
     // A definition that cannot be rendered is the stage's own error to report when it runs.
     if (!computed.ok) return { key, cacheable: false, writer };
     const read = this.options.hooks?.inputRead;
-    if (read) for (const f of computed.parts.files) if (!f.path.startsWith('prompt_file:')) read(f.path, f.hash);
+    if (read) for (const f of computed.parts.files) if (!/^(prompt_file|output_schema_file):/.test(f.path)) read(f.path, f.hash);
     const prepared: Prepared = { key, fingerprint: computed.fingerprint, parts: computed.parts, cacheable: cacheableKind(node), writer };
     if (prepared.cacheable && this.options.lookup) {
       const entry = this.entries.get(computed.fingerprint);

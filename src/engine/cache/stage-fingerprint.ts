@@ -5,6 +5,7 @@ import { renderValue, type EvalContext, type Value } from '../../expr/index.js';
 import { canonicalJson, hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
 import { renderAt } from '../expressions.js';
 import { modelOf } from '../models/models.js';
+import { unreachable } from '../../base/unreachable.js';
 import { stageProfile } from '../../config/stage-model.js';
 
 /**
@@ -141,17 +142,19 @@ function asList(value: JsonValue | undefined): string[] {
   return value.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v): v is string => typeof v === 'string' && v !== '' && !v.includes('\u0000'));
 }
 
-/** The files a stage reads by name: context, inputs, scenarios, prompt_file (a loop: its body's too). */
+/** The files a stage reads by name: context, inputs, scenarios, prompt_file, output_schema_file (a loop: its body's too). */
 function filesOf(input: FingerprintInput, node: StageNode, rendered: Record<string, JsonValue>): FileHash[] {
   const globs: string[] = [];
   const prompts: FileHash[] = [];
   const collect = (n: StageNode, values: Record<string, JsonValue>) => {
     globs.push(...asList(values.context), ...asList(values.inputs));
     if (n.kind === 'scenario-validate') globs.push(...asList(values.scenarios));
-    const pf = values.prompt_file;
-    if (typeof pf === 'string' && pf !== '') {
-      const abs = path.resolve(n.source.dir, pf);
-      prompts.push({ path: `prompt_file:${path.relative(input.workspace, abs).split(path.sep).join('/')}`, hash: hashFile(abs) });
+    // Files named by key (the prompt, the output schema) count by content, under that key.
+    for (const key of ['prompt_file', 'output_schema_file']) {
+      const named = values[key];
+      if (typeof named !== 'string' || named === '') continue;
+      const abs = path.resolve(n.source.dir, named);
+      prompts.push({ path: `${key}:${path.relative(input.workspace, abs).split(path.sep).join('/')}`, hash: hashFile(abs) });
     }
   };
   collect(node, rendered);
@@ -216,6 +219,8 @@ export function cacheableKind(node: StageNode): boolean {
     case 'approve':
     case 'pipeline':
       return false;
+    default:
+      return unreachable(node.kind, 'stage kind');
   }
 }
 
@@ -242,6 +247,8 @@ export function mayWrite(node: StageNode): boolean {
     case 'approve':
     case 'pipeline':
       return false;
+    default:
+      return unreachable(node.kind, 'stage kind');
   }
 }
 

@@ -20,6 +20,8 @@ import { BudgetLedger, budgetLimits, type BudgetWarning, type Exhausted, type Ho
 import { untilOrAborted, wallDeadline } from '../schedule/wall-deadline.js';
 import { amount, askToRaise, describeAnswer, describeRefusedCall, type BudgetQuestionContext, type BudgetRaise } from '../budget/budget-ask.js';
 import { type ModelJournalEvent } from '../../records/events.js';
+import { budgetReason, type ModelCallReason } from '../../records/reasons.js';
+import { callReason } from '../../providers/call-reason.js';
 import { RecordedAnswers, callKeyText, requestHash } from './recorded-answers.js';
 import { takeSnapshot, type Snapshot } from '../../workspace/snapshot.js';
 import { addUsage } from '../../base/usage.js';
@@ -48,10 +50,9 @@ export type ModelCallResult =
   | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number }
   | {
       ok: false;
-      /** `output`: the answer was cut off at max_tokens; `config`: a cassette without this answer, which no retry changes. */
-      reason: 'provider' | 'budget' | 'cancelled' | 'output' | 'config';
+      /** `output`: the answer was cut off at max_tokens; `config`: a cassette without this answer, which no retry changes; `budget`: refused or exhausted, never a provider error. */
+      reason: ModelCallReason;
       message: string;
-      error?: ProviderError;
       /** When the call was answered and then exhausted a budget (or was cut off): the answer. */
       response?: ModelResponse;
     };
@@ -81,10 +82,8 @@ export interface ModelServices {
   /** Deny globs of every model stage: the defaults (.git, .factory, .env) and every scenario glob of the pipeline. */
   readonly holdout: Matcher;
   readonly holdoutGlobs: readonly string[];
-  /** One model call: numbered, budgeted, charged, recorded. Never throws. */
+  /** One model call: numbered, budgeted, charged, recorded. Never throws. The agent loop takes the services as its model through this. */
   call(request: ModelRequest, options?: CallOptionsLite): Promise<ModelCallResult>;
-  /** The same as a Provider, for the agent loop; a budget refusal comes back as an error whose `budget` is set. */
-  asProvider(): Provider;
   /** Charges usage measured elsewhere (an external agent); returns an exhausted budget, if any. */
   charge(usage: Usage, cost: number | undefined, model?: string): Exhausted | undefined;
   /** Adds an entry (a tool call, a tool result, a note) to the transcript. */
@@ -103,16 +102,6 @@ export interface ModelServices {
   snapshot(): Snapshot;
   /** A message naming the budget, spent against limit. */
   describeExhausted(e: Exhausted, refused: boolean): string;
-}
-
-/**
- * The error a budget refusal or a cut-off answer takes when it goes through the Provider
- * interface (to the agent loop): `stageReason` says how the stage ends.
- */
-export type EngineError = ProviderError & { stageReason: 'budget' | 'output' };
-
-export function stageReasonOf(e: ProviderError | undefined): 'budget' | 'output' | undefined {
-  return (e as Partial<EngineError> | undefined)?.stageReason;
 }
 
 interface ModelUse {
@@ -498,13 +487,13 @@ export class ModelRuntime {
      * Holds the call's worst case in every enclosing budget: waits while calls in flight hold
      * what it needs, asks a human where `on_exhausted: ask` says so, else refuses.
      */
-    const reserveFor = async (request: ModelRequest, n: number): Promise<{ ok: true; maxTokens: number; hold: Hold } | { ok: false; message: string }> => {
+    const reserveFor = async (request: ModelRequest, n: number): Promise<{ ok: true; maxTokens: number; hold: Hold } | { ok: false; reason: ModelCallReason; message: string }> => {
       const estimate = { model: request.model, maxTokens: request.max_tokens, promptTokens: await this.#promptTokens(request, account.ledger, providerName, signal) };
       for (;;) {
         const reservation = account.ledger.reserve(estimate);
         if (reservation.ok) return reservation;
         if (reservation.wait) {
-          if (!(await untilOrAborted(reservation.wait, signal))) return { ok: false, message: 'the model call was cancelled while it waited for the budget' };
+          if (!(await untilOrAborted(reservation.wait, signal))) return { ok: false, reason: { kind: 'cancelled' }, message: 'the model call was cancelled while it waited for the budget' };
           continue;
         }
         // `on_exhausted: ask`: a human may raise the budget instead; each raise is checked again.
@@ -512,7 +501,7 @@ export class ModelRuntime {
         if (asked.raised) continue;
         const message = `${this.describeExhausted(reservation.exhausted, true)}${asked.why ? `; ${asked.why}` : ''}`;
         transcript.add({ type: 'refused', call: n, reason: 'budget', message });
-        return { ok: false, message };
+        return { ok: false, reason: signal.aborted ? { kind: 'cancelled' } : budgetReason(reservation.exhausted), message };
       }
     };
 
@@ -565,12 +554,11 @@ export class ModelRuntime {
       this.#hooks.onSpend(this.runLedger.context());
       if (wallTime) {
         transcript.add({ type: 'error', call: n, kind: 'budget', message: this.describeExhausted(wallTime, false) });
-        return { ok: false, reason: 'budget', message: `${this.describeExhausted(wallTime, false)}; the model call in flight was stopped` };
+        return { ok: false, reason: budgetReason(wallTime), message: `${this.describeExhausted(wallTime, false)}; the model call in flight was stopped` };
       }
       if (!answer.ok) {
         transcript.add({ type: 'error', call: n, kind: answer.error.kind, message: answer.error.message });
-        const cancelled = answer.error.kind === 'aborted' || signal.aborted;
-        return { ok: false, reason: cancelled ? 'cancelled' : answer.error.kind === 'cassette' ? 'config' : 'provider', message: answer.error.message, error: answer.error };
+        return { ok: false, reason: callReason(answer.error, signal.aborted), message: answer.error.message };
       }
       transcript.add({ type: 'response', call: n, ms: Date.now() - started, cost_usd: spent.cost, message: answer.message });
       this.#hooks.journal?.({ type: 'model_answer', ...ref, call_id: callId, key: callKeyText(key), request_hash: requestHash(request), message: answer.message });
@@ -588,9 +576,9 @@ export class ModelRuntime {
       const n = (counters.get(group) ?? 0) + 1;
       counters.set(group, n);
       const key: CallKey = { stage: node.path, iteration: iteration ?? 0, call: n, ...(options.key ? { scenario: options.key.scenario, run: options.key.run ?? 1 } : {}) };
-      if (signal.aborted) return { ok: false, reason: 'cancelled', message: 'the model call was cancelled' };
+      if (signal.aborted) return { ok: false, reason: { kind: 'cancelled' }, message: 'the model call was cancelled' };
       const made = await this.#provider(providerName);
-      if (!made.ok) return { ok: false, reason: 'provider', message: made.error.message, error: made.error };
+      if (!made.ok) return { ok: false, reason: { kind: 'provider', cause: made.error.kind }, message: made.error.message };
       // An answer a killed run already received (and paid for) is taken from its journal.
       const recorded = this.#answers.take(callKeyText(key), requestHash(request));
       if (recorded) {
@@ -600,8 +588,7 @@ export class ModelRuntime {
       let sent = request;
       for (let round = 1; ; round++) {
         const reserved = await reserveFor(sent, n);
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the await; TypeScript keeps its narrowing from before
-        if (!reserved.ok) return { ok: false, reason: signal.aborted ? 'cancelled' : 'budget', message: reserved.message };
+        if (!reserved.ok) return { ok: false, reason: reserved.reason, message: reserved.message };
         if (reserved.maxTokens < sent.max_tokens) sent = { ...sent, max_tokens: reserved.maxTokens };
         const got = await send(sent, key, n, reserved.hold, options);
         if (!got.ok) return got;
@@ -616,14 +603,14 @@ export class ModelRuntime {
             continue;
           }
           const why = round > 1 ? `again at max_tokens ${sent.max_tokens}` : sent.max_tokens < request.max_tokens ? `at max_tokens ${sent.max_tokens}, all the budget left allowed` : `at max_tokens ${sent.max_tokens}, and the budget left cannot pay for a longer answer`;
-          return { ok: false, reason: 'output', message: `the model's answer was cut off ${why}: raise max_tokens (or the budget) so the answer fits`, response: answer };
+          return { ok: false, reason: { kind: 'output', cause: 'max_tokens' }, message: `the model's answer was cut off ${why}: raise max_tokens (or the budget) so the answer fits`, response: answer };
         }
         if (got.exhausted) {
           const asked = await askToRaise(budgetQuestion, got.exhausted, false, describeAnswer(answer));
           const still = asked.raised ? account.ledger.exhausted() : got.exhausted;
           if (still) {
             const why = asked.raised ? undefined : asked.why;
-            return { ok: false, reason: 'budget', message: `${this.describeExhausted(still, false)}${why ? `; ${why}` : ''}`, response: answer };
+            return { ok: false, reason: budgetReason(still), message: `${this.describeExhausted(still, false)}${why ? `; ${why}` : ''}`, response: answer };
           }
         }
         return { ok: true, message: answer, usage: got.usage, cost_usd: got.cost_usd };
@@ -641,18 +628,6 @@ export class ModelRuntime {
       holdout: this.holdout,
       holdoutGlobs: prepared.holdoutGlobs,
       call,
-      asProvider(): Provider {
-        return {
-          name: providerName,
-          preflight: async () => [],
-          async call(request, options) {
-            const r = await call(request, options.onText ? { onText: options.onText } : {});
-            if (r.ok) return { ok: true, message: r.message };
-            if (r.reason === 'budget' || r.reason === 'output') return { ok: false, error: { kind: 'config', message: r.message, stageReason: r.reason } as EngineError };
-            return { ok: false, error: r.error ?? { kind: r.reason === 'cancelled' ? 'aborted' : 'server', message: r.message } };
-          },
-        };
-      },
       charge: (usage, cost, callModel) => {
         const m = callModel ?? model;
         const priced = cost ?? (m === undefined ? undefined : costOf(m, usage, prepared.pricing)) ?? 0;

@@ -1,10 +1,9 @@
 import type { JsonValue, StageNode } from '../../config/pipeline.js';
 import type { EvalContext, Value } from '../../expr/index.js';
-import type { Provider, ProviderError } from '../../providers/types.js';
 import type { StageContext, StageExecutor, StageResult } from '../executor.js';
 import { retryDelayMs, sleep } from '../../base/backoff.js';
 import { durationAsWritten } from '../../base/duration.js';
-import type { Reason } from '../../records/events.js';
+import { budgetReason, internalReason, isRetryable, reasonName } from '../../records/reasons.js';
 import { renderAt } from '../expressions.js';
 import { OutputStream, type RetryMark } from '../output-stream.js';
 import { recordEnd, recordStart, type Ending, type Outcome } from '../stage-record.js';
@@ -12,10 +11,7 @@ import { runNested, runTemplateScope } from './nested.js';
 import { checkRecord } from '../state.js';
 import { watchWallTime } from './wall-deadline.js';
 import type { RunState } from '../state.js';
-import type { ModelServices } from '../models/models.js';
 
-/** Errors worth another attempt: the stage could not start, timed out, or its provider failed. */
-const RETRYABLE: ReadonlySet<Reason> = new Set(['spawn', 'timeout', 'provider']);
 /** Kinds that do work: a wall_time budget of their scopes ends them in flight, timeout or not. */
 const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate']);
 /** Kinds whose executors get model services (a loop: for its ledger). */
@@ -49,21 +45,22 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
     recordStart(state, node, startedAt, attempt, where.iteration);
     const once = await runOnce(state, node, executor, where, attempt, previous === undefined ? undefined : { attempt, of: node.retries + 1, previous });
     end = once.end;
-    const retry = end.status === 'error' && end.reason !== undefined && RETRYABLE.has(end.reason) && attempt <= node.retries;
+    // Errors worth another attempt: the stage could not start, timed out, or its provider failed; never a bug (`internal`).
+    const retry = end.status === 'error' && end.reason !== undefined && isRetryable(end.reason) && attempt <= node.retries;
     if (!retry || state.signal.aborted) break;
     // A provider that asked for a longer wait than its own retries allow (`retry-after`) is
     // honoured when the stage can afford it; otherwise the stage ends, saying why.
-    const wait = retryWait(retryDelayMs(state.retryBaseMs, attempt), end.reason === 'provider' ? once.retryAfterMs : undefined, { timeoutMs: node.timeoutMs, wallTimeLeftMs: once.wallTimeLeftMs });
+    const wait = retryWait(retryDelayMs(state.retryBaseMs, attempt), end.reason?.kind === 'provider' ? end.reason.retryAfterMs : undefined, { timeoutMs: node.timeoutMs, wallTimeLeftMs: once.wallTimeLeftMs });
     if (!wait.ok) {
       end = { ...end, message: `${end.message ?? 'provider error'}; not retried: ${wait.why}` };
       break;
     }
-    const how = `${end.message ?? 'error'} (reason ${end.reason})`;
+    const how = `${end.message ?? 'error'} (reason ${end.reason ? reasonName(end.reason) : 'none'})`;
     earlier.push(`attempt ${attempt} of ${node.retries + 1} ended in error: ${how}`);
     previous = how;
     once.endLines();
     if (!(await sleep(wait.ms, state.signal))) {
-      end = { status: 'cancelled', reason: 'cancelled', message: 'interrupted while waiting to retry', outputs: end.outputs };
+      end = { status: 'cancelled', reason: { kind: 'cancelled' }, message: 'interrupted while waiting to retry', outputs: end.outputs };
       break;
     }
   }
@@ -78,7 +75,7 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
   const outcome = recordEnd(state, node, end, { startedAt, started }, attempt, where.iteration);
   // Stop starting stages at once, before this stage's slot goes to a waiting one (docs/configuration.md).
   if (end.status === 'error' && !node.continueOnError) {
-    state.stopping ??= { path: node.path, message: `stage "${node.path}" ended in error (${end.reason ?? 'error'})`, record: false };
+    state.stopping ??= { path: node.path, message: `stage "${node.path}" ended in error (${end.reason ? reasonName(end.reason) : 'error'})`, record: false };
   }
   // Dependants start only once this stage's end is on disk: a run that dies later never has to
   // redo it, and a record that cannot be written stops the run before anything else starts.
@@ -110,51 +107,8 @@ export function retryWait(
   return { ok: true, ms: retryAfterMs };
 }
 
-/** The last `retry-after` a model call of the attempt ended with (a later success clears it). */
-interface Asked {
-  retryAfterMs?: number | undefined;
-}
-
-/** The stage's model services, noting the `retry-after` of each failed call in `asked`. */
-function noteRetryAfter(services: ModelServices, asked: Asked): ModelServices {
-  const note = (error: ProviderError | undefined) => {
-    asked.retryAfterMs = error?.retryAfterMs;
-  };
-  const call: ModelServices['call'] = async (request, options) => {
-    const r = await services.call(request, options);
-    note(r.ok ? undefined : r.error);
-    return r;
-  };
-  const asProvider = (): Provider => {
-    const inner = services.asProvider();
-    const wrapped: Provider = {
-      name: inner.name,
-      preflight: (models, signal) => inner.preflight(models, signal),
-      call: async (request, options) => {
-        const r = await inner.call(request, options);
-        note(r.ok ? undefined : r.error);
-        return r;
-      },
-    };
-    if (inner.countTokens) wrapped.countTokens = (request, signal) => inner.countTokens!(request, signal);
-    return wrapped;
-  };
-  // A proxy, so members added to ModelServices later pass through untouched (bound to the
-  // services themselves, should they become a class with private fields).
-  return new Proxy(services, {
-    get(target, prop) {
-      if (prop === 'call') return call;
-      if (prop === 'asProvider') return asProvider;
-      const value: unknown = Reflect.get(target, prop);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
 interface Once {
   end: Ending;
-  /** What the provider's last error asked to wait, if it did. */
-  retryAfterMs: number | undefined;
   /** Wall time left in the stage's budgets after the attempt (null: no limit; undefined: not a model stage). */
   wallTimeLeftMs: number | null | undefined;
   /** Ends the attempt's partial output lines in the events (it is about to be retried). */
@@ -162,12 +116,11 @@ interface Once {
 }
 
 async function runOnce(state: RunState, node: StageNode, executor: StageExecutor, where: Where, attempt: number, retry: RetryMark | undefined): Promise<Once> {
-  const asked: Asked = {};
   const endLines = () => {
     streams.stdout.endLine();
     streams.stderr.endLine();
   };
-  const once = (end: Ending): Once => ({ end, retryAfterMs: asked.retryAfterMs, wallTimeLeftMs: ctx.models?.ledger().remaining().wall_time_ms, endLines });
+  const once = (end: Ending): Once => ({ end, wallTimeLeftMs: ctx.models?.ledger().remaining().wall_time_ms, endLines });
   const controller = new AbortController();
   const onCancel = () => controller.abort('cancelled');
   state.signal.addEventListener('abort', onCancel, { once: true });
@@ -199,14 +152,16 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   if (where.iteration !== undefined) ctx.iteration = where.iteration;
   if (node.template) ctx.runTemplate = (params) => runTemplateScope(state, node, controller.signal, params);
   else if (node.body) ctx.runScope = (input) => runNested(state, node, where, controller.signal, input);
-  if (state.models && MODEL_SERVICE_KINDS.has(node.kind)) ctx.models = noteRetryAfter(state.models.forStage(node, where.iteration, attempt, controller.signal), asked);
+  if (state.models && MODEL_SERVICE_KINDS.has(node.kind)) ctx.models = state.models.forStage(node, where.iteration, attempt, controller.signal);
   if (state.approvals) ctx.approvals = state.approvals.forStage(node.path, where.iteration);
   if (state.mcp) ctx.mcp = state.mcp;
   let result: StageResult;
   try {
     result = await executor.run(ctx);
   } catch (err) {
-    result = { status: 'error', reason: 'spawn', message: `internal error in the ${node.kind} stage: ${err instanceof Error ? err.message : String(err)}`, outputs: {} };
+    // An executor reports every failure it knows as a result; a throw is a bug in factory.
+    const reason = internalReason(err);
+    result = { status: 'error', reason, message: `internal error in the ${node.kind} stage: ${reason.error.message}`, outputs: {} };
   } finally {
     if (timer) clearTimeout(timer);
     wall?.clear();
@@ -217,12 +172,12 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   if (controller.signal.aborted) {
     const exhausted = controller.signal.reason === 'wall_time' ? wall?.exhausted() : undefined;
     if (exhausted && state.models) {
-      return once({ status: 'error', reason: 'budget', message: `${state.models.describeExhausted(exhausted, false)}; the stage was stopped`, outputs: result.outputs });
+      return once({ status: 'error', reason: budgetReason(exhausted), message: `${state.models.describeExhausted(exhausted, false)}; the stage was stopped`, outputs: result.outputs });
     }
     if (controller.signal.reason === 'timeout') {
-      return once({ status: 'error', reason: 'timeout', message: `timed out after ${durationAsWritten(node.timeoutMs ?? 0)}`, outputs: result.outputs });
+      return once({ status: 'error', reason: { kind: 'timeout', afterMs: node.timeoutMs ?? 0 }, message: `timed out after ${durationAsWritten(node.timeoutMs ?? 0)}`, outputs: result.outputs });
     }
-    return once({ status: 'cancelled', reason: 'cancelled', message: 'interrupted', outputs: result.outputs });
+    return once({ status: 'cancelled', reason: { kind: 'cancelled' }, message: 'interrupted', outputs: result.outputs });
   }
   return once(result);
 }

@@ -3,12 +3,17 @@ import type { Value } from '../../expr/index.js';
 import type { StageFile } from '../../records/types.js';
 import type { StageExecutor } from '../executor.js';
 import { runAttempts, type Where } from './attempts.js';
-import { condition } from '../expressions.js';
+import { condition, expressionReason } from '../expressions.js';
+import { internalReason } from '../../records/reasons.js';
+import { unreachable } from '../../base/unreachable.js';
 import { recordNotRun, type Outcome } from '../stage-record.js';
 import type { RunState } from '../state.js';
 import { firstUnsuccessful, statusFunctions } from '../status-functions.js';
 
 const DEFAULT_IF = '${{ success() }}';
+const CANCELLED = { kind: 'cancelled' } as const;
+/** Not started because the run stops starting stages (an error elsewhere, or the record). */
+const STOPPED = { kind: 'needs' } as const;
 
 export interface ScopeInput {
   scope: Scope;
@@ -39,7 +44,8 @@ export function runScope(state: RunState, input: ScopeInput): Promise<Map<string
     const node = input.scope.byId.get(id);
     const o: Outcome = { status: file.status, outputs: file.outputs, continueOnError: node?.continueOnError ?? false, kept: true, attempts: file.attempts, durationMs: span(file), usage: file.usage, cost_usd: file.cost_usd };
     if (file.fingerprint) o.fingerprint = file.fingerprint;
-    if (file.reason) o.reason = file.reason;
+    // Only the name survives in the record; the reason's data was told in its message.
+    if (file.reason) o.reasonName = file.reason;
     if (file.message) o.message = file.message;
     settle(id, o);
   }
@@ -70,10 +76,14 @@ export function runScope(state: RunState, input: ScopeInput): Promise<Map<string
       active++;
       pendingCount--;
       void decide(state, node, outcomes, where())
-        .catch((err: unknown) => recordNotRun(state, node, { status: 'error', reason: 'config', message: `internal error: ${(err as Error).message}`, outputs: {} }, input.iteration))
+        // A throw here is a bug in the engine: `internal` (exit 70), never retried.
+        .catch((err: unknown) => {
+          const reason = internalReason(err);
+          return recordNotRun(state, node, { status: 'error', reason, message: `internal error: ${reason.error.message}`, outputs: {} }, input.iteration);
+        })
         .then((o) => {
           if (o.status === 'error' && !o.continueOnError) {
-            state.stopping ??= { path: node.path, message: `stage "${node.path}" ended in error (${o.reason ?? 'error'})`, record: false };
+            state.stopping ??= { path: node.path, message: `stage "${node.path}" ended in error (${o.reasonName ?? 'error'})`, record: false };
           }
           settle(node.id, o);
           active--;
@@ -103,8 +113,8 @@ function isKnown(input: ScopeInput, id: string): boolean {
 async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<string, Outcome>, where: Where): Promise<Outcome> {
   const notRun = (status: 'skipped' | 'cancelled' | 'error', reason: Outcome['reason'], message: string) =>
     recordNotRun(state, node, { status, reason, message, outputs: {} }, where.iteration);
-  if (state.signal.aborted) return notRun('cancelled', 'cancelled', 'not started: the run was interrupted');
-  if (state.stopping?.record) return notRun('skipped', 'needs', `not started: ${state.stopping.message}`);
+  if (state.signal.aborted) return notRun('cancelled', CANCELLED, 'not started: the run was interrupted');
+  if (state.stopping?.record) return notRun('skipped', STOPPED, `not started: ${state.stopping.message}`);
 
   const status = statusFunctions(node, outcomes, state.signal);
   let uses: ReadonlySet<string> = new Set(['success']);
@@ -113,7 +123,7 @@ async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<st
     go = status.success();
   } else {
     const cond = condition(node, 'if', node.if);
-    if (!cond.ok) return notRun('error', 'expression', cond.message);
+    if (!cond.ok) return notRun('error', expressionReason(cond), cond.message);
     uses = cond.value.uses;
     // As in GitHub Actions, a condition without a status function means `success() && (it)`.
     const implicit = uses.size === 0;
@@ -121,18 +131,18 @@ async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<st
       go = false;
     } else {
       const r = cond.value.test({ contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...(where.loop === undefined ? {} : { loop: where.loop }) }, status });
-      if (!r.ok) return notRun('error', 'expression', r.message);
+      if (!r.ok) return notRun('error', expressionReason(r), r.message);
       go = r.value;
     }
-    if (!go && !(implicit || uses.has('success'))) return notRun('skipped', 'if', `${node.if} was false`);
+    if (!go && !(implicit || uses.has('success'))) return notRun('skipped', { kind: 'if', condition: node.if }, `${node.if} was false`);
   }
   if (!go) {
     const first = firstUnsuccessful(node, outcomes);
-    if (first) return notRun('skipped', 'needs', `needs "${first.id}", which ${first.outcome ? describe(first.outcome.status) : 'did not run'}`);
-    return notRun('skipped', 'if', `${node.if} was false`);
+    if (first) return notRun('skipped', { kind: 'needs', need: first.id }, `needs "${first.id}", which ${first.outcome ? describe(first.outcome.status) : 'did not run'}`);
+    return notRun('skipped', { kind: 'if', condition: node.if }, `${node.if} was false`);
   }
   const haltOk = () => !state.stopping || (!state.stopping.record && (uses.has('always') || uses.has('failure')));
-  if (!haltOk()) return notRun('skipped', 'needs', `not started: ${state.stopping!.message}`);
+  if (!haltOk()) return notRun('skipped', STOPPED, `not started: ${state.stopping!.message}`);
 
   return runWithSlot(state, node, state.executors[node.kind], where, haltOk, outcomes);
 }
@@ -140,11 +150,11 @@ async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<st
 async function runWithSlot(state: RunState, node: StageNode, executor: StageExecutor, where: Where, haltOk: () => boolean, outcomes: ReadonlyMap<string, Outcome>): Promise<Outcome> {
   const notRun = (status: 'skipped' | 'cancelled', reason: Outcome['reason'], message: string) =>
     recordNotRun(state, node, { status, reason, message, outputs: {} }, where.iteration);
-  if (executor.holdsSlot && !(await state.slots.acquire(state.signal))) return notRun('cancelled', 'cancelled', 'not started: the run was interrupted');
+  if (executor.holdsSlot && !(await state.slots.acquire(state.signal))) return notRun('cancelled', CANCELLED, 'not started: the run was interrupted');
   try {
     // The run may have been interrupted or stopped while this stage waited for its slot.
-    if (state.signal.aborted) return notRun('cancelled', 'cancelled', 'not started: the run was interrupted');
-    if (!haltOk()) return notRun('skipped', 'needs', `not started: ${state.stopping!.message}`);
+    if (state.signal.aborted) return notRun('cancelled', CANCELLED, 'not started: the run was interrupted');
+    if (!haltOk()) return notRun('skipped', STOPPED, `not started: ${state.stopping!.message}`);
     return await runCached(state, node, executor, where, outcomes);
   } finally {
     if (executor.holdsSlot) state.slots.release();
@@ -176,6 +186,8 @@ async function runCached(state: RunState, node: StageNode, executor: StageExecut
 
 function describe(status: Outcome['status']): string {
   switch (status) {
+    case 'succeeded':
+      return 'succeeded';
     case 'failed':
       return 'failed';
     case 'error':
@@ -186,8 +198,8 @@ function describe(status: Outcome['status']): string {
       return 'was cancelled';
     case 'running':
       return 'did not finish';
-    case 'succeeded':
-      return status;
+    default:
+      return unreachable(status, 'status');
   }
 }
 
