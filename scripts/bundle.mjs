@@ -26,7 +26,7 @@ import { commandLoaders } from '../dist/cli/registry.js';
 
 const OUT = 'dist/bundle';
 const CLI = path.resolve('dist/cli');
-const EXTERNAL = ['execa', 'listr2', '@anthropic-ai/sdk', 'chokidar'];
+const EXTERNAL = ['execa', 'listr2', '@anthropic-ai/sdk', 'chokidar', '@anthropic-ai/sandbox-runtime'];
 const NAMES = [...commandLoaders.keys()];
 
 // Chunk names carry content hashes: without this, every build would leave the previous ones behind.

@@ -14,7 +14,9 @@ export type Reason =
   /** Addition to docs/running.md: a command with `parse: json` whose stdout is not JSON (status `failed`). */
   | 'parse'
   /** An answer cut off at max_tokens (docs/models-and-budgets.md), or one that does not match its output_schema. */
-  | 'output';
+  | 'output'
+  /** A stage asked for a sandbox this machine cannot provide (docs/sandbox.md); status `error`. */
+  | 'sandbox';
 
 
 interface Base {

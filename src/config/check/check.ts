@@ -2,6 +2,7 @@ import path from 'node:path';
 import { checkAgentCost } from './agent-cost.js';
 import { diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { checkAllowedCommands } from './command-reach.js';
+import { checkSandboxWrites } from './sandbox-writes.js';
 import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
 import { checkFiles } from '../files.js';
 import type { FactoryConfig, Stage } from '../generated/factory.js';
@@ -68,6 +69,7 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   diagnostics.push(...checkStageRules(loaded, root));
   diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd(), workspace));
   diagnostics.push(...checkAllowedCommands(loaded, root, workspace));
+  diagnostics.push(...checkSandboxWrites(loaded, config, root, workspace));
   const uses = checkUses(loaded, root, options);
   diagnostics.push(...uses.diagnostics);
   const unique = dedupe(diagnostics);
