@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { credentialPaths, sandboxRuntime } from './sandbox-runtime.js';
@@ -38,6 +38,8 @@ export async function confine(line: ProgramLine, policy: SandboxPolicy): Promise
   const started = await sandboxRuntime();
   if (!started.ok) return started;
   const runtime = started.runtime;
+  const missing = createWrites(policy.writes);
+  if (missing) return { ok: false, message: missing };
   const temp = mkdtempSync(path.join(os.tmpdir(), 'factory-sandbox-'));
   // 128 random bits, as the runtime requires of an id its proxy matches an allow list by.
   const commandId = randomBytes(16).toString('base64url');
@@ -63,6 +65,22 @@ export async function confine(line: ProgramLine, policy: SandboxPolicy): Promise
     release();
     return { ok: false, message: `the sandbox could not wrap the program: ${(err as Error).message}` };
   }
+}
+
+/**
+ * The sandbox can only open paths that exist (bubblewrap binds them): a `writes` entry not there
+ * yet is made, as a folder. undefined when all are there, or why one cannot be made.
+ */
+function createWrites(writes: readonly string[]): string | undefined {
+  for (const dir of writes) {
+    if (existsSync(dir)) continue;
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      return `sandbox writes "${dir}" does not exist and could not be created (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    }
+  }
+  return undefined;
 }
 
 /** A word for /bin/sh: single quotes, with any inside closed, escaped and reopened. */
