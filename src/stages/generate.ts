@@ -102,7 +102,7 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
     deny: createDenyMatcher(deny.value, models.holdoutGlobs),
     ...(writes.value ? { writes: createMatcher(writes.value) } : {}),
     ...(commands.value ? { commands: commands.value } : {}),
-    commandEnv: { ...environmentWithoutSecrets(ctx.processEnv as NodeJS.ProcessEnv), ...pipelineEnv },
+    commandEnv: { ...environmentWithoutSecrets(ctx.processEnv), ...pipelineEnv },
     signal: ctx.signal,
     ...(sandbox ? { sandbox } : {}),
   });
@@ -146,7 +146,8 @@ function agentResult(result: AgentResult): StageResult {
     case 'max_turns':
     case 'tool_errors':
       return stageError(result.reason, result.message ?? result.reason, outputs);
-    default:
+    case 'cancelled':
+    case undefined:
       return stageError('cancelled', result.message ?? 'cancelled', outputs);
   }
 }
@@ -155,7 +156,7 @@ function agentResult(result: AgentResult): StageResult {
 async function external(ctx: StageContext, models: ModelServices): Promise<StageResult> {
   const workspace = workspaceOf(ctx);
   if (!workspace.ok) return workspace.result;
-  const argv = ctx.render((ctx.node.def as GenerateStage).agent!.run as unknown as JsonValue, ['agent', 'run']);
+  const argv = ctx.render((ctx.node.def as GenerateStage).agent!.run, ['agent', 'run']);
   if (!argv.ok) return stageError('expression', `agent.run: ${argv.message}`);
   const system = renderText(ctx, 'system');
   if (!system.ok) return system.result;
