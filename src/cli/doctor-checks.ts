@@ -78,7 +78,7 @@ function programCheck(name: string, machine: Machine, fix: string): Check {
 }
 
 function providerChecks(pipeline: Pipeline, providers: ReadonlySet<string>, machine: Machine): Check[] {
-  const settings = (pipeline.config.providers ?? {}) as { anthropic?: { api_key_env?: string }; replay?: { cassette?: string } };
+  const settings = pipeline.config.providers ?? {};
   const out: Check[] = [];
   if (providers.has('anthropic')) {
     const name = settings.anthropic?.api_key_env ?? 'ANTHROPIC_API_KEY';
@@ -109,7 +109,7 @@ function sandboxChecks(machine: Machine): Check[] {
 function bubblewrapWorks(bwrap: string): Check {
   const r = spawnSync(bwrap, ['--ro-bind', '/', '/', '--dev', '/dev', '--unshare-net', '--', 'true'], { encoding: 'utf8', timeout: 10_000 });
   if (r.status === 0) return { ok: true, what: 'bubblewrap can make a sandbox here' };
-  const why = (r.stderr ?? '').trim().split('\n').at(-1) || r.error?.message || `exit ${r.status}`;
+  const why = r.stderr.trim().split('\n').at(-1) || r.error?.message || `exit ${String(r.status)}`;
   return { ok: false, what: `bubblewrap cannot make a sandbox here: ${why}`, fix: 'allow unprivileged user namespaces (sysctl -w kernel.unprivileged_userns_clone=1; on Ubuntu 24.04+ sysctl -w kernel.apparmor_restrict_unprivileged_userns=0), or in a container run it with --privileged or CAP_SYS_ADMIN' };
 }
 

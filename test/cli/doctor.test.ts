@@ -38,7 +38,7 @@ describe('factory doctor', () => {
     const dir = workspace(pipeline('providers:\n  replay:\n    cassette: missing.json\ndefaults:\n  provider: replay\n  model: claude-sonnet-4-5\n'));
     const r = runBuilt(['doctor'], dir, { ANTHROPIC_API_KEY: '' });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/✗ cassette missing\.json does not exist \(.*missing\.json\)\n    fix: record one with factory apply --record FILE/);
+    expect(r.stdout).toMatch(/✗ cassette missing\.json does not exist \(.*missing\.json\)\n {4}fix: record one with factory apply --record FILE/);
     expect(r.stdout).not.toContain('API key');
     expect(r.stdout).not.toContain('bwrap');
   });
@@ -47,6 +47,6 @@ describe('factory doctor', () => {
     const dir = workspace('version: 1\nstages:\n  a:\n    kind: command\n');
     const r = runBuilt(['doctor'], dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/factory\.yaml:3:3 error  stage "a" is missing the required key `run`/);
+    expect(r.stderr).toMatch(/factory\.yaml:3:3 error {2}stage "a" is missing the required key `run`/);
   });
 });
