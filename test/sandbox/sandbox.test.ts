@@ -111,8 +111,9 @@ describe('the agent and scenario steps are confined the same way', () => {
     await api.close();
   });
 
-  test("run_command and a scenario step cannot write outside, read ~/.ssh or connect; the record says why", async () => {
+  test("run_command, a scenario step and an external agent cannot write outside, read ~/.ssh or connect; the record says why", async () => {
     const outsideFile = path.join(m.outside, 'agent.txt');
+    const externalFile = path.join(m.outside, 'external.txt');
     const stepFile = path.join(m.outside, 'step.txt');
     const yaml = [
       'version: 1',
@@ -120,6 +121,7 @@ describe('the agent and scenario steps are confined the same way', () => {
       'defaults:\n  model: claude-sonnet-5-5\n  max_tokens: 256',
       'stages:',
       `  gen:\n    kind: generate\n    prompt: Try.\n    commands: ["touch *", "cat *", "node *"]\n`,
+      `  external:\n    kind: generate\n    needs: [gen]\n    if: \${{ always() }}\n    prompt: Escape.\n    agent:\n      run: [sh, -c, 'cat "$HOME/.ssh/id_ed25519" || echo x > ${externalFile}']\n`,
       `  check:\n    kind: scenario-validate\n    needs: [gen]\n    if: \${{ always() }}\n    feedback: full\n    scenarios: scenarios/*.yaml\n`,
     ].join('\n');
     const scenario = [
@@ -157,6 +159,12 @@ describe('the agent and scenario steps are confined the same way', () => {
     expect(inside!.content).toMatch(/^exit code 0/);
     expect(existsSync(outsideFile)).toBe(false);
     expect(existsSync(path.join(dir, 'made-by-agent.txt'))).toBe(true);
+
+    const external = runJson(dir).stages.external!;
+    expect(external).toMatchObject({ status: 'failed', reason: 'exit_code' });
+    expect(existsSync(externalFile)).toBe(false);
+    const externalErr = readFileSync(path.join(runDirOf(dir), 'stages', 'external.stderr'), 'utf8');
+    expect(externalErr).toMatch(/No such file or directory[\s\S]*Read-only file system/);
 
     const check = runJson(dir).stages.check!;
     expect(check).toMatchObject({ status: 'failed', reason: 'threshold' });
