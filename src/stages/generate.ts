@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createDenyMatcher, createMatcher } from '../workspace/matcher.js';
 import { runAgent, type AgentResult } from '../agent/loop.js';
 import { runExternalAgent } from '../agent/external.js';
+import { sandboxPolicy, sandboxUnavailable } from './sandbox-policy.js';
 import { buildTools, defaultToolNames, environmentWithoutSecrets } from '../agent/tools/index.js';
 import type { GenerateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
@@ -95,13 +96,18 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
   if (!commands.ok) return commands.result;
 
   const pipelineEnv = ctx.pipelineEnv.ok ? ctx.pipelineEnv.value : {};
-  const tools = buildTools(def.tools ?? defaultToolNames(commands.value), {
+  const toolNames = def.tools ?? defaultToolNames(commands.value);
+  const sandbox = toolNames.includes('run_command') ? sandboxPolicy(ctx, workspace.value) : undefined;
+  const unavailable = await sandboxUnavailable(sandbox);
+  if (unavailable) return unavailable;
+  const tools = buildTools(toolNames, {
     workspace: workspace.value,
     deny: createDenyMatcher(deny.value, models.holdoutGlobs),
     ...(writes.value ? { writes: createMatcher(writes.value) } : {}),
     ...(commands.value ? { commands: commands.value } : {}),
     commandEnv: { ...environmentWithoutSecrets(ctx.processEnv), ...pipelineEnv },
     signal: ctx.signal,
+    ...(sandbox ? { sandbox } : {}),
   });
   const systemText = system.value ?? DEFAULT_AGENT_SYSTEM;
   const request = baseRequest(models, systemText, [openingMessage(files.value.map(fileBlock), instruction.value ?? '')]);
@@ -153,6 +159,9 @@ async function external(ctx: StageContext, models: ModelServices): Promise<Stage
   const prompt = [system.value, ...files.value.map((f) => fileBlock(f).text), instruction.value].filter((s): s is string => s !== undefined && s !== '').join('\n\n');
   models.writePrompt(promptRecord({ system: system.value, files: files.value, sections: [['prompt', instruction.value ?? '']] }));
 
+  const sandbox = sandboxPolicy(ctx, workspace.value);
+  const unavailable = await sandboxUnavailable(sandbox);
+  if (unavailable) return unavailable;
   const before = models.snapshot();
   const pipelineEnv = ctx.pipelineEnv.ok ? ctx.pipelineEnv.value : {};
   const env: Record<string, string> = {};
@@ -165,6 +174,7 @@ async function external(ctx: StageContext, models: ModelServices): Promise<Stage
     signal: ctx.signal,
     env: { ...env, ...pipelineEnv },
     onOutput: (stream, chunk) => ctx.output(stream, chunk),
+    ...(sandbox ? { sandbox } : {}),
   });
   // A cost the agent reports is charged as reported; tokens without one are priced by the
   // stage's model (its `model`, else defaults'; validate requires one under a cost_usd budget).
