@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
-import { requireBuild, runCli, spawnCli } from './helpers.js';
+import { requireBuild, runInProcess, start } from '../../support/cli.js';
 
 const PIPELINE = `version: 1
 name: cli-demo
@@ -26,6 +26,9 @@ function workspace(text = PIPELINE): string {
   writeFileSync(path.join(dir, 'factory.yaml'), text);
   return dir;
 }
+
+/** In-process, with this process's environment: the commands the runs start need PATH. */
+const runCli = (args: string[], cwd: string) => runInProcess(args, cwd, { ...process.env, FACTORY_RETRY_BASE_MS: '5', CI: '1' });
 
 describe('factory apply options', () => {
   test.each(['--resume', '--run-id=r1'])('--watch with %s is refused: every rerun is a new run (exit 2)', async (flag) => {
@@ -119,8 +122,8 @@ describe('examples/build-and-test', () => {
     const dir = tempWorkspace();
     cpSync(source, dir, { recursive: true, filter: (src) => !/(\.factory|dist)$/.test(src) });
     mkdirSync(path.join(dir, '.factory'), { recursive: true });
-    const cli = spawnCli(['apply', '.', '--quiet'], dir);
-    const exit = await cli.exit;
+    const cli = start(['apply', '.', '--quiet'], dir);
+    const exit = await cli.done;
     expect(exit.code, cli.stderr()).toBe(0);
   });
 });

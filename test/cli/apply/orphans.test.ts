@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
-import { requireBuild, spawnCli, until } from './helpers.js';
+import { requireBuild, start, until } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 
@@ -37,7 +37,7 @@ stages:
         while :; do sleep 1; done
       fi
 `);
-    const first = spawnCli(['apply', '--json'], dir);
+    const first = start(['apply', '--json'], dir);
     await first.waitFor((e) => e.type === 'stage_started' && e.stage === 'long');
     await until(() => existsSync(path.join(dir, 'child.pid')));
     const pgid = Number(read(dir, 'pgid'));
@@ -45,12 +45,12 @@ stages:
     await until(() => existsSync(path.join(dir, '.factory', 'lock.groups')) && read(dir, '.factory/lock.groups').includes(`+${pgid} `));
 
     first.child.kill('SIGKILL');
-    await first.exit;
+    await first.done;
     expect(groupExists(pgid), 'the orphaned command runs on after kill -9').toBe(true);
 
     writeFileSync(path.join(dir, 'go'), '');
-    const resumed = spawnCli(['apply', '--resume', '--quiet'], dir);
-    const exit = await resumed.exit;
+    const resumed = start(['apply', '--resume', '--quiet'], dir);
+    const exit = await resumed.done;
     try {
       expect(exit.code, resumed.stderr()).toBe(0);
       expect(read(dir, 'seen'), 'the old group was gone before the stage ran again').toBe('gone');
@@ -65,8 +65,8 @@ stages:
   test('a finished run leaves no record of process groups, and a clean apply after it kills nothing', async () => {
     const dir = tempWorkspace();
     writeFileSync(path.join(dir, 'factory.yaml'), 'version: 1\nstages:\n  a:\n    kind: command\n    run: echo $$ > pgid\n');
-    const run = spawnCli(['apply', '--quiet'], dir);
-    expect((await run.exit).code, run.stderr()).toBe(0);
+    const run = start(['apply', '--quiet'], dir);
+    expect((await run.done).code, run.stderr()).toBe(0);
     expect(existsSync(path.join(dir, '.factory', 'lock.groups'))).toBe(false);
     expect(existsSync(path.join(dir, '.factory', 'lock'))).toBe(false);
   });

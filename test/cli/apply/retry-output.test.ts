@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { RunRecord } from '../../../src/records/types.js';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
-import { requireBuild, spawnCli } from './helpers.js';
+import { requireBuild, start } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 
@@ -27,8 +27,8 @@ describe('a timed-out attempt (the built CLI)', () => {
   test('the record says which attempt timed out, after what limit; outputs hold the last attempt, the log every attempt apart', async () => {
     const dir = tempWorkspace();
     writeFileSync(path.join(dir, 'factory.yaml'), flaky(2, 1));
-    const cli = spawnCli(['apply', '--json'], dir);
-    const exit = await cli.exit;
+    const cli = start(['apply', '--json'], dir);
+    const exit = await cli.done;
     expect(exit.code, cli.stderr()).toBe(0);
 
     const { run, stages } = record(dir);
@@ -53,8 +53,8 @@ describe('a timed-out attempt (the built CLI)', () => {
   test('when the last attempt times out too, the message says so for each attempt', async () => {
     const dir = tempWorkspace();
     writeFileSync(path.join(dir, 'factory.yaml'), flaky(9, 1));
-    const cli = spawnCli(['apply', '--quiet'], dir);
-    expect((await cli.exit).code).toBe(1);
+    const cli = start(['apply', '--quiet'], dir);
+    expect((await cli.done).code).toBe(1);
     const { run, stages } = record(dir);
     expect(run.stages.flaky).toMatchObject({
       status: 'error',

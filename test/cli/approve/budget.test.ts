@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeAnthropic, textMessage, type FakeAnthropic } from '../../support/fake-anthropic.js';
-import { cli, COMMAND, events, identityEnv, requireBuild, runDirOf, runJson, start, workspace } from './helpers.js';
+import { COMMAND, identityEnv, runDirOf, runJson, workspace } from './helpers.js';
+import { cli, events, requireBuild, start } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
-import { cli, COMMAND, identityEnv, requireBuild, start, workspace, type Running } from './helpers.js';
+import { COMMAND, identityEnv, workspace } from './helpers.js';
+import { cli, requireBuild, type Running, start } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 

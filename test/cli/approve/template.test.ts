@@ -1,9 +1,9 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { ROOT } from '../../support/cli.js';
+import { cli, requireBuild, ROOT, start } from '../../support/cli.js';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
-import { cli, COMMAND, identityEnv, requireBuild, runJson, start } from './helpers.js';
+import { COMMAND, identityEnv, runJson } from './helpers.js';
 
 beforeAll(requireBuild);
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { HAS_SCRIPT, identityEnv, ISO, requireBuild, runJson, startPty, workspace } from './helpers.js';
+import { identityEnv, ISO, runJson, workspace } from './helpers.js';
+import { HAS_SCRIPT, requireBuild, startPty } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 

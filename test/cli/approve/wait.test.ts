@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { cli, COMMAND, events, identityEnv, ISO, requireBuild, runDirOf, runJson, start, workspace } from './helpers.js';
+import { COMMAND, identityEnv, ISO, runDirOf, runJson, workspace } from './helpers.js';
+import { cli, events, requireBuild, start } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeAnthropic, textMessage, type FakeAnthropic } from '../../support/fake-anthropic.js';
-import { cli, COMMAND, identityEnv, requireBuild, runJson, start, workspace } from './helpers.js';
+import { COMMAND, identityEnv, runJson, workspace } from './helpers.js';
+import { cli, requireBuild, start } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeAnthropic, textMessage, truncatedToolUse, type FakeAnthropic, type RecordedRequest } from '../../support/fake-anthropic.js';
-import { apiEnv, cli, messagesOf, requireBuild, runJson, workspace } from '../models/helpers.js';
+import { apiEnv, messagesOf, runJson, workspace } from '../models/helpers.js';
+import { cli, requireBuild } from '../../support/cli.js';
 
 /**
  * docs/models-and-budgets.md through the built CLI and the real SDK: budgets hold under parallel calls, an

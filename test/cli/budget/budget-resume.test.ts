@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { loadRun } from '../../../src/records/read.js';
 import { startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic } from '../../support/fake-anthropic.js';
-import { apiEnv, BIN, cli, messagesOf, requireBuild, runJson, workspace } from '../models/helpers.js';
+import { apiEnv, messagesOf, runJson, workspace } from '../models/helpers.js';
+import { cli, requireBuild, start, until } from '../../support/cli.js';
 
 /**
  * docs/models-and-budgets.md across a crash: spend is journaled as the provider reports it, so a run killed
@@ -29,14 +29,6 @@ const journalText = (dir: string) => {
   return existsSync(folder) ? readdirSync(folder).map((f) => readFileSync(path.join(folder, f), 'utf8')).join('') : '';
 };
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 const YAML = `version: 1
 budget: { tokens: 5000 }
 defaults:
@@ -57,10 +49,10 @@ describe('kill -9 in the middle of a call, then --resume', () => {
       { reply: toolUseMessage([{ name: 'write_file', input: { path: 'notes.txt', content: 'hello' } }], { input_tokens: 120, output_tokens: 40 }), times: 1 },
       { reply: { stall: true, start: { input_tokens: 180, output_tokens: 0 } }, times: 1 },
     ]);
-    const child = spawn(process.execPath, [BIN, 'apply', '--json'], { cwd: dir, env: { ...process.env, CI: '1', NO_COLOR: '1', ...apiEnv(api.url) }, stdio: ['ignore', 'ignore', 'ignore'] });
-    await until(() => /"type":"model_usage"[^\n]*"input_tokens":180/.test(journalText(dir)), 'the stalled call to report its input tokens');
+    const child = start(['apply', '--json'], dir, apiEnv(api.url));
+    await until(() => /"type":"model_usage"[^\n]*"input_tokens":180/.test(journalText(dir)), 10_000, 'the stalled call to report its input tokens');
     child.kill('SIGKILL');
-    await new Promise((r) => child.once('close', r));
+    await child.done;
 
     const killed = loadRun(dir, readdirSync(path.join(dir, '.factory', 'runs'))[0]!);
     expect(killed.ok).toBe(true);

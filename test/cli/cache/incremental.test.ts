@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileS
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic } from '../../support/fake-anthropic.js';
-import { apiEnv, cli, hasToolResult, requireBuild, runJson, workspace } from '../models/helpers.js';
+import { apiEnv, hasToolResult, runJson, workspace } from '../models/helpers.js';
+import { cli, requireBuild } from '../../support/cli.js';
 
 /**
  * The stage cache through the built CLI (docs/cache-and-watch.md): fingerprints recorded, succeeded

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
-import { cli, requireBuild, runJson } from './helpers.js';
+import { runJson } from './helpers.js';
+import { cli, requireBuild } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 

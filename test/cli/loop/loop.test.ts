@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic, type RecordedRequest } from '../../support/fake-anthropic.js';
-import { cli, hasToolResult, isJudge, posts, requireBuild, runJson, workspace } from './helpers.js';
+import { hasToolResult, isJudge, posts, runJson, workspace } from './helpers.js';
+import { cli, requireBuild } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 

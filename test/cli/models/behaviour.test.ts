@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic } from '../../support/fake-anthropic.js';
-import { apiEnv, BIN, bodyText, cli, hasToolResult, messagesOf, requireBuild, runJson, toolResults, workspace } from './helpers.js';
+import { apiEnv, bodyText, hasToolResult, messagesOf, runJson, toolResults, workspace } from './helpers.js';
+import { cli, requireBuild, start } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 
@@ -35,15 +35,10 @@ describe('providers and records', () => {
   test('Ctrl-C in the middle of a stream cancels the stage and exits 130', async () => {
     const dir = workspace(`${head()}  plan:\n    kind: plan\n    prompt: Plan it.\n  after:\n    kind: plan\n    needs: [plan]\n    prompt: Never.\n`);
     api.script([{ reply: { ...textMessage('x'.repeat(4000)), chunkDelayMs: 20, chunkSize: 8 } }]);
-    const child = spawn(process.execPath, [BIN, 'apply', '--json'], { cwd: dir, env: { ...process.env, CI: '1', NO_COLOR: '1', ...apiEnv(api.url) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    await new Promise<void>((resolve) => {
-      const check = () => (out.includes('"type":"stage_output"') ? resolve() : setTimeout(check, 10));
-      check();
-    });
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const run = start(['apply', '--json'], dir, apiEnv(api.url));
+    await run.waitFor((e) => e.type === 'stage_output');
+    run.kill('SIGINT');
+    const { code } = await run.done;
     expect(code).toBe(130);
     const record = runJson(dir);
     expect(record.stages.plan).toMatchObject({ status: 'cancelled', reason: 'cancelled' });

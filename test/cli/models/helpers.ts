@@ -1,41 +1,10 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { RecordedRequest } from '../../support/fake-anthropic.js';
 import { latestRunDir, latestRunJson, workspaceWith } from '../../support/workspace-files.js';
 
-export const BIN = fileURLToPath(new URL('../../../bin/factory.js', import.meta.url));
-const DIST = fileURLToPath(new URL('../../../dist/bundle/factory.js', import.meta.url));
-
 /** A key shaped like a real one, so both the env-name and the key-shape redaction are exercised. */
 export const KEY = 'sk-ant-api03-TESTKEY0123456789abcdef';
-
-export function requireBuild(): void {
-  if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npm run build` before these tests');
-}
-
-export interface Done {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The built CLI, spawned asynchronously (the fake server answers from this same process). */
-export function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Done> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1', CI: '1', FACTORY_RETRY_BASE_MS: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** The environment that points the real SDK at the fake server. */
 export function apiEnv(url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

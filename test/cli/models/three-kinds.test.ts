@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic } from '../../support/fake-anthropic.js';
-import { apiEnv, bodyText, cli, filesUnder, hasToolResult, KEY, messagesOf, requireBuild, runDirOf, runJson, toolResults, workspace } from './helpers.js';
+import { apiEnv, bodyText, filesUnder, hasToolResult, KEY, messagesOf, runDirOf, runJson, toolResults, workspace } from './helpers.js';
+import { cli, requireBuild } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 

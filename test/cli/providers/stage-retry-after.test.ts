@@ -4,7 +4,8 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { MAX_STAGE_RETRY_AFTER_MS, retryWait } from '../../../src/engine/schedule/attempts.js';
 import { rateLimited, startFakeAnthropic, textMessage, type FakeAnthropic } from '../../support/fake-anthropic.js';
-import { apiEnv, cli, messagesOf, requireBuild, runJson, workspace } from '../models/helpers.js';
+import { apiEnv, messagesOf, runJson, workspace } from '../models/helpers.js';
+import { cli, requireBuild } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 

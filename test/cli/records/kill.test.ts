@@ -2,8 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { RunRecord } from '../../../src/records/types.js';
-import { requireBuild, spawnCli } from '../apply/helpers.js';
-import { runInProcess } from '../../support/cli.js';
+import { requireBuild, runInProcess, start } from '../../support/cli.js';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
 
 beforeAll(requireBuild);
@@ -55,14 +54,14 @@ describe('kill -9 at any moment (the built CLI)', () => {
       writeFileSync(path.join(dir, 'factory.yaml'), text);
       // Kill once this many stages have been reported finished on stdout (the journal has them first).
       const after = Math.floor(next() * STAGES);
-      const cli = spawnCli(['apply', '--json'], dir);
+      const cli = start(['apply', '--json'], dir);
       const seen = new Set<string>();
       await cli.waitFor((e) => {
         if (e.type === 'stage_finished') seen.add(String(e.stage));
         return e.type === 'run_started' && after === 0 ? true : seen.size >= after && after > 0;
       }, 60_000);
       cli.child.kill('SIGKILL');
-      const exit = await cli.exit;
+      const exit = await cli.done;
       expect(exit.signal, where).toBe('SIGKILL');
       const finishedBeforeKill = new Set(eventsOf(cli.stdout()).filter((e) => e.type === 'stage_finished').map((e) => e.stage!));
       const id = readdirSync(path.join(dir, '.factory', 'runs'))[0]!;
@@ -88,8 +87,8 @@ describe('kill -9 at any moment (the built CLI)', () => {
       const table = await runInProcess(['show', id], dir);
       expect(table.code, where).toBe(0);
 
-      const resumed = spawnCli(['apply', '--resume', '--json'], dir);
-      const end = await resumed.exit;
+      const resumed = start(['apply', '--resume', '--json'], dir);
+      const end = await resumed.done;
       expect(end.code, `${where}: ${resumed.stderr()}`).toBe(0);
       const events = eventsOf(resumed.stdout());
       expect(events[0]!.run, where).toBe(id);

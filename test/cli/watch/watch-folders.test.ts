@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { requireBuild, spawnCli, until, type Spawned } from '../apply/helpers.js';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
+import { requireBuild, type Running, start, until } from '../../support/cli.js';
 
 /**
  * `apply --watch` with a real chokidar watcher: a folder the run itself created (`mkdir -p gen`
@@ -11,12 +11,12 @@ import { tempWorkspace } from '../../support/pipeline-builder.js';
  */
 beforeAll(requireBuild);
 
-const running: Spawned[] = [];
+const running: Running[] = [];
 afterEach(async () => {
   for (const s of running.splice(0)) {
     if (s.child.exitCode === null && s.child.signalCode === null) {
       s.child.kill('SIGKILL');
-      await s.exit;
+      await s.done;
     }
   }
 });
@@ -36,7 +36,7 @@ describe('apply --watch and folders', () => {
   test('a folder the run created is its own write: no rerun; a folder someone else makes with a file in it is a change', async () => {
     const dir = tempWorkspace('factory-watch-folders-');
     writeFileSync(path.join(dir, 'factory.yaml'), PIPELINE);
-    const s = spawnCli(['apply', '--watch', '--json'], dir, { CI: '1' });
+    const s = start(['apply', '--watch', '--json'], dir, { CI: '1' });
     running.push(s);
     const events = () => s.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);
     const count = (type: string) => events().filter((e) => e.type === type).length;
@@ -55,6 +55,6 @@ describe('apply --watch and folders', () => {
     await sleep(1500);
     expect(count('run_started')).toBe(2);
     s.child.kill('SIGINT');
-    expect((await s.exit).code).toBe(130);
+    expect((await s.done).code).toBe(130);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { requireBuild, start, type Running } from '../approve/helpers.js';
 import { workspaceWith } from '../../support/workspace-files.js';
+import { requireBuild, type Running, start } from '../../support/cli.js';
 
 beforeAll(requireBuild);
 

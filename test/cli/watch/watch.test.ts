@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { requireBuild, spawnCli, until, type Spawned } from '../apply/helpers.js';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
+import { requireBuild, type Running, start, until } from '../../support/cli.js';
 
 /**
  * `apply --watch` through the built CLI, with real files and real chokidar events in temp
@@ -11,12 +11,12 @@ import { tempWorkspace } from '../../support/pipeline-builder.js';
  */
 beforeAll(requireBuild);
 
-const running: Spawned[] = [];
+const running: Running[] = [];
 afterEach(async () => {
   for (const s of running.splice(0)) {
     if (s.child.exitCode === null && s.child.signalCode === null) {
       s.child.kill('SIGKILL');
-      await s.exit;
+      await s.done;
     }
   }
 });
@@ -33,8 +33,8 @@ function workspace(yaml: string, files: Record<string, string> = {}): string {
 
 type Event = Record<string, unknown> & { type: string };
 
-function watch(dir: string, ...flags: string[]): Spawned & { events(): Event[]; count(type: string): number; runs(): Event[][] } {
-  const s = spawnCli(['apply', '--watch', '--json', ...flags], dir, { CI: '1' });
+function watch(dir: string, ...flags: string[]): Running & { events(): Event[]; count(type: string): number; runs(): Event[][] } {
+  const s = start(['apply', '--watch', '--json', ...flags], dir, { CI: '1' });
   running.push(s);
   const events = () => s.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Event);
   return Object.assign(s, {
@@ -57,9 +57,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Nothing more happens for a while (chokidar and the debounce settle well within it). */
 const settle = () => sleep(1200);
 
-async function stop(s: Spawned): Promise<number | null> {
+async function stop(s: Running): Promise<number | null> {
   s.child.kill('SIGINT');
-  const { code } = await s.exit;
+  const { code } = await s.done;
   return code;
 }
 
