@@ -5,25 +5,25 @@ import { buildPipeline, tempWorkspace } from '../../support/pipeline-builder.js'
 import { run } from '../../support/run-helpers.js';
 
 const cmd = (run: unknown, extra: Record<string, unknown> = {}) => ({ kind: 'command', run, retries: 0, ...extra });
-/** A stage that notes its start and end (ms since epoch) in <id>.times. */
-const timed = (id: string, ms: number, extra: Record<string, unknown> = {}) =>
-  cmd(`node -e "const fs=require('fs');const s=Date.now();setTimeout(()=>fs.writeFileSync('${id}.times',s+' '+Date.now()),${ms})"`, extra);
-const times = (dir: string, id: string) => readFileSync(path.join(dir, `${id}.times`), 'utf8').split(' ').map(Number) as [number, number];
+/** A stage that fails unless every stage it follows has finished (left its .done file), then leaves its own. */
+const after = (id: string, follows: string[], extra: Record<string, unknown> = {}) =>
+  cmd(`for f in ${follows.join(' ')}; do test -e $f.done || { echo "$f had not finished" >&2; exit 8; }; done; touch ${id}.done`, { needs: follows, ...extra });
+/**
+ * A stage that marks itself started and then waits for `partner` to have started too: both
+ * succeed only if they run at the same time (alone, it gives up after about 8 s with exit 9).
+ */
+const meets = (id: string, partner: string, follows: string[]) =>
+  cmd(`for f in ${follows.join(' ')}; do test -e $f.done || exit 8; done; touch ${id}.started; i=0; while [ ! -e ${partner}.started ]; do i=$((i+1)); [ $i -gt 400 ] && exit 9; sleep 0.02; done; touch ${id}.done`, { needs: follows });
 
 describe('scheduler', () => {
   test('needs order the stages; independent stages run in parallel', async () => {
     const dir = tempWorkspace();
     const r = await run(buildPipeline(dir, {
       concurrency: 4,
-      stages: { a: timed('a', 50), b: timed('b', 300, { needs: ['a'] }), c: timed('c', 300, { needs: ['a'] }), d: timed('d', 10, { needs: ['b', 'c'] }) },
+      stages: { a: cmd('touch a.done'), b: meets('b', 'c', ['a']), c: meets('c', 'b', ['a']), d: after('d', ['b', 'c']) },
     }));
+    for (const id of ['a', 'b', 'c', 'd']) expect(r.stage(id), id).toMatchObject({ status: 'succeeded' });
     expect(r.summary.exit_code).toBe(0);
-    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => times(dir, id));
-    expect(b![0]).toBeGreaterThanOrEqual(a![1]);
-    expect(c![0]).toBeGreaterThanOrEqual(a![1]);
-    expect(b![0]).toBeLessThan(c![1]); // b and c overlap
-    expect(c![0]).toBeLessThan(b![1]);
-    expect(d![0]).toBeGreaterThanOrEqual(Math.max(b![1], c![1]));
     expect(Object.keys(r.record.stages)).toEqual(['a', 'b', 'c', 'd']);
   });
 
