@@ -6,8 +6,10 @@
 //     the command in its own process group and, on SIGINT, sends it SIGTERM and waits for it;
 //   - a second Ctrl-C while a stage shrugs off SIGTERM: factory vs a Node process that exits on
 //     SIGINT;
-//   - a stage timeout on a command that ignores SIGTERM (timeout 200ms, then the 1.5 s grace
-//     period): `factory apply` vs GNU `timeout -k 1.5s 0.2s`.
+//   - a stage timeout on a command that ignores SIGTERM (timeout 1s, so that the command has set
+//     its trap on a busy machine too, then the 1.5 s grace period): `factory apply` vs a bare Node
+//     process that does the same to the command's process group (SIGTERM after 1 s, SIGKILL
+//     1.5 s later).
 // Figures only; nothing is asserted. Run `npm run build` first.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -59,12 +61,13 @@ async function stopTime(cmd, args, dir, { ready, signals, between = () => true, 
   return ms;
 }
 
-/** Wall time of a command run to its end. */
+/** Wall time of a command run to its end, which is its exit code or the signal that ended it. */
 function wallTime(cmd, args, dir, expectCode) {
   const start = now();
   const r = spawnSync(cmd, args, { cwd: dir, env, encoding: 'utf8' });
   const ms = now() - start;
-  if (r.status !== expectCode) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}, not ${expectCode}: ${r.stderr.slice(0, 500)}`);
+  const end = r.status ?? r.signal;
+  if (end !== expectCode) throw new Error(`${cmd} ${args.join(' ')} ended with ${end}, not ${expectCode}: ${r.stderr.slice(0, 500)}`);
   return ms;
 }
 
@@ -77,6 +80,14 @@ const RUNNER = `
 const { spawn } = require('node:child_process');
 const child = spawn('sh', ['-c', process.argv[1]], { detached: true, stdio: 'ignore' });
 process.on('SIGINT', () => { process.kill(-child.pid, 'SIGTERM'); child.once('close', () => process.exit(130)); });
+`;
+// The peer of a stage timeout: SIGTERM to the group after 1 s, SIGKILL 1.5 s later, exit 1 once it is gone.
+const TIMER = `
+const { spawn } = require('node:child_process');
+const child = spawn('sh', ['-c', process.argv[1]], { detached: true, stdio: 'ignore' });
+const term = setTimeout(() => process.kill(-child.pid, 'SIGTERM'), 1000);
+const kill = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 2500);
+child.once('close', () => { clearTimeout(term); clearTimeout(kill); process.exit(1); });
 `;
 const EXITER = "process.on('SIGINT', () => process.exit(130)); require('node:fs').writeFileSync('pid', String(process.pid)); setInterval(() => {}, 1000);";
 
@@ -92,8 +103,8 @@ const cases = {
       expectCode: 130,
     }),
   twicePeer: () => stopTime(process.execPath, ['-e', EXITER], folder({}), { ready: hasPid, signals: ['SIGINT'], expectCode: 130 }),
-  timeout: () => wallTime(process.execPath, [BIN, 'apply', '--quiet'], folder({ 'factory.yaml': pipeline(`    run: ${JSON.stringify(STUBBORN)}\n    timeout: 200ms\n    retries: 0\n`) }), 1),
-  timeoutPeer: () => wallTime('timeout', ['-k', '1.5s', '0.2s', 'sh', '-c', STUBBORN], folder({}), 137),
+  timeout: () => wallTime(process.execPath, [BIN, 'apply', '--quiet'], folder({ 'factory.yaml': pipeline(`    run: ${JSON.stringify(STUBBORN)}\n    timeout: 1s\n    retries: 0\n`) }), 1),
+  timeoutPeer: () => wallTime(process.execPath, ['-e', TIMER, STUBBORN], folder({}), 1),
 };
 
 // A stage left running by the "second Ctrl-C" case (factory exits at once, by design) is killed here.
@@ -118,4 +129,4 @@ const row = (label, k, peer, note) => console.log(`  ${label.padEnd(44)} ${fmt(m
 console.log('stopping (median of %d interleaved runs; load average %s)', RUNS, loadavg().map((x) => x.toFixed(2)).join(' '));
 row('Ctrl-C during a stage → exit', 'ctrlC', 'ctrlCPeer', 'goal: within 2 s (SPEC)');
 row('second Ctrl-C, stage ignoring SIGTERM → exit', 'twice', 'twicePeer', 'before the 1.5 s grace period ends');
-row('timeout 200ms, command ignoring SIGTERM', 'timeout', 'timeoutPeer', 'peer: timeout -k 1.5s 0.2s; factory adds its start-up');
+row('timeout 1s, command ignoring SIGTERM', 'timeout', 'timeoutPeer', 'factory adds its start-up (bench/validate)');
