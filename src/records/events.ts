@@ -17,6 +17,13 @@ export type Reason =
   | 'output';
 
 
+/** One choice of an approve stage (docs/human-gates.md). */
+export interface ChoiceOption {
+  id: string;
+  label: string;
+  description?: string;
+}
+
 interface Base {
   time: string;
   run: string;
@@ -51,6 +58,8 @@ export type EngineEvent =
       command: string;
       /** Addition to docs/running.md: the values shown beside the message (`show`; for a budget question: spent, the raise, what comes next). */
       show?: { label: string; value: JsonValue }[];
+      /** An approve stage's choices (`options`), answered with `--choice ID`. */
+      options?: ChoiceOption[];
     })
   | (Base & StageRef & {
       type: 'stage_finished';

@@ -3,6 +3,7 @@ import { checkAgentCost } from './agent-cost.js';
 import { diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { checkAllowedCommands } from './command-reach.js';
 import { checkProfiles } from './profiles.js';
+import { checkChoices } from './choices.js';
 import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
 import { checkFiles } from '../files.js';
 import type { FactoryConfig, Stage } from '../generated/factory.js';
@@ -43,6 +44,7 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   diagnostics.push(...checkUnits(loaded, config, root));
   diagnostics.push(...checkStageRules(loaded, root, options.outerProfiles ?? new Set()));
   diagnostics.push(...checkProfiles(loaded, root, options.outerProfiles ?? new Set()));
+  diagnostics.push(...checkChoices(loaded, root));
   diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd(), workspace));
   diagnostics.push(...checkAllowedCommands(loaded, root, workspace));
   const uses = checkUses(loaded, root, options, checkConfig);

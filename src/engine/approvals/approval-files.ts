@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../records/atomic.js';
 import { describeFsError } from '../../base/fs-error.js';
+import type { ChoiceOption } from '../../records/events.js';
 
 /**
  * The files through which a waiting run and `factory approve` talk, under
@@ -25,6 +26,8 @@ export interface AnswerRecord {
   iteration?: number;
   kind: QuestionKind;
   approved: boolean;
+  /** The option chosen, for an approve stage with `options`. */
+  choice?: string;
   comment: string | null;
   by: string | null;
   at: string;
@@ -40,6 +43,8 @@ export interface WaitingRecord {
   key: string;
   message: string;
   command: string;
+  /** An approve stage's choices: `factory approve --choice` takes one of their ids. */
+  options?: ChoiceOption[];
   pid: number;
   host: string;
   since: string;
