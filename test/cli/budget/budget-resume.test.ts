@@ -50,7 +50,7 @@ describe('kill -9 in the middle of a call, then --resume', () => {
       { reply: { stall: true, start: { input_tokens: 180, output_tokens: 0 } }, times: 1 },
     ]);
     const child = start(['apply', '--json'], dir, apiEnv(api.url));
-    await until(() => /"type":"model_usage"[^\n]*"input_tokens":180/.test(journalText(dir)), 10_000, 'the stalled call to report its input tokens');
+    await until(() => /"type":"model_usage"[^\n]*"input_tokens":180/.test(journalText(dir)), 20_000, 'the stalled call to report its input tokens');
     child.kill('SIGKILL');
     await child.done;
 
