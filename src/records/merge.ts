@@ -1,5 +1,6 @@
 import { RECORD_VERSION, type RunMeta, type StageFile } from './types.js';
 import { ZERO_USAGE, type Usage } from '../base/usage.js';
+import { isRecord } from '../base/is-record.js';
 
 /**
  * Records written on several machines merge (docs/export.md): every machine writes only its own
@@ -28,7 +29,7 @@ export function normalizeStageFile(raw: unknown): StageFile | undefined {
     ended_at: typeof f.ended_at === 'string' ? f.ended_at : null,
     attempts: typeof f.attempts === 'number' && Number.isFinite(f.attempts) ? f.attempts : 0,
     cached: f.cached === true,
-    outputs: f.outputs !== null && typeof f.outputs === 'object' && !Array.isArray(f.outputs) ? f.outputs : {},
+    outputs: isRecord(f.outputs) ? f.outputs : {},
     usage: normalizeUsage(f.usage),
     cost_usd: typeof f.cost_usd === 'number' && Number.isFinite(f.cost_usd) && f.cost_usd >= 0 ? f.cost_usd : 0,
     fingerprint: typeof f.fingerprint === 'string' ? f.fingerprint : null,

@@ -2,6 +2,7 @@ import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } fr
 import path from 'node:path';
 import { RunFold } from './fold.js';
 import { describeFsError } from '../base/fs-error.js';
+import { isRecord } from '../base/is-record.js';
 import { RunJournalReader } from './journal.js';
 import { mergedRunMeta, normalizeStageFile } from './merge.js';
 import { journalDir, runDir, runJson, runsDir, stagesDir } from './paths.js';
@@ -76,6 +77,7 @@ export class RunFollower {
 }
 
 /** run.json of the earlier layout, checked: 'absent', why it cannot be read, or the record. */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- 'absent' is named for the reader; any other string says why it cannot be read
 function readRunJson(dir: string): RunRecord | 'absent' | string {
   const file = runJson(dir);
   let text: string;
@@ -94,7 +96,7 @@ function readRunJson(dir: string): RunRecord | 'absent' | string {
   const r = raw as Partial<RunRecord> | null;
   if (r === null || typeof r !== 'object' || Array.isArray(r)) return `${file} is not a run record: not a JSON object`;
   if (typeof r.started_at !== 'string' || typeof r.status !== 'string') return `${file} is not a run record: it has no "status" and "started_at"`;
-  if (r.stages !== undefined && (r.stages === null || typeof r.stages !== 'object' || Array.isArray(r.stages))) return `${file} is not a run record: "stages" is not an object`;
+  if (r.stages !== undefined && !isRecord(r.stages)) return `${file} is not a run record: "stages" is not an object`;
   return r as RunRecord;
 }
 
@@ -123,6 +125,7 @@ function withRunJson(dir: string, files: StageFile[]): StageFile[] {
 /** Stages named by run.json first (its order), each replaced by its own file; then files it does not know. */
 function mergeStages(meta: RunRecord, files: readonly StageFile[]): StageFile[] {
   const byPath = new Map<string, StageFile>();
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- loadRun lets a run.json without "stages" through
   for (const [p, s] of Object.entries(meta.stages ?? {})) {
     const file = normalizeStageFile({ kind: 'command', ...s, path: p });
     if (file) byPath.set(p, file);
