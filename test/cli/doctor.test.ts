@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { runBuilt } from '../support/cli.js';
-import { requireBuild, workspace } from '../cli-models/helpers.js';
-import { pathWithoutBubblewrap } from '../sandbox/helpers.js';
+import { requireBuild, runBuilt } from '../support/cli.js';
+import { workspace } from './models/helpers.js';
+import { pathWithoutBubblewrap } from './sandbox/helpers.js';
 
 /** `factory doctor` through the built CLI: one line per need, ✓ or ✗ with the fix, exit 0 or 1. */
 beforeAll(requireBuild);
