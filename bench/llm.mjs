@@ -6,8 +6,11 @@
 //  2. the engine's overhead per agent turn: a generate stage of TURNS tool turns against the
 //     same number of bare SDK calls (streaming, as the provider makes them) to the same server,
 //     as ms per turn and a ratio;
-//  3. the prompt estimates against the tokenizer;
-//  4. an MCP tool call against a built-in one in the same stage, and an MCP server's start.
+//  3. prompt estimates against the tokenizer;
+//  4. the sandbox's cost: a run_command (SANDBOX_CALLS turns of `true`) and a chain of
+//     SANDBOX_CALLS command stages, sandboxed against unsandboxed in the same run, as ms per
+//     program and a ratio (needs bubblewrap, socat and ripgrep; skipped with a note without them);
+//  5. an MCP tool call against a built-in one in the same stage, and an MCP server's start.
 // Figures only; nothing is asserted. Run `npm run build` first.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -147,7 +150,57 @@ stages:
   }
 }
 
-// 4. An MCP tool call against a built-in tool call, in the same run and the same stage: the
+// 4. The sandbox's overhead per program, sandboxed against unsandboxed, same run, same machine.
+{
+  const N = Number(process.env.SANDBOX_CALLS ?? 10);
+  const { findProgram } = await import('../dist/base/find-program.js');
+  const missing = ['bwrap', 'socat', 'rg'].filter((p) => !findProgram(p, process.env.PATH));
+  if (process.platform !== 'linux' || missing.length > 0) {
+    console.log(`sandbox overhead: skipped (${process.platform !== 'linux' ? process.platform : `no ${missing.join(', ')}`})`);
+  } else {
+    const reply = (req) => {
+      const turns = (req.body?.messages ?? []).filter((m) => m.role === 'assistant').length;
+      if (turns >= N) return textMessage('Done.', { input_tokens: 200, output_tokens: 5 });
+      return toolUseMessage([{ name: 'run_command', input: { command: 'true' } }], { input_tokens: 200, output_tokens: 20 });
+    };
+    const api = await startFakeAnthropic({ rules: [{ reply }] });
+    const agent = (sandbox) => workspace(`version: 1
+name: sandbox-agent
+sandbox: ${sandbox}
+defaults: { model: claude-sonnet-5-5, max_tokens: 256 }
+stages:
+  gen: { kind: generate, prompt: Run true., commands: ["true"], max_turns: ${N + 5} }
+`);
+    const chain = (sandbox) => workspace(`version: 1
+name: sandbox-commands
+sandbox: ${sandbox}
+stages:
+  warm: { kind: command, run: ["true"] }
+${Array.from({ length: N }, (_, i) => `  c${i}: { kind: command, needs: [${i === 0 ? 'warm' : `c${i - 1}`}], run: ["true"] }`).join('\n')}
+`);
+    const stageMs = (events, pick) => events.filter((e) => e.type === 'stage_finished' && pick(e.stage)).reduce((sum, e) => sum + e.duration_ms, 0);
+    const dirs = { agent: { on: agent(true), off: agent(false) }, chain: { on: chain(true), off: chain(false) } };
+    const ms = { agent: { on: [], off: [] }, chain: { on: [], off: [] }, first: [] };
+    for (let i = 0; i < REPEAT; i++) {
+      // Interleaved, so that a change in the machine's load falls on both sides.
+      for (const side of ['off', 'on']) {
+        const a = await apply(dirs.agent[side], api.url);
+        ms.agent[side].push(stageMs(a.events, (s) => s === 'gen') / N);
+        const c = await apply(dirs.chain[side], api.url);
+        ms.chain[side].push(stageMs(c.events, (s) => s !== 'warm') / N);
+        if (side === 'on') ms.first.push(stageMs(c.events, (s) => s === 'warm'));
+      }
+    }
+    await api.close();
+    const line = (name, on, off) => console.log(`  ${name}: ${on.toFixed(1)} ms sandboxed, ${off.toFixed(1)} ms not: +${(on - off).toFixed(1)} ms per program (ratio ${(on / off).toFixed(2)}×)`);
+    console.log(`sandbox overhead (${N} programs of \`true\` per run, median of ${REPEAT}):`);
+    line('run_command turn (model call included)', median(ms.agent.on), median(ms.agent.off));
+    line('command stage', median(ms.chain.on), median(ms.chain.off));
+    console.log(`  first sandboxed program of a run (starts the runtime's proxies): ${fmt(median(ms.first))}`);
+  }
+}
+
+// 5. An MCP tool call against a built-in tool call, in the same run and the same stage: the
 //    agent alternates read_file and server-everything's `echo` over stdio (the real server),
 //    TURNS turns; each call's time is the `ms` of its tool_result in the stage's transcript.
 //    Also the server's start, as a stage that starts it against the same stage without MCP tools.

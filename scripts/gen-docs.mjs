@@ -6,7 +6,7 @@
 //   node scripts/gen-docs.mjs           write docs/configuration.md
 //   node scripts/gen-docs.mjs --check   exit 1 when docs/configuration.md is not what it would write
 //
-// test/docs/reference.test.ts runs the check, so `npm test` fails on a stale reference.
+// test/docs/docs.test.ts runs the check, so `npm test` fails on a stale reference.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { runProcess } from './process.js';
 import type { Usage } from '../base/usage.js';
 import type { Reason } from '../records/reasons.js';
+import { SANDBOX_REFUSED, type SandboxPolicy } from '../process/sandbox.js';
 
 /**
  * `agent: { run: [argv...] }`: a generate stage handed to an external coding agent CLI. The
@@ -27,6 +28,8 @@ export interface ExternalAgentOptions {
   /** The agent's whole environment; default: the process's (it needs its own API key). */
   env?: Record<string, string>;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
+  /** Confines the agent (process/sandbox.ts). */
+  sandbox?: SandboxPolicy;
 }
 
 export type ExternalAgentResult =
@@ -43,7 +46,7 @@ export type ExternalAgentResult =
     }
   | {
       ok: false;
-      reason: Extract<Reason, { kind: 'spawn' | 'timeout' | 'cancelled' }>;
+      reason: Extract<Reason, { kind: 'spawn' | 'sandbox' | 'timeout' | 'cancelled' }>;
       message: string;
       usage?: Usage;
       cost_usd?: number;
@@ -70,8 +73,9 @@ export async function runExternalAgent(options: ExternalAgentOptions): Promise<E
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     maxOutputBytes: MAX_STDOUT_BYTES,
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+    ...(options.sandbox ? { sandbox: options.sandbox } : {}),
   });
-  if (!result.started) return { ok: false, reason: { kind: 'spawn', program: file }, message: result.message, stdout: '', stderr: '' };
+  if (!result.started) return { ok: false, reason: result.code === SANDBOX_REFUSED ? { kind: 'sandbox' } : { kind: 'spawn', program: file }, message: result.message, stdout: '', stderr: '' };
   const parsed = parseAgentOutput(result.stdout);
   const stderr = result.stderr.length > MAX_STDERR_BYTES ? result.stderr.slice(-MAX_STDERR_BYTES) : result.stderr;
   const charged = { ...(parsed.usage ? { usage: parsed.usage } : {}), ...(parsed.cost_usd !== undefined ? { cost_usd: parsed.cost_usd } : {}) };

@@ -1,5 +1,6 @@
 import { CappedCapture } from '../process/capture.js';
 import { terminateGroup, type GroupKiller } from '../process/process-group.js';
+import { confine, SANDBOX_REFUSED, type SandboxPolicy } from '../process/sandbox.js';
 import { EXECA_OPTIONS, loadExeca, trackGroup } from '../process/spawn.js';
 
 /**
@@ -22,6 +23,8 @@ export interface ProcessRequest {
   /** Bytes of each stream kept: the first quarter and the last three quarters (an agent reads the end: the failures). */
   maxOutputBytes: number;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Uint8Array) => void;
+  /** Run it confined (process/sandbox.ts); when it cannot be, it does not start (code ESANDBOX). */
+  sandbox?: SandboxPolicy;
 }
 
 export type ProcessResult =
@@ -38,8 +41,16 @@ export type ProcessResult =
   | { started: false; code: string | undefined; message: string };
 
 export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
+  let line = { file: req.file, args: [...req.args] };
+  let release = () => {};
+  if (req.sandbox) {
+    const confined = await confine(req, req.sandbox);
+    if (!confined.ok) return { started: false, code: SANDBOX_REFUSED, message: `could not start "${req.file}": ${confined.message}` };
+    line = confined;
+    release = confined.release;
+  }
   const execa = await loadExeca();
-  const child = execa(req.file, [...req.args], {
+  const child = execa(line.file, line.args, {
     ...EXECA_OPTIONS,
     cwd: req.cwd,
     env: req.env,
@@ -85,6 +96,7 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
         }, req.timeoutMs);
 
   const result = await child;
+  release();
   req.signal.removeEventListener('abort', onAbort);
   if (timer) clearTimeout(timer);
   killer?.done();

@@ -30,6 +30,7 @@ import type { Outcome } from './stage-record.js';
 import { emit, journal, type RunState } from './state.js';
 import type { WorkspaceHooks } from '../workspace/tracker.js';
 import type { RunSummary, StageSummary } from './summary.js';
+import { stopSandbox } from '../process/sandbox-runtime.js';
 
 export interface RunOptions {
   sink: EventSink;
@@ -114,6 +115,8 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
   try {
     return await runLocked(pipeline, options, signal, id, record);
   } finally {
+    // The sandbox's proxies, if a stage started them, would keep factory running.
+    await stopSandbox();
     lock.release();
   }
 }

@@ -1,4 +1,5 @@
 import { groupEnded, groupStarted } from '../records/process-groups.js';
+import { confine, SANDBOX_REFUSED, type SandboxPolicy } from './sandbox.js';
 import { helperPool, warmSpawnHelpers, type HelperPool } from './spawner-pool.js';
 
 /**
@@ -53,6 +54,8 @@ export interface SpawnRequest {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** Run it confined (sandbox.ts); when it cannot be, it does not run and ends with code ESANDBOX. */
+  sandbox?: SandboxPolicy;
 }
 
 /** How a program ended, with the fields of execa's result that command stages read. */
@@ -99,10 +102,26 @@ export const EXECA_OPTIONS = {
 
 /** Starts the program; resolves once it runs (pid known) or could not start (awaiting it says why). */
 export async function spawnCommand(req: SpawnRequest): Promise<Started> {
+  let release = () => {};
+  let line = req;
+  if (req.sandbox) {
+    const confined = await confine(req, req.sandbox);
+    if (!confined.ok) return refused(confined.message);
+    release = confined.release;
+    line = { file: confined.file, args: confined.args, cwd: req.cwd, env: req.env };
+  }
   const pool = spawnHelpers();
-  const started = await (pool ? pool.start(req) : spawnHere(req));
+  const started = await (pool ? pool.start(line) : spawnHere(line));
   trackGroup(started.child);
+  started.child.then(release, release);
   return started;
+}
+
+/** A program that was not started because it could not be confined: awaiting it says why. */
+export function refused(message: string): Started {
+  const result: SpawnResult = { code: SANDBOX_REFUSED, originalMessage: message };
+  const child: Subprocess = { stdout: null, stderr: null, then: (done, failed) => Promise.resolve(result).then(done, failed) };
+  return { child };
 }
 
 /**

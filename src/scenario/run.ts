@@ -4,6 +4,7 @@ import { checkSetup, checkStep, type Failure } from './expect.js';
 import type { JudgeOutcome } from './judge.js';
 import { runStep, type StepRun } from './steps.js';
 import type { ModelCallReason } from '../records/reasons.js';
+import type { SandboxPolicy } from '../process/sandbox.js';
 
 /** One step as the record keeps it (and as the judge reads it). */
 export interface StepRecord {
@@ -28,6 +29,8 @@ export interface ScenarioRunResult {
 export interface ScenarioRunOptions {
   workspace: string;
   env: Record<string, string>;
+  /** Confines setup commands and steps. */
+  sandbox?: SandboxPolicy;
   /** The stage's `timeout`: the limit of one scenario run (setup, steps), in ms. */
   scenarioTimeoutMs: number | undefined;
   signal: AbortSignal;
@@ -57,7 +60,7 @@ export async function runScenario(scenario: Scenario, run: number, options: Scen
     const own = stepTimeout === undefined ? undefined : durationMs(stepTimeout);
     const left = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
     const timeoutMs = own === undefined ? left : left === undefined ? own : Math.min(own, left);
-    return runStep(command, { cwd: options.workspace, env: options.env, timeoutMs, signal: options.signal });
+    return runStep(command, { cwd: options.workspace, env: options.env, timeoutMs, signal: options.signal, ...(options.sandbox ? { sandbox: options.sandbox } : {}) });
   };
   const cut = (r: StepRun) => r.timedOut || r.cancelled;
 

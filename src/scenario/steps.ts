@@ -1,6 +1,7 @@
 import { CappedCapture } from '../process/capture.js';
 import { terminateGroup, type GroupKiller } from '../process/process-group.js';
 import { spawnCommand } from '../process/spawn.js';
+import { SANDBOX_REFUSED, type SandboxPolicy } from '../process/sandbox.js';
 
 /** Bytes of each stream a step keeps (for expectations, the judge's transcript and feedback). */
 export const STEP_OUTPUT_CAP = 64 * 1024;
@@ -27,6 +28,8 @@ export interface StepOptions {
   /** Milliseconds; undefined for none. */
   timeoutMs: number | undefined;
   signal: AbortSignal;
+  /** Confines the command (process/sandbox.ts). */
+  sandbox?: SandboxPolicy;
 }
 
 /** Shows an argv the way a shell user would type it. */
@@ -47,7 +50,7 @@ export async function runStep(run: string | readonly string[], options: StepOpti
   if (options.signal.aborted) return { ...base, exitCode: null, cancelled: true, durationMs: 0 };
   const stdout = new CappedCapture(STEP_OUTPUT_CAP);
   const stderr = new CappedCapture(STEP_OUTPUT_CAP);
-  const { child } = await spawnCommand({ file, args: [...args], cwd: options.cwd, env: options.env });
+  const { child } = await spawnCommand({ file, args: [...args], cwd: options.cwd, env: options.env, ...(options.sandbox ? { sandbox: options.sandbox } : {}) });
   child.stdout?.on('data', (chunk: Uint8Array) => stdout.add(chunk));
   child.stderr?.on('data', (chunk: Uint8Array) => stderr.add(chunk));
   let killer: GroupKiller | undefined;
@@ -74,6 +77,7 @@ export async function runStep(run: string | readonly string[], options: StepOpti
     durationMs: Date.now() - started,
   };
   if (result.exitCode === undefined && result.signal === undefined) {
+    if (result.code === SANDBOX_REFUSED) return { ...out, exitCode: null, spawnError: `could not start "${command}" in the sandbox: ${result.originalMessage ?? 'unknown error'}` };
     const why = result.code === 'ENOENT' ? 'no such program' : result.code === 'EACCES' ? 'not executable' : (result.originalMessage ?? result.code ?? 'unknown error');
     return { ...out, exitCode: null, spawnError: `could not start ${typeof run === 'string' ? 'the shell /bin/sh' : `"${file}"`}: ${why}` };
   }

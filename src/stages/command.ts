@@ -6,6 +6,8 @@ import { CappedCapture } from '../process/capture.js';
 import { commandEnv } from './command-env.js';
 import { terminateGroup, type GroupKiller } from '../process/process-group.js';
 import { spawnCommand } from '../process/spawn.js';
+import { confinementNote, SANDBOX_REFUSED } from '../process/sandbox.js';
+import { sandboxPolicy } from './sandbox-policy.js';
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 import { expressionReason } from '../engine/expressions.js';
 import type { Reason } from '../records/reasons.js';
@@ -32,7 +34,8 @@ export const commandExecutor: StageExecutor = {
     const json = def.parse === 'json';
     const stdout = new CappedCapture(undefined, { keepFull: json });
     const stderr = new CappedCapture();
-    const { child } = await spawnCommand({ file, args, cwd: cwd.value, env: env.env });
+    const sandbox = sandboxPolicy(ctx, ctx.pipeline.dir);
+    const { child } = await spawnCommand({ file, args, cwd: cwd.value, env: env.env, ...(sandbox ? { sandbox } : {}) });
     child.stdout?.on('data', (chunk: Uint8Array) => {
       stdout.add(chunk);
       ctx.output('stdout', chunk);
@@ -52,6 +55,7 @@ export const commandExecutor: StageExecutor = {
     ctx.signal.removeEventListener('abort', onAbort);
     killer?.done();
 
+    if (result.code === SANDBOX_REFUSED) return fail('error', { kind: 'sandbox' }, result.originalMessage ?? 'the sandbox could not start');
     if (result.exitCode === undefined && result.signal === undefined) {
       return fail('error', { kind: 'spawn', program: file }, spawnMessage(file, typeof def.run === 'string', result.code, result.originalMessage));
     }
@@ -63,7 +67,8 @@ export const commandExecutor: StageExecutor = {
     if (json) outputs.json = null;
     const successCodes: readonly number[] = def.success_codes ?? [0];
     if (result.exitCode === undefined || !successCodes.includes(result.exitCode)) {
-      return { status: 'failed', reason: { kind: 'exit_code', code: result.exitCode ?? null, ...(result.signal ? { signal: result.signal } : {}) }, message: exitMessage(result.exitCode, result.signal, stderr.text()), outputs };
+      const message = exitMessage(result.exitCode, result.signal, stderr.text());
+      return { status: 'failed', reason: { kind: 'exit_code', code: result.exitCode ?? null, ...(result.signal ? { signal: result.signal } : {}) }, message: sandbox ? `${message} (${confinementNote(sandbox)})` : message, outputs };
     }
     if (json) {
       const parsed = parseJson(stdout);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createDenyMatcher, createMatcher } from '../workspace/matcher.js';
 import { runAgent, type AgentResult } from '../agent/loop.js';
 import { runExternalAgent } from '../agent/external.js';
+import { sandboxPolicy, sandboxUnavailable } from './sandbox-policy.js';
 import { buildTools, defaultToolNames, environmentWithoutSecrets, ToolNameTaken, type ToolSet } from '../agent/tools/index.js';
 import { clashOf, splitTools, stageMcpTools, webToolDefinitions } from './agent-tools.js';
 import type { GenerateStage } from '../config/generated/factory.js';
@@ -97,6 +98,9 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
 
   const pipelineEnv = ctx.pipelineEnv.ok ? ctx.pipelineEnv.value : {};
   const kinds = splitTools(def.tools ?? defaultToolNames(commands.value));
+  const sandbox = kinds.builtins.includes('run_command') ? sandboxPolicy(ctx, workspace.value) : undefined;
+  const unavailable = await sandboxUnavailable(sandbox);
+  if (unavailable) return unavailable;
   const web = webToolDefinitions(ctx, models.provider, kinds.web);
   if (!web.ok) return web.result;
   const mcp = await stageMcpTools(ctx, kinds.mcp);
@@ -111,6 +115,7 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
       commandEnv: { ...environmentWithoutSecrets(ctx.processEnv), ...pipelineEnv },
       signal: ctx.signal,
       extra: mcp.value,
+      ...(sandbox ? { sandbox } : {}),
     });
   } catch (err) {
     if (!(err instanceof ToolNameTaken)) throw err;
@@ -170,6 +175,9 @@ async function external(ctx: StageContext, models: ModelServices): Promise<Stage
   const prompt = [system.value, ...files.value.map((f) => fileBlock(f).text), instruction.value].filter((s): s is string => s !== undefined && s !== '').join('\n\n');
   models.writePrompt(promptRecord({ system: system.value, files: files.value, sections: [['prompt', instruction.value ?? '']] }));
 
+  const sandbox = sandboxPolicy(ctx, workspace.value);
+  const unavailable = await sandboxUnavailable(sandbox);
+  if (unavailable) return unavailable;
   const before = models.snapshot();
   const pipelineEnv = ctx.pipelineEnv.ok ? ctx.pipelineEnv.value : {};
   const env: Record<string, string> = {};
@@ -182,6 +190,7 @@ async function external(ctx: StageContext, models: ModelServices): Promise<Stage
     signal: ctx.signal,
     env: { ...env, ...pipelineEnv },
     onOutput: (stream, chunk) => ctx.output(stream, chunk),
+    ...(sandbox ? { sandbox } : {}),
   });
   // A cost the agent reports is charged as reported; tokens without one are priced by the
   // stage's model (its `model`, else defaults'; validate requires one under a cost_usd budget).

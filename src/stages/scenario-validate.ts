@@ -9,6 +9,7 @@ import { loadScenarios } from '../scenario/load.js';
 import { stageOutputs, tally, type FeedbackLevel, type ScenarioResult } from '../scenario/results.js';
 import { runScenario } from '../scenario/run.js';
 import { commandEnv } from './command-env.js';
+import { sandboxPolicy, sandboxUnavailable } from './sandbox-policy.js';
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 import { addUsage } from '../base/usage.js';
 import { ZERO_USAGE, type Usage } from '../base/usage.js';
@@ -41,6 +42,9 @@ export const scenarioValidateExecutor: StageExecutor = {
     if (!loaded.ok) return fail({ kind: 'config' }, loaded.message);
     const env = commandEnv(ctx, undefined);
     if (!env.ok) return fail(expressionReason(env), env.message);
+    const sandbox = sandboxPolicy(ctx, ctx.pipeline.dir);
+    const unavailable = await sandboxUnavailable(sandbox);
+    if (unavailable) return unavailable;
 
     const level: FeedbackLevel = def.feedback ?? 'names';
     const threshold = def.threshold ?? 1;
@@ -60,6 +64,7 @@ export const scenarioValidateExecutor: StageExecutor = {
         const r = await runScenario(scenario, run, {
           workspace: ctx.pipeline.dir,
           env: env.env,
+          ...(sandbox ? { sandbox } : {}),
           scenarioTimeoutMs: ctx.node.timeoutMs,
           signal: ctx.signal,
           judge: (rubric, transcript, model) => judge.score(rubric, transcript, model, { scenario: scenario.name, run }),

@@ -11,7 +11,7 @@ type CallOptions = Parameters<AgentModel['call']>[1];
 
 /**
  * A test double for the model the agent talks to (the engine's model services, which budget and
- * number the calls: test/cli-models covers them over HTTP): answers from a script, recording what it was sent.
+ * number the calls: test/cli/models covers them over HTTP): answers from a script, recording what it was sent.
  */
 class ScriptedModel implements AgentModel {
   readonly requests: ModelRequest[] = [];

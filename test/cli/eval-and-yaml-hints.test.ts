@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { requireBuild } from '../approve/helpers.js';
-import { runBuilt } from '../support/cli.js';
+import { requireBuild, runBuilt } from '../support/cli.js';
 import { workspaceWith } from '../support/workspace-files.js';
 
 beforeAll(requireBuild);

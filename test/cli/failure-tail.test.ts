@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { cli, HAS_SCRIPT, requireBuild, startPty } from '../approve/helpers.js';
-import { runBuilt } from '../support/cli.js';
+import { cli, HAS_SCRIPT, requireBuild, runBuilt, startPty } from '../support/cli.js';
 import { workspaceWith } from '../support/workspace-files.js';
 
 beforeAll(requireBuild);

@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { HAS_SCRIPT, requireBuild, startPty } from '../approve/helpers.js';
-import { runBuilt } from '../support/cli.js';
+import { HAS_SCRIPT, requireBuild, runBuilt, startPty } from '../support/cli.js';
 
 beforeAll(requireBuild);
 

@@ -2,8 +2,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { requireBuild } from '../approve/helpers.js';
-import { runBuilt } from '../support/cli.js';
+import { requireBuild, runBuilt } from '../support/cli.js';
 import { tempWorkspace } from '../support/pipeline-builder.js';
 import { latestRunJson } from '../support/workspace-files.js';
 

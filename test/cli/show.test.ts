@@ -1,8 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { requireBuild } from '../approve/helpers.js';
-import { runBuilt } from '../support/cli.js';
+import { requireBuild, runBuilt } from '../support/cli.js';
 import { latestRunJson, workspaceWith } from '../support/workspace-files.js';
 
 beforeAll(requireBuild);

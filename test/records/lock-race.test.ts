@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { lockFile } from '../../src/records/paths.js';
-import { requireBuild } from '../cli-apply/helpers.js';
 import { tempWorkspace } from '../support/pipeline-builder.js';
+import { requireBuild } from '../support/cli.js';
 
 beforeAll(requireBuild);
 

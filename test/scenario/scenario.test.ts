@@ -93,9 +93,7 @@ describe('scenario-validate', () => {
     const dir = tempWorkspace();
     const hanging = { name: 'hangs', steps: [{ run: 'sleep 30 & echo $! > child.pid; wait', timeout: '300ms', expect: { exit_code: 0 } }, { run: 'touch never' }] };
     writeScenarios(dir, [hanging, passing]);
-    const started = Date.now();
     const r = await run(buildPipeline(dir, { stages: { validate: validate({ feedback: 'full' }) } }));
-    expect(Date.now() - started).toBeLessThan(10_000);
     const v = r.stage('validate');
     expect(v).toMatchObject({ status: 'failed', reason: 'threshold', outputs: { satisfaction: 0.5 } });
     const failures = (v.outputs.results as { failures: { reason?: string; expectation: string }[] }[])[0]!.failures;

@@ -1,3 +1,4 @@
+import type { SandboxPolicy } from '../../process/sandbox.js';
 import type { Tool } from '@anthropic-ai/sdk/resources/messages';
 import type { Matcher } from '../../workspace/matcher.js';
 import { ChangeTracker } from './changes.js';
@@ -59,6 +60,8 @@ export interface ToolOptions {
   /** run_command's whole environment; default: the process's without secret-looking variables. */
   commandEnv?: Record<string, string>;
   commandOutputBytes?: number;
+  /** Confines run_command's programs. */
+  sandbox?: SandboxPolicy;
   /** Default 10 s. */
   searchTimeLimitMs?: number;
   /** Aborts a running command (its process tree is killed). */
@@ -91,6 +94,7 @@ export function buildTools(names: readonly string[], options: ToolOptions): Tool
     timeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     env: options.commandEnv ?? environmentWithoutSecrets(),
     maxOutputBytes: options.commandOutputBytes ?? DEFAULT_COMMAND_OUTPUT_BYTES,
+    ...(options.sandbox ? { sandbox: options.sandbox } : {}),
   };
   const ctx: ToolContext = { workspace: options.workspace, deny: options.deny, writes: options.writes, commands, changes, signal: options.signal, searchTimeLimitMs: options.searchTimeLimitMs ?? SEARCH_TIME_LIMIT_MS };
   const byName = new Map(specs.map((s) => [s.name as string, s]));

@@ -34,6 +34,7 @@ export const runCommandTool: ToolSpec = {
       signal: ctx.signal,
       timeoutMs: ctx.commands.timeoutMs,
       maxOutputBytes: ctx.commands.maxOutputBytes,
+      ...(ctx.commands.sandbox ? { sandbox: ctx.commands.sandbox } : {}),
     });
     if (!result.started) return fail(result.message);
     const status = result.timedOut

@@ -1,3 +1,4 @@
+import type { SandboxPolicy } from '../../process/sandbox.js';
 import type { Matcher } from '../../workspace/matcher.js';
 import type { ChangeTracker } from './changes.js';
 
@@ -27,6 +28,8 @@ export interface CommandSettings {
   env: Record<string, string>;
   /** Bytes of stdout and of stderr returned to the model. */
   maxOutputBytes: number;
+  /** Confines each command (process/sandbox.ts); absent: not confined. */
+  sandbox?: SandboxPolicy;
 }
 
 /** Everything a tool needs; built once per agent run by `buildTools`. */

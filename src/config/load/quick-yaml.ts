@@ -10,7 +10,7 @@ import { CORE_SCHEMA, load } from 'js-yaml';
  * read here has its `yaml` document built later, on the first position asked for (see
  * `YamlSource` in load.ts), which a valid file never does.
  *
- * Safe means both readers give the same value, which test/config/quick-yaml.test.ts checks
+ * Safe means both readers give the same value, which test/config/load/quick-yaml.test.ts checks
  * against `yaml` on the corpus of bad files, the fuzzer's inputs and a list of tricky scalars.
  * Everything where they could differ, or where `yaml` has a check of its own, goes to the full
  * reader, which is right whatever it is given:
