@@ -1,21 +1,9 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
 import type { Usage } from '../base/usage.js';
+import type { Reason, RunStatus, StageStatus } from '../config/generated/run.js';
 
-/**
- * Everything the engine tells the outside world, as one discriminated union. Renderers
- * (src/ui) and the run store subscribe; executors emit through their context. `--json` prints
- * these objects one per line, so their fields are a public contract (docs/running.md).
- */
-export type StageStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'cancelled';
-
-export type Reason =
-  | 'exit_code' | 'spawn' | 'timeout' | 'expression' | 'provider' | 'budget' | 'tool_errors' | 'max_turns'
-  | 'review' | 'threshold' | 'not_converged' | 'rejected' | 'needs' | 'if' | 'cancelled' | 'config'
-  /** Addition to docs/running.md: a command with `parse: json` whose stdout is not JSON (status `failed`). */
-  | 'parse'
-  /** An answer cut off at max_tokens (docs/models-and-budgets.md), or one that does not match its output_schema. */
-  | 'output';
-
+/** The names of statuses and reasons are schemas/run.schema.json's (the generated types): one list for records and code. */
+export type { Reason, RunStatus, StageStatus } from '../config/generated/run.js';
 
 interface Base {
   time: string;
@@ -28,8 +16,11 @@ interface StageRef {
   iteration?: number;
 }
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'error' | 'cancelled';
-
+/**
+ * Everything the engine tells the outside world, as one discriminated union. Renderers
+ * (src/ui) and the run store subscribe; executors emit through their context. `--json` prints
+ * these objects one per line, so their fields are a public contract (docs/running.md).
+ */
 export type EngineEvent =
   | (Base & { type: 'run_started'; name: string; file: string; dir: string; resumed: boolean; stages: { path: string; kind: StageKind; needs: string[]; /** A loop's max_iterations (renderers show "iteration 2/4"). */ max_iterations?: number }[] })
   | (Base & StageRef & { type: 'stage_started'; kind: StageKind; attempt: number })
