@@ -3,11 +3,12 @@ import path from 'node:path';
 import { RunFold } from './fold.js';
 import { describeFsError } from '../base/fs-error.js';
 import { RunJournalReader } from './journal.js';
-import { mergedRunMeta, normalizeStageFile } from './merge.js';
+import { mergedRunMeta } from './merge.js';
 import { journalDir, runDir, runJson, runsDir, stagesDir } from './paths.js';
-import { deriveRunRecord } from './store.js';
+import { deriveRunRecord, toStageRecord } from './store.js';
 import type { JournalEvent } from './journal-events.js';
-import type { RunMeta, RunRecord, StageFile } from './types.js';
+import { RECORD_VERSION, type RunMeta, type RunRecord, type StageFile } from './types.js';
+import { checkRunRecord, checkStageFile, parseRecord } from './validate.js';
 
 export type LoadedRun =
   | { ok: true; dir: string; record: RunRecord; stages: StageFile[] }
@@ -56,6 +57,7 @@ export class RunFollower {
       // The first journal seen: the stage files of the earlier layout, if any, lie under it.
       if (!this.fold) {
         const legacy = readStageFiles(dir);
+        if (typeof legacy === 'string') return { ok: false, unreadable: true, error: legacy };
         this.fold = new RunFold(legacy.length > 0 ? withRunJson(dir, legacy) : []);
       }
       for (const e of read.events) this.fold.apply(e);
@@ -64,6 +66,7 @@ export class RunFollower {
       return { ok: true, dir, record: deriveRunRecord(meta, stages, this.fold.spend.total()), stages, events: read.events };
     }
     const legacy = readStageFiles(dir);
+    if (typeof legacy === 'string') return { ok: false, unreadable: true, error: legacy };
     const json = readRunJson(dir);
     if (json === 'absent') {
       if (legacy.length > 0) return { ok: true, dir, record: deriveRunRecord(mergedRunMeta(id, legacy), legacy), stages: legacy, events: [] };
@@ -75,7 +78,7 @@ export class RunFollower {
   }
 }
 
-/** run.json of the earlier layout, checked: 'absent', why it cannot be read, or the record. */
+/** run.json of the earlier layout, checked against the schema: 'absent', why it cannot be read, or the record. */
 function readRunJson(dir: string): RunRecord | 'absent' | string {
   const file = runJson(dir);
   let text: string;
@@ -85,28 +88,12 @@ function readRunJson(dir: string): RunRecord | 'absent' | string {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
     return `cannot read ${describeFsError(err, file)}`;
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return `${file} is not valid JSON${text.trim() === '' ? ' (it is empty)' : ' (truncated or damaged)'}`;
-  }
-  const r = raw as Partial<RunRecord> | null;
-  if (r === null || typeof r !== 'object' || Array.isArray(r)) return `${file} is not a run record: not a JSON object`;
-  if (typeof r.started_at !== 'string' || typeof r.status !== 'string') return `${file} is not a run record: it has no "status" and "started_at"`;
-  if (r.stages !== undefined && (r.stages === null || typeof r.stages !== 'object' || Array.isArray(r.stages))) return `${file} is not a run record: "stages" is not an object`;
-  return r as RunRecord;
+  const checked = parseRecord(text, checkRunRecord);
+  return checked.ok ? checked.value : `${file} is not a run record: ${checked.why}`;
 }
 
 function ownFields(meta: RunRecord): RunMeta {
-  return {
-    id: String(meta.id),
-    name: typeof meta.name === 'string' ? meta.name : '',
-    status: meta.status,
-    exit_code: typeof meta.exit_code === 'number' ? meta.exit_code : null,
-    started_at: meta.started_at,
-    ended_at: typeof meta.ended_at === 'string' ? meta.ended_at : null,
-  };
+  return { id: meta.id, name: meta.name, status: meta.status, exit_code: meta.exit_code, started_at: meta.started_at, ended_at: meta.ended_at };
 }
 
 function legacyMeta(dir: string): RunMeta | undefined {
@@ -120,13 +107,13 @@ function withRunJson(dir: string, files: StageFile[]): StageFile[] {
   return typeof json === 'object' ? mergeStages(json, files) : files;
 }
 
-/** Stages named by run.json first (its order), each replaced by its own file; then files it does not know. */
+/**
+ * Stages named by run.json first (its order), each replaced by its own file; then files it does
+ * not know. run.json does not say a stage's kind: a stage known only from it counts as a command.
+ */
 function mergeStages(meta: RunRecord, files: readonly StageFile[]): StageFile[] {
   const byPath = new Map<string, StageFile>();
-  for (const [p, s] of Object.entries(meta.stages ?? {})) {
-    const file = normalizeStageFile({ kind: 'command', ...s, path: p });
-    if (file) byPath.set(p, file);
-  }
+  for (const [p, s] of Object.entries(meta.stages)) byPath.set(p, { version: RECORD_VERSION, path: p, kind: 'command', ...toStageRecord(s) });
   const iterations: StageFile[] = [];
   for (const file of files) {
     if (file.iteration !== undefined) iterations.push(file);
@@ -135,25 +122,35 @@ function mergeStages(meta: RunRecord, files: readonly StageFile[]): StageFile[] 
   return [...byPath.values(), ...iterations];
 }
 
-/** The stage files of the earlier layout, `stages/<path>[@<iteration>].json` (top level first). */
-function readStageFiles(dir: string): StageFile[] {
+/**
+ * The stage files of the earlier layout, `stages/<path>[@<iteration>].json` (top level first),
+ * each checked against the schema; or why one cannot be read (the run is then unreadable: a
+ * stage file is the truth for its stage, so a damaged one is not skipped).
+ */
+function readStageFiles(dir: string): StageFile[] | string {
   let names: string[];
   try {
     names = readdirSync(stagesDir(dir)).filter((n) => n.endsWith('.json')).sort();
-  } catch {
-    return [];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    return `cannot read ${describeFsError(err, stagesDir(dir))}`;
   }
   const top: StageFile[] = [];
   const iterations: StageFile[] = [];
   for (const name of names) {
+    const file = path.join(stagesDir(dir), name);
+    let text: string;
     try {
-      const file = normalizeStageFile(JSON.parse(readFileSync(path.join(stagesDir(dir), name), 'utf8')));
-      if (!file) continue;
-      if (file.iteration !== undefined) iterations.push(file);
-      else top.push(file);
-    } catch {
-      // transcripts and other files beside them are not stage files; a half-written one was a temp file
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      // Written aside and renamed into place: a file that went away between the listing and the read was replaced.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      return `cannot read ${describeFsError(err, file)}`;
     }
+    const checked = parseRecord(text, checkStageFile);
+    if (!checked.ok) return `${file} is not a stage file: ${checked.why}`;
+    if (checked.value.iteration !== undefined) iterations.push(checked.value);
+    else top.push(checked.value);
   }
   return [...top, ...iterations];
 }
@@ -218,7 +215,8 @@ function startedAt(workspace: string, id: string): string | undefined {
   if (starts.length === 0) {
     const json = readRunJson(dir);
     if (typeof json === 'object') return json.started_at;
-    if (json === 'absent' && readStageFiles(dir).length === 0) return undefined;
+    const legacy = json === 'absent' ? readStageFiles(dir) : undefined;
+    if (Array.isArray(legacy) && legacy.length === 0) return undefined;
   }
   const loaded = loadRun(workspace, id);
   if (loaded.ok) return loaded.record.started_at;

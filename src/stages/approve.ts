@@ -36,6 +36,9 @@ export const approveExecutor: StageExecutor = {
     switch (decision.status) {
       case 'cancelled':
         return { status: 'error', reason: 'cancelled', message: 'interrupted while waiting for an answer', outputs: {} };
+      case 'unreadable':
+        // A record that cannot be read is refused like bad input (exit 2), never taken as an answer.
+        return { status: 'error', reason: 'config', message: `${decision.error}; remove it to be asked again`, outputs: {} };
       case 'timeout': {
         const approved = def.on_timeout === 'approve';
         const outputs: Record<string, JsonValue> = { approved, comment: null, by: null, at: new Date().toISOString() };
