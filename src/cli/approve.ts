@@ -14,12 +14,13 @@ import { EXIT, ExitError } from './exit.js';
 
 interface ApproveFlags {
   reject?: boolean;
+  choice?: string;
   comment?: string;
   dir?: string;
 }
 
 /**
- * `factory approve RUN STAGE [--reject] [--comment TEXT] [--dir DIR]` (docs/running.md): answers
+ * `factory approve RUN STAGE [--reject | --choice ID] [--comment TEXT] [--dir DIR]` (docs/running.md): answers
  * an approve stage, or a budget question, that a running apply waits on, from any shell in the
  * repository. Refuses (exit 2) an unknown run or stage, one that is not waiting, and a second
  * answer. The answer appears complete or not at all, and only the first one counts.
@@ -31,6 +32,7 @@ export function registerApprove(program: Command, io: CliIO): Command {
     .argument('<run>', 'run id, or latest')
     .argument('<stage>', 'the waiting stage, by dotted path (e.g. gate or build.gate)')
     .option('--reject', 'reject instead of approving')
+    .option('--choice <id>', 'for a stage that offers options: the id of the one chosen')
     .option('--comment <text>', 'a comment kept with the answer (the stage\'s `comment` output)')
     .option('--dir <dir>', 'the directory holding .factory (default: the current directory or the nearest above it with that run)')
     .action((runArg: string, stage: string, flags: ApproveFlags) => {
@@ -64,6 +66,8 @@ function approve(io: CliIO, runArg: string, stage: string, flags: ApproveFlags):
   if (!isAlive({ pid: question.pid, host: question.host, run: id, started_at: question.since })) {
     return fail(`run ${id} is not running any more: it stopped while "${stage}" waited; resume it with \`factory apply --resume=${id}\` and answer again`);
   }
+  const choice = checkChoice(question, flags);
+  if (!choice.ok) return fail(choice.message);
   const file = answerFile(runDir, question.key);
   const earlier = readAnswer(file);
   if (!earlier.ok) return fail(earlier.error);
@@ -74,6 +78,7 @@ function approve(io: CliIO, runArg: string, stage: string, flags: ApproveFlags):
     ...(question.iteration === undefined ? {} : { iteration: question.iteration }),
     kind: question.kind,
     approved: flags.reject !== true,
+    ...(choice.choice === undefined ? {} : { choice: choice.choice }),
     comment: flags.comment ?? null,
     by: approverName(io.cwd, io.env),
     at: new Date().toISOString(),
@@ -86,8 +91,24 @@ function approve(io: CliIO, runArg: string, stage: string, flags: ApproveFlags):
     return fail(`cannot write the answer: ${written.error}`, EXIT.failed);
   }
   const what = question.kind === 'budget' ? `the budget question of "${stage}"` : `"${stage}"`;
-  io.stdout.write(`${answer.approved ? 'approved' : 'rejected'} ${what}${iterationText(question)} of run ${id} as ${answer.by}${answer.comment ? `: ${answer.comment}` : ''}\n`);
+  const verdict = answer.choice !== undefined ? `chose "${answer.choice}" for` : answer.approved ? 'approved' : 'rejected';
+  io.stdout.write(`${verdict} ${what}${iterationText(question)} of run ${id} as ${answer.by}${answer.comment ? `: ${answer.comment}` : ''}\n`);
   return EXIT.ok;
+}
+
+/** `--choice` goes with a stage that offers options, and names one of them; `--reject` does not. */
+function checkChoice(question: WaitingRecord, flags: ApproveFlags): { ok: true; choice?: string } | { ok: false; message: string } {
+  const options = question.options;
+  if (!options) {
+    if (flags.choice === undefined) return { ok: true };
+    return { ok: false, message: `"${question.stage}" offers no options, so there is nothing to choose: approve it, or reject it with --reject` };
+  }
+  const ids = options.map((o) => o.id);
+  const list = options.map((o) => `${o.id} (${o.label})`).join(', ');
+  if (flags.reject) return { ok: false, message: `"${question.stage}" offers options instead of approve/reject: choose one with --choice ID; its options are ${list}` };
+  if (flags.choice === undefined) return { ok: false, message: `"${question.stage}" offers options: choose one with --choice ID; its options are ${list}` };
+  if (!ids.includes(flags.choice)) return { ok: false, message: `"${question.stage}" has no option "${flags.choice}"${didYouMean(flags.choice, ids)}; its options are ${list}` };
+  return { ok: true, choice: flags.choice };
 }
 
 /** Why a stage that has no question waiting cannot be answered: unknown, answered, or just not waiting. */
@@ -107,7 +128,7 @@ function notWaiting(fail: (m: string) => number, id: string, stage: string, stag
 
 function alreadyAnswered(id: string, q: Pick<WaitingRecord, 'stage' | 'kind' | 'iteration'>, a: AnswerRecord): string {
   const what = q.kind === 'budget' ? `the budget question of "${q.stage}"` : `"${q.stage}"`;
-  return `${what}${iterationText(q)} of run ${id} was answered already: ${a.approved ? 'approved' : 'rejected'} by ${a.by ?? 'someone'} at ${a.at}${a.comment ? ` (${a.comment})` : ''}`;
+  return `${what}${iterationText(q)} of run ${id} was answered already: ${a.choice !== undefined ? `chose "${a.choice}"` : a.approved ? 'approved' : 'rejected'} by ${a.by ?? 'someone'} at ${a.at}${a.comment ? ` (${a.comment})` : ''}`;
 }
 
 function iterationText(q: { iteration?: number | undefined }): string {

@@ -53,9 +53,15 @@ export function registerPlan(program: Command, io: CliIO): Command {
       if (params.length) head.push(`params: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`);
       // Where each stage came from matters once templates are merged: show it then.
       const fromTemplates = rows.some((r) => r.from !== pipeline.file);
-      const header = ['#', 'stage', 'kind', 'needs', 'if', 'model', 'provider', 'budget', 'worst case', ...(fromTemplates ? ['from'] : []), 'cache'];
+      // Profiles matter once a pipeline has them: a column then, after the model.
+      const profiles = rows.some((r) => r.profile !== undefined);
+      const header = ['#', 'stage', 'kind', 'needs', 'if', 'model', ...(profiles ? ['profile'] : []), 'provider', 'budget', 'worst case', ...(fromTemplates ? ['from'] : []), 'cache'];
       const body = (compact: boolean) =>
-        rows.map((r) => [...cells(r, compact), worstCell(worst.get(r.path), compact), ...(fromTemplates ? [r.from === pipeline.file ? 'local' : templateName(r.from, io.cwd)] : []), cacheCell(predicted.get(r.path))]);
+        rows.map((r) => {
+          const c = cells(r, compact);
+          if (profiles) c.splice(6, 0, r.profile ?? '-');
+          return [...c, worstCell(worst.get(r.path), compact), ...(fromTemplates ? [r.from === pipeline.file ? 'local' : templateName(r.from, io.cwd)] : []), cacheCell(predicted.get(r.path))];
+        });
       const full = body(false);
       // One provider for every model stage: said once above the table when the table is narrowed.
       const providers = new Set(rows.map((r) => r.provider).filter((p) => p !== undefined));

@@ -1,5 +1,5 @@
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
-import { isAgentStage, stageModel, stageProvider } from './stage-model.js';
+import { isAgentStage, stageModel, stageProfile, stageProvider } from './stage-model.js';
 import { durationMs, tokenCount } from './units.js';
 
 /**
@@ -16,6 +16,8 @@ export interface PlanRow {
   condition?: string;
   model?: string;
   provider?: string;
+  /** The profile the stage takes its model settings from (`profile:` or `defaults.profile`). */
+  profile?: string;
   maxIterations?: number;
   timeout?: string;
   retries: number;
@@ -69,6 +71,8 @@ function row(stage: StageNode, step: string, depth: number, owners: readonly Pip
     if (model !== undefined) r.model = model;
     // An external agent is not a provider (docs/models-and-budgets.md): its model only prices the tokens it reports.
     r.provider = isAgentStage(stage) ? AGENT : stageProvider(owners, stage);
+    const profile = stageProfile(owners, stage);
+    if (profile) r.profile = profile.name;
   }
   if (typeof def.max_iterations === 'number') r.maxIterations = def.max_iterations;
   if (stage.timeoutMs !== undefined) r.timeout = typeof def.timeout === 'string' ? def.timeout : `${stage.timeoutMs / 1000}s`;

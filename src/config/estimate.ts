@@ -4,7 +4,7 @@ import { renderValue, type Value } from '../expr/index.js';
 import { priceOf, pricingTable, ratesFor, type PricingTable } from './pricing.js';
 import { expandGlobs } from './files.js';
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
-import { innermostDefault, stageModel } from './stage-model.js';
+import { stageModel, stageSetting } from './stage-model.js';
 
 /**
  * The worst case of each model stage for `factory plan` (docs/running.md), computed without
@@ -85,14 +85,15 @@ function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: St
   };
   if (node.kind === 'generate' && def.agent !== undefined) return undefined;
   const model = stageModel(owners, node);
-  const maxTokens = def.max_tokens ?? innermostDefault(owners, 'max_tokens') ?? DEFAULT_MAX_TOKENS;
+  // Thinking tokens are output tokens, and max_tokens bounds them with the answer: the worst case holds.
+  const maxTokens = stageSetting(owners, node, 'max_tokens') ?? DEFAULT_MAX_TOKENS;
   const params = (owners.at(-1) ?? pipeline).params as Value;
   const literal = (text: string | undefined) => {
     if (text === undefined) return '';
     const r = renderValue(text, { contexts: { params } });
     return r.ok && typeof r.value === 'string' ? r.value : text.replace(/\$\{\{[^}]*\}\}/g, '');
   };
-  let chars = literal(def.system).length + literal(def.prompt).length + literal(def.rubric).length;
+  let chars = literal(def.system ?? stageSetting(owners, node, 'system')).length + literal(def.prompt).length + literal(def.rubric).length;
   if (def.prompt_file !== undefined) {
     const dir = (node.source as { dir?: string }).dir ?? pipeline.dir;
     chars += fileSize(path.resolve(dir, literal(def.prompt_file)));

@@ -5,6 +5,13 @@ import type { Reason, RunStatus, StageStatus } from '../config/generated/run.js'
 /** The names of statuses and reasons are schemas/run.schema.json's (the generated types): one list for records and code. */
 export type { Reason, RunStatus, StageStatus } from '../config/generated/run.js';
 
+/** One choice of an approve stage (docs/human-gates.md). */
+export interface ChoiceOption {
+  id: string;
+  label: string;
+  description?: string;
+}
+
 interface Base {
   time: string;
   run: string;
@@ -42,6 +49,8 @@ export type EngineEvent =
       command: string;
       /** Addition to docs/running.md: the values shown beside the message (`show`; for a budget question: spent, the raise, what comes next). */
       show?: { label: string; value: JsonValue }[];
+      /** An approve stage's choices (`options`), answered with `--choice ID`. */
+      options?: ChoiceOption[];
     })
   | (Base & StageRef & {
       type: 'stage_finished';

@@ -9,7 +9,8 @@ import type { StageExecutor, StageResult } from '../engine/executor.js';
  * for the answer the engine's approvals service gets (given in advance, recorded, typed on the
  * terminal, or written by `factory approve`). Approved: `succeeded`; rejected or timed out
  * (`on_timeout: reject`, the default — a gate fails closed): `failed` with reason `rejected`.
- * Outputs `approved`, `comment`, `by`, `at`. Holds no slot, is never retried, and applies its
+ * With `options`, any choice succeeds and `choice` says which; a timeout takes `default`, else fails.
+ * Outputs `approved`, `choice`, `comment`, `by`, `at`. Holds no slot, is never retried, and applies its
  * own `timeout` (a timeout is an answer here, not an error).
  */
 export const approveExecutor: StageExecutor = {
@@ -32,30 +33,47 @@ export const approveExecutor: StageExecutor = {
       show.push({ label: labelOf(expression), value: r.value });
     }
 
-    const decision = await ctx.approvals.ask({ kind: 'approve', message, show, timeoutMs: ctx.node.timeoutMs, reuse: true }, ctx.signal);
+    const options = def.options?.map((o) => ({ id: o.id, label: o.label, ...(o.description === undefined ? {} : { description: o.description }) }));
+    const decision = await ctx.approvals.ask({ kind: 'approve', message, show, options, defaultChoice: def.default, timeoutMs: ctx.node.timeoutMs, reuse: true }, ctx.signal);
     switch (decision.status) {
       case 'cancelled':
         return { status: 'error', reason: 'cancelled', message: 'interrupted while waiting for an answer', outputs: {} };
       case 'unreadable':
         // A record that cannot be read is refused like bad input (exit 2), never taken as an answer.
         return { status: 'error', reason: 'config', message: `${decision.error}; remove it to be asked again`, outputs: {} };
-      case 'timeout': {
-        const approved = def.on_timeout === 'approve';
-        const outputs: Record<string, JsonValue> = { approved, comment: null, by: null, at: new Date().toISOString() };
-        const text = `no answer within ${durationAsWritten(decision.afterMs)}: ${approved ? 'approved' : 'rejected'} (on_timeout: ${def.on_timeout ?? 'reject'})`;
-        return approved ? { status: 'succeeded', message: text, outputs } : { status: 'failed', reason: 'rejected', message: text, outputs };
-      }
+      case 'timeout':
+        return options ? choiceTimedOut(def, decision.afterMs) : approveTimedOut(def, decision.afterMs);
       case 'answered': {
         const a = decision.answer;
-        const outputs: Record<string, JsonValue> = { approved: a.approved, comment: a.comment, by: a.by, at: a.at };
         const how = a.via === 'advance' ? ' in advance (apply --approve)' : '';
-        const text = `${a.approved ? 'approved' : 'rejected'} by ${a.by ?? 'someone'}${how}${a.comment ? `: ${a.comment}` : ''}`;
+        const by = `by ${a.by ?? 'someone'}${how}${a.comment ? `: ${a.comment}` : ''}`;
+        if (options) {
+          const outputs: Record<string, JsonValue> = { approved: true, choice: a.choice ?? null, comment: a.comment, by: a.by, at: a.at };
+          return { status: 'succeeded', message: `chose "${a.choice ?? '?'}" ${by}`, outputs };
+        }
+        const outputs: Record<string, JsonValue> = { approved: a.approved, comment: a.comment, by: a.by, at: a.at };
+        const text = `${a.approved ? 'approved' : 'rejected'} ${by}`;
         const result: StageResult = a.approved ? { status: 'succeeded', message: text, outputs } : { status: 'failed', reason: 'rejected', message: text, outputs };
         return result;
       }
     }
   },
 };
+
+function approveTimedOut(def: ApproveStage, afterMs: number): StageResult {
+  const approved = def.on_timeout === 'approve';
+  const outputs: Record<string, JsonValue> = { approved, comment: null, by: null, at: new Date().toISOString() };
+  const text = `no answer within ${durationAsWritten(afterMs)}: ${approved ? 'approved' : 'rejected'} (on_timeout: ${def.on_timeout ?? 'reject'})`;
+  return approved ? { status: 'succeeded', message: text, outputs } : { status: 'failed', reason: 'rejected', message: text, outputs };
+}
+
+/** A choice not made in time: the `default` when there is one, else the gate fails closed. */
+function choiceTimedOut(def: ApproveStage, afterMs: number): StageResult {
+  const within = `no answer within ${durationAsWritten(afterMs)}`;
+  const at = new Date().toISOString();
+  if (def.default !== undefined) return { status: 'succeeded', message: `${within}: took the default "${def.default}"`, outputs: { approved: true, choice: def.default, comment: null, by: null, at } };
+  return { status: 'failed', reason: 'rejected', message: `${within} and no \`default\`: no choice was made`, outputs: { approved: false, choice: null, comment: null, by: null, at } };
+}
 
 /** `${{ stages.review.outputs.findings }}` is shown as `stages.review.outputs.findings`. */
 function labelOf(expression: string): string {

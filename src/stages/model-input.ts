@@ -1,9 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { ContentBlock, MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import type { ContentBlock, MessageParam, TextBlockParam, ThinkingConfigParam } from '@anthropic-ai/sdk/resources/messages';
 import { resolveInWorkspace } from '../workspace/confine.js';
 import { expandGlobs } from '../config/files.js';
 import type { JsonValue } from '../config/pipeline.js';
+import type { Thinking } from '../config/generated/factory.js';
 import type { ModelServices } from '../engine/models/models.js';
 import { isBinary } from '../workspace/snapshot.js';
 import type { ModelRequest } from '../providers/types.js';
@@ -44,7 +45,8 @@ export function servicesOf(ctx: StageContext): Got<ModelServices & { model: stri
 
 /** Renders one optional text key of the stage. */
 export function renderText(ctx: StageContext, key: string): Got<string | undefined> {
-  const raw = (ctx.node.def as unknown as Record<string, unknown>)[key];
+  // A stage that writes no system prompt takes its profile's.
+  const raw = (ctx.node.def as unknown as Record<string, unknown>)[key] ?? (key === 'system' ? ctx.models?.profileSystem : undefined);
   if (raw === undefined || raw === null) return { ok: true, value: undefined };
   const r = ctx.render(raw as JsonValue, [key]);
   if (!r.ok) return { ok: false, result: stageError('expression', `${key}: ${r.message}`) };
@@ -132,13 +134,22 @@ export function openingMessage(leading: TextBlockParam[], instruction: string): 
   return { role: 'user', content: [...leading, { type: 'text', text: instruction === '' ? '(no instruction)' : instruction }] };
 }
 
-/** model, max_tokens, temperature and system of a stage's requests. */
+/** model, max_tokens, temperature, effort, thinking and system of a stage's requests. */
 export function baseRequest(models: ModelServices & { model: string }, system: string | undefined, messages: MessageParam[]): ModelRequest {
   const request: ModelRequest = { model: models.model, max_tokens: models.maxTokens, messages };
   if (system !== undefined && system !== '') request.system = system;
   // The SDK's types no longer list `temperature`; it is sent only when the pipeline sets it.
   if (models.temperature !== undefined) (request as unknown as Record<string, unknown>).temperature = models.temperature;
+  if (models.effort !== undefined) request.output_config = { effort: models.effort };
+  if (models.thinking !== undefined) request.thinking = thinkingParam(models.thinking);
   return request;
+}
+
+/** `thinking:` as the Messages API takes it. */
+export function thinkingParam(thinking: Thinking): ThinkingConfigParam {
+  if (thinking === 'adaptive') return { type: 'adaptive' };
+  if (thinking === 'off') return { type: 'disabled' };
+  return { type: 'enabled', budget_tokens: thinking };
 }
 
 /** The text blocks of an answer, joined. */

@@ -1,10 +1,10 @@
 import type { ApprovalPrompt, ApprovalQuestion, HumanAnswer } from '../engine/approvals/approvals.js';
-import { shownLines } from './approval-text.js';
+import { optionLines, shownLines } from './approval-text.js';
 
 /**
  * The approval prompt on a terminal, drawn inside the live progress: the waiting stage's lines
  * in the stage tree show the question, the `show` values and the keys — `a` approve, `r`
- * reject, `c` write a comment (Enter keeps it, Esc drops it). Keys are read in raw mode, so
+ * reject (or `1`-`9` for a stage that offers options), `c` write a comment (Enter keeps it, Esc drops it). Keys are read in raw mode, so
  * Ctrl-C arrives as a byte: it is passed on as SIGINT and cancels the run as anywhere else.
  * One question at a time; others wait their turn (and can still be answered from another shell).
  */
@@ -73,8 +73,13 @@ export class TerminalApprovalPrompt implements ApprovalPrompt {
           }
           if (mode === 'choose') {
             const key = ch.toLowerCase();
-            if (key === 'a' || key === 'y') return finish({ approved: true, comment });
-            if (key === 'r' || key === 'n') return finish({ approved: false, comment });
+            if (q.options) {
+              const picked = /^[1-9]$/.test(key) ? q.options[Number(key) - 1] : undefined;
+              if (picked) return finish({ approved: true, choice: picked.id, comment });
+            } else {
+              if (key === 'a' || key === 'y') return finish({ approved: true, comment });
+              if (key === 'r' || key === 'n') return finish({ approved: false, comment });
+            }
             if (key === 'c') {
               mode = 'comment';
               draft = comment ?? '';
@@ -116,6 +121,12 @@ export function promptLines(q: ApprovalQuestion, mode: 'choose' | 'comment', com
     return lines;
   }
   if (comment !== null) lines.push(`  comment: ${comment}`);
-  lines.push(`  [a] approve  [r] reject  [c] ${comment === null ? 'comment' : 'edit the comment'}   (or from another shell: ${q.command})`);
+  const commentKey = `[c] ${comment === null ? 'comment' : 'edit the comment'}`;
+  if (q.options) {
+    lines.push(...optionLines(q.options).map((l) => `  ${l}`));
+    lines.push(`  [1-${q.options.length}] choose  ${commentKey}   (or from another shell: ${q.command})`);
+    return lines;
+  }
+  lines.push(`  [a] approve  [r] reject  ${commentKey}   (or from another shell: ${q.command})`);
   return lines;
 }

@@ -15,6 +15,11 @@ const MAX_CELL = 60;
 const MAX_ROWS = 20;
 const MAX_COLUMNS = 6;
 
+/** An approve stage's choices, numbered as the keys that choose them on a terminal. */
+export function optionLines(options: readonly { id: string; label: string; description?: string }[]): string[] {
+  return options.map((o, i) => `[${i + 1}] ${o.label} (${o.id})${o.description ? ` — ${o.description}` : ''}`);
+}
+
 export function shownLines(show: readonly Shown[]): string[] {
   return show.flatMap((s) => valueLines(s.label, s.value));
 }

@@ -1,7 +1,7 @@
 import { type CliIO, useColor } from '../base/io.js';
 import type { EngineEvent } from '../records/events.js';
 import { clockTime, formatReason, formatUsage, palette, type Palette, paintStatus, stripAnsi, SYMBOLS, formatTokens, formatUsd } from './format.js';
-import { shownLines } from './approval-text.js';
+import { optionLines, shownLines } from './approval-text.js';
 import { keyStage, LineBuffer, outputKey } from './lines.js';
 import { type Renderer, streamColumns } from './renderer.js';
 import { budgetWarningText, SummaryCollector } from './summary.js';
@@ -68,7 +68,7 @@ export class PlainRenderer implements Renderer {
         return;
       case 'approval_waiting':
         this.write(ts, c.yellow(`${SYMBOLS.approval} ${event.stage} waiting for approval${event.message ? `: ${event.message}` : ''}`));
-        for (const line of shownLines(event.show ?? [])) this.write(ts, `${c.yellow(SYMBOLS.approval)}   ${line}`);
+        for (const line of [...shownLines(event.show ?? []), ...optionLines(event.options ?? [])]) this.write(ts, `${c.yellow(SYMBOLS.approval)}   ${line}`);
         this.write(ts, c.yellow(`${SYMBOLS.approval} answer with: ${event.command}`));
         return;
       case 'stage_finished':

@@ -1,7 +1,7 @@
 import { type CliIO, useColor } from '../base/io.js';
 import type { EngineEvent } from '../records/events.js';
 import { palette, type Palette, SYMBOLS } from './format.js';
-import { shownLines } from './approval-text.js';
+import { optionLines, shownLines } from './approval-text.js';
 import { stageFinishedText } from './plain.js';
 import { type Renderer, streamColumns } from './renderer.js';
 import { SummaryCollector } from './summary.js';
@@ -38,7 +38,7 @@ export class QuietRenderer implements Renderer {
         return;
       case 'approval_waiting':
         this.io.stderr.write(this.colors.yellow(`${SYMBOLS.approval} ${event.stage} waiting for approval${event.message ? `: ${event.message}` : ''}`) + '\n');
-        for (const line of shownLines(event.show ?? [])) this.io.stderr.write(`${this.colors.yellow(SYMBOLS.approval)}   ${line}\n`);
+        for (const line of [...shownLines(event.show ?? []), ...optionLines(event.options ?? [])]) this.io.stderr.write(`${this.colors.yellow(SYMBOLS.approval)}   ${line}\n`);
         this.io.stderr.write(this.colors.yellow(`${SYMBOLS.approval} answer with: ${event.command}`) + '\n');
         return;
       case 'run_finished':

@@ -107,18 +107,6 @@ describe('scheduler', () => {
     expect(r.summary).toMatchObject({ status: 'error', exit_code: 1 });
   });
 
-  test('a kind without an executor is an error with reason config: exit 2 wins over 1', async () => {
-    const dir = tempWorkspace();
-    const r = await run(buildPipeline(dir, {
-      // Every kind of docs/configuration.md has an executor now; a kind from elsewhere has none.
-      stages: { fail: cmd('exit 1'), think: { kind: 'telepathy', message: 'hi' } },
-    }));
-    expect(r.stage('think')).toMatchObject({ status: 'error', reason: 'config' });
-    expect(r.stage('think').message).toContain('"telepathy" are not available');
-    expect(r.summary.exit_code).toBe(2);
-    expect(r.record).toMatchObject({ status: 'error', exit_code: 2 });
-  });
-
   test('an `if` that fails to evaluate is an error (expression) naming file:line:col', async () => {
     const dir = tempWorkspace();
     const r = await run(buildPipeline(dir, { stages: { s: cmd('true', { if: "${{ fromJSON('[') }}" }) } }));

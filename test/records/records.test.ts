@@ -161,6 +161,7 @@ describe('an unwritable .factory', () => {
     const sink = collectEvents();
     let locked = false;
     const result = await runPipeline(p, {
+      executors: stageExecutors,
       env: TEST_ENV,
       sink: {
         emit(e) {
@@ -187,6 +188,7 @@ describe('an unwritable .factory', () => {
     const sink = collectEvents();
     let locked = false;
     const result = await runPipeline(p, {
+      executors: stageExecutors,
       env: TEST_ENV,
       sink: {
         emit(e) {

@@ -9,10 +9,11 @@ describe('timeouts kill the whole process tree', () => {
     const dir = tempWorkspace();
     // The subshell's `sleep` is a grandchild of factory; killing only `sh` would leave it running.
     const r = await run(buildPipeline(dir, {
-      stages: { slow: { kind: 'command', run: '(sleep 30 & echo $! > grandchild.pid; wait) & sleep 30', timeout: '300ms', retries: 0 } },
+      // 2s, not less: the subshell must have written its pid before the timeout, on a busy machine too.
+      stages: { slow: { kind: 'command', run: '(sleep 30 & echo $! > grandchild.pid; wait) & sleep 30', timeout: '2s', retries: 0 } },
     }));
     expect(r.stage('slow')).toMatchObject({ status: 'error', reason: 'timeout', attempts: 1 });
-    expect(r.stage('slow').message).toBe('timed out after 300ms');
+    expect(r.stage('slow').message).toBe('timed out after 2s');
     const pid = Number(readFileSync(path.join(dir, 'grandchild.pid'), 'utf8'));
     expect(pid).toBeGreaterThan(0);
     expect(alive(pid)).toBe(false);

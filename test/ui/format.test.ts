@@ -2,17 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   clockTime,
   formatBudgetAmount,
-  formatDuration,
   formatReason,
   formatTokens,
   formatUsage,
   formatUsd,
   palette,
   stripAnsi,
-  totalTokens,
   truncate,
   visibleWidth,
 } from '../../src/ui/format.js';
+import { formatDuration } from '../../src/base/duration.js';
+import { totalTokens } from '../../src/base/usage.js';
 import { usage } from './fake-io.js';
 
 describe('formatDuration', () => {

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { checkAgentCost } from './agent-cost.js';
 import { diagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { checkAllowedCommands } from './command-reach.js';
+import { checkProfiles } from './profiles.js';
+import { checkChoices } from './choices.js';
 import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
 import { checkFiles } from '../files.js';
 import type { FactoryConfig, Stage } from '../generated/factory.js';
@@ -14,34 +16,9 @@ import { buildScopes, type RawScope, type RawStage } from './scopes.js';
 import { durationMs, DURATION_HINT, tokenCount, TOKENS_HINT } from '../units.js';
 import { checkUses } from '../templates/uses.js';
 import { isRecord } from '../../base/is-record.js';
+import type { CheckOptions, CheckResult } from './options.js';
 
-export interface CheckOptions {
-  /** `--set id=value` entries. */
-  set: readonly string[];
-  /** `--concurrency N`, which wins over the file. */
-  concurrency?: number;
-  /** A run needs every required param; `validate` does not. */
-  forRun: boolean;
-  /** Where paths in messages are shown relative to. */
-  cwd?: string;
-  /** For a template called by a pipeline stage: that stage's path, under which its stages go. */
-  prefix?: string;
-  /** The folder of the factory.yaml given to apply, when it is not this file's (a called template). */
-  workspace?: string;
-  /** Param values already typed (a pipeline stage's literal `with`). */
-  paramValues?: Readonly<Record<string, JsonValue>>;
-  /** Params given as expressions (a pipeline stage's `with`): known only at run time. */
-  runtimeParams?: ReadonlySet<string>;
-  /** Template files on the way here (cycles of `uses`/`extends`), and how they were reached. */
-  chain?: readonly string[];
-  via?: readonly string[];
-}
-
-export interface CheckResult {
-  diagnostics: Diagnostic[];
-  /** Present when there is no error. */
-  pipeline?: Pipeline;
-}
+export type { CheckOptions, CheckResult };
 
 const DEFAULT_RETRIES = 2;
 const DEFAULT_CONCURRENCY = 4;
@@ -65,10 +42,12 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   diagnostics.push(...checkRunHasNoExpressions(loaded, root));
   diagnostics.push(...checkExpressions(loaded, root, declared));
   diagnostics.push(...checkUnits(loaded, config, root));
-  diagnostics.push(...checkStageRules(loaded, root));
+  diagnostics.push(...checkStageRules(loaded, root, options.outerProfiles ?? new Set()));
+  diagnostics.push(...checkProfiles(loaded, root, options.outerProfiles ?? new Set()));
+  diagnostics.push(...checkChoices(loaded, root));
   diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd(), workspace));
   diagnostics.push(...checkAllowedCommands(loaded, root, workspace));
-  const uses = checkUses(loaded, root, options);
+  const uses = checkUses(loaded, root, options, checkConfig);
   diagnostics.push(...uses.diagnostics);
   const unique = dedupe(diagnostics);
   sortDiagnostics(unique);
@@ -145,7 +124,7 @@ function checkUnits(loaded: LoadedFile, config: Record<string, unknown>, root: R
 }
 
 /** Rules that need more than one key to judge. */
-function checkStageRules(loaded: LoadedFile, scope: RawScope): Diagnostic[] {
+function checkStageRules(loaded: LoadedFile, scope: RawScope, outerProfiles: ReadonlySet<string>): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const s of scope.order) {
     const { def } = s;
@@ -156,15 +135,25 @@ function checkStageRules(loaded: LoadedFile, scope: RawScope): Diagnostic[] {
     if (def.prompt !== undefined && def.prompt_file !== undefined) {
       out.push(diagnostic(loaded.file, locate(loaded, [...s.yamlPath, 'prompt_file'], 'key'), 'prompt-twice', `stage "${s.path}" has both \`prompt\` and \`prompt_file\``, 'keep one of them'));
     }
-    const defaults = isRecord(loaded.value) && isRecord(loaded.value.defaults) ? loaded.value.defaults : {};
     const external = def.kind === 'generate' && def.agent !== undefined;
-    if ((def.kind === 'plan' || def.kind === 'generate' || def.kind === 'review') && !external && def.model === undefined && defaults.model === undefined) {
+    if ((def.kind === 'plan' || def.kind === 'generate' || def.kind === 'review') && !external && !namesModel(loaded, def, outerProfiles)) {
       out.push(diagnostic(loaded.file, locate(loaded, s.yamlPath, 'key'), 'missing-model', `stage "${s.path}" (${def.kind}) names no model`,
         'add `model:` to the stage, or `defaults: { model: claude-sonnet-5-5 }` for every model stage'));
     }
-    if (s.body) out.push(...checkStageRules(loaded, s.body));
+    if (s.body) out.push(...checkStageRules(loaded, s.body, outerProfiles));
   }
   return out;
+}
+
+/** The stage, its profile or `defaults` names a model (a caller's profile, unknown here, is taken to). */
+function namesModel(loaded: LoadedFile, def: Record<string, unknown>, outerProfiles: ReadonlySet<string>): boolean {
+  const config = isRecord(loaded.value) ? loaded.value : {};
+  const defaults = isRecord(config.defaults) ? config.defaults : {};
+  if (def.model !== undefined || defaults.model !== undefined) return true;
+  const name = def.profile ?? defaults.profile;
+  if (typeof name !== 'string') return false;
+  const profile = isRecord(config.profiles) ? config.profiles[name] : undefined;
+  return isRecord(profile) ? profile.model !== undefined : outerProfiles.has(name) || profile === undefined;
 }
 
 /** Where a stage was declared: the template that brought it, or the file itself. */

@@ -3,6 +3,7 @@ import { loadYamlFile, locate, type LoadedFile, type Origin, type PathSegment } 
 import { coerceParam, declaredParams, type ParamSpec } from './params.js';
 import { didYouMean, oneOf } from '../suggest.js';
 import { resolveTemplateRef } from './template-ref.js';
+import { isRecord } from '../../base/is-record.js';
 
 /**
  * `extends:` (docs/templates.md): the child's top-level keys override the template's, `stages` and
@@ -19,10 +20,6 @@ export interface Resolved {
 }
 
 type Json = Record<string, unknown>;
-
-function isRecord(v: unknown): v is Json {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 export function resolveExtends(child: LoadedFile, cwd: string, chain: readonly string[] = [], via: readonly string[] = []): Resolved {
   const value = isRecord(child.value) ? child.value : {};

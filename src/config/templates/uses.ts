@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { checkConfig, type CheckOptions } from '../check/check.js';
+import type { CheckOptions, CheckResult } from '../check/options.js';
+import { isRecord } from '../../base/is-record.js';
 import { diagnostic, type Diagnostic } from '../diagnostics.js';
 import { loadYamlFile, locate, originOf, type LoadedFile } from '../load/load.js';
 import { declaredParams } from './params.js';
@@ -21,17 +22,14 @@ export interface UsesResult {
   calls: Map<string, TemplateCall>;
 }
 
-type Json = Record<string, unknown>;
+/** check.ts's checkConfig, handed in: a template is checked as a pipeline of its own. */
+export type CheckFile = (file: LoadedFile, options: CheckOptions) => CheckResult;
 
-function isRecord(v: unknown): v is Json {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-export function checkUses(loaded: LoadedFile, root: RawScope, options: CheckOptions): UsesResult {
+export function checkUses(loaded: LoadedFile, root: RawScope, options: CheckOptions, checkConfig: CheckFile): UsesResult {
   const result: UsesResult = { diagnostics: [], calls: new Map() };
   const visit = (scope: RawScope) => {
     for (const stage of scope.order) {
-      if (stage.def.kind === 'pipeline' && typeof stage.def.uses === 'string') checkCall(loaded, stage, options, result);
+      if (stage.def.kind === 'pipeline' && typeof stage.def.uses === 'string') checkCall(loaded, stage, options, result, checkConfig);
       if (stage.body) visit(stage.body);
     }
   };
@@ -39,7 +37,7 @@ export function checkUses(loaded: LoadedFile, root: RawScope, options: CheckOpti
   return result;
 }
 
-function checkCall(loaded: LoadedFile, stage: RawStage, options: CheckOptions, result: UsesResult): void {
+function checkCall(loaded: LoadedFile, stage: RawStage, options: CheckOptions, result: UsesResult, checkConfig: CheckFile): void {
   const ref = stage.def.uses as string;
   const refPos = locate(loaded, [...stage.yamlPath, 'uses']);
   const report = (code: string, message: string, hint?: string) => result.diagnostics.push(diagnostic(loaded.file, refPos, code, message, hint));
@@ -71,10 +69,11 @@ function checkCall(loaded: LoadedFile, stage: RawStage, options: CheckOptions, r
     workspace: options.workspace ?? path.dirname(loaded.absPath),
     chain,
     via,
+    outerProfiles: profilesOf(loaded, options),
   });
   result.diagnostics.push(...checked.diagnostics.map((d) => ({ ...d, via: [...via, ...(d.via ?? [])] })));
   if (!checked.pipeline) return;
-  const outputs = isRecord((merged.loaded.value as Json).outputs) ? ((merged.loaded.value as Json).outputs as Record<string, string>) : {};
+  const outputs = isRecord((merged.loaded.value as Record<string, unknown>).outputs) ? ((merged.loaded.value as Record<string, unknown>).outputs as Record<string, string>) : {};
   result.calls.set(stage.path, { ref, pipeline: checked.pipeline, with: given, outputs });
 }
 
@@ -111,4 +110,10 @@ function checkWith(loaded: LoadedFile, stage: RawStage, template: LoadedFile, gi
       `stage "${stage.path}" does not give the template's required param "${id}"`, `add it under \`with:\`${spec.enum ? ` (one of ${oneOf(spec.enum)})` : ''}`));
   }
   return out;
+}
+
+/** The profiles a template's stages may name: its caller's and theirs. */
+function profilesOf(caller: LoadedFile, options: CheckOptions): ReadonlySet<string> {
+  const own = isRecord(caller.value) && isRecord(caller.value.profiles) ? Object.keys(caller.value.profiles) : [];
+  return new Set([...(options.outerProfiles ?? []), ...own]);
 }

@@ -14,6 +14,7 @@ import {
   type QuestionKind,
 } from './approval-files.js';
 import { approverName } from './approval-identity.js';
+import type { ChoiceOption } from '../../records/events.js';
 
 /**
  * Questions to humans (docs/configuration.md, approve, and 6, `on_exhausted: ask`): an approve stage,
@@ -38,12 +39,16 @@ export interface ApprovalQuestion {
   show: ShownValue[];
   /** The command that answers it from another shell. */
   command: string;
+  /** An approve stage's choices, offered instead of approve/reject. */
+  options?: ChoiceOption[];
   /** How long it waits; undefined: no limit. */
   timeoutMs?: number;
 }
 
 export interface HumanAnswer {
   approved: boolean;
+  /** The option chosen, when the question offered options. */
+  choice?: string;
   comment: string | null;
 }
 
@@ -59,6 +64,9 @@ export interface AskInput {
   kind: QuestionKind;
   message: string;
   show: ShownValue[];
+  /** Choices offered instead of approve/reject, and the one `apply --approve` takes. */
+  options?: ChoiceOption[] | undefined;
+  defaultChoice?: string | undefined;
   timeoutMs?: number | undefined;
   /** For a budget question: its number within the stage (1, 2, ...). */
   budgetQuestion?: number;
@@ -88,7 +96,7 @@ export interface ApprovalsOptions {
   /** The terminal prompt, when the run has one. */
   prompt?: ApprovalPrompt | undefined;
   env: Readonly<NodeJS.ProcessEnv>;
-  emit(event: { type: 'approval_waiting'; stage: string; iteration?: number; message: string; command: string; show: ShownValue[] }): void;
+  emit(event: { type: 'approval_waiting'; stage: string; iteration?: number; message: string; command: string; show: ShownValue[]; options?: ChoiceOption[] }): void;
   /** Stops the wall clocks of the scopes around a stage (an approve stage's loop and the run). */
   pauseAround?(stagePath: string): () => void;
 }
@@ -105,10 +113,10 @@ export class Approvals {
     return this.options.prompt !== undefined;
   }
 
-  /** `factory approve RUN STAGE`, with `--dir` when apply ran from another directory. */
-  command(stage: string): string {
+  /** `factory approve RUN STAGE` (`--choice ID` when it offers options), with `--dir` when apply ran from another directory. */
+  command(stage: string, choices = false): string {
     const rel = path.relative(this.options.cwd, this.options.workspace);
-    return `factory approve ${this.options.runId} ${stage}${rel === '' ? '' : ` --dir ${shellWord(rel)}`}`;
+    return `factory approve ${this.options.runId} ${stage}${choices ? ' --choice ID' : ''}${rel === '' ? '' : ` --dir ${shellWord(rel)}`}`;
   }
 
   /** Who answers on this terminal or in advance. */
@@ -129,7 +137,8 @@ export class Approvals {
     const file = answerFile(this.options.runDir, key);
     const base = { version: 1 as const, stage, ...(iteration === undefined ? {} : { iteration }), kind: input.kind };
     if (input.kind === 'approve' && this.options.advance?.has(stage)) {
-      const answer: AnswerRecord = { ...base, approved: true, comment: null, by: this.identity(), at: new Date().toISOString(), via: 'advance' };
+      const choice = input.defaultChoice === undefined ? {} : { choice: input.defaultChoice };
+      const answer: AnswerRecord = { ...base, approved: true, ...choice, comment: null, by: this.identity(), at: new Date().toISOString(), via: 'advance' };
       writeAnswer(file, answer);
       return { status: 'answered', answer };
     }
@@ -142,12 +151,13 @@ export class Approvals {
     }
     if (signal.aborted) return { status: 'cancelled' };
 
-    const command = this.command(stage);
-    const question: ApprovalQuestion = { stage, ...(iteration === undefined ? {} : { iteration }), kind: input.kind, message: input.message, show: input.show, command };
+    const options = input.options === undefined ? {} : { options: input.options };
+    const command = this.command(stage, input.options !== undefined);
+    const question: ApprovalQuestion = { stage, ...(iteration === undefined ? {} : { iteration }), kind: input.kind, message: input.message, show: input.show, command, ...options };
     if (input.timeoutMs !== undefined) question.timeoutMs = input.timeoutMs;
-    const waiting = writeWaiting(this.options.runDir, { stage, ...(iteration === undefined ? {} : { iteration }), kind: input.kind, key, message: input.message, command });
+    const waiting = writeWaiting(this.options.runDir, { stage, ...(iteration === undefined ? {} : { iteration }), kind: input.kind, key, message: input.message, command, ...options });
     const restart = input.pause?.();
-    this.options.emit({ type: 'approval_waiting', stage, ...(iteration === undefined ? {} : { iteration }), message: input.message, command, show: input.show });
+    this.options.emit({ type: 'approval_waiting', stage, ...(iteration === undefined ? {} : { iteration }), message: input.message, command, show: input.show, ...options });
     try {
       return await this.#wait(question, file, waiting, input.timeoutMs, signal, base);
     } finally {
@@ -197,7 +207,8 @@ export class Approvals {
         prompt.ask(question, promptAbort.signal).then(
           (human) => {
             if (!human || settled) return;
-            const answer: AnswerRecord = { ...base, approved: human.approved, comment: human.comment, by: this.identity(), at: new Date().toISOString(), via: 'prompt' };
+            const choice = human.choice === undefined ? {} : { choice: human.choice };
+            const answer: AnswerRecord = { ...base, approved: human.approved, ...choice, comment: human.comment, by: this.identity(), at: new Date().toISOString(), via: 'prompt' };
             // The first answer wins, wherever it came from.
             const written = writeAnswerOnce(file, answer);
             settle({ status: 'answered', answer: !written.ok && written.existing ? written.existing : answer });
@@ -240,6 +251,11 @@ export function resolveApproveIds(root: Scope, ids: readonly string[]): { ok: tr
     }
     if (node.kind !== 'approve') {
       problems.push(`--approve: stage "${node.path}" is a ${node.kind} stage; --approve answers approve stages${approves.length ? ` (${approves.map((n) => n.path).join(', ')})` : ''}`);
+      continue;
+    }
+    const def = node.def as { options?: unknown[]; default?: string };
+    if (def.options !== undefined && def.default === undefined) {
+      problems.push(`--approve: stage "${node.path}" offers choices and has no \`default\`; choose with \`factory approve RUN ${node.path} --choice ID\` while it waits, or give it \`default: ID\``);
       continue;
     }
     paths.push(node.path);

@@ -5,6 +5,7 @@ import { renderValue, type EvalContext, type Value } from '../../expr/index.js';
 import { canonicalJson, hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
 import { renderAt } from '../expressions.js';
 import { modelOf } from '../models/models.js';
+import { stageProfile } from '../../config/stage-model.js';
 
 /**
  * What goes into a stage's fingerprint (docs/cache-and-watch.md), computed the same way when a stage is
@@ -87,9 +88,16 @@ export function stageFingerprint(input: FingerprintInput): Computed {
   }
   if (node.body && def.stages !== undefined) rendered.stages = expressions ? lenient(def.stages, ctx) : def.stages;
 
-  const defaults = (input.owner.config.defaults ?? {}) as { max_tokens?: number; temperature?: number };
+  const defaults = (input.owner.config.defaults ?? {}) as { max_tokens?: number; temperature?: number; effort?: string; thinking?: string | number };
   const definition: Record<string, JsonValue> = { path: node.path, stage, rendered: expressions ? rendered : null };
-  if (MODEL_KINDS.has(node.kind) || node.kind === 'loop') definition.defaults = { max_tokens: defaults.max_tokens ?? null, temperature: defaults.temperature ?? null };
+  if (MODEL_KINDS.has(node.kind) || node.kind === 'loop') {
+    definition.defaults = { max_tokens: defaults.max_tokens ?? null, temperature: defaults.temperature ?? null };
+    // Only when set, so that the fingerprints of pipelines without them stay what they were.
+    if (defaults.effort !== undefined) definition.defaults.effort = defaults.effort;
+    if (defaults.thinking !== undefined) definition.defaults.thinking = defaults.thinking;
+    const profile = stageProfile([input.owner], node);
+    if (profile) definition.profile = { name: profile.name, ...(profile.settings as Record<string, JsonValue>) };
+  }
   if (PROCESS_KINDS.has(node.kind) && input.pipelineEnv) definition.env = { ...input.pipelineEnv };
 
   const files = filesOf(input, node, rendered);

@@ -2,7 +2,8 @@ import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDenyMatcher, type Matcher } from '../../workspace/matcher.js';
 import type { ProviderName } from '../../config/generated/factory.js';
-import { innermostDefault, ownersOf, stageModel, stageProvider } from '../../config/stage-model.js';
+import { ownersOf, stageModel, stageProfile, stageProvider, stageSetting } from '../../config/stage-model.js';
+import type { Effort, Thinking } from '../../config/generated/factory.js';
 import type { JsonValue, Pipeline, Scope, StageNode } from '../../config/pipeline.js';
 import { renderValue, type Value } from '../../expr/index.js';
 import { costOf, nearestModel, priceOf, pricingTable, type PricingTable } from '../../config/pricing.js';
@@ -73,6 +74,10 @@ export interface ModelServices {
   readonly model: string | undefined;
   readonly maxTokens: number;
   readonly temperature: number | undefined;
+  readonly effort: Effort | undefined;
+  readonly thinking: Thinking | undefined;
+  /** The system prompt of the stage's profile, for a stage that writes none (rendered like the stage's own). */
+  readonly profileSystem: string | undefined;
   /** Deny globs of every model stage: the defaults (.git, .factory, .env) and every scenario glob of the pipeline. */
   readonly holdout: Matcher;
   readonly holdoutGlobs: readonly string[];
@@ -452,8 +457,6 @@ export class ModelRuntime {
     const prepared = this.#prepared;
     const owners = ownersOf(prepared.pipeline, ancestorsOf(prepared.pipeline.root, node.path));
     const account = this.#account(node, iteration);
-    const def = node.def as { max_tokens?: number; temperature?: number };
-    const defaults = { max_tokens: innermostDefault(owners, 'max_tokens'), temperature: innermostDefault(owners, 'temperature') };
     const providerName = providerOf(owners, node, prepared.flags);
     const model = modelOf(owners, node);
     const counters = new Map<string, number>();
@@ -624,8 +627,11 @@ export class ModelRuntime {
     return {
       provider: providerName,
       model,
-      maxTokens: def.max_tokens ?? defaults.max_tokens ?? DEFAULT_MAX_TOKENS,
-      temperature: def.temperature ?? defaults.temperature,
+      maxTokens: stageSetting(owners, node, 'max_tokens') ?? DEFAULT_MAX_TOKENS,
+      temperature: stageSetting(owners, node, 'temperature'),
+      effort: stageSetting(owners, node, 'effort'),
+      thinking: stageSetting(owners, node, 'thinking'),
+      profileSystem: (node.def as { system?: string }).system === undefined ? stageProfile(owners, node)?.settings.system : undefined,
       holdout: this.holdout,
       holdoutGlobs: prepared.holdoutGlobs,
       call,

@@ -10,6 +10,7 @@ import { BUILTIN_PRICING, type PricingTable } from '../../config/pricing.js';
 import { redactor } from '../redact.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry.js';
 import type { CallOptions, CallResult, ModelRequest, Provider, ProviderError } from '../types.js';
+import { retryBaseMs } from '../../base/backoff.js';
 
 export { withCacheBreakpoints } from './cache-breakpoints.js';
 
@@ -53,7 +54,6 @@ export function anthropicSettings(providers: Providers | undefined, pricing: Pri
   const keyEnv = providers?.anthropic?.api_key_env ?? DEFAULT_KEY_ENV;
   const fromConfig = providers?.anthropic?.base_url;
   const fromEnv = env.ANTHROPIC_BASE_URL;
-  const base = Number(env.FACTORY_RETRY_BASE_MS);
   const duration = (text: string | undefined, fallback: number) => (text === undefined ? undefined : durationMs(text)) ?? fallback;
   return {
     keyEnv,
@@ -61,7 +61,7 @@ export function anthropicSettings(providers: Providers | undefined, pricing: Pri
     baseURL: fromConfig ?? (fromEnv || DEFAULT_BASE_URL),
     baseURLFrom: fromConfig !== undefined ? 'providers.anthropic.base_url' : fromEnv ? 'ANTHROPIC_BASE_URL' : 'default',
     pricing,
-    retry: env.FACTORY_RETRY_BASE_MS && Number.isFinite(base) && base >= 0 ? { ...DEFAULT_RETRY_POLICY, initialDelayMs: base } : DEFAULT_RETRY_POLICY,
+    retry: env.FACTORY_RETRY_BASE_MS ? { ...DEFAULT_RETRY_POLICY, initialDelayMs: retryBaseMs(env) } : DEFAULT_RETRY_POLICY,
     requestTimeoutMs: duration(providers?.anthropic?.request_timeout, DEFAULT_REQUEST_TIMEOUT_MS),
     idleTimeoutMs: duration(providers?.anthropic?.stream_idle_timeout, DEFAULT_STREAM_IDLE_TIMEOUT_MS),
     promptCaching: true,
