@@ -3,6 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { canonicalJson, hashText } from '../../src/engine/cache/fingerprint.js';
 import type { JsonValue } from '../../src/config/pipeline.js';
+import { cli, COMMAND, events, identityEnv, requireBuild, runDirOf, start, workspace } from '../approve/helpers.js';
 import { runBuilt } from '../support/cli.js';
 import { tempWorkspace } from '../support/pipeline-builder.js';
 
@@ -12,6 +13,8 @@ import { tempWorkspace } from '../support/pipeline-builder.js';
  * lists it as unreadable, `show` and `--resume` of it exit 2 (never 70), and `--resume` never
  * continues an older run instead.
  */
+
+beforeAll(requireBuild);
 
 const YAML = 'version: 1\nname: t\nstages:\n  a: { kind: command, run: "echo hi", inputs: [] }\n';
 
@@ -188,5 +191,28 @@ describe('an approval answer that does not match its schema', () => {
     const finished = resumed.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.type === 'stage_finished' && e.stage === 'gate');
     expect(finished).toMatchObject({ status: 'error', reason: 'config' });
     expect(finished!.message).toBe(`${answer} is not an approval answer: /approved: must be boolean; remove it to be asked again`);
+  });
+});
+
+describe('approval files tampered with while a run waits', () => {
+  test('factory approve refuses a question file of the wrong shape (exit 2); the run refuses an answer of the wrong shape (exit 2)', async () => {
+    const dir = workspace('version: 1\nname: t\nstages:\n  gate: { kind: approve, message: "ship it?" }\n');
+    const env = identityEnv(dir, undefined, 'ada');
+    const run = start(['apply', '--json'], dir, env);
+    const [, id] = await run.waitFor(COMMAND);
+    const approvals = path.join(runDirOf(dir), 'approvals');
+    const question = path.join(approvals, 'gate.waiting.json');
+    writeFileSync(question, JSON.stringify({ ...JSON.parse(readFileSync(question, 'utf8')), pid: 'mine' }));
+
+    const refused = await cli(['approve', id!, 'gate'], dir, env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(`factory approve: ${question} is not an approval question: /pid: must be integer\n`);
+
+    const answer = path.join(approvals, 'gate.answer.json');
+    writeFileSync(answer, JSON.stringify({ version: 1, stage: 'gate', kind: 'approve', approved: true, comment: null, by: 'ada', at: 'yesterday', via: 'command' }));
+    const done = await run.done;
+    expect(done.code, done.stderr).toBe(2);
+    const finished = events(done.stdout).find((e) => e.type === 'stage_finished' && e.stage === 'gate');
+    expect(finished).toMatchObject({ status: 'error', reason: 'config', message: `${answer} is not an approval answer: /at: must be a time in ISO 8601 (UTC); remove it to be asked again` });
   });
 });

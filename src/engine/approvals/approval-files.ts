@@ -161,12 +161,22 @@ export function watchAnswer(file: string, onAnswer: (read: { ok: true; answer: A
   const name = path.basename(file);
   let done = false;
   let watcher: FSWatcher | undefined;
+  // A file that is not an answer may be one being written by hand (factory writes it whole): it
+  // is refused only when it still is not one a poll later.
+  let invalidSince: number | undefined;
   const check = () => {
     if (done || !existsSync(file)) return;
     const read = readAnswer(file);
-    if (read.ok && !read.answer) return;
+    if (read.ok) {
+      if (!read.answer) return;
+      stop();
+      onAnswer({ ok: true, answer: read.answer });
+      return;
+    }
+    invalidSince ??= Date.now();
+    if (Date.now() - invalidSince < FALLBACK_POLL_MS / 2) return;
     stop();
-    onAnswer(read.ok && read.answer ? { ok: true, answer: read.answer } : { ok: false, error: read.ok ? '' : read.error });
+    onAnswer(read);
   };
   // Not unref'd: while a run waits for a human, this is what keeps the process alive.
   const timer = setInterval(check, FALLBACK_POLL_MS);
