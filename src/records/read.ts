@@ -2,6 +2,7 @@ import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } fr
 import path from 'node:path';
 import { RunFold } from './fold.js';
 import { describeFsError } from '../base/fs-error.js';
+import { isRecord } from '../base/is-record.js';
 import { RunJournalReader } from './journal.js';
 import { mergedRunMeta } from './merge.js';
 import { journalDir, runDir, runJson, runsDir, stagesDir } from './paths.js';
@@ -122,15 +123,19 @@ function mergeStages(meta: RunRecord, files: readonly StageFile[]): StageFile[] 
   return [...byPath.values(), ...iterations];
 }
 
+/** `stages/<path>[@<iteration>].json`: the name of a stage file of the earlier layout. */
+const STAGE_FILE_NAME = /^([a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)*)(?:@\d+)?\.json$/;
+
 /**
- * The stage files of the earlier layout, `stages/<path>[@<iteration>].json` (top level first),
- * each checked against the schema; or why one cannot be read (the run is then unreadable: a
- * stage file is the truth for its stage, so a damaged one is not skipped).
+ * The stage files of the earlier layout (top level first), each checked against the schema; or
+ * why one cannot be read (the run is then unreadable: a stage file is the truth for its stage, so
+ * a damaged one is not skipped). Other records kept beside them (a scenario stage's
+ * `<path>.scenarios.json`) are told apart by the path they hold, which is not their name's.
  */
 function readStageFiles(dir: string): StageFile[] | string {
   let names: string[];
   try {
-    names = readdirSync(stagesDir(dir)).filter((n) => n.endsWith('.json')).sort();
+    names = readdirSync(stagesDir(dir)).filter((n) => STAGE_FILE_NAME.test(n)).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     return `cannot read ${describeFsError(err, stagesDir(dir))}`;
@@ -139,20 +144,31 @@ function readStageFiles(dir: string): StageFile[] | string {
   const iterations: StageFile[] = [];
   for (const name of names) {
     const file = path.join(stagesDir(dir), name);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      // Written aside and renamed into place: a file that went away between the listing and the read was replaced.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      return `cannot read ${describeFsError(err, file)}`;
-    }
-    const checked = parseRecord(text, checkStageFile);
-    if (!checked.ok) return `${file} is not a stage file: ${checked.why}`;
-    if (checked.value.iteration !== undefined) iterations.push(checked.value);
-    else top.push(checked.value);
+    const read = readStageFile(file, STAGE_FILE_NAME.exec(name)![1]!);
+    if (typeof read === 'string') return read;
+    if (read === undefined) continue;
+    if (read.iteration !== undefined) iterations.push(read);
+    else top.push(read);
   }
   return [...top, ...iterations];
+}
+
+/** One stage file, checked; undefined when the file is another record (or went away); else why it cannot be read. */
+function readStageFile(file: string, stagePath: string): StageFile | undefined | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    // Written aside and renamed into place: a file that went away between the listing and the read was replaced.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return `cannot read ${describeFsError(err, file)}`;
+  }
+  const parsed = parseRecord(text, (value) => ({ ok: true, value }));
+  if (!parsed.ok) return `${file} is not a stage file: ${parsed.why}`;
+  const value = parsed.value;
+  if (isRecord(value) && value.path !== stagePath) return undefined;
+  const checked = checkStageFile(value);
+  return checked.ok ? checked.value : `${file} is not a stage file: ${checked.why}`;
 }
 
 export type RunListing = { id: string; ok: true; record: RunRecord } | { id: string; ok: false; error: string; at: string };
