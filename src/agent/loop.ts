@@ -98,6 +98,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
       ...(options.onText ? { onText: options.onText } : {}),
     });
     if (!answer.ok) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the await; TypeScript keeps its narrowing from before
       if (answer.error.kind === 'aborted' || signal.aborted) return end('error', 'cancelled', answer.error.message, answer.error);
       return end('error', 'provider', answer.error.message, answer.error);
     }
@@ -119,6 +120,7 @@ export async function runAgent(options: AgentOptions): Promise<AgentResult> {
         results.push({ type: 'tool_result', tool_use_id: use.id, content: 'not run: the agent was stopped', is_error: true });
         continue;
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a tool run above can outlast an abort; TypeScript keeps its narrowing from before
       if (signal.aborted) {
         stop = end('error', 'cancelled', 'the agent was cancelled');
         results.push({ type: 'tool_result', tool_use_id: use.id, content: 'not run: cancelled', is_error: true });

@@ -54,11 +54,11 @@ export async function runProcess(req: ProcessRequest): Promise<ProcessResult> {
   }
   const stdout = new CappedCapture(req.maxOutputBytes, { headShare: 0.25 });
   const stderr = new CappedCapture(req.maxOutputBytes, { headShare: 0.25 });
-  child.stdout?.on('data', (chunk: Uint8Array) => {
+  child.stdout.on('data', (chunk: Uint8Array) => {
     stdout.add(chunk);
     req.onOutput?.('stdout', chunk);
   });
-  child.stderr?.on('data', (chunk: Uint8Array) => {
+  child.stderr.on('data', (chunk: Uint8Array) => {
     stderr.add(chunk);
     req.onOutput?.('stderr', chunk);
   });
@@ -109,6 +109,7 @@ function startMessage(file: string, code: string | undefined, original: string |
       return `could not start "${file}": no such program`;
     case 'EACCES':
       return `could not start "${file}": it is not executable`;
+    case undefined:
     default:
       return `could not start "${file}": ${original ?? code ?? 'unknown error'}`;
   }

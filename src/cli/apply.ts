@@ -58,7 +58,7 @@ export function registerApply(program: Command, io: CliIO): Command {
 function rawArgs(cmd: Command): string[] {
   let root = cmd;
   while (root.parent) root = root.parent;
-  return (root as unknown as { rawArgs: string[] }).rawArgs ?? [];
+  return (root as unknown as { rawArgs?: string[] }).rawArgs ?? [];
 }
 
 async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, raw: string[]): Promise<number> {

@@ -49,7 +49,7 @@ export function unwrap(source: string): string {
 /** Status functions read `{"status": {"success": false}}` from the context, so they can be tried too. */
 function truthyFlag(contexts: Record<string, Value>, name: string, fallback: boolean): boolean {
   const status = contexts.status;
-  if (status && typeof status === 'object' && !Array.isArray(status) && typeof status[name] === 'boolean') return status[name] as boolean;
+  if (status && typeof status === 'object' && !Array.isArray(status) && typeof status[name] === 'boolean') return status[name];
   return fallback;
 }
 

@@ -118,7 +118,8 @@ function typeName(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
-  return `${typeof value === 'number' ? 'the number' : 'the boolean'} ${String(value)}`;
+  if (typeof value === 'number') return `the number ${value}`;
+  return `the boolean ${JSON.stringify(value)}`; // a parsed YAML value: what is left is a boolean
 }
 
 function expectedType(type: unknown): string {
@@ -190,7 +191,7 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
     case 'additionalProperties':
     case 'unevaluatedProperties': {
       const key = String(params.additionalProperty ?? params.unevaluatedProperty);
-      const allowed = allowedKeys(root, (e.parentSchema ?? {}) as SchemaNode);
+      const allowed = allowedKeys(root, e.parentSchema ?? {});
       const where = describePath(path);
       return diagnostic(file, locate(loaded, [...path, key], 'key'), 'unknown-key',
         `unknown key "${key}" in ${where}${didYouMean(key, allowed)}`,
@@ -205,7 +206,7 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
           : missing === 'version' ? 'add `version: 1` at the top of the file' : `add \`${missing}:\``);
     }
     case 'discriminator': {
-      const kinds = kindsOf(root, (e.parentSchema ?? {}) as SchemaNode);
+      const kinds = kindsOf(root, e.parentSchema ?? {});
       const kindValue = (value as Record<string, unknown> | undefined)?.kind;
       if (params.error === 'mapping' && typeof kindValue === 'string') {
         return diagnostic(file, locate(loaded, [...path, 'kind']), 'unknown-kind', `unknown kind "${kindValue}" for ${describePath(path)}${didYouMean(kindValue, kinds)}`,
@@ -236,7 +237,7 @@ function explainOne(e: ErrorObject, loaded: LoadedFile, root: SchemaNode): Diagn
       if (def === 'tokens') return diagnostic(file, locate(loaded, path), 'bad-tokens', `${describePath(path)} is not a token count: ${typeName(value)}`, TOKENS_HINT);
       if (def === 'duration') return diagnostic(file, locate(loaded, path), 'bad-duration', `${describePath(path)} is not a duration: ${typeName(value)}`, DURATION_HINT);
       const branches = ((e.schema as SchemaNode[] | undefined) ?? []).map((b) => deref(root, b));
-      const forms = branches.map((b) => (typeof b.description === 'string' && b.type === undefined ? String(b.title ?? b.description) : expectedType(b.type ?? 'a value')));
+      const forms = branches.map((b) => (typeof b.description === 'string' && b.type === undefined ? (typeof b.title === 'string' ? b.title : b.description) : expectedType(b.type ?? 'a value')));
       return diagnostic(file, locate(loaded, path), 'wrong-type', `${describePath(path)} must be ${forms.join(', or ')}, not ${typeName(value)}`);
     }
     case 'minimum':

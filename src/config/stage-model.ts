@@ -43,7 +43,7 @@ export function ownersOf(run: Pipeline, ancestors: readonly StageNode[]): Pipeli
 }
 
 function defaultsOf(p: Pipeline): Defaults {
-  return (p.config.defaults ?? {}) as Defaults;
+  return p.config.defaults ?? {};
 }
 
 /** The innermost owner's `defaults.<key>` that is set, else its callers'. */
@@ -78,7 +78,7 @@ export function stageSetting<K extends keyof ModelSettingKeys>(owners: readonly 
   const fromProfile = stageProfile(owners, node)?.settings[key];
   if (fromProfile !== undefined) return fromProfile;
   if (key === 'system') return undefined;
-  return innermostDefault(owners, key as Exclude<K, 'system'>) as ModelSettingKeys[K] | undefined;
+  return innermostDefault(owners, key as Exclude<K, 'system'>);
 }
 
 /** The stage's `provider:`, else its profile's, else the outermost `defaults.provider`, else anthropic (flags are the caller's to apply first). */

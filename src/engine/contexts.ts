@@ -29,7 +29,7 @@ export function renderPipelineEnv(pipeline: Pipeline, run: RunContexts['run']): 
     }
     const r = renderValue(raw, ctx);
     if (!r.ok) return { ok: false, message: `${pipeline.file}: env ${name}: ${r.error.message}` };
-    out[name] = envText(r.value as JsonValue);
+    out[name] = envText(r.value);
   }
   return { ok: true, value: out };
 }

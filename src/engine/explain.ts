@@ -11,8 +11,8 @@ export function explainMiss(now: FingerprintParts, before: FingerprintParts | un
   const reasons: string[] = [];
   const files = fileChanges(now.files, Array.isArray(before.files) ? before.files : []);
   if (files.length) reasons.push(listed(files));
-  const needsNow = now.needs ?? {};
-  const needsBefore = before.needs ?? {};
+  const needsNow = now.needs;
+  const needsBefore = (before as Partial<FingerprintParts>).needs ?? {}; // read from disk: an older entry may lack it
   const upstream = [...new Set([...Object.keys(needsNow), ...Object.keys(needsBefore)])].filter((id) => needsNow[id] !== needsBefore[id]).sort();
   if (upstream.length) reasons.push(`upstream ${upstream.map(name).join(', ')} changed`);
   const defNow = asRecord(now.definition);
@@ -22,7 +22,7 @@ export function explainMiss(now: FingerprintParts, before: FingerprintParts | un
   if (canonicalJson(rawNow ?? null) !== canonicalJson(rawBefore ?? null)) reasons.push('its definition changed');
   else if (canonicalJson(restNow) !== canonicalJson(restBefore) && upstream.length === 0) reasons.push('values its definition reads changed (params or env)');
   if ((now.model ?? null) !== (before.model ?? null)) reasons.push(`the model changed${now.model && before.model && !now.model.startsWith('{') ? ` (${before.model} → ${now.model})` : ''}`);
-  if (canonicalJson((now.extra ?? {}) as JsonValue) !== canonicalJson((before.extra ?? {}) as JsonValue)) reasons.push(now.kind === 'review' ? 'the diff it reviews changed' : 'what it depends on changed');
+  if (canonicalJson(now.extra ?? {}) !== canonicalJson(before.extra ?? {})) reasons.push(now.kind === 'review' ? 'the diff it reviews changed' : 'what it depends on changed');
   return reasons.length ? reasons.join('; ') : 'its fingerprint changed';
 }
 

@@ -39,7 +39,7 @@ export function renderAt(node: StageNode, keyPath: readonly (string | number)[],
     if (!value.includes('${{')) return { ok: true, value };
     const parsed = parsedTemplate(value);
     const r = parsed.ok ? renderParts(parsed.value, ctx) : parsed;
-    return r.ok ? { ok: true, value: r.value as JsonValue } : { ok: false, message: placed(node, keyPath, r.error) };
+    return r.ok ? { ok: true, value: r.value } : { ok: false, message: placed(node, keyPath, r.error) };
   }
   if (Array.isArray(value)) {
     const out: JsonValue[] = [];

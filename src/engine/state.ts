@@ -44,7 +44,7 @@ type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
 /** Tells the outside world, after appending the event to the run's journal (docs/cache-and-watch.md). */
 export function emit(state: RunState, event: Without<EngineEvent, 'time' | 'run'>): void {
-  const full = { time: new Date().toISOString(), run: state.runId, ...event } as EngineEvent;
+  const full = { time: new Date().toISOString(), run: state.runId, ...event };
   state.store.append(full);
   state.sink.emit(full);
 }

@@ -119,14 +119,14 @@ export function hasPackageJson(workspace: string): { dir: string; lockfile: bool
 
 /** Minutes a job may take: the stage's timeout, else the run's wall time, else undefined. */
 export function timeoutMinutes(stage: StageNode, pipeline: Pipeline): number | undefined {
-  const wall = (pipeline.config.budget as { wall_time?: string } | undefined)?.wall_time;
+  const wall = pipeline.config.budget?.wall_time;
   const own = (stage.def as { budget?: { wall_time?: string } }).budget?.wall_time;
   const ms = stage.timeoutMs ?? (own ? durationMs(own) : undefined) ?? (wall ? durationMs(wall) : undefined);
   return ms === undefined ? undefined : Math.max(1, Math.ceil(ms / 60_000));
 }
 
 export function wallTimeSeconds(pipeline: Pipeline): number | undefined {
-  const wall = (pipeline.config.budget as { wall_time?: string } | undefined)?.wall_time;
+  const wall = pipeline.config.budget?.wall_time;
   const ms = wall ? durationMs(wall) : undefined;
   return ms === undefined ? undefined : Math.ceil(ms / 1000);
 }

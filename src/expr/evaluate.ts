@@ -23,8 +23,10 @@ export const CONTEXT_NAMES: readonly string[] = ['params', 'stages', 'loop', 'en
 const DEFAULT_STATUS: StatusFunctions = { success: () => true, failure: () => false, cancelled: () => false };
 
 /** Internal signal carrying an error up to `evaluate`, which returns it as a value. */
-class EvalFailure {
-  constructor(readonly error: ExprError) {}
+class EvalFailure extends Error {
+  constructor(readonly error: ExprError) {
+    super(error.message);
+  }
 }
 
 export function evaluate(ast: Expr, ctx: EvalContext): EvalResult {

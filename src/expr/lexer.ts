@@ -45,8 +45,10 @@ export type LexResult =
   | { ok: false; error: ExprError };
 
 /** Internal signal: a lexing error unwinds to `lex`, which turns it into a value. */
-class LexFailure {
-  constructor(readonly error: ExprError) {}
+class LexFailure extends Error {
+  constructor(readonly error: ExprError) {
+    super(error.message);
+  }
 }
 
 const SINGLE: Record<string, TokenType> = { '(': '(', ')': ')', '[': '[', ']': ']', ',': ',', '*': '*' };
@@ -129,7 +131,7 @@ class Lexer {
         this.fail(this.pos + 2, 1, "unexpected '='", "use '==' to compare (there is no '===')");
       if (two === '!=' && this.src[this.pos + 2] === '=')
         this.fail(this.pos + 2, 1, "unexpected '='", "use '!=' (there is no '!==')");
-      this.push(two as TokenType, 2);
+      this.push(two, 2);
       return;
     }
     if (c === '!' || c === '<' || c === '>') {

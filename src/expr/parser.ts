@@ -13,8 +13,10 @@ import { lex, type Token, type TokenType } from './lexer.js';
 export type ParseResult = { ok: true; ast: Expr } | { ok: false; error: ExprError };
 
 /** Internal signal: a syntax error unwinds to `parseExpression`, which returns it as a value. */
-class ParseFailure {
-  constructor(readonly error: ExprError) {}
+class ParseFailure extends Error {
+  constructor(readonly error: ExprError) {
+    super(error.message);
+  }
 }
 
 export function parseExpression(src: string): ParseResult {
@@ -137,6 +139,7 @@ class Parser {
 
   private primary(): Expr {
     const tok = this.next();
+    // eslint-disable-next-line @typescript-eslint/switch-exhaustiveness-check -- no other token starts an operand; the default names the one found
     switch (tok.type) {
       case 'number':
       case 'string':

@@ -56,7 +56,7 @@ input.on('end', () => process.exit(0));
 input.on('error', () => process.exit(0));
 
 function failed(id: number, err: unknown): void {
-  const e = err as NodeJS.ErrnoException;
+  const e = err as NodeJS.ErrnoException | undefined;
   send(FRAME.failed, id, Buffer.from(JSON.stringify({ code: e?.code ?? null, message: e?.message ?? String(err) })));
 }
 
@@ -69,7 +69,7 @@ function forward(id: number, kind: FrameKind, stream: Readable): void {
 
 function start(m: SpawnMessage): void {
   const env = typeof m.e === 'number' ? envs.get(m.e) : m.e;
-  if (env === undefined) return failed(m.s, new Error(`spawn helper: unknown environment ${String(m.e)}`));
+  if (env === undefined) return failed(m.s, new Error(`spawn helper: unknown environment ${JSON.stringify(m.e)}`));
   let child: ChildProcess;
   try {
     // The same settings as spawn.ts gives execa: no stdin, piped output, its own process group.

@@ -32,7 +32,7 @@ export class UsageMeter {
     const increment = { ...this.#reported };
     let grew = false;
     for (const f of FIELDS) {
-      const add = Math.max(0, (total[f] ?? 0) - this.#reported[f]);
+      const add = Math.max(0, total[f] - this.#reported[f]);
       increment[f] = add;
       if (add > 0) {
         grew = true;

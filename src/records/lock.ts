@@ -165,7 +165,7 @@ function identity(text: string): string {
 
 function parseLock(text: string): LockInfo | undefined {
   try {
-    const info = JSON.parse(text) as LockInfo;
+    const info = JSON.parse(text) as LockInfo | null;
     return typeof info === 'object' && info !== null && typeof info.pid === 'number' && typeof info.run === 'string' ? info : undefined;
   } catch {
     return undefined;

@@ -175,9 +175,9 @@ export function reapOrphanGroups(workspace: string): Reaped {
 /** The writer and the groups still running when the file was last written, or undefined for a file that is not one. */
 export function parseGroups(text: string): { writer: GroupWriter; groups: Map<number, number> } | undefined {
   const lines = text.split('\n');
-  let writer: GroupWriter;
+  let writer: GroupWriter | null;
   try {
-    writer = JSON.parse(lines[0] ?? '') as GroupWriter;
+    writer = JSON.parse(lines[0] ?? '') as GroupWriter | null;
   } catch {
     return undefined;
   }

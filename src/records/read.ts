@@ -80,6 +80,7 @@ export class RunFollower {
 }
 
 /** run.json of the earlier layout, checked against the schema: 'absent', why it cannot be read, or the record. */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- 'absent' is named for the reader; any other string says why it cannot be read
 function readRunJson(dir: string): RunRecord | 'absent' | string {
   const file = runJson(dir);
   let text: string;

@@ -172,7 +172,7 @@ export function deriveRunRecord(meta: RunMeta, stages: Iterable<StageFile>, spen
   }
   if (iterated.length > 0) {
     for (const [path, entry] of Object.entries(out)) {
-      if (entry.status !== undefined && hasBody(path, iterated)) attachIterations(path, entry, iterated);
+      if (hasBody(path, iterated)) attachIterations(path, entry, iterated);
     }
   }
   if (spent) return { version: RECORD_VERSION, ...meta, usage: { ...spent.usage }, cost_usd: round(spent.cost_usd), stages: out };

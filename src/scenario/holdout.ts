@@ -33,7 +33,7 @@ export function patternsOf(def: { scenarios?: unknown }): string[] {
 
 function withParams(pattern: string, params: Readonly<Record<string, JsonValue>>): string | undefined {
   if (!pattern.includes('${{')) return pattern;
-  const r = renderValue(pattern, { contexts: { params: params as Record<string, JsonValue> } });
+  const r = renderValue(pattern, { contexts: { params } });
   return r.ok && typeof r.value === 'string' ? r.value : undefined;
 }
 

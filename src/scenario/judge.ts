@@ -43,7 +43,7 @@ export function parseVerdict(message: ModelResponse): { ok: true; verdict: Verdi
   const input = call.input as { score?: unknown; reason?: unknown } | null;
   const score = input?.score;
   if (typeof score !== 'number' || !Number.isFinite(score) || score < 0 || score > 1) {
-    return { ok: false, message: `the judge's ${SUBMIT_SCORE} has no score between 0 and 1 (got ${JSON.stringify(score) ?? 'nothing'})` };
+    return { ok: false, message: `the judge's ${SUBMIT_SCORE} has no score between 0 and 1 (got ${score === undefined ? 'nothing' : JSON.stringify(score)})` };
   }
   const reason = typeof input?.reason === 'string' ? input.reason : '';
   return { ok: true, verdict: { score, reason } };

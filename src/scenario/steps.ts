@@ -51,7 +51,7 @@ export async function runStep(run: string | readonly string[], options: StepOpti
   child.stdout?.on('data', (chunk: Uint8Array) => stdout.add(chunk));
   child.stderr?.on('data', (chunk: Uint8Array) => stderr.add(chunk));
   let killer: GroupKiller | undefined;
-  let timedOut = false;
+  let timedOut = false as boolean; // set by the timer: `as boolean` stops TypeScript narrowing it to false
   const kill = () => {
     if (child.pid !== undefined && !killer) killer = terminateGroup(child.pid);
   };

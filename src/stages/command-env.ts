@@ -46,5 +46,5 @@ function baseEnv(processEnv: Readonly<NodeJS.ProcessEnv>, pipelineEnv: Readonly<
     base = Object.freeze(env);
     byPipeline.set(pipelineEnv, base);
   }
-  return base as Record<string, string>;
+  return base;
 }

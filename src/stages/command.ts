@@ -22,7 +22,7 @@ export const commandExecutor: StageExecutor = {
     const def = ctx.node.def as CommandStage;
     const cwd = resolveCwd(ctx, def.cwd);
     if (!cwd.ok) return cwd.result;
-    const env = commandEnv(ctx, def.env as Record<string, unknown> | undefined);
+    const env = commandEnv(ctx, def.env);
     if (!env.ok) return fail('error', 'expression', env.message);
     const [file, args] = typeof def.run === 'string' ? ['/bin/sh', ['-c', def.run]] : [def.run[0], def.run.slice(1)];
     if (ctx.signal.aborted) return fail('error', 'cancelled', 'not started');
@@ -44,6 +44,7 @@ export const commandExecutor: StageExecutor = {
       if (child.pid !== undefined) killer = terminateGroup(child.pid);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort while the command spawns; TypeScript keeps its narrowing from before
     if (ctx.signal.aborted) onAbort();
     const result = await child;
     ctx.signal.removeEventListener('abort', onAbort);
@@ -72,7 +73,7 @@ export const commandExecutor: StageExecutor = {
 };
 
 function fail(status: 'error' | 'failed', reason: StageResult['reason'], message: string): StageResult {
-  return { status, reason, message, outputs: {} } as StageResult;
+  return { status, reason, message, outputs: {} };
 }
 
 function resolveCwd(ctx: StageContext, cwd: string | undefined): { ok: true; value: string } | { ok: false; result: StageResult } {
@@ -98,6 +99,7 @@ function spawnMessage(file: string, shell: boolean, code: string | undefined, or
       return `could not start ${what}: no such program (check the name, or give a path relative to the cwd)`;
     case 'EACCES':
       return `could not start ${what}: it is not executable (chmod +x it, or run it through an interpreter)`;
+    case undefined:
     default:
       return `could not start ${what}: ${original ?? code ?? 'unknown error'}`;
   }

@@ -97,7 +97,7 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
     deny: createDenyMatcher(deny.value, models.holdoutGlobs),
     ...(writes.value ? { writes: createMatcher(writes.value) } : {}),
     ...(commands.value ? { commands: commands.value } : {}),
-    commandEnv: { ...environmentWithoutSecrets(ctx.processEnv as NodeJS.ProcessEnv), ...pipelineEnv },
+    commandEnv: { ...environmentWithoutSecrets(ctx.processEnv), ...pipelineEnv },
     signal: ctx.signal,
   });
   const systemText = system.value ?? DEFAULT_AGENT_SYSTEM;
@@ -140,7 +140,8 @@ function agentResult(result: AgentResult): StageResult {
     case 'max_turns':
     case 'tool_errors':
       return stageError(result.reason, result.message ?? result.reason, outputs);
-    default:
+    case 'cancelled':
+    case undefined:
       return stageError('cancelled', result.message ?? 'cancelled', outputs);
   }
 }
@@ -149,7 +150,7 @@ function agentResult(result: AgentResult): StageResult {
 async function external(ctx: StageContext, models: ModelServices): Promise<StageResult> {
   const workspace = workspaceOf(ctx);
   if (!workspace.ok) return workspace.result;
-  const argv = ctx.render((ctx.node.def as GenerateStage).agent!.run as unknown as JsonValue, ['agent', 'run']);
+  const argv = ctx.render((ctx.node.def as GenerateStage).agent!.run, ['agent', 'run']);
   if (!argv.ok) return stageError('expression', `agent.run: ${argv.message}`);
   const system = renderText(ctx, 'system');
   if (!system.ok) return system.result;

@@ -58,7 +58,7 @@ export const loopExecutor: StageExecutor = {
         converged = true;
         return { status: 'succeeded', message: `converged in iteration ${iteration} of ${max}`, outputs: outputs(), ...charged };
       }
-      previous = Object.fromEntries([...outcomes].map(([id, o]) => [id, { status: o.status, outputs: o.outputs as Value }]));
+      previous = Object.fromEntries([...outcomes].map(([id, o]) => [id, { status: o.status, outputs: o.outputs }]));
     }
     const result: StageResult = {
       status: 'failed',

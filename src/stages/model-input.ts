@@ -24,7 +24,7 @@ export const MAX_CONTEXT_FILE_BYTES = 512 * 1024;
 export type Got<T> = { ok: true; value: T } | { ok: false; result: StageResult };
 
 export function stageError(reason: StageResult['reason'], message: string, outputs: Record<string, JsonValue> = {}): StageResult {
-  return { status: 'error', reason, message, outputs } as StageResult;
+  return { status: 'error', reason, message, outputs };
 }
 
 /** A rendered value as text: strings as they are, null as '', anything else as JSON. */
@@ -47,7 +47,7 @@ export function servicesOf(ctx: StageContext): Got<ModelServices & { model: stri
 export function renderText(ctx: StageContext, key: string): Got<string | undefined> {
   // A stage that writes no system prompt takes its profile's.
   const raw = (ctx.node.def as unknown as Record<string, unknown>)[key] ?? (key === 'system' ? ctx.models?.profileSystem : undefined);
-  if (raw === undefined || raw === null) return { ok: true, value: undefined };
+  if (raw === undefined) return { ok: true, value: undefined };
   const r = ctx.render(raw as JsonValue, [key]);
   if (!r.ok) return { ok: false, result: stageError('expression', `${key}: ${r.message}`) };
   return { ok: true, value: asText(r.value) };

@@ -16,7 +16,7 @@ export const pipelineExecutor: StageExecutor = {
   async run(ctx) {
     const call = ctx.node.template;
     if (!call || !ctx.runTemplate) return { status: 'error', reason: 'config', message: 'internal error: the pipeline stage has no template to run', outputs: {} };
-    const given = ctx.render(call.with as JsonValue, ['with']);
+    const given = ctx.render(call.with, ['with']);
     if (!given.ok) return { status: 'error', reason: 'expression', message: given.message, outputs: {} };
     const params = typedParams(call.pipeline.config, call.pipeline.params, given.value);
     if (!params.ok) return { status: 'error', reason: 'expression', message: `${ctx.node.source.file}: stage "${ctx.node.path}": ${params.message}`, outputs: {} };
@@ -64,7 +64,7 @@ function templateOutputs(outputs: Readonly<Record<string, string>>, contexts: Re
   for (const [name, text] of Object.entries(outputs)) {
     const r = renderValue(text, { contexts });
     if (!r.ok) return { ok: false, message: `${name}: ${r.error.message}` };
-    out[name] = r.value as JsonValue;
+    out[name] = r.value;
   }
   return { ok: true, value: out };
 }

@@ -1,4 +1,3 @@
-import type { StageKind } from '../config/pipeline.js';
 import { approveExecutor } from './approve.js';
 import { commandExecutor } from './command.js';
 import { generateExecutor } from './generate.js';

@@ -155,9 +155,9 @@ export function parseReview(message: Pick<ModelResponse, 'content'>): Parsed {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, problem: 'the submit_review input is not an object' };
   const problems: string[] = [];
   const verdict = input.verdict;
-  if (verdict !== 'approve' && verdict !== 'request_changes') problems.push(`"verdict" must be "approve" or "request_changes", got ${JSON.stringify(verdict) ?? 'nothing'}`);
+  if (verdict !== 'approve' && verdict !== 'request_changes') problems.push(`"verdict" must be "approve" or "request_changes", got ${verdict === undefined ? 'nothing' : JSON.stringify(verdict)}`);
   const score = input.score;
-  if (typeof score !== 'number' || !Number.isFinite(score) || score < 0 || score > 1) problems.push(`"score" must be a number from 0 to 1, got ${JSON.stringify(score) ?? 'nothing'}`);
+  if (typeof score !== 'number' || !Number.isFinite(score) || score < 0 || score > 1) problems.push(`"score" must be a number from 0 to 1, got ${score === undefined ? 'nothing' : JSON.stringify(score)}`);
   const summary = input.summary;
   if (typeof summary !== 'string') problems.push('"summary" must be a string');
   const findings: Finding[] = [];
@@ -171,7 +171,7 @@ export function parseReview(message: Pick<ModelResponse, 'content'>): Parsed {
         return;
       }
       const x = f as Record<string, unknown>;
-      if (!SEVERITIES.includes(x.severity as Severity)) problems.push(`${at}.severity must be one of ${SEVERITIES.join(', ')}, got ${JSON.stringify(x.severity) ?? 'nothing'}`);
+      if (!SEVERITIES.includes(x.severity as Severity)) problems.push(`${at}.severity must be one of ${SEVERITIES.join(', ')}, got ${x.severity === undefined ? 'nothing' : JSON.stringify(x.severity)}`);
       if (typeof x.message !== 'string' || x.message === '') problems.push(`${at}.message must be a non-empty string`);
       if (x.file !== undefined && x.file !== null && typeof x.file !== 'string') problems.push(`${at}.file must be a string`);
       const line = typeof x.line === 'string' && /^\d+$/.test(x.line) ? Number(x.line) : x.line;
@@ -180,7 +180,7 @@ export function parseReview(message: Pick<ModelResponse, 'content'>): Parsed {
         severity: x.severity as Severity,
         file: typeof x.file === 'string' ? x.file : null,
         line: typeof line === 'number' ? line : null,
-        message: String(x.message ?? ''),
+        message: typeof x.message === 'string' ? x.message : '',
       });
     });
   }

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { ProviderName, ScenarioValidateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import type { CallKey, ModelResponse } from '../providers/types.js';
+import type { CallKey } from '../providers/types.js';
 import { patternsOf } from '../scenario/holdout.js';
 import { JudgeCache } from '../scenario/judge-cache.js';
 import { askJudge, judgeRequest, type JudgeCall, type JudgeOutcome } from '../scenario/judge.js';
@@ -90,7 +90,7 @@ export const scenarioValidateExecutor: StageExecutor = {
 };
 
 function fail(reason: StageResult['reason'], message: string): StageResult {
-  return { status: 'error', reason, message, outputs: {} } as StageResult;
+  return { status: 'error', reason, message, outputs: {} };
 }
 
 function progress(ctx: StageContext, name: string, run: number, runs: number, passed: boolean, failures: number): void {
@@ -157,7 +157,7 @@ function directCall(ctx: StageContext, providerName: ProviderName): JudgeCall {
     const callKey: CallKey = { stage: ctx.node.path, iteration: ctx.iteration ?? 0, call: n, scenario: key.scenario, run: key.run };
     const answer = await provider.provider.call(request, { key: callKey, signal: ctx.signal });
     if (!answer.ok) return { ok: false, reason: answer.error.kind === 'aborted' ? 'cancelled' : 'provider', message: answer.error.message };
-    const usage = lib.usageOf(answer.message as ModelResponse);
+    const usage = lib.usageOf(answer.message);
     const cost = lib.costOf(request.model, usage, lib.pricingTable(ctx.pipeline.config.pricing)) ?? 0;
     // A verdict cut off at max_tokens is never taken (docs/models-and-budgets.md).
     if (answer.message.stop_reason === 'max_tokens') return { ok: false, reason: 'output', message: `the judge's answer was cut off at max_tokens ${request.max_tokens}`, usage, cost_usd: cost };

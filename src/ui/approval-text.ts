@@ -27,7 +27,7 @@ export function shownLines(show: readonly Shown[]): string[] {
 function valueLines(label: string, value: JsonValue): string[] {
   if (Array.isArray(value)) {
     if (value.length === 0) return [`${label}: (none)`];
-    if (value.every(isRecord)) return [`${label}:`, ...recordTable(value as Record<string, JsonValue>[]).map((l) => `  ${l}`)];
+    if (value.every(isRecord)) return [`${label}:`, ...recordTable(value).map((l) => `  ${l}`)];
     return [`${label}: ${value.map(cell).join(', ')}`];
   }
   if (isRecord(value)) {

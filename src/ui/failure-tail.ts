@@ -61,7 +61,11 @@ export class FailureTails {
       case 'stage_finished':
         this.finished(event);
         return;
-      default:
+      case 'model_call':
+      case 'budget_warning':
+      case 'approval_waiting':
+      case 'watch_change':
+      case 'run_finished':
         return;
     }
   }

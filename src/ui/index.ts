@@ -60,7 +60,7 @@ export function createRenderer(mode: RenderMode, io: CliIO): Renderer {
  * Otherwise none, and approvals wait for `factory approve`.
  */
 export function approvalPrompt(io: CliIO, renderer: Renderer): ApprovalPrompt | undefined {
-  const stdin = io.stdin as TtyInput | undefined;
+  const stdin: TtyInput | undefined = io.stdin;
   if (!(renderer instanceof TtyRenderer) || stdin?.isTTY !== true || typeof stdin.setRawMode !== 'function') return undefined;
   return new TerminalApprovalPrompt(stdin, renderer);
 }

@@ -135,7 +135,12 @@ export class TtyRenderer implements Renderer, PromptSurface {
         this.queue = this.queue.then(() => void this.io.stderr.write(text));
         return;
       }
-      default:
+      case 'stage_started':
+      case 'stage_output':
+      case 'model_call':
+      case 'budget_warning':
+      case 'approval_waiting':
+      case 'stage_finished':
         this.run?.update(event);
     }
   }

@@ -44,7 +44,12 @@ export class QuietRenderer implements Renderer {
       case 'run_finished':
         this.maybeSummary();
         return;
-      default:
+      case 'run_started':
+      case 'stage_started':
+      case 'stage_output':
+      case 'model_call':
+      case 'budget_warning':
+      case 'watch_change':
         return;
     }
   }

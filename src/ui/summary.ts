@@ -63,7 +63,9 @@ export class SummaryCollector {
         this.finished.set(event.stage, event);
         this.running.delete(event.stage);
         break;
-      default:
+      case 'stage_output':
+      case 'model_call':
+      case 'approval_waiting':
         break;
     }
     this.seen = true;

@@ -190,6 +190,7 @@ export class WatchSession {
     this.changed.clear();
     const loaded = this.o.load();
     await this.retarget(loaded);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() can run during the await; TypeScript keeps its narrowing from before
     if (this.stopped) return;
     if (!loaded.ok) {
       this.emitChange(paths, undefined);

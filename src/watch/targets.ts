@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { JsonValue, Pipeline, Scope } from '../config/pipeline.js';
 import { durationMs } from '../config/units.js';
-import { children, parseTemplate, renderValue, type Expr, type Value } from '../expr/index.js';
+import { children, parseTemplate, renderValue, type Expr } from '../expr/index.js';
 import type { WatchSpec } from './watcher.js';
 
 /** `watch.debounce` when none is given (docs/configuration.md). */
@@ -43,7 +43,7 @@ export function watchTargets(pipeline: Pipeline, extra: { file: string; template
     }
   };
   visit(pipeline.root, pipeline.params);
-  const watch = (pipeline.config.watch ?? {}) as { paths?: string[]; ignore?: string[]; debounce?: string };
+  const watch = (pipeline.config.watch ?? {});
   for (const g of watch.paths ?? []) globs.add(g);
   const debounce = typeof watch.debounce === 'string' ? durationMs(watch.debounce) : undefined;
   return {
@@ -86,7 +86,7 @@ function staticText(text: string, params: Readonly<Record<string, JsonValue>>): 
       stack.push(...children(n));
     }
   }
-  const r = renderValue(text, { contexts: { params: params as Value } });
+  const r = renderValue(text, { contexts: { params } });
   return r.ok && typeof r.value === 'string' && r.value !== '' ? r.value : undefined;
 }
 

@@ -55,8 +55,8 @@ export class ChangeWatcher {
 
   /** `memory`: what a watcher this one replaces knew (the run's writes, what was reported). */
   constructor(private readonly spec: WatchSpec, private readonly onChange: (paths: string[]) => void, memory?: WatchMemory) {
-    this.own = memory?.own ?? new Map();
-    this.delivered = memory?.delivered ?? new Map();
+    this.own = memory?.own ?? new Map<string, string | null>();
+    this.delivered = memory?.delivered ?? new Map<string, string | null>();
     this.exact = new Set(spec.files.map((f) => this.rel(path.resolve(spec.workspace, f))));
     const globs = picomatch([...spec.globs].length ? [...spec.globs] : ['\0never'], { dot: true });
     this.wanted = (rel) => this.exact.has(rel) || globs(rel);

@@ -48,9 +48,10 @@ export type Confined =
 const MAX_PATH_CHARS = 4096;
 const MAX_SEGMENT_BYTES = 255;
 const MAX_LINK_HOPS = 40;
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
 const CONTROL = /[\u0001-\u001f\u007f]/;
 /** Code points that HFS+/APFS ignore or that render as nothing: `.g\u200cit` is `.git` there. */
+// eslint-disable-next-line no-misleading-character-class -- combining marks are matched one by one on purpose
 const IGNORABLE = /[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/gu;
 
 export function resolveInWorkspace(workspace: string, requested: unknown, policy: ConfinePolicy): Confined {

@@ -25,7 +25,7 @@ export interface WorkspaceHooks {
   /** It ended; `written` are the files that differ from the snapshot before (watch mode only). */
   writerEnded?(key: string, written: WrittenFile[]): void;
   /** A stage's fingerprint took this file with this content (watch mode: a later different content is a real change). */
-  inputRead?(path: string, hash: string): void;
+  inputRead?: (path: string, hash: string) => void;
 }
 
 /** A file the stage changed: its entry before (undefined: absent) and after (undefined: deleted). */

@@ -11,6 +11,7 @@ import { crashSigns } from '../config/expectations.js';
 import { ROOT, runBuilt } from '../support/cli.js';
 
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+// eslint-disable-next-line no-control-regex -- it matches the terminal's escape sequences
 const ANSI = /\u001b\[[0-9;]*m/;
 const INVALID = path.join(ROOT, 'test/fixtures/invalid');
 
@@ -263,6 +264,7 @@ describe('colour', () => {
     const plain = runBuilt(invalid, INVALID);
     expect(forced.code).toBe(2);
     expect(forced.stderr).toMatch(ANSI);
+    // eslint-disable-next-line no-control-regex -- it matches the terminal's escape sequences
     expect(forced.stderr.replace(/\u001b\[[0-9;]*m/g, '')).toBe(plain.stderr);
   });
 });

@@ -113,7 +113,12 @@ function deepList(depth: number): Json {
 /** Every path in the value (the root excluded), to pick one from. */
 function allPaths(value: Json, prefix: Segment[] = [], out: Segment[][] = []): Segment[][] {
   if (Array.isArray(value)) value.forEach((v, i) => (out.push([...prefix, i]), allPaths(v, [...prefix, i], out)));
-  else if (isMap(value)) for (const [k, v] of Object.entries(value)) out.push([...prefix, k]), allPaths(v, [...prefix, k], out);
+  else if (isMap(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      out.push([...prefix, k]);
+      allPaths(v, [...prefix, k], out);
+    }
+  }
   return out;
 }
 

@@ -82,6 +82,7 @@ describe('invalid fixtures', () => {
         const head = `${e.file}:${e.line}:${e.column} error`;
         expect(heads.some((l) => l.startsWith(head)), `a line starts with "${head}" in\n${r.stderr}`).toBe(true);
       }
+      // eslint-disable-next-line no-control-regex -- it matches the terminal's escape sequences
       expect(out).not.toMatch(/\u001b\[/);
       expect(r.stderr).toMatch(/\d+ errors?\n$/);
     });

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecordedRequest } from '../support/fake-anthropic.js';
 import { latestRunJson, workspaceWith } from '../support/workspace-files.js';

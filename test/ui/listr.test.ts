@@ -10,6 +10,7 @@ import { type FakeStream, fakeIO, Script, usage } from './fake-io.js';
  * last frame.
  */
 const NOW = Date.UTC(2026, 0, 2, 13, 15, 0);
+// eslint-disable-next-line no-control-regex -- it matches the terminal's escape sequences
 const SGR = /\u001b\[\d+(?:;\d+)*m/;
 
 function screen(stream: FakeStream): string {

@@ -65,6 +65,7 @@ export function describeFsError(err: unknown, rel: string): string {
       return 'the disk is full';
     case 'EROFS':
       return `${shown} is on a read-only file system`;
+    case undefined:
     default:
       return `could not access ${shown}${code ? ` (${code})` : ''}`;
   }

@@ -103,7 +103,7 @@ export function buildTools(names: readonly string[], options: ToolOptions): Tool
       try {
         return await spec.run(checked.input, ctx);
       } catch (err) {
-        return fail(`${name} failed: ${(err as Error)?.message ?? String(err)}`);
+        return fail(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     },
   };

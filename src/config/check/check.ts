@@ -9,7 +9,7 @@ import { checkFiles } from '../files.js';
 import type { FactoryConfig, Stage } from '../generated/factory.js';
 import { locate, originOf, type LoadedFile, type PathSegment } from '../load/load.js';
 import { declaredParams, resolveParams } from '../templates/params.js';
-import type { JsonValue, Pipeline, Scope, StageKind, StageNode, TemplateCall } from '../pipeline.js';
+import type { Pipeline, Scope, StageNode, TemplateCall } from '../pipeline.js';
 import { validateAgainstSchema } from '../schema.js';
 import { substituteStaticValues } from './static-values.js';
 import { buildScopes, type RawScope, type RawStage } from './scopes.js';
@@ -173,7 +173,7 @@ function toScope(loaded: LoadedFile, raw: RawScope, config: FactoryConfig, calls
 
 function toNode(loaded: LoadedFile, raw: RawStage, config: FactoryConfig, calls: ReadonlyMap<string, TemplateCall>): StageNode {
   const def = raw.def as unknown as Stage;
-  const kind = def.kind as StageKind;
+  const kind = def.kind;
   const work = WORK_KINDS.has(kind);
   const defaults = (config.defaults ?? {}) as { timeout?: string; retries?: number };
   const ownTimeout = typeof raw.def.timeout === 'string' ? raw.def.timeout : undefined;

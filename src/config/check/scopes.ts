@@ -144,7 +144,7 @@ function findCycle(byId: Map<string, RawStage>, stuck: Set<string>): string[] {
   // Every stuck stage has a stuck need, so walking needs must revisit a stage.
   for (;;) {
     if (onPath.has(current)) {
-      const cycle = path.slice(onPath.get(current)!);
+      const cycle = path.slice(onPath.get(current));
       return [...cycle, current];
     }
     onPath.set(current, path.length);

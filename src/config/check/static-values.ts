@@ -1,5 +1,5 @@
 import type { JsonValue } from '../pipeline.js';
-import { children, checkExpression, evaluate, parseTemplate, type Expr, type StaticEnv, type Value } from '../../expr/index.js';
+import { children, checkExpression, evaluate, parseTemplate, type Expr, type StaticEnv } from '../../expr/index.js';
 import { diagnostic, type Diagnostic } from '../diagnostics.js';
 import { locateInString, type LoadedFile, type PathSegment } from '../load/load.js';
 import { isRecord } from '../../base/is-record.js';
@@ -140,7 +140,7 @@ function evaluateStatic(loaded: LoadedFile, f: { at: PathSegment[]; text: string
   }
   // `validate` without a required param: the value is checked once plan or apply is given it.
   if (ids.some((id) => params.values[id] === undefined)) return { ok: true, value: STAND_IN[f.want] };
-  const result = evaluate(part.ast, { contexts: { params: params.values as Value } });
+  const result = evaluate(part.ast, { contexts: { params: params.values } });
   if (!result.ok) return fail(result.error.offset + part.sourceOffset, result.error.length, `${key}: ${result.error.message}`, result.error.hint);
   const v = result.value;
   // Durations and token counts are then checked as if written out (the schema and their units).
@@ -148,13 +148,13 @@ function evaluateStatic(loaded: LoadedFile, f: { at: PathSegment[]; text: string
   if (!fits) {
     return fail(0, f.text.length, `${key}: ${f.text.trim()} is ${JSON.stringify(v)}, not a ${STAND_IN_WORD[f.want]}`, `give the param the type ${PARAM_TYPE[f.want]}`);
   }
-  return { ok: true, value: v as JsonValue };
+  return { ok: true, value: v };
 }
 
 /** The params an expression reads by name; 'all' when it reads them in a way known only as it runs (`params[x]`, `params.*`). */
 function paramsRead(ast: Expr): string[] | 'all' {
   const names: string[] = [];
-  let all = false;
+  let all = false as boolean; // set inside visit: `as boolean` stops TypeScript narrowing it to false
   const visit = (node: Expr): void => {
     if (node.kind === 'property' && node.object.kind === 'context' && node.object.name.toLowerCase() === 'params') {
       names.push(node.name);

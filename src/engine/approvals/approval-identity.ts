@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
  */
 export function approverName(cwd: string, env: Readonly<NodeJS.ProcessEnv>): string {
   try {
-    const name = execFileSync('git', ['config', 'user.name'], { cwd, env: env as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const name = execFileSync('git', ['config', 'user.name'], { cwd, env, encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     if (name !== '') return name;
   } catch {
     // no git, no repository, or no name configured

@@ -171,7 +171,7 @@ export class Approvals {
     return new Promise<Decision>((resolve) => {
       const cleanups: (() => void)[] = [];
       const promptAbort = new AbortController();
-      let settled = false;
+      let settled = false as boolean; // set by the callbacks: `as boolean` stops TypeScript narrowing it to false
       const settle = (decision: Decision) => {
         if (settled) return;
         settled = true;

@@ -106,8 +106,8 @@ async function ask(q: BudgetQuestionContext, scope: BudgetLedger, block: StageBu
 
 /** `extend:` as written, or the original limits; the budget that ran out is always raised. */
 function extensionOf(block: StageBudget, exhausted: BudgetName): Omit<BudgetLimits, 'warn_at'> {
-  const original = budgetLimits(block as Parameters<typeof budgetLimits>[0]);
-  const given = block.extend ? budgetLimits(block.extend as Parameters<typeof budgetLimits>[0]) : undefined;
+  const original = budgetLimits(block);
+  const given = block.extend ? budgetLimits(block.extend) : undefined;
   const out: Omit<BudgetLimits, 'warn_at'> = given
     ? { tokens: given.tokens, cost_usd: given.cost_usd, wall_time_ms: given.wall_time_ms }
     : { tokens: original.tokens, cost_usd: original.cost_usd, wall_time_ms: original.wall_time_ms };

@@ -149,8 +149,8 @@ export class BudgetLedger {
 
   /** This scope and its ancestors, innermost first. */
   chain(): BudgetLedger[] {
-    const out: BudgetLedger[] = [];
-    for (let l: BudgetLedger | undefined = this; l; l = l.parent) out.push(l);
+    const out: BudgetLedger[] = [this];
+    for (let l = this.parent; l; l = l.parent) out.push(l);
     return out;
   }
 

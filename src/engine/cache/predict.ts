@@ -197,7 +197,7 @@ class Predictor {
 
   /** The diff a review would see: the workspace now, against it without the changes cached stages made. */
   private predictedDiff(): string {
-    const ignore = (this.run.config.watch as { ignore?: string[] } | undefined)?.ignore;
+    const ignore = this.run.config.watch?.ignore;
     const now = takeSnapshot(this.run.dir, ignore ? { ignore } : {});
     const before = new Map(now);
     const after = new Map(now);
@@ -222,11 +222,11 @@ class Predictor {
     const bodyView: ScopeView = {
       pipeline: call.pipeline,
       scope: call.pipeline.root,
-      contexts: { params: call.pipeline.params as Value, env: {}, budget: budgetContext(this.run) as unknown as Value },
+      contexts: { params: call.pipeline.params, env: {}, budget: budgetContext(this.run) },
       env: staticEnv(call.pipeline),
       outer: new Map(),
     };
-    if (bodyView.env) bodyView.contexts.env = bodyView.env as Value;
+    if (bodyView.env) bodyView.contexts.env = bodyView.env;
     const dynamic = withText.includes('${{');
     const upstreamOpen = node.needs.some((id) => known.get(id)?.status !== 'cached');
     if (dynamic || upstreamOpen) {
@@ -250,12 +250,12 @@ class Predictor {
       this.set(node, 'will run', `its stage ${first?.path ?? ''} will run`);
       return { status: 'will run', cacheable: false };
     }
-    const contexts = { ...bodyView.contexts, stages: Object.fromEntries([...inner].map(([id, k]) => [id, { status: 'succeeded', outputs: (k.outputs ?? {}) as Value }])) };
+    const contexts = { ...bodyView.contexts, stages: Object.fromEntries([...inner].map(([id, k]) => [id, { status: 'succeeded', outputs: k.outputs ?? {} }])) };
     const outputs: Record<string, JsonValue> = {};
     for (const [name, text] of Object.entries(call.outputs)) {
       const r = renderValue(text, { contexts });
       if (!r.ok) return { status: 'unknown', cacheable: false };
-      outputs[name] = r.value as JsonValue;
+      outputs[name] = r.value;
     }
     this.set(node, 'cached', 'every stage of its template is cached');
     return { status: 'cached', cacheable: false, outputs, token: needToken({ fingerprint: null, status: 'succeeded' }) };
@@ -319,7 +319,7 @@ export function readsOf(node: StageNode): { contexts: Set<string>; stages: Set<s
 
 function viewOf(pipeline: Pipeline): ScopeView {
   const env = staticEnv(pipeline);
-  const contexts: Record<string, Value> = { params: pipeline.params as Value, env: (env ?? {}) as Value, budget: budgetContext(pipeline) as unknown as Value };
+  const contexts: Record<string, Value> = { params: pipeline.params, env: env ?? {}, budget: budgetContext(pipeline) };
   return { pipeline, scope: pipeline.root, contexts, env, outer: new Map() };
 }
 

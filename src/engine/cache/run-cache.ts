@@ -9,7 +9,7 @@ import { pendingChanges, StageCache, workspaceFiles, writeLatest, type CacheEntr
 import { ownChanges } from '../patches/command-writes.js';
 import { beforeEntry, writeChanges } from '../patches/patches.js';
 import { hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
-import { unifiedDiff, type SnapshotEntry } from '../../workspace/snapshot.js';
+import { unifiedDiff } from '../../workspace/snapshot.js';
 import { cacheableKind, loopBodyPaths, mayWrite, needToken, stageFingerprint } from './stage-fingerprint.js';
 import { recordEnd, type Outcome } from '../stage-record.js';
 import { checkRecord, type RunState } from '../state.js';
@@ -62,7 +62,7 @@ export class RunCache {
     readonly runId: string,
     readonly options: RunCacheOptions,
   ) {
-    const ignore = (pipeline.config.watch as { ignore?: string[] } | undefined)?.ignore;
+    const ignore = pipeline.config.watch?.ignore;
     this.tracker = new WorkspaceTracker(pipeline.dir, {
       ...(ignore ? { ignore } : {}),
       eager: options.hooks !== undefined,

@@ -61,7 +61,7 @@ function writtenOf(node: StageNode): { stage: Record<string, JsonValue>; text: s
   let hit = written.get(node);
   if (!hit) {
     const stage: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(node.def as unknown as Record<string, JsonValue>)) if (k !== 'if' && k !== 'description' && v !== undefined) stage[k] = v;
+    for (const [k, v] of Object.entries(node.def as unknown as Record<string, JsonValue | undefined>)) if (k !== 'if' && k !== 'description' && v !== undefined) stage[k] = v;
     const text = canonicalJson(stage);
     hit = { stage, text, expressions: text.includes('${{') };
     written.set(node, hit);
@@ -119,7 +119,7 @@ function digest(parts: FingerprintParts, writtenText: string): string {
   const { stage: _stage, ...definition } = parts.definition as Record<string, JsonValue>;
   const needs = Object.keys(parts.needs).sort().map((k) => `${k}=${parts.needs[k]}`).join(',');
   const files = parts.files.map((f) => `${f.path}\u0000${f.hash}`).join('\u0001');
-  const extra = parts.extra ? canonicalJson(parts.extra as unknown as JsonValue) : '';
+  const extra = parts.extra ? canonicalJson(parts.extra) : '';
   return hashText([`v${STAGE_FINGERPRINT_VERSION}`, parts.kind, writtenText, canonicalJson(definition), files, needs, parts.model ?? '', extra].join('\u0002'));
 }
 
@@ -128,7 +128,7 @@ function lenient(value: JsonValue, ctx: EvalContext): JsonValue {
   if (typeof value === 'string') {
     if (!value.includes('${{')) return value;
     const r = renderValue(value, ctx);
-    return r.ok ? (r.value as JsonValue) : '\u0000unrendered';
+    return r.ok ? r.value : '\u0000unrendered';
   }
   if (Array.isArray(value)) return value.map((v) => lenient(v, ctx));
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, lenient(v, ctx)]));
@@ -150,7 +150,7 @@ function filesOf(input: FingerprintInput, node: StageNode, rendered: Record<stri
     if (n.kind === 'scenario-validate') globs.push(...asList(values.scenarios));
     const pf = values.prompt_file;
     if (typeof pf === 'string' && pf !== '') {
-      const abs = path.resolve(n.source.dir ?? input.workspace, pf);
+      const abs = path.resolve(n.source.dir, pf);
       prompts.push({ path: `prompt_file:${path.relative(input.workspace, abs).split(path.sep).join('/')}`, hash: hashFile(abs) });
     }
   };
@@ -212,7 +212,8 @@ export function cacheableKind(node: StageNode): boolean {
     case 'command':
     case 'scenario-validate':
       return Array.isArray((node.def as { inputs?: unknown }).inputs);
-    default:
+    case 'approve':
+    case 'pipeline':
       return false;
   }
 }
@@ -226,7 +227,10 @@ export function mayWrite(node: StageNode): boolean {
       return true;
     case 'plan':
       return (node.def as { write?: unknown }).write !== undefined;
-    default:
+    case 'review':
+    case 'loop':
+    case 'approve':
+    case 'pipeline':
       return false;
   }
 }

@@ -5,7 +5,7 @@ import type { ProviderName } from '../../config/generated/factory.js';
 import { ownersOf, stageModel, stageProfile, stageProvider, stageSetting } from '../../config/stage-model.js';
 import type { Effort, Thinking } from '../../config/generated/factory.js';
 import type { JsonValue, Pipeline, Scope, StageNode } from '../../config/pipeline.js';
-import { renderValue, type Value } from '../../expr/index.js';
+import { renderValue } from '../../expr/index.js';
 import { costOf, nearestModel, priceOf, pricingTable, type PricingTable } from '../../config/pricing.js';
 import type { CassetteRecorder } from '../../providers/replay/record.js';
 import { redactor } from '../../providers/redact.js';
@@ -192,7 +192,7 @@ export function scenarioGlobs(pipeline: Pipeline): string[] {
         out.push(pattern);
         continue;
       }
-      const r = renderValue(pattern, { contexts: { params: pipeline.params as Value } });
+      const r = renderValue(pattern, { contexts: { params: pipeline.params } });
       if (r.ok && typeof r.value === 'string') out.push(r.value);
     }
   });
@@ -323,7 +323,7 @@ export class ModelRuntime {
     this.#prepared = prepared;
     this.#hooks = hooks;
     const pipeline = prepared.pipeline;
-    this.runLedger = new BudgetLedger({ scope: 'run', limits: budgetLimits(pipeline.config.budget as Parameters<typeof budgetLimits>[0]), pricing: prepared.pricing });
+    this.runLedger = new BudgetLedger({ scope: 'run', limits: budgetLimits(pipeline.config.budget), pricing: prepared.pricing });
     // A resumed run starts from everything it spent, whatever its stages' statuses: resuming never buys a budget again.
     this.#prior = hooks.prior?.entries ?? [];
     const before = sumSpend(this.#prior);
@@ -340,7 +340,7 @@ export class ModelRuntime {
 
   /** Only when the run gives no snapshots of its own (a ModelRuntime built on its own, as in tests). */
   private takeSnapshot(previous?: Snapshot): Snapshot {
-    const ignore = (this.#prepared.pipeline.config.watch as { ignore?: string[] } | undefined)?.ignore;
+    const ignore = this.#prepared.pipeline.config.watch?.ignore;
     return takeSnapshot(this.#prepared.pipeline.dir, { ...(ignore ? { ignore } : {}), ...(previous ? { previous } : {}) });
   }
 
@@ -466,7 +466,6 @@ export class ModelRuntime {
       (t) => this.redactText(t),
     );
     transcript.header = { type: 'attempt', attempt, time: new Date().toISOString() };
-    const runtime = this;
     const ref = { stage: node.path, ...(iteration === undefined ? {} : { iteration }) };
 
     /** Usage measured outside a provider call (an external agent's report). */
@@ -500,7 +499,7 @@ export class ModelRuntime {
      * what it needs, asks a human where `on_exhausted: ask` says so, else refuses.
      */
     const reserveFor = async (request: ModelRequest, n: number): Promise<{ ok: true; maxTokens: number; hold: Hold } | { ok: false; message: string }> => {
-      const estimate = { model: request.model, maxTokens: request.max_tokens, promptTokens: await runtime.#promptTokens(request, account.ledger, providerName, signal) };
+      const estimate = { model: request.model, maxTokens: request.max_tokens, promptTokens: await this.#promptTokens(request, account.ledger, providerName, signal) };
       for (;;) {
         const reservation = account.ledger.reserve(estimate);
         if (reservation.ok) return reservation;
@@ -519,7 +518,7 @@ export class ModelRuntime {
 
     /** One request under a hold: usage charged as the provider reports it, the hold released at the end. */
     const send = async (request: ModelRequest, key: CallKey, n: number, hold: Hold, options: CallOptionsLite): Promise<Sent> => {
-      const callId = runtime.#nextCallId();
+      const callId = this.#nextCallId();
       const spent = { usage: { ...ZERO_USAGE }, cost: 0, reported: false };
       let exhausted: Exhausted | undefined;
       const spend = (increment: Usage) => {
@@ -573,7 +572,7 @@ export class ModelRuntime {
     };
 
     const provider = async (request: ModelRequest, options: CallOptions): Promise<CallResult> => {
-      const got = await runtime.#provider(providerName);
+      const got = await this.#provider(providerName);
       if (!got.ok) return { ok: false, error: got.error };
       return got.provider.call(request, options);
     };
@@ -584,10 +583,10 @@ export class ModelRuntime {
       counters.set(group, n);
       const key: CallKey = { stage: node.path, iteration: iteration ?? 0, call: n, ...(options.key ? { scenario: options.key.scenario, run: options.key.run ?? 1 } : {}) };
       if (signal.aborted) return { ok: false, reason: 'cancelled', message: 'the model call was cancelled' };
-      const made = await runtime.#provider(providerName);
+      const made = await this.#provider(providerName);
       if (!made.ok) return { ok: false, reason: 'provider', message: made.error.message, error: made.error };
       // An answer a killed run already received (and paid for) is taken from its journal.
-      const recorded = runtime.#answers.take(callKeyText(key), requestHash(request));
+      const recorded = this.#answers.take(callKeyText(key), requestHash(request));
       if (recorded) {
         transcript.add({ type: 'response', call: n, ms: 0, cost_usd: 0, from_record: true, message: recorded });
         return { ok: true, message: recorded, usage: { ...ZERO_USAGE }, cost_usd: 0 };
@@ -595,6 +594,7 @@ export class ModelRuntime {
       let sent = request;
       for (let round = 1; ; round++) {
         const reserved = await reserveFor(sent, n);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort during the await; TypeScript keeps its narrowing from before
         if (!reserved.ok) return { ok: false, reason: signal.aborted ? 'cancelled' : 'budget', message: reserved.message };
         if (reserved.maxTokens < sent.max_tokens) sent = { ...sent, max_tokens: reserved.maxTokens };
         const got = await send(sent, key, n, reserved.hold, options);

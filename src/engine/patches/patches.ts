@@ -121,13 +121,13 @@ function checkPatch(value: unknown, stage: string): string | undefined {
   if (p.stage !== stage) return `it holds the changes of stage "${String(p.stage)}"`;
   if (!Array.isArray(p.changes)) return 'no list of changes';
   for (const c of p.changes as unknown[]) {
-    const change = c as Partial<PatchChange>;
+    const change = c as Partial<PatchChange> | null;
     if (change === null || typeof change !== 'object' || typeof change.path !== 'string') return 'a change without a path';
     const bad = badPath(change.path);
     if (bad) return `${JSON.stringify(change.path)}: ${bad}`;
     if (change.before !== null && typeof change.before !== 'string') return `${change.path}: no \`before\` hash`;
     if (change.after !== null) {
-      if (typeof change.after !== 'object' || typeof change.after?.hash !== 'string' || typeof change.after.base64 !== 'string') return `${change.path}: no \`after\` content`;
+      if (typeof change.after !== 'object' || typeof change.after.hash !== 'string' || typeof change.after.base64 !== 'string') return `${change.path}: no \`after\` content`;
       if (sha256(Buffer.from(change.after.base64, 'base64')) !== change.after.hash) return `${change.path}: its content does not match its hash`;
     }
   }

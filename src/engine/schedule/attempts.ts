@@ -205,7 +205,7 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   try {
     result = await executor.run(ctx);
   } catch (err) {
-    result = { status: 'error', reason: 'spawn', message: `internal error in the ${node.kind} stage: ${(err as Error).message ?? String(err)}`, outputs: {} };
+    result = { status: 'error', reason: 'spawn', message: `internal error in the ${node.kind} stage: ${err instanceof Error ? err.message : String(err)}`, outputs: {} };
   } finally {
     if (timer) clearTimeout(timer);
     wall?.clear();

@@ -69,7 +69,7 @@ export function runScope(state: RunState, input: ScopeInput): Promise<Map<string
     const start = (node: StageNode) => {
       active++;
       pendingCount--;
-      decide(state, node, outcomes, where())
+      void decide(state, node, outcomes, where())
         .catch((err: unknown) => recordNotRun(state, node, { status: 'error', reason: 'config', message: `internal error: ${(err as Error).message}`, outputs: {} }, input.iteration))
         .then((o) => {
           if (o.status === 'error' && !o.continueOnError) {
@@ -186,7 +186,7 @@ function describe(status: Outcome['status']): string {
       return 'was cancelled';
     case 'running':
       return 'did not finish';
-    default:
+    case 'succeeded':
       return status;
   }
 }

@@ -23,7 +23,7 @@ export function wallDeadline(ledger: BudgetLedger, signal: AbortSignal): WallDea
  * Calls `onExhausted` once when a wall_time budget of the ledger's scopes runs out; undefined
  * when none applies. Paused time (a human asked) moves the moment: the timer looks again.
  */
-export function watchWallTime(ledger: BudgetLedger, onExhausted: (e: Exhausted) => void): { exhausted(): Exhausted | undefined; clear(): void } | undefined {
+export function watchWallTime(ledger: BudgetLedger, onExhausted: (e: Exhausted) => void): { exhausted: () => Exhausted | undefined; clear: () => void } | undefined {
   const left = ledger.remaining().wall_time_ms;
   if (left === null) return undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -35,7 +35,7 @@ export function watchWallTime(ledger: BudgetLedger, onExhausted: (e: Exhausted) 
       hit = wallTimeExhausted(ledger);
       if (hit) onExhausted(hit);
     }, Math.max(0, ms));
-    timer.unref?.();
+    timer.unref();
   };
   arm(left);
   return { exhausted: () => hit, clear: () => clearTimeout(timer) };

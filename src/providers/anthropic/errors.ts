@@ -21,8 +21,11 @@ export interface ErrorContext {
   maxRetryAfterMs: number;
 }
 
+/** The kinds an error of the SDK can be: cassette and config errors come from elsewhere. */
+type SdkErrorKind = Exclude<ProviderErrorKind, 'cassette' | 'config'>;
+
 /** Error types of the API's error body (also sent as SSE `error` events in the middle of a stream). */
-const KIND_OF_TYPE: Record<string, ProviderErrorKind> = {
+const KIND_OF_TYPE: Record<string, SdkErrorKind> = {
   authentication_error: 'auth',
   permission_error: 'auth',
   billing_error: 'auth',
@@ -36,13 +39,13 @@ const KIND_OF_TYPE: Record<string, ProviderErrorKind> = {
 };
 
 /** `unexpected`: anything else thrown (a bug, a malformed stream); reported as a server error, not retried. */
-function kindOf(error: unknown, signal: AbortSignal): ProviderErrorKind | 'unexpected' {
+function kindOf(error: unknown, signal: AbortSignal): SdkErrorKind | 'unexpected' {
   if (signal.aborted || error instanceof APIUserAbortError) return 'aborted';
   if (error instanceof StreamFault) return error.fault === 'idle' ? 'timeout' : 'unexpected';
   // The SDK's timeout covers the request until the response starts.
   if (error instanceof APIConnectionTimeoutError) return 'timeout';
   if (error instanceof APIConnectionError) return 'network';
-  if (error instanceof APIError) {
+  if (isApiError(error)) {
     const status = error.status;
     if (status === 401 || status === 402 || status === 403) return 'auth';
     if (status === 404) return 'not_found';
@@ -72,13 +75,13 @@ function brokenConnection(error: unknown): boolean {
 export function judgeAnthropicError(error: unknown, signal: AbortSignal): Verdict {
   const kind = kindOf(error, signal);
   if (kind === 'aborted') return { retry: false };
-  if (error instanceof APIError && error.headers) {
+  if (isApiError(error) && error.headers) {
     const should = error.headers.get('x-should-retry');
     if (should === 'false') return { retry: false };
     if (should === 'true') return { retry: true, afterMs: retryAfterMs(error.headers) };
   }
   const retry = kind === 'network' || kind === 'timeout' || kind === 'rate_limit' || kind === 'overloaded' || kind === 'server';
-  return { retry, afterMs: error instanceof APIError ? retryAfterMs(error.headers) : undefined };
+  return { retry, afterMs: isApiError(error) ? retryAfterMs(error.headers) : undefined };
 }
 
 /** The innermost cause's code (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET…) or message. */
@@ -100,7 +103,7 @@ function after(retries: number): string {
 
 /** The API's own sentence from an error body, when it gave one. */
 function apiSays(error: unknown): string {
-  if (!(error instanceof APIError)) return '';
+  if (!(isApiError(error))) return '';
   const text = error.apiMessage ?? '';
   return text ? `: ${text}` : '';
 }
@@ -115,17 +118,17 @@ function askedToWait(waitMs: number | undefined, ctx: ErrorContext): string {
 /** A failed call as a ProviderError whose message names what to do. Never includes the key. */
 export function toProviderError(error: unknown, ctx: ErrorContext): ProviderError {
   const mapped = describe(error, ctx);
-  const wait = error instanceof APIError ? retryAfterMs(error.headers) : undefined;
+  const wait = isApiError(error) ? retryAfterMs(error.headers) : undefined;
   if (wait === undefined || mapped.kind === 'aborted') return mapped;
   return { ...mapped, retryAfterMs: wait };
 }
 
 function describe(error: unknown, ctx: ErrorContext): ProviderError {
   const kind = kindOf(error, ctx.signal);
-  const status = error instanceof APIError ? error.status : undefined;
+  const status = isApiError(error) ? error.status : undefined;
   const as: ProviderErrorKind = kind === 'unexpected' ? 'server' : kind;
   const withStatus = (message: string): ProviderError => (status === undefined ? { kind: as, message } : { kind: as, message, status });
-  const wait = askedToWait(error instanceof APIError ? retryAfterMs(error.headers) : undefined, ctx);
+  const wait = askedToWait(isApiError(error) ? retryAfterMs(error.headers) : undefined, ctx);
   switch (kind) {
     case 'aborted':
       return { kind, message: 'the model call was cancelled' };
@@ -135,7 +138,7 @@ function describe(error: unknown, ctx: ErrorContext): ProviderError {
       return withStatus(`the API key in ${ctx.keyEnv} was rejected (401): check the key, or run offline with --provider replay and a cassette`);
     case 'not_found':
       // The API says not_found_error; any other 404 comes from something else at the base URL.
-      if (error instanceof APIError && error.type !== 'not_found_error') {
+      if (isApiError(error) && error.type !== 'not_found_error') {
         return { kind: 'config', status: 404, message: `${ctx.baseURL} answered 404 Not Found: is it the Anthropic API? (check the base URL)` };
       }
       return withStatus(`unknown model ${ctx.model}${ctx.suggestion}`);
@@ -161,9 +164,14 @@ function describe(error: unknown, ctx: ErrorContext): ProviderError {
     case 'unexpected':
       if (error instanceof StreamFault) return { kind: 'server', message: error.message };
       return { kind: 'server', message: `the model call failed: ${error instanceof Error ? error.message : String(error)}` };
-    default: {
+    case 'network': {
       const how = error instanceof APIConnectionError || !(error instanceof AnthropicError) ? 'cannot reach' : 'lost the connection to';
       return { kind: 'network', message: `${how} the Anthropic API at ${ctx.baseURL} (${causeOf(error)})${after(ctx.retries)}` };
     }
   }
+}
+
+/** `instanceof` alone types an APIError's status and headers as `any`; this keeps the SDK's types. */
+function isApiError(error: unknown): error is APIError {
+  return error instanceof APIError;
 }

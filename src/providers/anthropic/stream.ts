@@ -119,7 +119,8 @@ export async function streamAttempt(sdk: Anthropic, body: MessageStreamParams, o
         if (!completeJson(tool.json)) cut.push(tool.name);
         break;
       }
-      default:
+      case 'message_delta':
+      case 'message_stop':
         break;
     }
   });

@@ -12,7 +12,7 @@ export interface ReplaySettings {
 }
 
 const shown = (value: unknown) => {
-  const text = JSON.stringify(value) ?? 'nothing';
+  const text = value === undefined ? 'nothing' : JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 };
 
