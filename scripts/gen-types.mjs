@@ -51,6 +51,20 @@ const targets = [
     adapt: (s) => s,
     expect: ['Cassette', 'CassetteCall', 'Message', 'ContentBlock', 'Usage'],
   },
+  {
+    schema: 'run.schema.json',
+    out: 'run.ts',
+    rootName: 'RunRecord',
+    adapt: adaptRun,
+    imports: "import type { JsonValue } from '../pipeline.js';",
+    // Maps of stages stay plain index signatures (noUncheckedIndexedAccess already adds undefined to a lookup).
+    strictIndexSignatures: false,
+    expect: [
+      'RunRecord', 'StageRecord', 'StageFields', 'StageFile', 'IterationRecord', 'RunStatus', 'StageStatus',
+      'Reason', 'StageKind', 'Outputs', 'Usage', 'JournalEvent', 'RunOpenedEvent', 'StageOutputsEvent',
+      'IterationsDroppedEvent', 'RunEndedEvent', 'CacheEntry', 'FileChange', 'ApprovalAnswer', 'ApprovalQuestion',
+    ],
+  },
 ];
 
 /** Keywords that say what type a schema has; a schema with none of them accepts any value. */
@@ -193,6 +207,23 @@ function adaptFactory(schema) {
   return schema;
 }
 
+/**
+ * run.schema.json: a journal event's per-type constraints (if/then) only validate, the type is
+ * the common shape; outputs are JSON values. The stage kinds must be factory.schema.json's.
+ */
+async function adaptRun(schema) {
+  const factory = JSON.parse(await readFile(join(root, 'schemas', 'factory.schema.json'), 'utf8'));
+  const kinds = JSON.stringify([...schema.$defs.stage_kind.enum].sort());
+  const factoryKinds = JSON.stringify([...factory.$defs.stageKind.enum].sort());
+  if (kinds !== factoryKinds) {
+    throw new Error(`gen-types: run.schema.json's stage_kind ${kinds} is not factory.schema.json's stageKind ${factoryKinds}`);
+  }
+  delete schema.$defs.journal_event.allOf;
+  const outputs = schema.$defs.outputs;
+  schema.$defs.outputs = { title: outputs.title, description: outputs.description, tsType: '{ [key: string]: JsonValue }' };
+  return schema;
+}
+
 /** Fails the build when json-schema-to-typescript did not emit a type other code imports. */
 function checkExports(ts, schema, names) {
   const missing = names.filter((name) => !new RegExp(`^export (type|interface) ${name}\\b`, 'm').test(ts));
@@ -208,19 +239,19 @@ function checkExports(ts, schema, names) {
   }
 }
 
-async function generate({ schema, out, rootName, adapt, expect }) {
+async function generate({ schema, out, rootName, adapt, imports, strictIndexSignatures = true, expect }) {
   const source = JSON.parse(await readFile(join(root, 'schemas', schema), 'utf8'));
-  let adapted = adapt(stripUnknownKeywords(structuredClone(source)));
+  let adapted = await adapt(stripUnknownKeywords(structuredClone(source)));
   adapted = untypedAsUnknown(refsWithSiblingsByName(flattenAllOf(adapted)));
   adapted.title = rootName;
   const ts = await compile(adapted, rootName, {
     additionalProperties: false,
-    bannerComment: `/* Generated from schemas/${schema} by scripts/gen-types.mjs: do not edit. */`,
+    bannerComment: `/* Generated from schemas/${schema} by scripts/gen-types.mjs: do not edit. */${imports ? `\n${imports}` : ''}`,
     customName: (node) => (typeof node.title === 'string' ? typeName(node.title) : undefined),
     declareExternallyReferenced: true,
     enableConstEnums: false,
     format: true,
-    strictIndexSignatures: true,
+    strictIndexSignatures,
     unreachableDefinitions: true,
     cwd: join(root, 'schemas'),
   });

@@ -56,9 +56,11 @@ function approve(io: CliIO, runArg: string, stage: string, flags: ApproveFlags):
     return fail(`${loaded.error}${didYouMean(id, ids)}${ids.length ? `; latest: ${ids.at(-1)}` : ''}`);
   }
   const runDir = loaded.dir;
-  const waiting = listWaiting(runDir);
+  const { records: waiting, unreadable } = listWaiting(runDir);
   const mine = waiting.filter((w) => w.stage === stage);
-  if (mine.length === 0) return notWaiting(fail, id, stage, loaded.stages, waiting, listAnswers(runDir));
+  // A question file that cannot be read may be this stage's: say so rather than "not waiting".
+  if (mine.length === 0 && unreadable.length > 0) return fail(unreadable.join('\n'));
+  if (mine.length === 0) return notWaiting(fail, id, stage, loaded.stages, waiting, listAnswers(runDir).records);
 
   const question = mine[0]!;
   if (!isAlive({ pid: question.pid, host: question.host, run: id, started_at: question.since })) {
@@ -68,7 +70,8 @@ function approve(io: CliIO, runArg: string, stage: string, flags: ApproveFlags):
   if (!choice.ok) return fail(choice.message);
   const file = answerFile(runDir, question.key);
   const earlier = readAnswer(file);
-  if (earlier) return fail(alreadyAnswered(id, question, earlier));
+  if (!earlier.ok) return fail(earlier.error);
+  if (earlier.answer) return fail(alreadyAnswered(id, question, earlier.answer));
   const answer: AnswerRecord = {
     version: 1,
     stage,
@@ -84,6 +87,7 @@ function approve(io: CliIO, runArg: string, stage: string, flags: ApproveFlags):
   const written = writeAnswerOnce(file, answer);
   if (!written.ok) {
     if (written.existing) return fail(alreadyAnswered(id, question, written.existing));
+    if (written.unreadable) return fail(written.error);
     return fail(`cannot write the answer: ${written.error}`, EXIT.failed);
   }
   const what = question.kind === 'budget' ? `the budget question of "${stage}"` : `"${stage}"`;

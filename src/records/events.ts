@@ -1,13 +1,16 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
 import type { Usage } from '../base/usage.js';
 import type { ReasonName } from './reasons.js';
+import type { RunStatus, StageStatus } from '../config/generated/run.js';
+
+/** The names of statuses are schemas/run.schema.json's (the generated types), as are reasons' (reasons.ts checks its union against them). */
+export type { RunStatus, StageStatus } from '../config/generated/run.js';
 
 /**
  * Everything the engine tells the outside world, as one discriminated union. Renderers
  * (src/ui) and the run store subscribe; executors emit through their context. `--json` prints
  * these objects one per line, so their fields are a public contract (docs/running.md).
  */
-export type StageStatus = 'succeeded' | 'failed' | 'error' | 'skipped' | 'cancelled';
 
 /** One choice of an approve stage (docs/human-gates.md). */
 export interface ChoiceOption {
@@ -27,8 +30,11 @@ interface StageRef {
   iteration?: number;
 }
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'error' | 'cancelled';
-
+/**
+ * Everything the engine tells the outside world, as one discriminated union. Renderers
+ * (src/ui) and the run store subscribe; executors emit through their context. `--json` prints
+ * these objects one per line, so their fields are a public contract (docs/running.md).
+ */
 export type EngineEvent =
   | (Base & { type: 'run_started'; name: string; file: string; dir: string; resumed: boolean; stages: { path: string; kind: StageKind; needs: string[]; /** A loop's max_iterations (renderers show "iteration 2/4"). */ max_iterations?: number }[] })
   | (Base & StageRef & { type: 'stage_started'; kind: StageKind; attempt: number })

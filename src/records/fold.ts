@@ -51,7 +51,7 @@ export class RunFold {
       case 'stage_started':
         return this.started(e);
       case 'stage_outputs':
-        this.pending.set(key(e.stage as string, e.iteration as number | undefined), { t: e.time, out: outputsOf(e) });
+        this.pending.set(key(e.stage as string, e.iteration), { t: e.time, out: outputsOf(e) });
         return;
       case 'stage_finished':
         if (e.kept !== true) this.finished(e);
@@ -125,7 +125,7 @@ export class RunFold {
 
   private started(e: JournalEvent): void {
     const path = e.stage as string;
-    const iteration = e.iteration as number | undefined;
+    const iteration = e.iteration;
     const k = key(path, iteration);
     if (this.stale(k, path, iteration, e.time)) return;
     const attempt = e.attempt as number;
@@ -150,7 +150,7 @@ export class RunFold {
 
   private finished(e: JournalEvent): void {
     const path = e.stage as string;
-    const iteration = e.iteration as number | undefined;
+    const iteration = e.iteration;
     const k = key(path, iteration);
     if (this.stale(k, path, iteration, e.time)) return;
     const previous = this.entries.get(k)?.file;

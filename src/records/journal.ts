@@ -4,6 +4,7 @@ import { describeFsError } from '../base/fs-error.js';
 import { writeAllSync } from './atomic.js';
 import type { JournalEvent, WrittenEvent } from './journal-events.js';
 import { journalDir, journalFile } from './paths.js';
+import { checkJournalEvent, parseRecord } from './validate.js';
 
 /**
  * One apply's journal (docs/cache-and-watch.md): opened once, appended one line per event with one
@@ -143,9 +144,11 @@ export class JournalTail {
     const events: JournalEvent[] = [];
     for (const text of lines) {
       this.line++;
-      const checked = checkEvent(text);
-      if (typeof checked === 'string') return { ok: false, error: `${this.file}: line ${this.line} is not a journal event: ${checked}` };
-      events.push(checked);
+      // A journal is input (it may come from another machine): each line is checked against the
+      // schema's journal_event, which spells out the fields the fold reads, so folding meets no surprise.
+      const checked = parseRecord(text, checkJournalEvent);
+      if (!checked.ok) return { ok: false, error: `${this.file}: line ${this.line} is not a journal event: ${checked.why}` };
+      events.push(checked.value);
     }
     this.pos += end + 1;
     return { ok: true, events };
@@ -209,50 +212,4 @@ export function readJournalEvents(runDir: string): JournalEvent[] {
     if (read.ok) for (const e of read.events) events.push(e);
   }
   return byTime(events);
-}
-
-const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-const FINAL = new Set(['succeeded', 'failed', 'error', 'skipped', 'cancelled']);
-const RUN_STATUSES = new Set(['running', 'succeeded', 'failed', 'error', 'cancelled']);
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const isPositiveInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 1;
-
-/**
- * A line as a journal event, or why it is not one. A journal is input (it may come from another
- * machine): the fields the fold reads are checked here, so that folding never meets a surprise.
- */
-function checkEvent(text: string): JournalEvent | string {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return 'not JSON';
-  }
-  if (!isObject(raw)) return 'not a JSON object';
-  if (typeof raw.type !== 'string' || raw.type === '') return 'no "type"';
-  if (typeof raw.time !== 'string' || !TIME.test(raw.time)) return 'no "time" in ISO 8601 (UTC)';
-  if (typeof raw.run !== 'string') return 'no "run"';
-  const stageEvent = raw.type.startsWith('stage_') || raw.type === 'iterations_dropped';
-  if (stageEvent && (typeof raw.stage !== 'string' || raw.stage === '')) return `a ${raw.type} without "stage"`;
-  if (stageEvent && raw.iteration !== undefined && !isPositiveInt(raw.iteration)) return `a ${raw.type} whose "iteration" is not a positive integer`;
-  switch (raw.type) {
-    case 'stage_started':
-      if (!isPositiveInt(raw.attempt) || typeof raw.kind !== 'string') return 'a stage_started without "kind" and "attempt"';
-      break;
-    case 'stage_finished':
-      if (typeof raw.status !== 'string' || !FINAL.has(raw.status)) return 'a stage_finished without a final "status"';
-      if (raw.usage !== undefined && !isObject(raw.usage)) return 'a stage_finished whose "usage" is not an object';
-      break;
-    case 'stage_outputs':
-      if (!isObject(raw.outputs) || typeof raw.kind !== 'string') return 'a stage_outputs without "outputs" and "kind"';
-      break;
-    case 'run_opened':
-      if (typeof raw.started_at !== 'string' || !TIME.test(raw.started_at) || typeof raw.name !== 'string') return 'a run_opened without "name" and "started_at"';
-      break;
-    case 'run_ended':
-      if (typeof raw.status !== 'string' || !RUN_STATUSES.has(raw.status)) return 'a run_ended without a "status"';
-      break;
-  }
-  return raw as JournalEvent;
 }

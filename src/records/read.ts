@@ -4,11 +4,12 @@ import { RunFold } from './fold.js';
 import { describeFsError } from '../base/fs-error.js';
 import { isRecord } from '../base/is-record.js';
 import { RunJournalReader } from './journal.js';
-import { mergedRunMeta, normalizeStageFile } from './merge.js';
+import { mergedRunMeta } from './merge.js';
 import { journalDir, runDir, runJson, runsDir, stagesDir } from './paths.js';
-import { deriveRunRecord } from './store.js';
+import { deriveRunRecord, toStageRecord } from './store.js';
 import type { JournalEvent } from './journal-events.js';
-import type { RunMeta, RunRecord, StageFile } from './types.js';
+import { RECORD_VERSION, type RunMeta, type RunRecord, type StageFile } from './types.js';
+import { checkRunRecord, checkStageFile, parseRecord } from './validate.js';
 
 export type LoadedRun =
   | { ok: true; dir: string; record: RunRecord; stages: StageFile[] }
@@ -57,6 +58,7 @@ export class RunFollower {
       // The first journal seen: the stage files of the earlier layout, if any, lie under it.
       if (!this.fold) {
         const legacy = readStageFiles(dir);
+        if (typeof legacy === 'string') return { ok: false, unreadable: true, error: legacy };
         this.fold = new RunFold(legacy.length > 0 ? withRunJson(dir, legacy) : []);
       }
       for (const e of read.events) this.fold.apply(e);
@@ -65,6 +67,7 @@ export class RunFollower {
       return { ok: true, dir, record: deriveRunRecord(meta, stages, this.fold.spend.total()), stages, events: read.events };
     }
     const legacy = readStageFiles(dir);
+    if (typeof legacy === 'string') return { ok: false, unreadable: true, error: legacy };
     const json = readRunJson(dir);
     if (json === 'absent') {
       if (legacy.length > 0) return { ok: true, dir, record: deriveRunRecord(mergedRunMeta(id, legacy), legacy), stages: legacy, events: [] };
@@ -76,7 +79,7 @@ export class RunFollower {
   }
 }
 
-/** run.json of the earlier layout, checked: 'absent', why it cannot be read, or the record. */
+/** run.json of the earlier layout, checked against the schema: 'absent', why it cannot be read, or the record. */
 // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- 'absent' is named for the reader; any other string says why it cannot be read
 function readRunJson(dir: string): RunRecord | 'absent' | string {
   const file = runJson(dir);
@@ -87,28 +90,12 @@ function readRunJson(dir: string): RunRecord | 'absent' | string {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
     return `cannot read ${describeFsError(err, file)}`;
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return `${file} is not valid JSON${text.trim() === '' ? ' (it is empty)' : ' (truncated or damaged)'}`;
-  }
-  const r = raw as Partial<RunRecord> | null;
-  if (r === null || typeof r !== 'object' || Array.isArray(r)) return `${file} is not a run record: not a JSON object`;
-  if (typeof r.started_at !== 'string' || typeof r.status !== 'string') return `${file} is not a run record: it has no "status" and "started_at"`;
-  if (r.stages !== undefined && !isRecord(r.stages)) return `${file} is not a run record: "stages" is not an object`;
-  return r as RunRecord;
+  const checked = parseRecord(text, checkRunRecord);
+  return checked.ok ? checked.value : `${file} is not a run record: ${checked.why}`;
 }
 
 function ownFields(meta: RunRecord): RunMeta {
-  return {
-    id: String(meta.id),
-    name: typeof meta.name === 'string' ? meta.name : '',
-    status: meta.status,
-    exit_code: typeof meta.exit_code === 'number' ? meta.exit_code : null,
-    started_at: meta.started_at,
-    ended_at: typeof meta.ended_at === 'string' ? meta.ended_at : null,
-  };
+  return { id: meta.id, name: meta.name, status: meta.status, exit_code: meta.exit_code, started_at: meta.started_at, ended_at: meta.ended_at };
 }
 
 function legacyMeta(dir: string): RunMeta | undefined {
@@ -122,14 +109,13 @@ function withRunJson(dir: string, files: StageFile[]): StageFile[] {
   return typeof json === 'object' ? mergeStages(json, files) : files;
 }
 
-/** Stages named by run.json first (its order), each replaced by its own file; then files it does not know. */
+/**
+ * Stages named by run.json first (its order), each replaced by its own file; then files it does
+ * not know. run.json does not say a stage's kind: a stage known only from it counts as a command.
+ */
 function mergeStages(meta: RunRecord, files: readonly StageFile[]): StageFile[] {
   const byPath = new Map<string, StageFile>();
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- loadRun lets a run.json without "stages" through
-  for (const [p, s] of Object.entries(meta.stages ?? {})) {
-    const file = normalizeStageFile({ kind: 'command', ...s, path: p });
-    if (file) byPath.set(p, file);
-  }
+  for (const [p, s] of Object.entries(meta.stages)) byPath.set(p, { version: RECORD_VERSION, path: p, kind: 'command', ...toStageRecord(s) });
   const iterations: StageFile[] = [];
   for (const file of files) {
     if (file.iteration !== undefined) iterations.push(file);
@@ -138,27 +124,52 @@ function mergeStages(meta: RunRecord, files: readonly StageFile[]): StageFile[] 
   return [...byPath.values(), ...iterations];
 }
 
-/** The stage files of the earlier layout, `stages/<path>[@<iteration>].json` (top level first). */
-function readStageFiles(dir: string): StageFile[] {
+/** `stages/<path>[@<iteration>].json`: the name of a stage file of the earlier layout. */
+const STAGE_FILE_NAME = /^([a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)*)(?:@\d+)?\.json$/;
+
+/**
+ * The stage files of the earlier layout (top level first), each checked against the schema; or
+ * why one cannot be read (the run is then unreadable: a stage file is the truth for its stage, so
+ * a damaged one is not skipped). Other records kept beside them (a scenario stage's
+ * `<path>.scenarios.json`) are told apart by the path they hold, which is not their name's.
+ */
+function readStageFiles(dir: string): StageFile[] | string {
   let names: string[];
   try {
-    names = readdirSync(stagesDir(dir)).filter((n) => n.endsWith('.json')).sort();
-  } catch {
-    return [];
+    names = readdirSync(stagesDir(dir)).filter((n) => STAGE_FILE_NAME.test(n)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    return `cannot read ${describeFsError(err, stagesDir(dir))}`;
   }
   const top: StageFile[] = [];
   const iterations: StageFile[] = [];
   for (const name of names) {
-    try {
-      const file = normalizeStageFile(JSON.parse(readFileSync(path.join(stagesDir(dir), name), 'utf8')));
-      if (!file) continue;
-      if (file.iteration !== undefined) iterations.push(file);
-      else top.push(file);
-    } catch {
-      // transcripts and other files beside them are not stage files; a half-written one was a temp file
-    }
+    const file = path.join(stagesDir(dir), name);
+    const read = readStageFile(file, STAGE_FILE_NAME.exec(name)![1]!);
+    if (typeof read === 'string') return read;
+    if (read === undefined) continue;
+    if (read.iteration !== undefined) iterations.push(read);
+    else top.push(read);
   }
   return [...top, ...iterations];
+}
+
+/** One stage file, checked; undefined when the file is another record (or went away); else why it cannot be read. */
+function readStageFile(file: string, stagePath: string): StageFile | undefined | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    // Written aside and renamed into place: a file that went away between the listing and the read was replaced.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return `cannot read ${describeFsError(err, file)}`;
+  }
+  const parsed = parseRecord(text, (value) => ({ ok: true, value }));
+  if (!parsed.ok) return `${file} is not a stage file: ${parsed.why}`;
+  const value = parsed.value;
+  if (isRecord(value) && value.path !== stagePath) return undefined;
+  const checked = checkStageFile(value);
+  return checked.ok ? checked.value : `${file} is not a stage file: ${checked.why}`;
 }
 
 export type RunListing = { id: string; ok: true; record: RunRecord } | { id: string; ok: false; error: string; at: string };
@@ -221,7 +232,8 @@ function startedAt(workspace: string, id: string): string | undefined {
   if (starts.length === 0) {
     const json = readRunJson(dir);
     if (typeof json === 'object') return json.started_at;
-    if (json === 'absent' && readStageFiles(dir).length === 0) return undefined;
+    const legacy = json === 'absent' ? readStageFiles(dir) : undefined;
+    if (Array.isArray(legacy) && legacy.length === 0) return undefined;
   }
   const loaded = loadRun(workspace, id);
   if (loaded.ok) return loaded.record.started_at;

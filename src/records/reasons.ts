@@ -1,4 +1,5 @@
 import { unreachable } from '../base/unreachable.js';
+import type { Reason as RecordedReason } from '../config/generated/run.js';
 
 /**
  * Why a stage is not `succeeded`, as a typed value carrying its data. Executors and the
@@ -56,7 +57,13 @@ export type Reason =
   /** A bug in factory: an exception nothing expected. Never retried; the run exits 70. */
   | { kind: 'internal'; error: Error };
 
+/**
+ * The names the record keeps: schemas/run.schema.json's list (the generated `RecordedReason`).
+ * The union above must name exactly those: the assignment below fails to compile otherwise.
+ */
 export type ReasonName = Reason['kind'];
+const sameNames: [ReasonName, RecordedReason] extends [RecordedReason, ReasonName] ? true : never = true;
+void sameNames;
 
 /** How a model call can fail, as the engine's model services report it to stages, the agent loop and judges. */
 export type ModelCallReason = Extract<Reason, { kind: 'provider' | 'budget' | 'cancelled' | 'output' | 'config' }>;

@@ -6,6 +6,7 @@ import type { WrittenEvent, JournalEvent } from './journal-events.js';
 import { JournalWriter } from './journal.js';
 import { LogWriter } from './logs.js';
 import { logFile, runDir, runJson, stagesDir } from './paths.js';
+import type { StageFields } from '../config/generated/run.js';
 import { RECORD_VERSION, type RunMeta, type RunRecord, type StageFile, type StageRecord } from './types.js';
 import { addUsage } from '../base/usage.js';
 import { ZERO_USAGE, type Usage } from '../base/usage.js';
@@ -207,7 +208,8 @@ function attachIterations(path: string, entry: StageRecord, files: readonly Stag
   entry.iterations = [...byIteration.entries()].sort((a, b) => a[0] - b[0]).map(([iteration, stagesOf]) => ({ iteration, stages: stagesOf }));
 }
 
-export function toStageRecord(s: StageFile): StageRecord {
+/** A stage's record fields, without what a stage file or a loop's entry adds. */
+export function toStageRecord(s: StageFields): StageRecord {
   return {
     status: s.status,
     reason: s.reason,

@@ -41,6 +41,9 @@ export const approveExecutor: StageExecutor = {
     switch (decision.status) {
       case 'cancelled':
         return { status: 'error', reason: { kind: 'cancelled' }, message: 'interrupted while waiting for an answer', outputs: {} };
+      case 'unreadable':
+        // A record that cannot be read is refused like bad input (exit 2), never taken as an answer.
+        return { status: 'error', reason: { kind: 'config' }, message: `${decision.error}; remove it to be asked again`, outputs: {} };
       case 'timeout':
         return options ? choiceTimedOut(def, decision.afterMs) : approveTimedOut(def, decision.afterMs);
       case 'answered': {

@@ -34,9 +34,9 @@ describe('the journal', () => {
     const dir = tempWorkspace();
     const file = path.join(dir, 'j.ndjson');
     writeFileSync(file, `${line({ type: 'run_opened', name: 'n', started_at: '2026-12-01T10:00:00.000Z', writer: 'w' })}not json\n`);
-    expect(new JournalTail(file).read()).toEqual({ ok: false, error: `${file}: line 2 is not a journal event: not JSON` });
+    expect(new JournalTail(file).read()).toEqual({ ok: false, error: `${file}: line 2 is not a journal event: it is not valid JSON (truncated or damaged)` });
     writeFileSync(file, line({ type: 'stage_finished', stage: 'a', status: 'great' }));
-    expect(new JournalTail(file).read()).toMatchObject({ ok: false, error: expect.stringContaining('line 1 is not a journal event: a stage_finished without a final "status"') });
+    expect(new JournalTail(file).read()).toMatchObject({ ok: false, error: expect.stringContaining('line 1 is not a journal event: /status: must be one of "succeeded", "failed", "error", "skipped", "cancelled"') });
   });
 
   test('every engine event is in the journal, with stage_outputs, and journal-only events are kept and fold-ignored', async () => {
@@ -115,12 +115,12 @@ describe('records that cannot be read', () => {
   }
 
   test.each([
-    ['a truncated run.json of the earlier layout', 'old-1', (d: string) => writeFileSync(path.join(d, 'run.json'), '{"version": 1, "id": "old-1", "sta'), /run\.json is not valid JSON \(truncated or damaged\)/],
+    ['a truncated run.json of the earlier layout', 'old-1', (d: string) => writeFileSync(path.join(d, 'run.json'), '{"version": 1, "id": "old-1", "sta'), /run\.json is not a run record: it is not valid JSON \(truncated or damaged\)/],
     ['a run.json of the earlier layout that is not a record', 'old-2', (d: string) => writeFileSync(path.join(d, 'run.json'), '[1, 2]'), /run\.json is not a run record: not a JSON object/],
     ['a journal of the wrong shape', 'new-1', (d: string) => {
       mkdirSync(path.join(d, 'journal'));
       writeFileSync(path.join(d, 'journal', 'apply-1.ndjson'), '{"type":"run_opened"}\n');
-    }, /journal\/apply-1\.ndjson: line 1 is not a journal event: no "time"/],
+    }, /journal\/apply-1\.ndjson: line 1 is not a journal event: "time" is missing/],
   ])('%s: runs lists it as unreadable, show and --resume exit 2 naming it, and nothing exits 70', async (_what, id, damage, why) => {
     const { dir, good } = await twoRuns();
     const runDir = path.join(dir, '.factory', 'runs', id);

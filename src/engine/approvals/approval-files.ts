@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { writeJsonAtomic } from '../../records/atomic.js';
 import { describeFsError } from '../../base/fs-error.js';
-import type { ChoiceOption } from '../../records/events.js';
+import type { ApprovalAnswer, ApprovalQuestion } from '../../config/generated/run.js';
+import { checkApprovalAnswer, checkApprovalQuestion, parseRecord, type Checked } from '../../records/validate.js';
 
 /**
  * The files through which a waiting run and `factory approve` talk, under
@@ -18,37 +19,10 @@ import type { ChoiceOption } from '../../records/events.js';
 
 export const APPROVAL_VERSION = 1;
 
-export type QuestionKind = 'approve' | 'budget';
-
-export interface AnswerRecord {
-  version: typeof APPROVAL_VERSION;
-  stage: string;
-  iteration?: number;
-  kind: QuestionKind;
-  approved: boolean;
-  /** The option chosen, for an approve stage with `options`. */
-  choice?: string;
-  comment: string | null;
-  by: string | null;
-  at: string;
-  /** How it was given: `command` (factory approve), `prompt` (the terminal), `advance` (apply --approve). */
-  via: 'command' | 'prompt' | 'advance';
-}
-
-export interface WaitingRecord {
-  version: typeof APPROVAL_VERSION;
-  stage: string;
-  iteration?: number;
-  kind: QuestionKind;
-  key: string;
-  message: string;
-  command: string;
-  /** An approve stage's choices: `factory approve --choice` takes one of their ids. */
-  options?: ChoiceOption[];
-  pid: number;
-  host: string;
-  since: string;
-}
+/** The answer and the question files' shapes are schemas/run.schema.json's; each is checked when read. */
+export type AnswerRecord = ApprovalAnswer;
+export type WaitingRecord = ApprovalQuestion;
+export type QuestionKind = AnswerRecord['kind'];
 
 export const approvalsDir = (runDir: string): string => path.join(runDir, 'approvals');
 export const answerFile = (runDir: string, key: string): string => path.join(approvalsDir(runDir), `${key}.answer.json`);
@@ -58,23 +32,23 @@ export function questionKey(stage: string, iteration: number | undefined, budget
   return `${stage}${iteration === undefined ? '' : `@${iteration}`}${budgetQuestion === undefined ? '' : `.budget-${budgetQuestion}`}`;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
+/** An answer file: none yet, a complete answer, or why the file there is not one (reported, never taken). */
+export type ReadAnswer = { ok: true; answer: AnswerRecord | undefined } | { ok: false; error: string };
 
-/** A complete, well-formed answer, or undefined (none yet, or not one of ours). */
-export function readAnswer(file: string): AnswerRecord | undefined {
-  let value: unknown;
+export function readAnswer(file: string): ReadAnswer {
+  let text: string;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, answer: undefined };
+    return { ok: false, error: `cannot read ${describeFsError(err, file)}` };
   }
-  if (!isRecord(value) || typeof value.approved !== 'boolean' || typeof value.stage !== 'string' || typeof value.at !== 'string') return undefined;
-  return value as unknown as AnswerRecord;
+  const checked = parseRecord(text, checkApprovalAnswer);
+  return checked.ok ? { ok: true, answer: checked.value } : { ok: false, error: `${file} is not an approval answer: ${checked.why}` };
 }
 
-export type AnswerWrite = { ok: true } | { ok: false; existing?: AnswerRecord; error: string };
+/** `unreadable`: the answer file there is not one (its error says why). */
+export type AnswerWrite = { ok: true } | { ok: false; existing?: AnswerRecord; unreadable?: true; error: string };
 
 let counter = 0;
 
@@ -93,7 +67,8 @@ export function writeAnswerOnce(file: string, answer: AnswerRecord): AnswerWrite
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
       const existing = readAnswer(file);
-      return { ok: false, ...(existing ? { existing } : {}), error: 'already answered' };
+      if (!existing.ok) return { ok: false, error: existing.error, unreadable: true };
+      return { ok: false, ...(existing.answer ? { existing: existing.answer } : {}), error: 'already answered' };
     }
     return { ok: false, error: describeFsError(err, file) };
   } finally {
@@ -134,52 +109,74 @@ export function writeWaiting(runDir: string, record: Omit<WaitingRecord, 'versio
   return file;
 }
 
+/** Records of one kind in a run's approvals folder, and why the files that are not such a record are not. */
+export interface Listed<T> {
+  records: T[];
+  unreadable: string[];
+}
+
 /** Every question a run has waiting (or had, when its process died while it waited). */
-export function listWaiting(runDir: string): WaitingRecord[] {
-  return listJson(runDir, '.waiting.json').filter((v): v is WaitingRecord => typeof (v as WaitingRecord).stage === 'string' && typeof (v as WaitingRecord).key === 'string');
+export function listWaiting(runDir: string): Listed<WaitingRecord> {
+  return listRecords(runDir, '.waiting.json', 'an approval question', checkApprovalQuestion);
 }
 
 /** Every answer a run was given. */
-export function listAnswers(runDir: string): AnswerRecord[] {
-  return listJson(runDir, '.answer.json').filter((v): v is AnswerRecord => typeof (v as AnswerRecord).stage === 'string' && typeof (v as AnswerRecord).approved === 'boolean');
+export function listAnswers(runDir: string): Listed<AnswerRecord> {
+  return listRecords(runDir, '.answer.json', 'an approval answer', checkApprovalAnswer);
 }
 
-function listJson(runDir: string, suffix: string): unknown[] {
+function listRecords<T>(runDir: string, suffix: string, what: string, checker: (value: unknown) => Checked<T>): Listed<T> {
+  const listed: Listed<T> = { records: [], unreadable: [] };
   let names: string[];
   try {
     names = readdirSync(approvalsDir(runDir)).filter((n) => n.endsWith(suffix)).sort();
   } catch {
-    return [];
+    return listed;
   }
-  const out: unknown[] = [];
   for (const name of names) {
+    const file = path.join(approvalsDir(runDir), name);
+    let text: string;
     try {
-      out.push(JSON.parse(readFileSync(path.join(approvalsDir(runDir), name), 'utf8')));
+      text = readFileSync(file, 'utf8');
     } catch {
-      // being replaced right now, or not ours
+      continue; // removed since the listing: the question was answered, or the answer replaced
     }
+    const checked = parseRecord(text, checker);
+    if (checked.ok) listed.records.push(checked.value);
+    else listed.unreadable.push(`${file} is not ${what}: ${checked.why}`);
   }
-  return out;
+  return listed;
 }
 
 /** A safety net under fs.watch, which can miss events on some file systems. */
 const FALLBACK_POLL_MS = 1000;
 
 /**
- * Calls `onAnswer` once when the answer file appears: fs.watch on the folder notices the rename
- * at once; a slow poll covers file systems where watching is not reliable. Returns the stop.
+ * Calls `onAnswer` once when the answer file appears (or with why the file that appeared is not
+ * an answer): fs.watch on the folder notices the rename at once; a slow poll covers file systems
+ * where watching is not reliable. Returns the stop.
  */
-export function watchAnswer(file: string, onAnswer: (answer: AnswerRecord) => void): () => void {
+export function watchAnswer(file: string, onAnswer: (read: { ok: true; answer: AnswerRecord } | { ok: false; error: string }) => void): () => void {
   const dir = path.dirname(file);
   const name = path.basename(file);
   let done = false;
   let watcher: FSWatcher | undefined;
+  // A file that is not an answer may be one being written by hand (factory writes it whole): it
+  // is refused only when it still is not one a poll later.
+  let invalidSince: number | undefined;
   const check = () => {
     if (done || !existsSync(file)) return;
-    const answer = readAnswer(file);
-    if (!answer) return;
+    const read = readAnswer(file);
+    if (read.ok) {
+      if (!read.answer) return;
+      stop();
+      onAnswer({ ok: true, answer: read.answer });
+      return;
+    }
+    invalidSince ??= Date.now();
+    if (Date.now() - invalidSince < FALLBACK_POLL_MS / 2) return;
     stop();
-    onAnswer(answer);
+    onAnswer(read);
   };
   // Not unref'd: while a run waits for a human, this is what keeps the process alive.
   const timer = setInterval(check, FALLBACK_POLL_MS);

@@ -57,7 +57,8 @@ export interface ApprovalPrompt {
   ask(question: ApprovalQuestion, signal: AbortSignal): Promise<HumanAnswer | undefined>;
 }
 
-export type Decision = { status: 'answered'; answer: AnswerRecord } | { status: 'timeout'; afterMs: number } | { status: 'cancelled' };
+/** `unreadable`: the answer file there is not an answer (edited, damaged): refused, its error says why. */
+export type Decision = { status: 'answered'; answer: AnswerRecord } | { status: 'timeout'; afterMs: number } | { status: 'cancelled' } | { status: 'unreadable'; error: string };
 
 export interface AskInput {
   kind: QuestionKind;
@@ -143,7 +144,8 @@ export class Approvals {
     }
     if (input.reuse) {
       const prior = readAnswer(file);
-      if (prior) return { status: 'answered', answer: prior };
+      if (!prior.ok) return { status: 'unreadable', error: prior.error };
+      if (prior.answer) return { status: 'answered', answer: prior.answer };
     } else {
       removeFile(file);
     }
@@ -177,7 +179,7 @@ export class Approvals {
         promptAbort.abort();
         resolve(decision);
       };
-      cleanups.push(watchAnswer(file, (answer) => settle({ status: 'answered', answer })));
+      cleanups.push(watchAnswer(file, (read) => settle(read.ok ? { status: 'answered', answer: read.answer } : { status: 'unreadable', error: read.error })));
       if (timeoutMs !== undefined) {
         const deadline = Date.now() + timeoutMs;
         let timer: NodeJS.Timeout;
@@ -190,7 +192,8 @@ export class Approvals {
           // No new answer is accepted from here on; one that landed just now still counts.
           removeFile(waiting);
           const late = readAnswer(file);
-          settle(late ? { status: 'answered', answer: late } : { status: 'timeout', afterMs: timeoutMs });
+          if (!late.ok) settle({ status: 'unreadable', error: late.error });
+          else settle(late.answer ? { status: 'answered', answer: late.answer } : { status: 'timeout', afterMs: timeoutMs });
         };
         timer = setTimeout(arm, Math.min(timeoutMs, MAX_TIMER_MS));
         cleanups.push(() => clearTimeout(timer));

@@ -96,6 +96,7 @@ async function ask(q: BudgetQuestionContext, scope: BudgetLedger, block: StageBu
   );
   if (decision.status === 'cancelled') return { raised: false, why: 'interrupted while asking to raise it' };
   if (decision.status === 'timeout') return { raised: false, why: `no answer to raising it within ${durationAsWritten(decision.afterMs)}` };
+  if (decision.status === 'unreadable') return { raised: false, why: decision.error };
   const a = decision.answer;
   if (!a.approved) return { raised: false, why: `raising it was rejected by ${a.by ?? 'someone'}${a.comment ? `: ${a.comment}` : ''}` };
   scope.extend(extension);

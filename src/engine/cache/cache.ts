@@ -3,53 +3,19 @@ import path from 'node:path';
 import type { JsonValue } from '../../config/pipeline.js';
 import { writeFileAtomic } from '../../records/atomic.js';
 import { canonicalJson, hashText } from './fingerprint.js';
-import type { Usage } from '../../base/usage.js';
+import type { CacheEntry as StoredEntry, FileChange } from '../../config/generated/run.js';
+import { checkCacheEntry, parseRecord } from '../../records/validate.js';
 
 /**
  * The stage cache (docs/cache-and-watch.md) under `.factory/cache/stages/`: one file per fingerprint,
- * written atomically and carrying a checksum of its own content, so an entry cut short by a
- * crash, or edited, is ignored and rebuilt, never trusted.
+ * written atomically and carrying a checksum of its own content. An entry is checked against
+ * schemas/run.schema.json's `cache_entry`, then its checksum: one cut short by a crash, edited, or
+ * of another shape is a miss, dropped and rebuilt, never trusted.
  */
-export interface FileChange {
-  /** Workspace-relative POSIX path. */
-  path: string;
-  /** Content hash before the stage ran; null when the stage created the file. */
-  before: string | null;
-  /** The text before, when it was a text file small enough to show in a diff (a review of a cached run's change shows it). */
-  before_text?: string;
-  /** The file before was binary. */
-  before_binary?: boolean;
-  /**
-   * Another stage that may write files was running when this one changed, so it may be that
-   * stage's: re-applied when the file is as this stage found it or gone, and never a reason to
-   * run again.
-   */
-  shared?: boolean;
-  /** What the stage left: its content, or null when it deleted the file. */
-  after: { hash: string; base64: string } | null;
-}
+export type { FileChange } from '../../config/generated/run.js';
 
-export interface CacheEntry {
-  version: 1;
-  fingerprint: string;
-  /** Dotted stage path, for messages. */
-  stage: string;
-  kind: string;
-  outputs: Record<string, JsonValue>;
-  /** What producing it cost, as first paid (a cache hit costs nothing). */
-  usage: Usage;
-  cost_usd: number;
-  /** Files the stage changed (generate stages and loops), re-applied on a hit. */
-  changes: FileChange[];
-  run: string;
-  created_at: string;
-  /** What went into the fingerprint, for `factory plan` to say what changed since. */
-  parts?: JsonValue;
-}
-
-interface StoredEntry extends CacheEntry {
-  checksum: string;
-}
+/** An entry as the engine makes and uses it; the file adds its checksum. */
+export type CacheEntry = Omit<StoredEntry, 'checksum'>;
 
 export function cacheDir(workspace: string): string {
   return path.join(workspace, '.factory', 'cache', 'stages');
@@ -63,25 +29,20 @@ function checksumOf(entry: CacheEntry): string {
   return hashText(canonicalJson(entry as unknown as JsonValue));
 }
 
-function isEntry(value: unknown, fp: string): value is StoredEntry {
-  if (value === null || typeof value !== 'object') return false;
-  const e = value as Partial<StoredEntry>;
-  return e.version === 1 && e.fingerprint === fp && typeof e.checksum === 'string' && typeof e.outputs === 'object' && Array.isArray(e.changes);
-}
-
 export class StageCache {
   constructor(private readonly workspace: string) {}
 
   /** The entry for a fingerprint, or undefined when there is none or it cannot be trusted. */
   get(fp: string): CacheEntry | undefined {
-    let parsed: unknown;
+    let text: string;
     try {
-      parsed = JSON.parse(readFileSync(entryFile(this.workspace, fp), 'utf8'));
+      text = readFileSync(entryFile(this.workspace, fp), 'utf8');
     } catch {
       return undefined;
     }
-    if (!isEntry(parsed, fp)) return this.drop(fp);
-    const { checksum, ...entry } = parsed;
+    const checked = parseRecord(text, checkCacheEntry);
+    if (!checked.ok || checked.value.fingerprint !== fp) return this.drop(fp);
+    const { checksum, ...entry } = checked.value;
     if (checksumOf(entry) !== checksum) return this.drop(fp);
     return entry;
   }

@@ -129,7 +129,7 @@ class Predictor {
     if (last === undefined) return 'no earlier result';
     const before = this.cache.get(last);
     if (!before) return 'no earlier result (its cache entry is gone or damaged)';
-    return explainMiss(parts, before.parts as unknown as FingerprintParts | undefined, (id) => this.upstreamName(node, id));
+    return explainMiss(parts, before.parts as FingerprintParts | undefined, (id) => this.upstreamName(node, id));
   }
 
   private upstreamName(node: StageNode, id: string): string {

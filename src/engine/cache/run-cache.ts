@@ -203,7 +203,7 @@ export class RunCache {
       run: this.runId,
       created_at: new Date().toISOString(),
     };
-    if (prepared.parts) entry.parts = prepared.parts as unknown as JsonValue;
+    if (prepared.parts) entry.parts = prepared.parts;
     if (this.entries.put(entry).ok) this.#latest.set(node.path, prepared.fingerprint);
   }
 
