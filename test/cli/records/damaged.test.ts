@@ -1,11 +1,11 @@
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { canonicalJson, hashText } from '../../src/engine/cache/fingerprint.js';
-import type { JsonValue } from '../../src/config/pipeline.js';
-import { cli, COMMAND, events, identityEnv, requireBuild, runDirOf, start, workspace } from '../approve/helpers.js';
-import { runBuilt } from '../support/cli.js';
-import { tempWorkspace } from '../support/pipeline-builder.js';
+import { canonicalJson, hashText } from '../../../src/engine/cache/fingerprint.js';
+import type { JsonValue } from '../../../src/config/pipeline.js';
+import { cli, events, requireBuild, runBuilt, start } from '../../support/cli.js';
+import { COMMAND, identityEnv, runDirOf, workspace } from '../approve/helpers.js';
+import { tempWorkspace } from '../../support/pipeline-builder.js';
 
 /**
  * Records read back from disk are checked against schemas/run.schema.json, through the built CLI
