@@ -1,10 +1,10 @@
 import { loadPipeline, type PipelineResult } from '../config/index.js';
-import type { ModelFlags } from '../engine/models/models.js';
 import type { RunResult } from '../engine/run.js';
 import { type CliIO } from '../base/io.js';
 import { EXIT } from './exit.js';
 import { printDiagnostics } from './print-diagnostics.js';
 import { stageExecutors } from '../stages/registry.js';
+import type { ModelFlags } from '../engine/models/services.js';
 
 /** The flags of `apply` that watch mode reads. */
 export interface WatchFlags {

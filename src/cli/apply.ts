@@ -3,13 +3,13 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadPipeline } from '../config/index.js';
 import { didYouMean } from '../config/suggest.js';
-import type { ModelFlags } from '../engine/models/models.js';
 import { type CliIO } from '../base/io.js';
 import { EXIT, ExitError } from './exit.js';
 import { collect, commaList, positiveInt } from './options.js';
 import { printDiagnostics } from './print-diagnostics.js';
 import { warmSpawnHelpers } from '../process/spawner-pool.js';
 import { stageExecutors } from '../stages/registry.js';
+import type { ModelFlags } from '../engine/models/services.js';
 
 interface ApplyFlags {
   set: string[];

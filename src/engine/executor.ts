@@ -4,9 +4,9 @@ import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
 import type { StageStatus } from '../records/events.js';
 import type { Place, Reason } from '../records/reasons.js';
 import type { Value } from '../expr/index.js';
-import type { ModelServices } from './models/models.js';
 import type { StageApprovals } from './approvals/approvals.js';
 import type { Usage } from '../base/usage.js';
+import type { ModelServices } from './models/services.js';
 
 /**
  * The one signature every stage kind implements. An executor does the stage's work and says how

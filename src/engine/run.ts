@@ -10,7 +10,7 @@ import { factoryDir } from '../records/paths.js';
 import { latestRunId, loadRun } from '../records/read.js';
 import { checkRunId, newRunId } from '../records/run-id.js';
 import { readJournalEvents } from '../records/journal.js';
-import { foldSpend } from '../records/spend.js';
+import { foldSpend, type PriorSpend } from '../records/spend.js';
 import { defaultWriter, RunStore } from '../records/store.js';
 import type { StageFile } from '../records/types.js';
 import { Approvals, type ApprovalPrompt } from './approvals/approvals.js';
@@ -18,12 +18,12 @@ import { retryBaseMs } from '../base/backoff.js';
 import { budgetContext, renderPipelineEnv, type RunContexts } from './contexts.js';
 import type { EventSink } from '../records/events.js';
 import { runOutcome } from './outcome.js';
-import { ModelRuntime, prepareModels, type ModelFlags } from './models/models.js';
+import { ModelRuntime } from './models/models.js';
 import { joinRecords } from './patches/patches-run.js';
 import { predictedHits } from './cache/predict.js';
 import { RunCache } from './cache/run-cache.js';
 import { runScope } from './schedule/scheduler.js';
-import { selectStages, unknownOnly } from './schedule/selection.js';
+import { selectStages, unknownOnly, type Selection } from './schedule/selection.js';
 import { Slots } from './schedule/slots.js';
 import type { StageExecutors } from './executor.js';
 import type { Outcome } from './stage-record.js';
@@ -31,6 +31,8 @@ import { emit, journal, type RunState } from './state.js';
 import type { WorkspaceHooks } from '../workspace/tracker.js';
 import type { RunSummary, StageSummary } from './summary.js';
 import { stopSandbox } from '../process/sandbox-runtime.js';
+import type { ModelFlags } from './models/services.js';
+import { prepareModels, type PreparedModels } from './models/preflight.js';
 
 export interface RunOptions {
   sink: EventSink;
@@ -185,6 +187,42 @@ async function runLocked(
   const store = opened.store;
   store.order(pipeline.root.stages.map((s) => s.path));
 
+  const { state, prior } = newRunState(pipeline, options, { signal, id, store, models: prepared.models, previous });
+  // Records from other machines: budgets start from what they spent, their file changes are applied.
+  const joined = joinRecords(state, { selection, only: options.only, track: options.runId !== undefined, spentCounted: (prior?.entries.length ?? 0) > 0 });
+  if (!joined.ok) {
+    store.setMeta({ status: 'error', exit_code: 2, ended_at: new Date().toISOString() });
+    store.finish();
+    store.close();
+    return refuse(joined.message, 2);
+  }
+
+  announce(state, selection.kept, previous !== undefined);
+
+  const servers = pipeline.config.mcp_servers;
+  if (servers && Object.keys(servers).length > 0) {
+    const env = options.env ?? process.env;
+    state.mcp = new McpServers({ servers, dir: pipeline.dir, logDir: path.join(store.dir, 'mcp'), env, redact: redactor(env) });
+  }
+  let outcomes: Awaited<ReturnType<typeof runScope>>;
+  try {
+    outcomes = await runScope(state, { scope: pipeline.root, planned: selection.planned, kept: selection.kept });
+  } finally {
+    // Interrupted or not, no server outlives the run.
+    await state.mcp?.close();
+  }
+  state.cache?.close();
+
+  return finishRun(state, { selection, outcomes, started, startedAt, resumed: previous !== undefined });
+}
+
+/** The state of one run: contexts, approvals, the cache, the model services and their ledgers. */
+function newRunState(
+  pipeline: Pipeline,
+  options: RunOptions,
+  opened: { signal: AbortSignal; id: string; store: RunStore; models: PreparedModels; previous: { stages: StageFile[] } | undefined },
+): { state: RunState; prior: PriorSpend | undefined } {
+  const { signal, id, store, previous } = opened;
   const env = options.env ?? process.env;
   const run: RunContexts['run'] = { id, dir: store.dir };
   const state: RunState = {
@@ -223,7 +261,7 @@ async function runLocked(
   const earlier = previous ? readJournalEvents(store.dir) : [];
   store.carrySpend(earlier);
   const prior = previous ? foldSpend(earlier) : undefined;
-  state.models = new ModelRuntime(prepared.models, {
+  state.models = new ModelRuntime(opened.models, {
     snapshots: { runStart: () => tracker.runStart(), now: () => tracker.fresh() },
     approvals: state.approvals,
     emit: (event) => emit(state, event),
@@ -235,24 +273,21 @@ async function runLocked(
     recordDir: store.dir,
   });
   state.contexts.budget = state.models.runLedger.context();
-  // Records from other machines: budgets start from what they spent, their file changes are applied.
-  const joined = joinRecords(state, { selection, only: options.only, track: options.runId !== undefined, spentCounted: (prior?.entries.length ?? 0) > 0 });
-  if (!joined.ok) {
-    store.setMeta({ status: 'error', exit_code: 2, ended_at: new Date().toISOString() });
-    store.finish();
-    store.close();
-    return refuse(joined.message, 2);
-  }
+  return { state, prior };
+}
 
+/** `run_started`, then a `stage_finished` for each stage kept from the record of a resumed run. */
+function announce(state: RunState, kept: Selection['kept'], resumed: boolean): void {
+  const { pipeline, runId: id } = state;
   emit(state, {
     type: 'run_started',
     name: pipeline.name,
     file: pipeline.file,
     dir: pipeline.dir,
-    resumed: previous !== undefined,
+    resumed,
     stages: announced(pipeline.root),
   });
-  for (const [sid, file] of selection.kept) {
+  for (const [sid, file] of kept) {
     emit(state, {
       type: 'stage_finished',
       stage: pipeline.root.byId.get(sid)?.path ?? sid,
@@ -267,19 +302,15 @@ async function runLocked(
     });
   }
 
-  const servers = pipeline.config.mcp_servers;
-  if (servers && Object.keys(servers).length > 0) {
-    state.mcp = new McpServers({ servers, dir: pipeline.dir, logDir: path.join(store.dir, 'mcp'), env, redact: redactor(env) });
-  }
-  let outcomes: Awaited<ReturnType<typeof runScope>>;
-  try {
-    outcomes = await runScope(state, { scope: pipeline.root, planned: selection.planned, kept: selection.kept });
-  } finally {
-    // Interrupted or not, no server outlives the run.
-    await state.mcp?.close();
-  }
-  state.cache.close();
+}
 
+/** The run's outcome from the stages it counts, written to the record and told as `run_finished`; the summary for the CLI. */
+function finishRun(
+  state: RunState,
+  run: { selection: Selection; outcomes: Map<string, Outcome>; started: number; startedAt: string; resumed: boolean },
+): RunResult {
+  const { pipeline, store, signal, runId: id } = state;
+  const { selection, outcomes, started, startedAt } = run;
   const counted = [...outcomes].filter(([sid]) => selection.counted.has(sid)).map(([, o]) => o);
   const recordError = state.stopping?.record ? state.stopping.message : undefined;
   const result = runOutcome(counted, signal.aborted, recordError !== undefined);
@@ -302,7 +333,7 @@ async function runLocked(
     ended_at: new Date(ended).toISOString(),
     duration_ms: ended - started,
     record: store.dir,
-    resumed: previous !== undefined,
+    resumed: run.resumed,
     stages: pipeline.root.stages.filter((s) => outcomes.has(s.id)).map((s) => stageSummary(s.path, s.kind, outcomes.get(s.id)!)),
     usage: rec.usage,
     cost_usd: rec.cost_usd,

@@ -8,7 +8,6 @@ import { buildTools, defaultToolNames, environmentWithoutSecrets, ToolNameTaken,
 import { clashOf, splitTools, stageMcpTools, webToolDefinitions } from './agent-tools.js';
 import type { GenerateStage } from '../config/generated/factory.js';
 import type { JsonValue } from '../config/pipeline.js';
-import type { ModelServices } from '../engine/models/models.js';
 import { budgetReason } from '../records/reasons.js';
 import { changesBetween } from '../workspace/snapshot.js';
 import {
@@ -27,6 +26,7 @@ import {
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 import { ZERO_USAGE } from '../base/usage.js';
 import { expressionReason } from '../engine/expressions.js';
+import type { ModelServices } from '../engine/models/services.js';
 
 export const DEFAULT_AGENT_SYSTEM = [
   'You are a coding agent working in a project folder (the workspace).',

@@ -5,12 +5,12 @@ import { resolveInWorkspace } from '../workspace/confine.js';
 import { expandGlobs } from '../config/files.js';
 import type { JsonValue } from '../config/pipeline.js';
 import type { Thinking } from '../config/generated/factory.js';
-import type { ModelServices } from '../engine/models/models.js';
 import { isBinary } from '../workspace/snapshot.js';
 import type { ModelRequest } from '../providers/types.js';
 import type { StageContext, StageResult } from '../engine/executor.js';
 import type { ModelCallReason, Reason } from '../records/reasons.js';
 import { expressionReason } from '../engine/expressions.js';
+import type { ModelServices } from '../engine/models/services.js';
 
 /**
  * What the three model stages share: the instruction (`prompt`, or `prompt_file` read and

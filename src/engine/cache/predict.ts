@@ -8,9 +8,9 @@ import { pendingChanges, readLatest, StageCache, workspaceFiles, type CacheEntry
 import { budgetContext, renderPipelineEnv } from '../contexts.js';
 import { hashGlobs, type FileHash, type FingerprintParts } from './fingerprint.js';
 import { explainMiss } from '../explain.js';
-import { scenarioGlobs } from '../models/models.js';
 import { isBinary, MAX_KEPT_FILE_BYTES, takeSnapshot, unifiedDiff, type SnapshotEntry } from '../../workspace/snapshot.js';
 import { cacheableKind, mayWrite, needToken, stageFingerprint, usesMcp } from './stage-fingerprint.js';
+import { scenarioGlobs } from '../models/stage-tree.js';
 
 /**
  * What `apply` would do with each stage, worked out without running anything or calling a

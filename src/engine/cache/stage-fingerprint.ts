@@ -4,9 +4,9 @@ import type { JsonValue, Pipeline, Scope, StageNode } from '../../config/pipelin
 import { renderValue, type EvalContext, type Value } from '../../expr/index.js';
 import { canonicalJson, hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
 import { renderAt } from '../expressions.js';
-import { modelOf } from '../models/models.js';
 import { unreachable } from '../../base/unreachable.js';
 import { stageProfile } from '../../config/stage-model.js';
+import { modelOf } from '../models/preflight.js';
 
 /**
  * What goes into a stage's fingerprint (docs/cache-and-watch.md), computed the same way when a stage is

@@ -1,17 +1,13 @@
-import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createDenyMatcher, type Matcher } from '../../workspace/matcher.js';
 import type { ProviderName } from '../../config/generated/factory.js';
-import { ownersOf, stageModel, stageProfile, stageProvider, stageSetting } from '../../config/stage-model.js';
-import type { Effort, Thinking } from '../../config/generated/factory.js';
-import type { JsonValue, Pipeline, Scope, StageNode } from '../../config/pipeline.js';
-import { renderValue } from '../../expr/index.js';
-import { costOf, nearestModel, priceOf, pricingTable, serverToolCost, type PricingTable, type ServerToolUse } from '../../config/pricing.js';
+import { ownersOf, stageProfile, stageSetting } from '../../config/stage-model.js';
+import type { JsonValue, Pipeline, StageNode } from '../../config/pipeline.js';
+import { costOf, serverToolCost, type ServerToolUse } from '../../config/pricing.js';
 import type { CassetteRecorder } from '../../providers/replay/record.js';
 import { redactor } from '../../providers/redact.js';
 import { requestTokenUpperBound } from '../../providers/token-estimate.js';
 import { usageOf, type CallKey, type CallOptions, type CallResult, type ModelRequest, type ModelResponse, type Provider, type ProviderError } from '../../providers/types.js';
-import { writeFileAtomicAsync } from '../../records/atomic.js';
 import { sumSpend, type PriorSpend, type SpendEntry } from '../../records/spend.js';
 import { stagesDir } from '../../records/paths.js';
 import type { StageBudget } from '../../config/generated/factory.js';
@@ -26,238 +22,16 @@ import { RecordedAnswers, callKeyText, requestHash } from './recorded-answers.js
 import { takeSnapshot, type Snapshot } from '../../workspace/snapshot.js';
 import { addUsage } from '../../base/usage.js';
 import { ZERO_USAGE, type Usage } from '../../base/usage.js';
+import { ancestorsOf, findNode, walk } from './stage-tree.js';
+import { TranscriptWriter } from './transcript.js';
+import { DEFAULT_MAX_TOKENS, type CallOptionsLite, type ModelCallResult, type ModelServices } from './services.js';
+import { modelOf, providerOf, type PreparedModels } from './preflight.js';
 
-/**
- * Model services of a run: the providers (set up and checked before any stage starts), the
- * budget ledgers (the run's, each loop's, each stage's), and for every model stage a
- * `ModelServices` that numbers its calls, reserves and charges the budget, emits `model_call`
- * and `budget_warning`, and writes the stage's prompt and transcript beside run.json with
- * secrets redacted. Stage executors reach it through `StageContext.models`.
- */
-
-export const DEFAULT_MAX_TOKENS = 8192;
-/** Kinds that call a model through a provider (a generate with `agent:` does not). */
-const MODEL_KINDS = new Set(['plan', 'generate', 'review']);
-
-/** `apply --provider`, `--replay FILE`, `--record FILE` (files absolute). */
-export interface ModelFlags {
-  provider?: ProviderName;
-  replay?: string;
-  record?: string;
-}
-
-export type ModelCallResult =
-  | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number }
-  | {
-      ok: false;
-      /** `output`: the answer was cut off at max_tokens; `config`: a cassette without this answer, which no retry changes; `budget`: refused or exhausted, never a provider error. */
-      reason: ModelCallReason;
-      message: string;
-      /** When the call was answered and then exhausted a budget (or was cut off): the answer. */
-      response?: ModelResponse;
-    };
 
 /** One request's end, before the engine decides what its answer is worth. */
 type Sent =
   | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number; exhausted: Exhausted | undefined }
   | (ModelCallResult & { ok: false });
-
-export interface CallOptionsLite {
-  onText?: (chunk: string) => void;
-  /** A judge's calls are numbered per scenario and run (docs/running.md). */
-  key?: { scenario: string; run?: number };
-}
-
-/** What a model stage may ask of the engine (StageContext.models). */
-export interface ModelServices {
-  readonly provider: ProviderName;
-  /** The stage's model (for scenario-validate: its judge_model), or undefined when none is set anywhere. */
-  readonly model: string | undefined;
-  readonly maxTokens: number;
-  readonly temperature: number | undefined;
-  readonly effort: Effort | undefined;
-  readonly thinking: Thinking | undefined;
-  /** The system prompt of the stage's profile, for a stage that writes none (rendered like the stage's own). */
-  readonly profileSystem: string | undefined;
-  /** Deny globs of every model stage: the defaults (.git, .factory, .env) and every scenario glob of the pipeline. */
-  readonly holdout: Matcher;
-  readonly holdoutGlobs: readonly string[];
-  /** One model call: numbered, budgeted, charged, recorded. Never throws. The agent loop takes the services as its model through this. */
-  call(request: ModelRequest, options?: CallOptionsLite): Promise<ModelCallResult>;
-  /** Charges usage measured elsewhere (an external agent); returns an exhausted budget, if any. */
-  charge(usage: Usage, cost: number | undefined, model?: string): Exhausted | undefined;
-  /** Adds an entry (a tool call, a tool result, a note) to the transcript. */
-  note(entry: Record<string, unknown>): void;
-  /** Writes the stage's prompt file (what it asked, for people). */
-  writePrompt(text: string): void;
-  /** Waits for the transcript and prompt to be written. */
-  flush(): Promise<void>;
-  /** The stage's ledger (its budget inside its loop's and the run's). */
-  ledger(): BudgetLedger;
-  /** The ledger of a scope (a loop), created on first use with its `budget:`. */
-  ledgerFor(scopePath: string): BudgetLedger;
-  /** The workspace as it was when the run started (when a review needs it). */
-  runStart(): Snapshot;
-  /** The workspace now. */
-  snapshot(): Snapshot;
-  /** A message naming the budget, spent against limit. */
-  describeExhausted(e: Exhausted, refused: boolean): string;
-}
-
-interface ModelUse {
-  path: string;
-  provider: ProviderName;
-  model: string | undefined;
-}
-
-/** Everything that runs model stages, checked before any stage starts. */
-export class PreparedModels {
-  constructor(
-    readonly pipeline: Pipeline,
-    readonly flags: ModelFlags,
-    readonly pricing: PricingTable,
-    readonly providers: Map<ProviderName, Provider>,
-    readonly recorder: CassetteRecorder | undefined,
-    readonly holdoutGlobs: string[],
-    readonly env: Readonly<NodeJS.ProcessEnv>,
-    readonly cwd: string,
-  ) {}
-}
-
-export type Prepared = { ok: true; models: PreparedModels } | { ok: false; message: string };
-
-export interface PrepareOptions {
-  flags: ModelFlags;
-  env: Readonly<NodeJS.ProcessEnv>;
-  signal: AbortSignal;
-  /** Top-level ids that will run; the others need no provider. */
-  planned?: ReadonlySet<string>;
-  /** Keep the calls already in the --record file (a resumed run). */
-  keepRecorded?: boolean;
-  /** Top-level ids the cache is expected to answer: their models are not preflighted (a miss calls without the check). */
-  skipPreflight?: ReadonlySet<string>;
-  cwd?: string;
-}
-
-/** The provider a stage uses: --replay, then --provider, then the stage's, then defaults' (config/stage-model.ts), then anthropic. */
-export function providerOf(owners: readonly Pipeline[], node: StageNode, flags: ModelFlags): ProviderName {
-  if (flags.replay !== undefined) return 'replay';
-  if (flags.provider !== undefined) return flags.provider;
-  return stageProvider(owners, node);
-}
-
-export function modelOf(pipeline: Pipeline | readonly Pipeline[], node: StageNode): string | undefined {
-  return stageModel(Array.isArray(pipeline) ? pipeline : [pipeline as Pipeline], node);
-}
-
-function walk(scope: Scope, visit: (node: StageNode, ancestors: StageNode[]) => void, ancestors: StageNode[] = []): void {
-  for (const node of scope.stages) {
-    visit(node, ancestors);
-    if (node.body) walk(node.body, visit, [...ancestors, node]);
-  }
-}
-
-function ancestorsOf(root: Scope, dotted: string): StageNode[] {
-  const out: StageNode[] = [];
-  let scope: Scope | undefined = root;
-  const ids = dotted.split('.');
-  for (const id of ids.slice(0, -1)) {
-    const node: StageNode | undefined = scope?.byId.get(id);
-    if (!node) break;
-    out.push(node);
-    scope = node.body;
-  }
-  return out;
-}
-
-/** Every scenario glob of the pipeline (params rendered), the holdout hidden from every model stage. */
-export function scenarioGlobs(pipeline: Pipeline): string[] {
-  const out: string[] = [];
-  walk(pipeline.root, (node) => {
-    if (node.kind !== 'scenario-validate') return;
-    const raw = (node.def as { scenarios?: string | string[] }).scenarios;
-    for (const pattern of typeof raw === 'string' ? [raw] : (raw ?? [])) {
-      if (!pattern.includes('${{')) {
-        out.push(pattern);
-        continue;
-      }
-      const r = renderValue(pattern, { contexts: { params: pipeline.params } });
-      if (r.ok && typeof r.value === 'string') out.push(r.value);
-    }
-  });
-  return [...new Set(out)];
-}
-
-/**
- * Before any stage: providers made and checked (key, endpoint, models; cassette), a model for
- * every model stage, and a price for every model under a `cost_usd` budget. Problems come back
- * as one message (exit 2).
- */
-export async function prepareModels(pipeline: Pipeline, options: PrepareOptions): Promise<Prepared> {
-  const { flags, env } = options;
-  const pricing = pricingTable(pipeline.config.pricing);
-  const uses: ModelUse[] = [];
-  const problems: string[] = [];
-  const runCost = (pipeline.config.budget as { cost_usd?: unknown } | undefined)?.cost_usd;
-  walk(pipeline.root, (node, ancestors) => {
-    const top = ancestors[0] ?? node;
-    if (options.planned && !options.planned.has(top.id)) return;
-    const def = node.def as { agent?: unknown; judge_model?: string; budget?: { cost_usd?: unknown } };
-    const isModel = MODEL_KINDS.has(node.kind) && !(node.kind === 'generate' && def.agent !== undefined);
-    const isJudge = node.kind === 'scenario-validate' && def.judge_model !== undefined;
-    if (!isModel && !isJudge) return;
-    const owners = ownersOf(pipeline, ancestors);
-    const model = modelOf(owners, node);
-    if (model === undefined) {
-      problems.push(`stage "${node.path}" (${node.kind}) names no model: set \`model:\` on it or \`defaults.model\``);
-      return;
-    }
-    if (!options.skipPreflight?.has(top.id)) uses.push({ path: node.path, provider: providerOf(owners, node, flags), model });
-    const costScope = [node, ...[...ancestors].reverse()].find((n) => typeof (n.def as { budget?: { cost_usd?: unknown } }).budget?.cost_usd === 'number');
-    const scope = costScope ? `stage "${costScope.path}"` : typeof runCost === 'number' ? 'the run' : undefined;
-    if (scope && !priceOf(model, pricing)) {
-      const near = nearestModel(model, pricing);
-      problems.push(
-        `stage "${node.path}" uses the model "${model}", which the pricing table does not price, under the cost_usd budget of ${scope}: ` +
-          `add \`pricing: { ${model}: { input: …, output: … } }\` (USD per million tokens) to ${pipeline.file}${near ? ` (or did you mean "${near}"?)` : ''}`,
-      );
-    }
-  });
-  if (problems.length > 0) return { ok: false, message: problems.join('\n') };
-
-  const holdoutGlobs = scenarioGlobs(pipeline);
-  const providers = new Map<ProviderName, Provider>();
-  let recorder: CassetteRecorder | undefined;
-  const cwd = options.cwd ?? process.cwd();
-  if (uses.length > 0 || flags.record !== undefined) {
-    const lib = await import('../../providers/index.js');
-    if (flags.record !== undefined) recorder = new lib.CassetteRecorder(flags.record, { env, cwd, keep: options.keepRecorded === true });
-    const byProvider = new Map<ProviderName, Set<string>>();
-    const stagesOf = new Map<ProviderName, string[]>();
-    for (const u of uses) {
-      const set = byProvider.get(u.provider) ?? new Set<string>();
-      if (u.model !== undefined) set.add(u.model);
-      byProvider.set(u.provider, set);
-      stagesOf.set(u.provider, [...(stagesOf.get(u.provider) ?? []), u.path]);
-    }
-    for (const [name, models] of byProvider) {
-      const made = lib.createProvider(
-        name,
-        { dir: pipeline.dir, providers: pipeline.config.providers, pricing: pipeline.config.pricing, cassette: flags.replay, recorder, cwd },
-        env,
-      );
-      if (!made.ok) {
-        problems.push(made.error.message);
-        continue;
-      }
-      const found = await made.provider.preflight([...models], options.signal, stagesOf.get(name) ?? []);
-      for (const p of found) problems.push(p.message);
-      providers.set(name, made.provider);
-    }
-  }
-  if (problems.length > 0) return { ok: false, message: [...new Set(problems)].join('\n') };
-  return { ok: true, models: new PreparedModels(pipeline, flags, pricing, providers, recorder, holdoutGlobs, env, cwd) };
-}
 
 /** What the runtime needs from the run. */
 export interface RuntimeHooks {
@@ -673,90 +447,10 @@ function needsRunStartSnapshot(pipeline: Pipeline): boolean {
   return needed;
 }
 
-function findNode(scope: Scope, dotted: string): StageNode | undefined {
-  let current: Scope | undefined = scope;
-  let node: StageNode | undefined;
-  for (const id of dotted.split('.')) {
-    node = current?.byId.get(id);
-    if (!node) return undefined;
-    current = node.body;
-  }
-  return node;
-}
-
 /** Prompt tokens of a request, estimated as characters / 4 (what a budget must hold before the call). */
 export function estimateTokens(request: Pick<ModelRequest, 'system' | 'messages' | 'tools'>): number {
   const chars = JSON.stringify(request.system ?? '').length + JSON.stringify(request.messages).length + JSON.stringify(request.tools ?? []).length;
   return Math.ceil(chars / 4);
-}
-
-
-/**
- * `stages/<path>[@iteration].transcript.jsonl`: one JSON object a line, appended in order —
- * each request (an agent's later requests only with the messages added since the previous
- * one), each response, tool calls and results, retries and errors — and
- * `stages/<path>[@iteration].prompt.md`. Secrets are redacted before anything is written.
- */
-class TranscriptWriter {
-  #chain: Promise<void> = Promise.resolve();
-  /** Lines waiting for the write in flight: appended together, one write for many entries. */
-  #pending: string[] = [];
-  #draining: Promise<void> | undefined;
-  #lastMessages: unknown[] | undefined;
-  #lastCall = 0;
-
-  constructor(
-    readonly base: string,
-    readonly redact: <T>(v: T) => T,
-    readonly redactText: (t: string) => string,
-  ) {}
-
-  /** Written before the first entry (a stage that calls no model leaves no transcript). */
-  header: Record<string, unknown> | undefined;
-
-  add(entry: Record<string, unknown>): void {
-    let line = `${JSON.stringify(this.redact(entry))}\n`;
-    if (this.header) {
-      line = `${JSON.stringify(this.header)}\n${line}`;
-      this.header = undefined;
-    }
-    this.#pending.push(line);
-    this.#draining ??= this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    await Promise.resolve();
-    while (this.#pending.length > 0) {
-      const text = this.#pending.join('');
-      this.#pending = [];
-      await appendFile(`${this.base}.transcript.jsonl`, text).catch(() => undefined);
-    }
-    this.#draining = undefined;
-  }
-
-  request(call: number, key: CallKey, request: ModelRequest): void {
-    const messages = request.messages as unknown[];
-    const prev = this.#lastMessages;
-    const continues = prev !== undefined && prev.length < messages.length && prev.every((m, i) => m === messages[i] || JSON.stringify(m) === JSON.stringify(messages[i]));
-    this.#lastMessages = [...messages];
-    if (continues) {
-      const { messages: _all, system: _system, tools: _tools, ...rest } = request;
-      this.add({ type: 'request', call, key, continues: this.#lastCall, request: { ...rest, messages_from: prev.length, messages: messages.slice(prev.length) } });
-    } else {
-      this.add({ type: 'request', call, key, request });
-    }
-    this.#lastCall = call;
-  }
-
-  prompt(text: string): void {
-    const clean = this.redactText(text);
-    this.#chain = this.#chain.then(async () => void (await writeFileAtomicAsync(`${this.base}.prompt.md`, clean)));
-  }
-
-  async flush(): Promise<void> {
-    await this.#draining;
-    await this.#chain;
-  }
 }
 
 export type { JsonValue };
