@@ -13,15 +13,14 @@ import { changesBetween } from '../workspace/snapshot.js';
 import {
   asText,
   baseRequest,
-  contextFiles,
   fileBlock,
+  type Got,
+  modelInput,
   openingMessage,
   promptRecord,
-  renderInstruction,
   renderText,
   servicesOf,
   stageError,
-  type Got,
 } from './model-input.js';
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 import { ZERO_USAGE } from '../base/usage.js';
@@ -83,12 +82,9 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
   const def = ctx.node.def as GenerateStage;
   const workspace = workspaceOf(ctx);
   if (!workspace.ok) return workspace.result;
-  const system = renderText(ctx, 'system');
-  if (!system.ok) return system.result;
-  const instruction = renderInstruction(ctx);
-  if (!instruction.ok) return instruction.result;
-  const files = contextFiles(ctx, models);
-  if (!files.ok) return files.result;
+  const input = modelInput(ctx, models);
+  if (!input.ok) return input.result;
+  const { system, instruction, files } = input.value;
   const deny = renderList(ctx, 'deny');
   if (!deny.ok) return deny.result;
   const writes = renderList(ctx, 'writes');
@@ -124,10 +120,10 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
   const toolNames = [...web.value.map((t) => t.name), ...tools.definitions.map((t) => t.name)];
   const clash = clashOf(toolNames);
   if (clash) return stageError({ kind: 'config' }, `stage "${ctx.node.path}" gives the model two tools named "${clash}"`);
-  const systemText = system.value ?? DEFAULT_AGENT_SYSTEM;
-  const request = baseRequest(models, systemText, [openingMessage(files.value.map(fileBlock), instruction.value ?? '')]);
+  const systemText = system ?? DEFAULT_AGENT_SYSTEM;
+  const request = baseRequest(models, systemText, [openingMessage(files.map(fileBlock), instruction ?? '')]);
   if (web.value.length > 0) request.tools = web.value;
-  models.writePrompt(promptRecord({ system: systemText, files: files.value, sections: [['prompt', instruction.value ?? ''], ['tools', toolNames.join(', ')]] }));
+  models.writePrompt(promptRecord({ system: systemText, files: files, sections: [['prompt', instruction ?? ''], ['tools', toolNames.join(', ')]] }));
 
   let streamed = '';
   const result = await runAgent({
@@ -166,14 +162,11 @@ async function external(ctx: StageContext, models: ModelServices): Promise<Stage
   if (!workspace.ok) return workspace.result;
   const argv = ctx.render((ctx.node.def as GenerateStage).agent!.run, ['agent', 'run']);
   if (!argv.ok) return stageError(expressionReason(argv), `agent.run: ${argv.message}`);
-  const system = renderText(ctx, 'system');
-  if (!system.ok) return system.result;
-  const instruction = renderInstruction(ctx);
-  if (!instruction.ok) return instruction.result;
-  const files = contextFiles(ctx, models);
-  if (!files.ok) return files.result;
-  const prompt = [system.value, ...files.value.map((f) => fileBlock(f).text), instruction.value].filter((s): s is string => s !== undefined && s !== '').join('\n\n');
-  models.writePrompt(promptRecord({ system: system.value, files: files.value, sections: [['prompt', instruction.value ?? '']] }));
+  const input = modelInput(ctx, models);
+  if (!input.ok) return input.result;
+  const { system, instruction, files } = input.value;
+  const prompt = [system, ...files.map((f) => fileBlock(f).text), instruction].filter((s): s is string => s !== undefined && s !== '').join('\n\n');
+  models.writePrompt(promptRecord({ system: system, files: files, sections: [['prompt', instruction ?? '']] }));
 
   const sandbox = sandboxPolicy(ctx, workspace.value);
   const unavailable = await sandboxUnavailable(sandbox);

@@ -56,6 +56,24 @@ export function renderText(ctx: StageContext, key: string): Got<string | undefin
   return { ok: true, value: asText(r.value) };
 }
 
+/** What every model stage sends first: its system prompt, its instruction and its context files, each rendered. */
+export interface ModelInput {
+  system: string | undefined;
+  instruction: string | undefined;
+  files: ContextFile[];
+}
+
+/** The stage's `system`, `prompt` (or `prompt_file`) and `context`, in that order; the first that fails ends the stage. */
+export function modelInput(ctx: StageContext, models: ModelServices): Got<ModelInput> {
+  const system = renderText(ctx, 'system');
+  if (!system.ok) return system;
+  const instruction = renderInstruction(ctx);
+  if (!instruction.ok) return instruction;
+  const files = contextFiles(ctx, models);
+  if (!files.ok) return files;
+  return { ok: true, value: { system: system.value, instruction: instruction.value, files: files.value } };
+}
+
 /** The instruction: `prompt`, or the file `prompt_file` names (against the pipeline's folder), both interpolated. */
 export function renderInstruction(ctx: StageContext): Got<string | undefined> {
   const def = ctx.node.def as { prompt?: string; prompt_file?: string };

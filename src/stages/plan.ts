@@ -6,12 +6,10 @@ import {
   asText,
   baseRequest,
   callFailure,
-  contextFiles,
   fileBlock,
+  modelInput,
   openingMessage,
   promptRecord,
-  renderInstruction,
-  renderText,
   servicesOf,
   stageError,
   textOf,
@@ -34,14 +32,11 @@ export const planExecutor: StageExecutor = {
     if (!got.ok) return got.result;
     const models = got.value;
     try {
-      const system = renderText(ctx, 'system');
-      if (!system.ok) return system.result;
-      const instruction = renderInstruction(ctx);
-      if (!instruction.ok) return instruction.result;
-      const files = contextFiles(ctx, models);
-      if (!files.ok) return files.result;
-      const request = baseRequest(models, system.value, [openingMessage(files.value.map(fileBlock), instruction.value ?? '')]);
-      models.writePrompt(promptRecord({ system: system.value, files: files.value, sections: [['prompt', instruction.value ?? '']] }));
+      const input = modelInput(ctx, models);
+      if (!input.ok) return input.result;
+      const { system, instruction, files } = input.value;
+      const request = baseRequest(models, system, [openingMessage(files.map(fileBlock), instruction ?? '')]);
+      models.writePrompt(promptRecord({ system: system, files: files, sections: [['prompt', instruction ?? '']] }));
 
       const structured = outputCheckOf(ctx);
       if (!structured.ok) return stageError({ kind: 'config' }, structured.message);

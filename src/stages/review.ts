@@ -7,11 +7,10 @@ import type { ModelResponse } from '../providers/types.js';
 import {
   baseRequest,
   callFailure,
-  contextFiles,
   fileBlock,
+  modelInput,
   openingMessage,
   promptRecord,
-  renderInstruction,
   renderText,
   servicesOf,
   stageError,
@@ -88,16 +87,13 @@ export const reviewExecutor: StageExecutor = {
     const models = got.value;
     const def = ctx.node.def as ReviewStage;
     try {
-      const system = renderText(ctx, 'system');
-      if (!system.ok) return system.result;
+      const input = modelInput(ctx, models);
+      if (!input.ok) return input.result;
       const rubric = renderText(ctx, 'rubric');
       if (!rubric.ok) return rubric.result;
-      const instruction = renderInstruction(ctx);
-      if (!instruction.ok) return instruction.result;
-      const files = contextFiles(ctx, models);
-      if (!files.ok) return files.result;
+      const { system, instruction, files } = input.value;
 
-      const blocks: TextBlockParam[] = files.value.map(fileBlock);
+      const blocks: TextBlockParam[] = files.map(fileBlock);
       let diff: string | undefined;
       if (def.diff !== false) {
         diff = unifiedDiff(models.runStart(), models.snapshot(), (rel) => isDenied(rel, models.holdout));
@@ -107,16 +103,16 @@ export const reviewExecutor: StageExecutor = {
       const ask = [
         def.diff === false ? 'Review the work described by the context above.' : 'Review the change to the workspace shown in the diff above.',
         rubric.value ? `Rubric: ${rubric.value}` : undefined,
-        instruction.value,
+        instruction,
         'Answer by calling submit_review with a verdict (approve or request_changes), a score from 0 to 1, your findings (each with a severity — info, minor, major or critical — the file, the line and a message) and a summary.',
       ]
         .filter((s) => s !== undefined && s !== '')
         .join('\n\n');
-      const systemText = system.value ?? DEFAULT_REVIEW_SYSTEM;
+      const systemText = system ?? DEFAULT_REVIEW_SYSTEM;
       const opening = openingMessage(blocks, ask);
       const request = { ...baseRequest(models, systemText, [opening]), tools: [SUBMIT_REVIEW], tool_choice: { type: 'tool' as const, name: 'submit_review' } };
       models.writePrompt(
-        promptRecord({ system: systemText, files: files.value, sections: [...(diff !== undefined ? [['diff', diff || '(no change)'] as [string, string]] : []), ['prompt', ask]] }),
+        promptRecord({ system: systemText, files: files, sections: [...(diff !== undefined ? [['diff', diff || '(no change)'] as [string, string]] : []), ['prompt', ask]] }),
       );
 
       let messages: MessageParam[] = [opening];
