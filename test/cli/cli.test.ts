@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crashSigns } from '../config/expectations.js';
-import { ROOT, runBuilt } from '../support/cli.js';
+import { ROOT, runBuilt, runInProcess } from '../support/cli.js';
 
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 // eslint-disable-next-line no-control-regex -- it matches the terminal's escape sequences
@@ -53,10 +53,10 @@ describe('help and version', () => {
     }
   });
 
-  it('factory help COMMAND and COMMAND --help / -h print that command\'s usage, exit 0', () => {
+  it('factory help COMMAND and COMMAND --help / -h print that command\'s usage, exit 0 (every form in-process)', async () => {
     for (const cmd of commands) {
       for (const args of [[cmd, '--help'], [cmd, '-h'], ['help', cmd]]) {
-        const r = runBuilt(args, ROOT);
+        const r = await runInProcess(args, ROOT);
         expect(r.code, args.join(' ')).toBe(0);
         expect(r.stdout, args.join(' ')).toMatch(new RegExp(`^Usage: factory ${cmd}\\b`));
         expect(r.stderr, args.join(' ')).toBe('');
@@ -64,9 +64,23 @@ describe('help and version', () => {
     }
   });
 
-  it('COMMAND --version prints the version, exit 0', () => {
+  it('each command\'s bundle answers its usage and the version when spawned (one form per command, the forms taken in turn)', () => {
+    // Every command loads its own bundle (scripts/bundle.mjs): each is spawned once, and the four forms all appear.
+    const forms = [(c: string) => [c, '--help'], (c: string) => [c, '-h'], (c: string) => ['help', c], (c: string) => [c, '--version']];
+    commands.forEach((cmd, i) => {
+      const args = forms[i % forms.length]!(cmd);
+      const r = runBuilt(args, ROOT);
+      expect(r.code, args.join(' ')).toBe(0);
+      if (args.includes('--version')) expect(r.stdout.trim(), args.join(' ')).toBe(VERSION);
+      else expect(r.stdout, args.join(' ')).toMatch(new RegExp(`^Usage: factory ${cmd}\\b`));
+      expect(r.stderr, args.join(' ')).toBe('');
+    });
+    expect(commands.length).toBeGreaterThanOrEqual(forms.length);
+  });
+
+  it('COMMAND --version prints the version, exit 0 (in-process)', async () => {
     for (const cmd of commands) {
-      const r = runBuilt([cmd, '--version'], ROOT);
+      const r = await runInProcess([cmd, '--version'], ROOT);
       expect(r.code, `${cmd} --version`).toBe(0);
       expect(r.stdout.trim(), `${cmd} --version`).toBe(VERSION);
     }
