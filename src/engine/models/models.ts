@@ -3,35 +3,29 @@ import { createDenyMatcher, type Matcher } from '../../workspace/matcher.js';
 import type { ProviderName } from '../../config/generated/factory.js';
 import { ownersOf, stageProfile, stageSetting } from '../../config/stage-model.js';
 import type { JsonValue, Pipeline, StageNode } from '../../config/pipeline.js';
-import { costOf, serverToolCost, type ServerToolUse } from '../../config/pricing.js';
+import { costOf } from '../../config/pricing.js';
 import type { CassetteRecorder } from '../../providers/replay/record.js';
 import { redactor } from '../../providers/redact.js';
 import { requestTokenUpperBound } from '../../providers/token-estimate.js';
-import { usageOf, type CallKey, type CallOptions, type CallResult, type ModelRequest, type ModelResponse, type Provider, type ProviderError } from '../../providers/types.js';
+import { type ModelRequest, type ModelResponse, type Provider, type ProviderError } from '../../providers/types.js';
 import { sumSpend, type PriorSpend, type SpendEntry } from '../../records/spend.js';
 import { stagesDir } from '../../records/paths.js';
 import type { StageBudget } from '../../config/generated/factory.js';
 import type { Approvals } from '../approvals/approvals.js';
-import { BudgetLedger, budgetLimits, type BudgetWarning, type Exhausted, type Hold } from '../budget/budget.js';
-import { untilOrAborted, wallDeadline } from '../schedule/wall-deadline.js';
-import { amount, askToRaise, describeAnswer, describeRefusedCall, type BudgetQuestionContext, type BudgetRaise } from '../budget/budget-ask.js';
-import { type ModelJournalEvent } from '../../records/events.js';
-import { budgetReason, type ModelCallReason } from '../../records/reasons.js';
-import { callReason } from '../../providers/call-reason.js';
-import { RecordedAnswers, callKeyText, requestHash } from './recorded-answers.js';
+import { BudgetLedger, budgetLimits, type Exhausted } from '../budget/budget.js';
+import { amount, type BudgetQuestionContext, type BudgetRaise } from '../budget/budget-ask.js';
+import { RecordedAnswers } from './recorded-answers.js';
 import { takeSnapshot, type Snapshot } from '../../workspace/snapshot.js';
 import { addUsage } from '../../base/usage.js';
 import { ZERO_USAGE, type Usage } from '../../base/usage.js';
 import { ancestorsOf, findNode, walk } from './stage-tree.js';
 import { TranscriptWriter } from './transcript.js';
-import { DEFAULT_MAX_TOKENS, type CallOptionsLite, type ModelCallResult, type ModelServices } from './services.js';
+import { StageCalls, type Account, type CallRuntime, type ModelJournalEventBody } from './stage-calls.js';
+import { DEFAULT_MAX_TOKENS, type ModelServices } from './services.js';
 import { modelOf, providerOf, type PreparedModels } from './preflight.js';
 
+export type { ModelJournalEventBody };
 
-/** One request's end, before the engine decides what its answer is worth. */
-type Sent =
-  | { ok: true; message: ModelResponse; usage: Usage; cost_usd: number; exhausted: Exhausted | undefined }
-  | (ModelCallResult & { ok: false });
 
 /** What the runtime needs from the run. */
 export interface RuntimeHooks {
@@ -51,20 +45,6 @@ export interface RuntimeHooks {
   /** The run's workspace snapshots (the engine's tracker): the review's baseline and the workspace now. */
   snapshots?: { runStart(): Snapshot; now(): Snapshot };
 }
-
-interface Account {
-  path: string;
-  iteration: number | undefined;
-  ledger: BudgetLedger;
-  usage: Usage;
-  cost: number;
-  /** Budgets raised by an approved `on_exhausted: ask`, for the stage's record. */
-  raises: BudgetRaise[];
-  questions: number;
-}
-
-/** A journal-only event as the runtime makes it (time and run added by the caller). */
-export type ModelJournalEventBody = ModelJournalEvent extends infer E ? (E extends unknown ? Omit<E, 'time' | 'run'> : never) : never;
 
 /** The model side of one run: ledgers and per-stage services. */
 export class ModelRuntime {
@@ -209,9 +189,9 @@ export class ModelRuntime {
 
   describeExhausted(e: Exhausted, refused: boolean): string {
     const who = e.scope === 'run' ? 'the run' : `stage "${e.scope}"`;
-    const amount = (v: number) => (e.budget === 'cost_usd' ? `$${v.toFixed(4)}` : e.budget === 'wall_time' ? `${Math.round(v / 1000)}s` : `${Math.round(v)} tokens`);
-    const figures = `${amount(e.spent)} spent of ${amount(e.limit)}`;
-    if (refused && e.needed !== undefined) return `the ${e.budget} budget of ${who} cannot pay for another model call: ${figures}, the call needs at least ${amount(e.needed)}`;
+    // One way of writing an amount, the budget question's (budget-ask.ts), so a figure reads the same in both.
+    const figures = `${amount(e.budget, e.spent)} spent of ${amount(e.budget, e.limit)}`;
+    if (refused && e.needed !== undefined) return `the ${e.budget} budget of ${who} cannot pay for another model call: ${figures}, the call needs at least ${amount(e.budget, e.needed)}`;
     return `the ${e.budget} budget of ${who} is exhausted: ${figures}`;
   }
 
@@ -222,174 +202,14 @@ export class ModelRuntime {
     const account = this.#account(node, iteration);
     const providerName = providerOf(owners, node, prepared.flags);
     const model = modelOf(owners, node);
-    const counters = new Map<string, number>();
     const transcript = new TranscriptWriter(
       path.join(stagesDir(this.#hooks.recordDir), `${node.path}${iteration === undefined ? '' : `@${iteration}`}`),
       (v) => this.redact(v),
       (t) => this.redactText(t),
     );
     transcript.header = { type: 'attempt', attempt, time: new Date().toISOString() };
-    const ref = { stage: node.path, ...(iteration === undefined ? {} : { iteration }) };
-
-    /** Usage measured outside a provider call (an external agent's report). */
-    const charge = (usage: Usage, cost: number, callModel: string | undefined): Exhausted | undefined => {
-      const exhausted = account.ledger.charge(usage, cost);
-      addUsage(account.usage, usage);
-      account.cost += cost;
-      this.#hooks.emit({ type: 'model_call', ...ref, model: callModel ?? model ?? 'unknown', usage, cost_usd: cost });
-      for (const w of account.ledger.warnings()) this.#hooks.emit({ type: 'budget_warning', ...ref, ...warningFields(w) });
-      this.#hooks.onSpend(this.runLedger.context());
-      return exhausted;
-    };
-
-    const budgetQuestion: BudgetQuestionContext | undefined = this.#hooks.approvals && {
-      approvals: this.#hooks.approvals,
-      stage: node.path,
-      iteration,
-      signal,
-      ledger: account.ledger,
-      budgetOf: (scope) => (findNode(prepared.pipeline.root, scope)?.def as { budget?: StageBudget } | undefined)?.budget,
-      describe: (e, refused) => this.describeExhausted(e, refused),
-      nextQuestion: () => ++account.questions,
-      raised: (raise) => {
-        account.raises.push(raise);
-        transcript.add({ type: 'budget_raised', ...raise });
-      },
-    };
-
-    /**
-     * Holds the call's worst case in every enclosing budget: waits while calls in flight hold
-     * what it needs, asks a human where `on_exhausted: ask` says so, else refuses.
-     */
-    const reserveFor = async (request: ModelRequest, n: number): Promise<{ ok: true; maxTokens: number; hold: Hold } | { ok: false; reason: ModelCallReason; message: string }> => {
-      const estimate = { model: request.model, maxTokens: request.max_tokens, promptTokens: await this.#promptTokens(request, account.ledger, providerName, signal) };
-      for (;;) {
-        const reservation = account.ledger.reserve(estimate);
-        if (reservation.ok) return reservation;
-        if (reservation.wait) {
-          if (!(await untilOrAborted(reservation.wait, signal))) return { ok: false, reason: { kind: 'cancelled' }, message: 'the model call was cancelled while it waited for the budget' };
-          continue;
-        }
-        // `on_exhausted: ask`: a human may raise the budget instead; each raise is checked again.
-        const asked = await askToRaise(budgetQuestion, reservation.exhausted, true, describeRefusedCall(n, request, estimate.promptTokens));
-        if (asked.raised) continue;
-        const message = `${this.describeExhausted(reservation.exhausted, true)}${asked.why ? `; ${asked.why}` : ''}`;
-        transcript.add({ type: 'refused', call: n, reason: 'budget', message });
-        return { ok: false, reason: signal.aborted ? { kind: 'cancelled' } : budgetReason(reservation.exhausted), message };
-      }
-    };
-
-    /** One request under a hold: usage charged as the provider reports it, the hold released at the end. */
-    const send = async (request: ModelRequest, key: CallKey, n: number, hold: Hold, options: CallOptionsLite): Promise<Sent> => {
-      const callId = this.#nextCallId();
-      const spent = { usage: { ...ZERO_USAGE }, cost: 0, reported: false };
-      let exhausted: Exhausted | undefined;
-      let toolCost = 0;
-      const spend = (increment: Usage) => {
-        const before = spent.cost;
-        addUsage(spent.usage, increment);
-        // Priced on the whole call so far: a long prompt's rates apply to all of it.
-        spent.cost = (costOf(request.model, spent.usage, prepared.pricing) ?? 0) + toolCost;
-        exhausted = hold.spend(increment, spent.cost - before) ?? exhausted;
-        addUsage(account.usage, increment);
-        account.cost += spent.cost - before;
-        this.#hooks.journal?.({ type: 'model_usage', ...ref, call_id: callId, model: request.model, usage: increment, cost_usd: spent.cost - before });
-      };
-      transcript.request(n, key, request);
-      const started = Date.now();
-      const deadline = wallDeadline(account.ledger, signal);
-      let answer: CallResult;
-      try {
-        answer = await provider(request, {
-          key,
-          signal: deadline.signal,
-          ...(options.onText ? { onText: options.onText } : {}),
-          onRetry: (info) => transcript.add({ type: 'retry', call: n, retry: info.retry, delay_ms: info.delayMs, error: info.error.message }),
-          onUsage: (increment) => {
-            spent.reported = true;
-            spend(increment);
-          },
-        });
-      } finally {
-        deadline.clear();
-      }
-      // A provider that reports no increments is charged the answer's usage, as billed.
-      if (answer.ok && !spent.reported) spend(usageOf(answer.message));
-      // The provider's web searches and fetches are billed per use, beside the tokens.
-      if (answer.ok) {
-        toolCost = serverToolCost(request.model, (answer.message.usage as { server_tool_use?: ServerToolUse | null }).server_tool_use, prepared.pricing);
-        if (toolCost > 0) spend({ ...ZERO_USAGE });
-      }
-      hold.release();
-      const wallTime = deadline.exhausted();
-      const error = !answer.ok ? answer.error.message : undefined;
-      this.#hooks.emit({ type: 'model_call', ...ref, model: request.model, usage: spent.usage, cost_usd: spent.cost, call_id: callId, ...(error ? { error } : {}) });
-      for (const w of account.ledger.warnings()) this.#hooks.emit({ type: 'budget_warning', ...ref, ...warningFields(w) });
-      this.#hooks.onSpend(this.runLedger.context());
-      if (wallTime) {
-        transcript.add({ type: 'error', call: n, kind: 'budget', message: this.describeExhausted(wallTime, false) });
-        return { ok: false, reason: budgetReason(wallTime), message: `${this.describeExhausted(wallTime, false)}; the model call in flight was stopped` };
-      }
-      if (!answer.ok) {
-        transcript.add({ type: 'error', call: n, kind: answer.error.kind, message: answer.error.message });
-        return { ok: false, reason: callReason(answer.error, signal.aborted), message: answer.error.message };
-      }
-      transcript.add({ type: 'response', call: n, ms: Date.now() - started, cost_usd: spent.cost, message: answer.message });
-      this.#hooks.journal?.({ type: 'model_answer', ...ref, call_id: callId, key: callKeyText(key), request_hash: requestHash(request), message: answer.message });
-      return { ok: true, message: answer.message, usage: spent.usage, cost_usd: spent.cost, exhausted };
-    };
-
-    const provider = async (request: ModelRequest, options: CallOptions): Promise<CallResult> => {
-      const got = await this.#provider(providerName);
-      if (!got.ok) return { ok: false, error: got.error };
-      return got.provider.call(request, options);
-    };
-
-    const call = async (request: ModelRequest, options: CallOptionsLite = {}): Promise<ModelCallResult> => {
-      const group = options.key ? `${options.key.scenario}\u0000${options.key.run ?? 1}` : '';
-      const n = (counters.get(group) ?? 0) + 1;
-      counters.set(group, n);
-      const key: CallKey = { stage: node.path, iteration: iteration ?? 0, call: n, ...(options.key ? { scenario: options.key.scenario, run: options.key.run ?? 1 } : {}) };
-      if (signal.aborted) return { ok: false, reason: { kind: 'cancelled' }, message: 'the model call was cancelled' };
-      const made = await this.#provider(providerName);
-      if (!made.ok) return { ok: false, reason: { kind: 'provider', cause: made.error.kind }, message: made.error.message };
-      // An answer a killed run already received (and paid for) is taken from its journal.
-      const recorded = this.#answers.take(callKeyText(key), requestHash(request));
-      if (recorded) {
-        transcript.add({ type: 'response', call: n, ms: 0, cost_usd: 0, from_record: true, message: recorded });
-        return { ok: true, message: recorded, usage: { ...ZERO_USAGE }, cost_usd: 0 };
-      }
-      let sent = request;
-      for (let round = 1; ; round++) {
-        const reserved = await reserveFor(sent, n);
-        if (!reserved.ok) return { ok: false, reason: reserved.reason, message: reserved.message };
-        if (reserved.maxTokens < sent.max_tokens) sent = { ...sent, max_tokens: reserved.maxTokens };
-        const got = await send(sent, key, n, reserved.hold, options);
-        if (!got.ok) return got;
-        const answer = got.message;
-        if (answer.stop_reason === 'max_tokens') {
-          // Cut off: never taken as complete (a truncated tool input would reach a tool or pass as a verdict).
-          const larger = request.max_tokens * 2;
-          const canRetry = round === 1 && sent.max_tokens >= request.max_tokens && account.ledger.affords({ model: request.model, maxTokens: larger, promptTokens: requestTokenUpperBound(request) });
-          transcript.add({ type: 'truncated', call: n, max_tokens: sent.max_tokens, retry: canRetry });
-          if (canRetry) {
-            sent = { ...request, max_tokens: larger };
-            continue;
-          }
-          const why = round > 1 ? `again at max_tokens ${sent.max_tokens}` : sent.max_tokens < request.max_tokens ? `at max_tokens ${sent.max_tokens}, all the budget left allowed` : `at max_tokens ${sent.max_tokens}, and the budget left cannot pay for a longer answer`;
-          return { ok: false, reason: { kind: 'output', cause: 'max_tokens' }, message: `the model's answer was cut off ${why}: raise max_tokens (or the budget) so the answer fits`, response: answer };
-        }
-        if (got.exhausted) {
-          const asked = await askToRaise(budgetQuestion, got.exhausted, false, describeAnswer(answer));
-          const still = asked.raised ? account.ledger.exhausted() : got.exhausted;
-          if (still) {
-            const why = asked.raised ? undefined : asked.why;
-            return { ok: false, reason: budgetReason(still), message: `${this.describeExhausted(still, false)}${why ? `; ${why}` : ''}`, response: answer };
-          }
-        }
-        return { ok: true, message: answer, usage: got.usage, cost_usd: got.cost_usd };
-      }
-    };
+    const budgetQuestion = this.#budgetQuestion(node, iteration, signal, account, transcript);
+    const calls = new StageCalls(this.#callRuntime, { node, iteration, signal, account, provider: providerName, model, transcript, budgetQuestion });
 
     return {
       provider: providerName,
@@ -401,12 +221,12 @@ export class ModelRuntime {
       profileSystem: (node.def as { system?: string }).system === undefined ? stageProfile(owners, node)?.settings.system : undefined,
       holdout: this.holdout,
       holdoutGlobs: prepared.holdoutGlobs,
-      call,
+      call: (request, options) => calls.call(request, options),
       charge: (usage, cost, callModel) => {
         const m = callModel ?? model;
         const priced = cost ?? (m === undefined ? undefined : costOf(m, usage, prepared.pricing)) ?? 0;
         transcript.add({ type: 'charge', usage, cost_usd: priced });
-        return charge(usage, priced, m);
+        return calls.charge(usage, priced, m);
       },
       note: (entry) => transcript.add(entry),
       writePrompt: (text) => transcript.prompt(text),
@@ -415,6 +235,41 @@ export class ModelRuntime {
       ledgerFor: (scopePath) => this.ledgerFor(scopePath),
       runStart: () => this.runStart(),
       snapshot: () => this.#hooks.snapshots?.now() ?? this.takeSnapshot(this.#runStart),
+      describeExhausted: (e, refused) => this.describeExhausted(e, refused),
+    };
+  }
+
+  /** How a stage asks a human to raise a budget (`on_exhausted: ask`); undefined when the run cannot ask. */
+  #budgetQuestion(node: StageNode, iteration: number | undefined, signal: AbortSignal, account: Account, transcript: TranscriptWriter): BudgetQuestionContext | undefined {
+    const approvals = this.#hooks.approvals;
+    if (!approvals) return undefined;
+    return {
+      approvals,
+      stage: node.path,
+      iteration,
+      signal,
+      ledger: account.ledger,
+      budgetOf: (scope) => (findNode(this.#prepared.pipeline.root, scope)?.def as { budget?: StageBudget } | undefined)?.budget,
+      describe: (e, refused) => this.describeExhausted(e, refused),
+      nextQuestion: () => ++account.questions,
+      raised: (raise) => {
+        account.raises.push(raise);
+        transcript.add({ type: 'budget_raised', ...raise });
+      },
+    };
+  }
+
+  /** What each stage's calls use of this runtime (stage-calls.ts). */
+  get #callRuntime(): CallRuntime {
+    return {
+      pricing: this.#prepared.pricing,
+      emit: (event) => this.#hooks.emit(event),
+      journal: (event) => this.#hooks.journal?.(event),
+      spent: () => this.#hooks.onSpend(this.runLedger.context()),
+      nextCallId: () => this.#nextCallId(),
+      provider: (name) => this.#provider(name),
+      promptTokens: (request, ledger, name, signal) => this.#promptTokens(request, ledger, name, signal),
+      recordedAnswer: (key, hash) => this.#answers.take(key, hash),
       describeExhausted: (e, refused) => this.describeExhausted(e, refused),
     };
   }
@@ -433,10 +288,6 @@ export class ModelRuntime {
     if (made.ok) prepared.providers.set(name, made.provider);
     return made;
   }
-}
-
-function warningFields(w: BudgetWarning): { budget: string; spent: number; limit: number } {
-  return { budget: w.scope === 'run' ? w.budget : `${w.budget} of ${w.scope}`, spent: w.spent, limit: w.limit };
 }
 
 function needsRunStartSnapshot(pipeline: Pipeline): boolean {

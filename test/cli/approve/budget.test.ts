@@ -40,7 +40,7 @@ describe('budget.on_exhausted: ask', () => {
     const run = start(['apply', '--json'], dir, env);
     await run.waitFor(/"type":"approval_waiting"/);
     const question = events(run.output()).find((e) => e.type === 'approval_waiting')!;
-    expect(question.message).toMatch(/^the tokens budget of stage "plan" cannot pay for another model call: 0 tokens spent of 100 tokens, the call needs at least \d+ tokens\. Raise the tokens budget of stage "plan" by 2,000 tokens \(to 2,100 tokens\) and go on\?$/);
+    expect(question.message).toMatch(/^the tokens budget of stage "plan" cannot pay for another model call: 0 tokens spent of 100 tokens, the call needs at least [\d,]+ tokens\. Raise the tokens budget of stage "plan" by 2,000 tokens \(to 2,100 tokens\) and go on\?$/);
     expect(question.show).toEqual([
       { label: 'spent', value: '0 tokens of 100 tokens' },
       { label: 'raise by', value: '2,000 tokens' },

@@ -186,7 +186,7 @@ describe('budgets', () => {
     expect(capped).toBeLessThan(4096);
     const stage = runJson(dir).stages.gen!;
     expect(stage).toMatchObject({ status: 'error', reason: 'budget', attempts: 1, outputs: { turns: 1 } });
-    expect(stage.message).toContain('the tokens budget of stage "gen" cannot pay for another model call: 2600 tokens spent of 3000 tokens');
+    expect(stage.message).toContain('the tokens budget of stage "gen" cannot pay for another model call: 2,600 tokens spent of 3,000 tokens');
   });
 
   test('a call that exhausts the budget ends its stage in error; later stages never call: exit 3', async () => {
