@@ -1,5 +1,5 @@
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
-import { isAgentStage, stageModel, stageProfile, stageProvider } from './stage-model.js';
+import { isAgentStage, LLM_KINDS, stageModel, stageProfile, stageProvider } from './stage-model.js';
 import { durationMs, tokenCount } from './units.js';
 
 /**
@@ -32,7 +32,6 @@ export interface BudgetView {
   wall_time_ms?: number;
 }
 
-const LLM_KINDS = new Set(['plan', 'generate', 'review']);
 /** What `plan` shows as the provider of a generate stage handed to an external agent. */
 export const AGENT = 'agent';
 

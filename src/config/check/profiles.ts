@@ -3,8 +3,7 @@ import { diagnostic, type Diagnostic } from '../diagnostics.js';
 import { locate, type LoadedFile, type PathSegment } from '../load/load.js';
 import { didYouMean } from '../suggest.js';
 import type { RawScope, RawStage } from './scopes.js';
-
-const LLM_KINDS: ReadonlySet<string> = new Set(['plan', 'generate', 'review']);
+import { LLM_KINDS } from '../stage-model.js';
 
 /** Where a model setting of a stage comes from: the stage, then its profile, then `defaults` (docs/models-and-budgets.md). */
 interface Source {

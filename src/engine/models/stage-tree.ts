@@ -1,8 +1,8 @@
 import type { Pipeline, Scope, StageNode } from '../../config/pipeline.js';
 import { renderValue } from '../../expr/index.js';
 
-/** Kinds that call a model through a provider (a generate with `agent:` does not). */
-export const MODEL_KINDS: ReadonlySet<string> = new Set(['plan', 'generate', 'review']);
+/** Kinds that call a model through a provider (a generate with `agent:` does not): config's model kinds. */
+export { LLM_KINDS as MODEL_KINDS } from '../../config/stage-model.js';
 
 /** Walking the stage tree: every stage with its ancestors, a stage by its dotted path, the scenario globs. */
 
