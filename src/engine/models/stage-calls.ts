@@ -237,6 +237,6 @@ export class StageCalls {
   }
 }
 
-export function warningFields(w: BudgetWarning): { budget: string; spent: number; limit: number } {
+function warningFields(w: BudgetWarning): { budget: string; spent: number; limit: number } {
   return { budget: w.scope === 'run' ? w.budget : `${w.budget} of ${w.scope}`, spent: w.spent, limit: w.limit };
 }
