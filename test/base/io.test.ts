@@ -15,7 +15,7 @@ const IO = pathToFileURL(path.resolve(import.meta.dirname, '../../dist/base/io.j
 function child(script: string, stdout: 'pipe' | number) {
   const proc = spawn(process.execPath, ['--input-type=module', '-e', `import { processIO } from ${JSON.stringify(IO)};\nconst io = processIO();\n${script}`], { stdio: ['ignore', stdout, 'pipe'] });
   let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<{ code: number | null; stderr: string }>((resolve) => proc.on('close', (code) => resolve({ code, stderr })));
   return { proc, done };
 }
