@@ -44,7 +44,7 @@ export function registerApply(program: Command, io: CliIO): Command {
     .option('--json', 'print one JSON event per line on stdout')
     .option('--quiet', 'print only errors and the summary of a run that did not succeed')
     .option('--watch', 'run, then rerun with the cache whenever a file the pipeline reads changes (Ctrl-C to stop)')
-    .option('--provider <name>', 'provider for every model stage: anthropic or replay')
+    .option('--provider <name>', 'provider for every model stage: anthropic, openai or replay')
     .option('--record <file>', 'record every model call into this cassette')
     .option('--replay <file>', 'answer model calls from this cassette (the replay provider)')
     .option('--approve <ids>', 'approve these approve stages in advance (comma-separated stage paths)', commaList)
