@@ -53,8 +53,9 @@ export class CassetteRecorder {
   }
 
   /**
-   * Adds (or replaces, for a call made again) one call and writes the cassette. `vendor`: the
-   * answer as another vendor's API returned it, recorded as such with its `provider` and `api`.
+   * Adds (or replaces, for a call made again) one call and writes the cassette, naming the
+   * provider that answered: `vendor` is the answer as another vendor's API returned it, recorded
+   * as such with its `provider` and `api`; without it the response is a Messages API Message.
    */
   add(key: CallKey, request: ModelRequest, response: unknown, vendor?: VendorAnswer): { ok: true } | { ok: false; error: ProviderError } {
     const entry = redactJson(
@@ -64,7 +65,7 @@ export class CassetteRecorder {
         call: key.call,
         ...(key.scenario !== undefined ? { scenario: key.scenario } : {}),
         ...(key.run !== undefined ? { run: key.run } : {}),
-        ...(vendor ? { provider: vendor.provider, api: vendor.api } : {}),
+        ...(vendor ? { provider: vendor.provider, api: vendor.api } : { provider: 'anthropic' as const }),
         request: request as unknown as Record<string, unknown>,
         response: (vendor ? vendor.response : response) as CassetteCall['response'],
       },

@@ -67,6 +67,8 @@ export class ReplayProvider implements Provider {
     if (options.onText) {
       for (const block of message.content) if (block.type === 'text') options.onText(block.text);
     }
+    // An OpenAI answer goes on as one, so a run recorded from a replay keeps it as it was.
+    if (entry.provider === 'openai') return { ok: true, message, vendor: { provider: 'openai', api: entry.api ?? 'responses', response: structuredClone(entry.response) } };
     return { ok: true, message };
   }
 

@@ -149,3 +149,31 @@ describe('limits and preflight', () => {
     expect(r.stderr).toContain(`cannot reach the OpenAI API at ${url}`);
   });
 });
+
+describe('a pipeline that mixes vendors', () => {
+  test('an anthropic stage and an openai stage record into one cassette, which replays both', async () => {
+    const { startFakeAnthropic, textMessage: claudeText } = await import('../../support/fake-anthropic.js');
+    const claude = await startFakeAnthropic({ rules: [{ reply: claudeText('Claude says ship.') }] });
+    api.script([{ reply: textMessage('GPT says ship.', U, 'gpt-5.4') }]);
+    const dir = workspace(`version: 1
+defaults: { max_tokens: 512 }
+providers:
+  openai: { base_url: "${api.url}" }
+stages:
+  claude: { kind: plan, provider: anthropic, model: claude-sonnet-5-5, prompt: Ship? }
+  gpt: { kind: plan, provider: openai, model: gpt-5.4, prompt: Ship? }
+`);
+    try {
+      const r = await runInProcess(['apply', '--record', 'mixed.json'], dir, env({ ANTHROPIC_API_KEY: 'sk-ant-api03-mixedkey0123456789', ANTHROPIC_BASE_URL: claude.url }));
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      await claude.close();
+    }
+    const cassette = JSON.parse(readFileSync(path.join(dir, 'mixed.json'), 'utf8')) as { calls: { stage: string; provider?: string; api?: string }[] };
+    expect(cassette.calls.map((c) => [c.stage, c.provider, c.api])).toEqual([['claude', 'anthropic', undefined], ['gpt', 'openai', 'chat']]);
+    const replayed = await runInProcess(['apply', '--replay', 'mixed.json', '--no-cache'], dir, { PATH: process.env.PATH });
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(runJson(dir).stages.gpt!.outputs.text).toBe('GPT says ship.');
+    expect(runJson(dir).stages.claude!.outputs.text).toBe('Claude says ship.');
+  });
+});
