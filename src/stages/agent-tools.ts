@@ -35,7 +35,7 @@ export function splitTools(names: readonly string[]): StageTools {
 export function webToolDefinitions(ctx: StageContext, provider: string, names: readonly WebToolName[]): Got<WebToolDefinition[]> {
   if (names.length === 0) return { ok: true, value: [] };
   if (!WEB_PROVIDERS.has(provider)) {
-    return { ok: false, result: stageError({ kind: 'config' }, `stage "${ctx.node.path}" lists ${names.join(' and ')}, which the provider "${provider}" does not run (its web tools are not mapped); use provider anthropic, or take ${names.length > 1 ? 'them' : 'it'} out of \`tools\``) };
+    return { ok: false, result: stageError({ kind: 'config' }, `stage "${ctx.node.path}" lists ${names.join(' and ')}, which the provider "${provider}" does not run; use provider anthropic, or take ${names.length > 1 ? 'them' : 'it'} out of \`tools\``) };
   }
   const web = (ctx.node.def as GenerateStage).web ?? {};
   const settings = {

@@ -139,6 +139,16 @@ describe('limits and preflight', () => {
     expect(existsSync(path.join(dir, 'hello.txt'))).toBe(false);
   });
 
+  test('doctor checks the variable of the OpenAI key, never printing the key', async () => {
+    const dir = workspace(pipeline(api.url, 'chat'), FILES);
+    const ok = await runInProcess(['doctor'], dir, env());
+    expect(ok.stdout).toContain('✓ API key in OPENAI_API_KEY');
+    expect(ok.stdout).toContain('✓ pricing of gpt-5.4-mini');
+    expect(ok.stdout).not.toContain(KEY);
+    const missing = await runInProcess(['doctor'], dir, { PATH: process.env.PATH });
+    expect(missing.stdout).toContain('✗ OPENAI_API_KEY is not set');
+  });
+
   test('preflight: an endpoint that cannot be reached is exit 2 before any stage', async () => {
     const url = api.url;
     await api.close();
