@@ -97,7 +97,7 @@ export class OpenAIProvider implements Provider {
     if ('error' in client) return { ok: false, error: client.error };
     const { signal, onText, onRetry, onUsage } = options;
     const s = this.#settings;
-    const attempt: AttemptOptions = { signal, requestTimeoutMs: s.requestTimeoutMs, idleTimeoutMs: s.idleTimeoutMs, promptEstimate: requestTokenUpperBound(request), onText, onUsage };
+    const attempt: AttemptOptions = { signal, requestTimeoutMs: s.requestTimeoutMs, idleTimeoutMs: s.idleTimeoutMs, promptEstimate: () => requestTokenUpperBound(request), onText, onUsage };
     const send = (): Promise<ChatCompletion | Response> => (s.api === 'chat' ? streamChat(client.sdk, toChatRequest(request), attempt) : streamResponses(client.sdk, toResponsesRequest(request), attempt));
     const result = await withRetries(
       send,

@@ -16,9 +16,9 @@ export interface AttemptOptions {
   idleTimeoutMs: number;
   /**
    * The prompt's tokens, never below the real count: charged for an attempt that broke after
-   * the response started, as OpenAI reports usage only at the end of a stream.
+   * the response started, as OpenAI reports usage only at the end of a stream. Computed only then.
    */
-  promptEstimate: number;
+  promptEstimate: () => number;
   onText?: ((chunk: string) => void) | undefined;
   onUsage?: ((increment: Usage) => void) | undefined;
 }
@@ -91,7 +91,7 @@ class Attempt {
     // A stream that reported its usage before failing (`response.failed`) is charged that.
     if (this.#started && !this.meter.started) {
       const output = Math.max(this.meter.reported.output_tokens, estimateOutputTokens(this.#bytes, this.maxTokens));
-      this.meter.report({ ...this.meter.reported, input_tokens: Math.max(this.meter.reported.input_tokens, this.options.promptEstimate), output_tokens: output });
+      this.meter.report({ ...this.meter.reported, input_tokens: Math.max(this.meter.reported.input_tokens, this.options.promptEstimate()), output_tokens: output });
     }
     return this.fault ?? error;
   }
