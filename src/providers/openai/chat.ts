@@ -53,7 +53,8 @@ type Block = { type: string; text?: string; id?: string; name?: string; input?: 
 
 /**
  * One engine message as chat messages: an assistant turn's text and tool calls in one message;
- * a user turn's tool results as `tool` messages first (they must follow the calls), then its text.
+ * a user turn's tool results as `tool` messages first (they must follow the calls), then its
+ * text blocks joined into one.
  * Thinking blocks have no chat form and are left out.
  */
 function chatMessages(m: MessageParam): ChatCompletionMessageParam[] {
@@ -71,7 +72,8 @@ function chatMessages(m: MessageParam): ChatCompletionMessageParam[] {
   const out: ChatCompletionMessageParam[] = blocks
     .filter((b) => b.type === 'tool_result')
     .map((b) => ({ role: 'tool', tool_call_id: b.tool_use_id ?? '', content: toolResultText(b.content, b.is_error) }));
-  if (text.length > 0) out.push({ role: 'user', content: text.map((t) => ({ type: 'text' as const, text: t })) });
+  // One string rather than parts: servers that speak Chat Completions all take that.
+  if (text.length > 0) out.push({ role: 'user', content: text.join('\n\n') });
   return out;
 }
 

@@ -65,7 +65,7 @@ describe.each(['responses', 'chat'] as const)('the %s API', (which) => {
     expect(body.stream).toBe(true);
     if (which === 'chat') {
       expect(body.messages[0]).toEqual({ role: 'system', content: 'You plan.' });
-      expect(body.messages[1].content.map((p: { text: string }) => p.text)).toEqual(['<file path="a.md">\nA\n</file>', 'Write a plan.']);
+      expect(body.messages[1]).toEqual({ role: 'user', content: '<file path="a.md">\nA\n</file>\n\nWrite a plan.' });
       expect(body.max_completion_tokens).toBe(256);
       expect(body.stream_options).toEqual({ include_usage: true });
     } else {
