@@ -106,8 +106,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     const spec = typeof entry.rule.reply === 'function' ? entry.rule.reply(recorded) : entry.rule.reply;
     await wait(spec.latencyMs);
     const streaming = (recorded.body as { stream?: unknown }).stream === true;
-    if ('status' in spec) return sendJson(res, spec.status, spec.body ?? openaiErrorBody(spec.status), spec.headers);
-    if ('type' in spec) {
+    if (isStatus(spec)) return sendJson(res, spec.status, spec.body ?? openaiErrorBody(spec.status), spec.headers);
+    if (isMessage(spec)) {
       if (!streaming) return sendJson(res, 200, api === 'chat' ? chatCompletion(spec) : responseOf(spec));
       return api === 'chat' ? streamChat(spec, res) : streamResponse(spec, res);
     }
@@ -128,6 +128,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     },
   };
 }
+
+// A Message's index signature defeats `in` narrowing: these guards tell the replies apart.
+const isStatus = (spec: ReplySpec): spec is StatusReply => typeof (spec as { status?: unknown }).status === 'number';
+const isMessage = (spec: ReplySpec): spec is MessageReply => (spec as { type?: unknown }).type === 'message';
 
 function misbehave(spec: DropReply | StallReply | StreamErrorReply, api: 'chat' | 'responses', streaming: boolean, req: IncomingMessage, res: ServerResponse): void {
   if ('drop' in spec && !streaming) return void req.socket.destroy();

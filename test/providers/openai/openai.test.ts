@@ -78,8 +78,9 @@ describe.each(['responses', 'chat'] as const)('the %s API', (which) => {
 
   test('tools: calls come back as tool_use, results go out as the API words them', async () => {
     api.script([{ reply: toolUseMessage([{ id: 'call_1', name: 'read_file', input: { path: 'a.md' } }], { input_tokens: 50, output_tokens: 9 }, { text: 'Reading.' }) }]);
+    const schema = { type: 'object' as const, properties: { path: { type: 'string' } }, required: ['path'] };
     const req = request({
-      tools: [{ name: 'read_file', description: 'Reads a file.', input_schema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] } }],
+      tools: [{ name: 'read_file', description: 'Reads a file.', input_schema: schema }],
       messages: [
         { role: 'user', content: 'Go.' },
         { role: 'assistant', content: [{ type: 'text', text: 'Listing.' }, { type: 'tool_use', id: 'call_0', name: 'list_files', input: {} }] },
@@ -94,7 +95,7 @@ describe.each(['responses', 'chat'] as const)('the %s API', (which) => {
     ]);
     const body = callsOf(api.requests)[0]!.body;
     if (which === 'chat') {
-      expect(body.tools[0]).toEqual({ type: 'function', function: { name: 'read_file', description: 'Reads a file.', parameters: req.tools![0]!.input_schema } });
+      expect(body.tools[0]).toEqual({ type: 'function', function: { name: 'read_file', description: 'Reads a file.', parameters: schema } });
       expect(body.messages.slice(2)).toEqual([
         { role: 'assistant', content: 'Listing.', tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'list_files', arguments: '{}' } }] },
         { role: 'tool', tool_call_id: 'call_0', content: 'Error: nope' },
