@@ -6,6 +6,7 @@ import type { Usage } from '../base/usage.js';
 import { totalTokens } from '../base/usage.js';
 import { formatDuration } from '../base/duration.js';
 import { unreachable } from '../base/unreachable.js';
+import { innermost, iterationText, type Iteration } from '../records/iteration.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -21,8 +22,8 @@ export interface SummaryRow {
   durationMs: number | undefined;
   usage: Usage | undefined;
   costUsd: number;
-  /** For a loop body's stage: the iteration whose result is shown (the last one). */
-  iteration: number | undefined;
+  /** For a loop body's stage: the iteration whose result is shown (the last one; a chain in nested loops). */
+  iteration: Iteration | undefined;
   /** For a loop: how many iterations ran. */
   iterations: number | undefined;
 }
@@ -34,7 +35,7 @@ export interface SummaryRow {
 export class SummaryCollector {
   private tree = new StageTree();
   private readonly finished = new Map<string, Ev<'stage_finished'>>();
-  private readonly running = new Map<string, number | undefined>();
+  private readonly running = new Map<string, Iteration | undefined>();
   private readonly iterations = new Map<string, number>();
   private readonly warnings: Ev<'budget_warning'>[] = [];
   private started: Ev<'run_started'> | undefined;
@@ -77,7 +78,7 @@ export class SummaryCollector {
     this.tree.ensure(event.stage);
     if (event.iteration !== undefined) {
       const loop = this.tree.loopOf(event.stage);
-      if (loop) this.iterations.set(loop.path, Math.max(this.iterations.get(loop.path) ?? 0, event.iteration));
+      if (loop) this.iterations.set(loop.path, Math.max(this.iterations.get(loop.path) ?? 0, innermost(event.iteration) ?? 0));
     }
   }
 
@@ -217,7 +218,7 @@ export function formatSummary(data: SummaryData, colors: Palette, width?: number
 
 function stageCell(row: SummaryRow): string {
   if (row.iterations !== undefined) return `${row.path} (${row.iterations} iteration${row.iterations === 1 ? '' : 's'})`;
-  if (row.iteration !== undefined) return `${row.path} (iteration ${row.iteration})`;
+  if (row.iteration !== undefined) return `${row.path} (${iterationText(row.iteration)})`;
   return row.path;
 }
 

@@ -1,3 +1,5 @@
+import type { Iteration } from '../../records/iteration.js';
+import { stageBase } from '../../records/paths.js';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -28,8 +30,8 @@ export const approvalsDir = (runDir: string): string => path.join(runDir, 'appro
 export const answerFile = (runDir: string, key: string): string => path.join(approvalsDir(runDir), `${key}.answer.json`);
 export const waitingFile = (runDir: string, key: string): string => path.join(approvalsDir(runDir), `${key}.waiting.json`);
 
-export function questionKey(stage: string, iteration: number | undefined, budgetQuestion?: number): string {
-  return `${stage}${iteration === undefined ? '' : `@${iteration}`}${budgetQuestion === undefined ? '' : `.budget-${budgetQuestion}`}`;
+export function questionKey(stage: string, iteration: Iteration | undefined, budgetQuestion?: number): string {
+  return `${stageBase(stage, iteration)}${budgetQuestion === undefined ? '' : `.budget-${budgetQuestion}`}`;
 }
 
 /** An answer file: none yet, a complete answer, or why the file there is not one (reported, never taken). */
