@@ -146,7 +146,7 @@ function findStage(workspace: string, runId: string, stages: Record<string, Stag
     if (holding.length === 0) break;
     const want = asked?.[asked.length - (segments.length - i)];
     const chosen = want !== undefined ? holding.find((it) => it.iteration === want) : holding.at(-1);
-    if (!chosen) return { ok: false, error: `has no iteration ${want} of ${last ? 'stage' : 'loop'} "${last ? stagePath : loopPath}" there; iterations: ${holding.map((it) => it.iteration).join(', ')}` };
+    if (!chosen) return { ok: false, error: `has no iteration ${want} of ${last ? 'stage' : 'loop'} "${last ? stagePath : loopPath}"; iterations: ${holding.map((it) => it.iteration).join(', ')}` };
     chain.push(chosen.iteration);
     const [first, ...rest] = chain;
     if (last) found = { s: chosen.stages[stagePath]!, iteration: rest.length === 0 ? first! : [first!, ...rest] };
