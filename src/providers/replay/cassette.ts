@@ -4,7 +4,7 @@ import type { Cassette, CassetteCall } from '../../config/generated/cassette.js'
 import { displayPath, parseYamlText } from '../../config/load/load.js';
 import { validateAgainstSchema, validateValue } from '../../config/schema.js';
 import type { CallKey } from '../types.js';
-import { chainOf, compareIterations, iterationText, sameIteration, type Iteration } from '../../records/iteration.js';
+import { chainOf, compareIterations, innermost, iterationText, sameIteration, type Iteration } from '../../records/iteration.js';
 
 export type { Cassette, CassetteCall } from '../../config/generated/cassette.js';
 
@@ -65,7 +65,17 @@ export function answers(entry: Pick<CassetteCall, 'stage' | 'iteration' | 'call'
 }
 
 export function findCall(cassette: Cassette, key: CallKey): CassetteCall | undefined {
-  return cassette.calls.find((entry) => answers(entry, key));
+  return cassette.calls.find((entry) => answers(entry, key)) ?? innermostOnly(cassette, key);
+}
+
+/**
+ * Cassettes recorded before iteration chains keyed a stage in nested loops by its innermost
+ * iteration alone: such a call still answers (as it did then), when no call has the chain.
+ */
+function innermostOnly(cassette: Cassette, key: CallKey): CassetteCall | undefined {
+  if (chainOf(key.iteration).length < 2) return undefined;
+  const inner: CallKey = { ...key, iteration: innermost(key.iteration)! };
+  return cassette.calls.find((entry) => typeof entry.iteration === 'number' && answers(entry, inner));
 }
 
 /** The stage paths a cassette has calls for, in their first order. */

@@ -113,6 +113,16 @@ describe('a loop inside a loop', () => {
     expect(last.stdout).toContain('stage outer.inner.ask (iteration [2, 1])');
   });
 
+  test('a cassette recorded before chains (the innermost iteration only) still replays', async () => {
+    const cassette = JSON.parse(readFileSync(path.join(recorded, 'cassette.json'), 'utf8')) as { calls: { iteration: number | number[] }[] };
+    // As the recorder wrote it then: [2, 1] took the place of [1, 1].
+    const old = cassette.calls.filter((c) => JSON.stringify(c.iteration) !== '[1,1]').map((c) => ({ ...c, iteration: (c.iteration as number[]).at(-1)! }));
+    const dir = workspace(NESTED, { 'cassette.json': JSON.stringify({ version: 1, calls: old }) });
+    const r = await runInProcess(['apply', '--replay', 'cassette.json'], dir, {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(runJson(dir).stages.outer!.status).toBe('succeeded');
+  });
+
   test('a call missing from the cassette is named by its chain', async () => {
     const cassette = JSON.parse(readFileSync(path.join(recorded, 'cassette.json'), 'utf8')) as { calls: { iteration: unknown }[] };
     cassette.calls = cassette.calls.filter((c) => JSON.stringify(c.iteration) !== '[2,1]');
