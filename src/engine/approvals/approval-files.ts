@@ -15,7 +15,7 @@ import { checkApprovalAnswer, checkApprovalQuestion, parseRecord, type Checked }
  * - `<key>.answer.json`, the answer: complete before it appears (written aside, then
  *   hard-linked into place, which also fails when an answer is there already, so the first
  *   answer wins and a waiting run never reads half of one).
- * A key is the stage path, `@iteration` inside a loop body, and `.budget-N` for the N-th budget
+ * A key is the stage path, `@iteration` inside a loop body (`@2.1` in nested loops), and `.budget-N` for the N-th budget
  * question of that stage.
  */
 
