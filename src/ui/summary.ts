@@ -6,7 +6,7 @@ import type { Usage } from '../base/usage.js';
 import { totalTokens } from '../base/usage.js';
 import { formatDuration } from '../base/duration.js';
 import { unreachable } from '../base/unreachable.js';
-import { innermost, iterationText, type Iteration } from '../records/iteration.js';
+import { compareIterations, innermost, iterationText, type Iteration } from '../records/iteration.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -36,7 +36,8 @@ export class SummaryCollector {
   private tree = new StageTree();
   private readonly finished = new Map<string, Ev<'stage_finished'>>();
   private readonly running = new Map<string, Iteration | undefined>();
-  private readonly iterations = new Map<string, number>();
+  /** The latest iteration each loop's body was seen in (a chain in nested loops: an inner loop counts its last run's). */
+  private readonly iterations = new Map<string, Iteration>();
   private readonly warnings: Ev<'budget_warning'>[] = [];
   private started: Ev<'run_started'> | undefined;
   private ended: Ev<'run_finished'> | undefined;
@@ -78,7 +79,7 @@ export class SummaryCollector {
     this.tree.ensure(event.stage);
     if (event.iteration !== undefined) {
       const loop = this.tree.loopOf(event.stage);
-      if (loop) this.iterations.set(loop.path, Math.max(this.iterations.get(loop.path) ?? 0, innermost(event.iteration) ?? 0));
+      if (loop && compareIterations(event.iteration, this.iterations.get(loop.path)) > 0) this.iterations.set(loop.path, event.iteration);
     }
   }
 
@@ -120,7 +121,7 @@ export class SummaryCollector {
       // A stage still running when the summary is taken was cut short: its earlier results
       // (a previous iteration's) no longer describe it.
       const done = running ? undefined : this.finished.get(info.path);
-      const iterations = this.iterations.get(info.path);
+      const iterations = innermost(this.iterations.get(info.path));
       return {
         path: info.path,
         depth: info.depth,

@@ -226,5 +226,8 @@ describe('plain renderer', () => {
     expect(text.match(/↻ outer\.inner iteration \d\/2/g)).toEqual(['↻ outer.inner iteration 1/2', '↻ outer.inner iteration 2/2', '↻ outer.inner iteration 1/2']);
     expect(text.match(/↻ outer iteration \d\/2/g)).toEqual(['↻ outer iteration 1/2', '↻ outer iteration 2/2']);
     expect(text).toContain('outer.inner.ask (iteration [2, 1])');
+    // The inner loop's row counts the iterations of its last run (in outer iteration 2).
+    expect(text).toContain('outer.inner (1 iteration)');
+    expect(text).toContain('outer (2 iterations)');
   });
 });
