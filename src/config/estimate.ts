@@ -71,7 +71,7 @@ export function estimatePipeline(pipeline: Pipeline): PipelineEstimate {
 
 /** `owners`: the run's pipeline and the templates the stage was called through, whose `defaults:` it takes (stage-model.ts). */
 function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: StageNode, iterations: number, pricing: PricingTable): StageEstimate | undefined {
-  if (node.kind !== 'plan' && node.kind !== 'generate' && node.kind !== 'review') return undefined;
+  if (node.kind !== 'plan' && node.kind !== 'generate' && node.kind !== 'review' && node.kind !== 'learn') return undefined;
   const def = node.def as {
     model?: string;
     max_tokens?: number;
@@ -103,7 +103,8 @@ function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: St
   if (node.kind === 'generate') chars += TOOL_DEFINITION_CHARS;
   if (node.kind === 'review') chars += REVIEW_OVERHEAD_CHARS;
   const promptTokens = Math.ceil(chars / CHARS_PER_TOKEN);
-  const calls = node.kind === 'plan' ? 1 : node.kind === 'review' ? 2 : (def.max_turns ?? DEFAULT_MAX_TURNS);
+  // A review and a learn stage may send one correction after a malformed answer.
+  const calls = node.kind === 'plan' ? 1 : node.kind === 'review' || node.kind === 'learn' ? 2 : (def.max_turns ?? DEFAULT_MAX_TURNS);
   const n = calls * iterations;
   const price = model === undefined ? undefined : priceOf(model, pricing);
   const rates = price ? ratesFor(price, promptTokens) : undefined;

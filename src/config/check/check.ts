@@ -26,7 +26,7 @@ export type { CheckOptions, CheckResult };
 const DEFAULT_RETRIES = 2;
 const DEFAULT_CONCURRENCY = 4;
 /** Kinds that do work themselves: they take retries and hold a concurrency slot. */
-export const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate']);
+export const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate', 'learn']);
 
 
 /** Schema, then semantics: every problem of the file in one pass, sorted by position. */
@@ -145,7 +145,7 @@ function checkStageRules(loaded: LoadedFile, scope: RawScope, outerProfiles: Rea
       out.push(diagnostic(loaded.file, locate(loaded, [...s.yamlPath, 'prompt_file'], 'key'), 'prompt-twice', `stage "${s.path}" has both \`prompt\` and \`prompt_file\``, 'keep one of them'));
     }
     const external = def.kind === 'generate' && def.agent !== undefined;
-    if ((def.kind === 'plan' || def.kind === 'generate' || def.kind === 'review') && !external && !namesModel(loaded, def, outerProfiles)) {
+    if ((def.kind === 'plan' || def.kind === 'generate' || def.kind === 'review' || def.kind === 'learn') && !external && !namesModel(loaded, def, outerProfiles)) {
       out.push(diagnostic(loaded.file, locate(loaded, s.yamlPath, 'key'), 'missing-model', `stage "${s.path}" (${def.kind}) names no model`,
         'add `model:` to the stage, or `defaults: { model: claude-sonnet-5-5 }` for every model stage'));
     }
