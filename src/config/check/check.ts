@@ -5,6 +5,7 @@ import { checkAllowedCommands } from './command-reach.js';
 import { checkMcp } from './mcp.js';
 import { checkOutputSchemas } from './output-schema.js';
 import { checkSandboxWrites } from './sandbox-writes.js';
+import { checkLearningsDir } from './learnings-dir.js';
 import { checkProfiles } from './profiles.js';
 import { checkChoices } from './choices.js';
 import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
@@ -53,6 +54,7 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   diagnostics.push(...checkMcp(loaded, root));
   diagnostics.push(...checkOutputSchemas(loaded, root, options.cwd ?? process.cwd()));
   diagnostics.push(...checkSandboxWrites(loaded, config, root, workspace));
+  diagnostics.push(...checkLearningsDir(loaded, config, root, workspace));
   const uses = checkUses(loaded, root, options, checkConfig);
   diagnostics.push(...uses.diagnostics);
   const unique = dedupe(diagnostics);
