@@ -17,6 +17,7 @@ export function fileNameOf(title: string): FileNamed {
   if (title.trim().length > MAX_TITLE_CHARS) return { ok: false, message: `the title ${JSON.stringify(title.slice(0, 40))}… is longer than ${MAX_TITLE_CHARS} characters; shorten it` };
   const slug = title
     .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .slice(0, MAX_SLUG_CHARS)

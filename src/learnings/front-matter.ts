@@ -15,7 +15,7 @@ export type ParsedLearning = { ok: true; learning: Learning } | { ok: false; war
 export function parseLearning(text: string, at: string): ParsedLearning {
   const fenced = FENCE.exec(text);
   if (!fenced) return broken(at, 1, 1, 'has no front matter (the file must start with a `---` line and close it with another)');
-  const doc = parseDocument(fenced[1]!, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(fenced[1]!, { uniqueKeys: true });
   const error = doc.errors[0];
   if (error) {
     // +1: the front matter starts on the line after the opening `---`.
