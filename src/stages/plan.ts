@@ -14,8 +14,7 @@ import {
   stageError,
   textOf,
 } from './model-input.js';
-import type { StageContext, StageExecutor } from '../engine/executor.js';
-import type { PlanStage } from '../config/generated/factory.js';
+import type { StageExecutor } from '../engine/executor.js';
 import type { JsonValue } from '../config/pipeline.js';
 import { parseAnswer, type OutputCheck } from '../config/output-schema.js';
 import { outputCheckOf } from './output-check.js';

@@ -228,8 +228,8 @@ export function cacheableKind(node: StageNode): boolean {
     case 'plan':
     case 'review':
     case 'loop':
-    // Cached with the learning files it wrote, re-applied on a hit (like generate's changes).
     case 'learn':
+      // A learn stage with the learning files it wrote, re-applied on a hit (like generate's changes).
       return true;
     case 'generate':
       return !usesMcp(node);

@@ -242,3 +242,15 @@ describe('stages that read learnings', () => {
     expect(missing.stderr).toContain('no learning titled "About c"');
   });
 });
+
+describe('builtin:spec-to-code', () => {
+  it('with `learn: true` gains a learn stage after the loop; its plan and generate read learnings', async () => {
+    const dir = workspace('version: 1\nextends: builtin:spec-to-code\nwith: { learn: true }\n', { 'SPEC.md': 'spec\n', 'scenarios/a.yaml': 'name: a\nsteps:\n  - run: "true"\n' });
+    const r = await runInProcess(['plan', '--format', 'json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const stages = (JSON.parse(r.stdout) as { stages: { path: string; kind: string; needs: string[] }[] }).stages;
+    expect(stages.find((s) => s.path === 'learn')).toMatchObject({ kind: 'learn', needs: ['build'] });
+    const template = readFileSync(path.join(ROOT, 'pipelines/spec-to-code.yaml'), 'utf8');
+    expect(template.match(/learnings: \{ tags: \[spec-to-code\] \}/g)).toHaveLength(2);
+  });
+});
