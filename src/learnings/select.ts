@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_LEARNINGS, LEARNINGS_TOKEN_CAP } from '../config/learnings.js';
 import { createMatcher } from '../workspace/matcher.js';
 import { lastWritten, type Learning } from './learning.js';
 import type { Freshness } from './staleness.js';
@@ -9,9 +10,7 @@ import type { Freshness } from './staleness.js';
  * `max`, and within a token cap counted as a quarter of the UTF-8 bytes.
  */
 
-export const DEFAULT_MAX_LEARNINGS = 5;
-/** The most tokens of learnings one prompt gets: about 16 KB of text. */
-export const LEARNINGS_TOKEN_CAP = 4000;
+export { LEARNINGS_TOKEN_CAP };
 
 export interface LearningsUse {
   tags: string[];

@@ -10,13 +10,6 @@ import type { Learning, LearningWarning } from './learning.js';
  * be parsed is a warning naming it, and the others are used.
  */
 
-export const DEFAULT_LEARNINGS_DIR = 'docs/learnings/';
-
-/** The pipeline's `learnings.dir`, relative to the workspace, POSIX, without a trailing slash. */
-export function learningsDirOf(config: { learnings?: { dir?: string } }): string {
-  return (config.learnings?.dir ?? DEFAULT_LEARNINGS_DIR).replace(/\\/g, '/').replace(/^\.\/+/, '').replace(/\/+$/, '');
-}
-
 export interface Store {
   learnings: Learning[];
   warnings: LearningWarning[];

@@ -5,7 +5,7 @@ import type { ModelServices } from '../engine/models/services.js';
 import { learningsForStage } from '../learnings/for-stage.js';
 import { warningText } from '../learnings/learning.js';
 import { learningsUseOf, type Included } from '../learnings/select.js';
-import { learningsDirOf } from '../learnings/store.js';
+import { learningsDirOf } from '../config/learnings.js';
 
 /**
  * A model stage's `learnings:` (docs/learnings.md): the relevant learnings, chosen as its

@@ -8,7 +8,7 @@ import { unreachable } from '../../base/unreachable.js';
 import { LLM_KINDS, stageProfile } from '../../config/stage-model.js';
 import { learningsForStage } from '../../learnings/for-stage.js';
 import { includedKey, learningsUseOf } from '../../learnings/select.js';
-import { learningsDirOf } from '../../learnings/store.js';
+import { learningsDirOf } from '../../config/learnings.js';
 import { modelOf } from '../models/preflight.js';
 
 /**
