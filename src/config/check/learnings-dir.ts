@@ -3,6 +3,7 @@ import { locate, type LoadedFile } from '../load/load.js';
 import { resolveInWorkspace } from '../../workspace/confine.js';
 import { createDenyMatcher } from '../../workspace/matcher.js';
 import { isRecord } from '../../base/is-record.js';
+import { learningsDirOf } from '../learnings.js';
 import type { RawScope } from './scopes.js';
 
 /**
@@ -14,10 +15,13 @@ export function checkLearningsDir(loaded: LoadedFile, config: Record<string, unk
   const dir = isRecord(config.learnings) ? config.learnings.dir : undefined;
   if (typeof dir !== 'string' || dir === '' || dir.includes('${{')) return [];
   const deny = createDenyMatcher(scenarioPatterns(root));
-  const probe = `${dir.replace(/\/+$/, '')}/learning.md`;
-  const confined = resolveInWorkspace(workspace, probe, { deny, mode: 'write' });
-  if (confined.ok) return [];
-  const why = confined.reason === 'denied' ? 'is inside a path no model stage may read or write (.git, .factory, .env or the scenarios)' : 'is not a folder inside the workspace';
+  const folder = learningsDirOf({ learnings: { dir } });
+  const confined = resolveInWorkspace(workspace, `${folder}/learning.md`, { deny, mode: 'write' });
+  if (confined.ok && folder !== '') return [];
+  const why =
+    folder === '' ? 'names the workspace folder itself (every Markdown file there would be read as a learning)'
+    : !confined.ok && confined.reason === 'denied' ? 'is inside a path no model stage may read or write (.git, .factory, .env or the scenarios)'
+    : 'is not a folder inside the workspace';
   return [diagnostic(loaded.file, locate(loaded, ['learnings', 'dir']), 'learnings-dir', `learnings.dir "${dir}" ${why}`, 'name a folder of the workspace outside .git, .factory and the scenarios, e.g. `learnings: { dir: docs/learnings/ }`')];
 }
 

@@ -158,12 +158,13 @@ describe('learnings.dir', () => {
     ['.git/notes', ''],
     ['scenarios/notes', '/**'],
     ['../elsewhere', ''],
+    ['./', ''],
   ])('%s is refused before the run at its line, with the fix (exit 2)', async (dir, suffix) => {
     const yaml = `${PIPELINE().replace('scenarios/*.yaml', `scenarios${suffix || '/*.yaml'}`)}learnings:\n  dir: ${dir}\n`;
     const ws = workspace(yaml, FILES);
     const r = await runInProcess(['validate'], ws);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`factory\\.yaml:12:8.*learnings\\.dir "${dir.replace(/\./g, '\\.')}" is (inside a path no model stage may read or write|not a folder inside the workspace)`));
+    expect(r.stderr).toMatch(new RegExp(`factory\\.yaml:12:8.*learnings\\.dir "${dir.replace(/\./g, '\\.')}" (is inside a path no model stage may read or write|is not a folder inside the workspace|names the workspace folder itself)`));
     expect(r.stderr).toContain('e.g. `learnings: { dir: docs/learnings/ }`');
   });
 });
