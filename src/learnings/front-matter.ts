@@ -22,7 +22,13 @@ export function parseLearning(text: string, at: string): ParsedLearning {
     const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
     return broken(at, pos.line + 1, pos.col, `has broken front matter: ${error.message.split('\n')[0]}`);
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    // yaml refuses aliases that expand too far (an alias bomb) here.
+    value = doc.toJS();
+  } catch (err) {
+    return broken(at, 2, 1, `has front matter that cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return broken(at, 2, 1, 'has front matter that is not a map of keys');
   const m = value as Record<string, unknown>;
   if (typeof m.title !== 'string' || m.title.trim() === '') return broken(at, lineOf(fenced[1]!, doc, 'title'), 1, 'has no `title` in its front matter');

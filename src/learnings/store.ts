@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../records/atomic.js';
 import { fileNameOf, titleKey } from './file-name.js';
@@ -9,6 +9,8 @@ import type { Learning, LearningWarning } from './learning.js';
  * The learnings folder: every `*.md` file in it (not below), read and parsed; a file that cannot
  * be parsed is a warning naming it, and the others are used.
  */
+
+const MAX_LEARNING_BYTES = 1024 * 1024;
 
 export interface Store {
   learnings: Learning[];
@@ -28,7 +30,12 @@ export function readStore(workspace: string, dir: string): Store {
     const at = dir === '' ? name : `${dir}/${name}`;
     let text: string;
     try {
-      text = readFileSync(path.join(abs, name), 'utf8');
+      const file = path.join(abs, name);
+      if (statSync(file).size > MAX_LEARNING_BYTES) {
+        out.warnings.push({ file: at, line: 1, column: 1, message: `learning ${at} is larger than 1 MiB; it is left out`, hint: 'a learning is a short note: shorten it or move the details into the files it names' });
+        continue;
+      }
+      text = readFileSync(file, 'utf8');
     } catch {
       continue;
     }

@@ -62,3 +62,11 @@ describe('a file name from a title', () => {
     }
   });
 });
+
+describe('a learning file that would cost too much to read', () => {
+  it('an alias bomb in the front matter is a warning, not a hang', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+    const parsed = parseLearning(`---\ntitle: t\n${bomb}\n---\nbody\n`, 'bomb.md');
+    expect(parsed).toMatchObject({ ok: false, warning: { message: expect.stringContaining('cannot be read') } });
+  });
+});
