@@ -116,15 +116,30 @@ export function stageFingerprint(input: FingerprintInput): Computed {
 }
 
 /**
- * The learnings a model stage reads (`learnings:`), their text and freshness, hashed; undefined
- * when it reads none, so that a learning it would not read leaves its fingerprint alone.
+ * The learnings a model stage reads (`learnings:`), their text and freshness, hashed — for a
+ * loop, those its body's stages read; undefined when it reads none, so that a learning it would
+ * not read leaves its fingerprint alone.
  */
 function learningsPart(input: FingerprintInput, node: StageNode, values: Record<string, JsonValue>): string | undefined {
-  if (!LLM_KINDS.has(node.kind)) return undefined;
-  const use = learningsUseOf((node.def as { learnings?: unknown }).learnings);
-  if (!use) return undefined;
-  const { included } = learningsForStage(input.workspace, learningsDirOf(input.owner.config), use, values);
-  return included.length === 0 ? undefined : hashText(includedKey(included));
+  const keys: string[] = [];
+  const add = (n: StageNode, vals: Record<string, JsonValue>) => {
+    if (!LLM_KINDS.has(n.kind)) return;
+    const use = learningsUseOf((n.def as { learnings?: unknown }).learnings);
+    if (!use) return;
+    const { included } = learningsForStage(input.workspace, learningsDirOf(input.owner.config), use, vals);
+    if (included.length > 0) keys.push(n === node ? includedKey(included) : `${n.path}\u0000${includedKey(included)}`);
+  };
+  add(node, values);
+  if (node.kind === 'loop' && node.body) {
+    const visit = (scope: Scope) => {
+      for (const inner of scope.stages) {
+        add(inner, lenient(inner.def as unknown as JsonValue, { contexts: input.contexts }) as Record<string, JsonValue>);
+        if (inner.body) visit(inner.body);
+      }
+    };
+    visit(node.body);
+  }
+  return keys.length === 0 ? undefined : hashText(keys.join('\u0001'));
 }
 
 /** Bumped when what goes into a stage's fingerprint changes, so old cache entries stop matching. */

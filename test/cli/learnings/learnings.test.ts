@@ -244,6 +244,31 @@ describe('stages that read learnings', () => {
   });
 });
 
+describe('a loop whose body reads learnings', () => {
+  let api: FakeAnthropic;
+  beforeEach(async () => {
+    api = await startFakeAnthropic();
+    api.script([{ reply: textMessage('ok') }]);
+  });
+  afterEach(async () => {
+    await api.close();
+  });
+
+  test('is cached as a whole until a learning its body reads appears', async () => {
+    const dir = workspace('version: 1\ndefaults: { model: claude-sonnet-5-5, max_tokens: 1024 }\nstages:\n  build:\n    kind: loop\n    max_iterations: 1\n    until: ${{ true }}\n    stages:\n      think: { kind: plan, prompt: Go., learnings: { tags: [c] } }\n', { 'c.txt': 'c\n' });
+    const apply = async () => {
+      const r = await runInProcess(['apply'], dir, apiEnv(api.url));
+      expect(r.code, r.stderr).toBe(0);
+      return latestRunJson(dir).stages.build!.cached;
+    };
+    expect(await apply()).toBeFalsy();
+    expect(await apply()).toBe(true);
+    addLearning(dir, 'about-c.md', 'About c', ['c'], 'c.txt', hashWorkspaceFile(dir, 'c.txt')!);
+    expect(await apply()).toBeFalsy();
+    expect(JSON.stringify(messagesOf(api.requests).at(-1)!.body)).toContain('<learning title=\\"About c\\"');
+  });
+});
+
 describe('builtin:spec-to-code', () => {
   it('with `learn: true` gains a learn stage after the loop; its plan and generate read learnings', async () => {
     const dir = workspace('version: 1\nextends: builtin:spec-to-code\nwith: { learn: true }\n', { 'SPEC.md': 'spec\n', 'scenarios/a.yaml': 'name: a\nsteps:\n  - run: "true"\n' });
