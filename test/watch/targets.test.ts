@@ -7,7 +7,7 @@ function targetsOf(yaml: string): string[] {
   const dir = workspaceWith('factory-watch-targets-', { 'factory.yaml': yaml });
   const loaded = loadPipeline(dir, { cwd: dir, forRun: false });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
-  return watchTargets(loaded.pipeline, { file: loaded.file, templates: loaded.templates, cwd: dir }).globs;
+  return [...watchTargets(loaded.pipeline, { file: loaded.file, templates: loaded.templates, cwd: dir }).globs];
 }
 
 describe('what apply --watch watches', () => {
