@@ -14,9 +14,9 @@ import { watchWallTime } from './wall-deadline.js';
 import type { RunState } from '../state.js';
 
 /** Kinds that do work: a wall_time budget of their scopes ends them in flight, timeout or not. */
-const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate']);
+const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate', 'learn']);
 /** Kinds whose executors get model services (a loop: for its ledger). */
-const MODEL_SERVICE_KINDS: ReadonlySet<string> = new Set(['plan', 'generate', 'review', 'scenario-validate', 'loop']);
+const MODEL_SERVICE_KINDS: ReadonlySet<string> = new Set(['plan', 'generate', 'review', 'scenario-validate', 'loop', 'learn']);
 
 export interface Where {
   /** The `stages` context the stage sees (finished stages of its scope and the enclosing ones). */
