@@ -1,0 +1,160 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { cli, requireBuild } from '../../support/cli.js';
+import { startFakeCollector, type FakeCollector, type ReceivedSpan } from '../../support/fake-otlp.js';
+import { tempWorkspace } from '../../support/pipeline-builder.js';
+import { latestRunJson } from '../../support/workspace-files.js';
+
+beforeAll(requireBuild);
+
+const EXAMPLE = fileURLToPath(new URL('../../../examples/plan-generate-review', import.meta.url));
+const PARENT_TRACE = '0af7651916cd43dd8448eb211c80319c';
+const PARENT_SPAN = 'b7ad6b7169203331';
+
+/**
+ * The offline example (plan → generate with two tool calls → review, from its cassette), with a
+ * loop of one command that prints its TRACEPARENT, and a command that fails: the run ends 1.
+ */
+function workspace(): string {
+  const dir = tempWorkspace('factory-otel-');
+  cpSync(EXAMPLE, dir, { recursive: true });
+  const yaml = readFileSync(path.join(dir, 'factory.yaml'), 'utf8');
+  writeFileSync(
+    path.join(dir, 'factory.yaml'),
+    `${yaml}
+  twice:
+    kind: loop
+    needs: [review]
+    max_iterations: 2
+    until: \${{ loop.iteration >= 2 }}
+    stages:
+      show:
+        kind: command
+        run: 'echo "TP=$TRACEPARENT"'
+  broken:
+    kind: command
+    needs: [twice]
+    run: 'echo failing >&2; exit 3'
+`,
+  );
+  return dir;
+}
+
+const byName = (spans: ReceivedSpan[], name: string) => spans.filter((s) => s.name === name);
+const one = (spans: ReceivedSpan[], name: string) => {
+  const found = byName(spans, name);
+  expect(found.map((s) => s.name), `one span named "${name}"`).toEqual([name]);
+  return found[0]!;
+};
+
+describe('apply exports one trace per run over OTLP/HTTP', () => {
+  let collector: FakeCollector;
+  beforeAll(async () => {
+    collector = await startFakeCollector();
+  });
+  afterAll(() => collector.close());
+
+  test('the span tree, its names, attributes and times; TRACEPARENT in and out; the run ends as it would', async () => {
+    const dir = workspace();
+    const r = await cli(['apply'], dir, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-team=factory%20ops',
+      OTEL_SERVICE_NAME: 'factory-test',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=ci',
+      TRACEPARENT: `00-${PARENT_TRACE}-${PARENT_SPAN}-01`,
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).not.toContain('warning');
+    const spans = collector.spans;
+    expect(collector.requests.every((q) => q.headers['x-team'] === 'factory ops')).toBe(true);
+
+    // One trace, CI's: the run is the child of the TRACEPARENT it was given.
+    expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([PARENT_TRACE]));
+    const run = one(spans, 'run plan-generate-review');
+    expect(run.parentSpanId).toBe(PARENT_SPAN);
+    expect(run.resource).toMatchObject({ 'service.name': 'factory-test', 'deployment.environment': 'ci' });
+    expect(run.attributes).toMatchObject({ 'factory.pipeline.name': 'plan-generate-review', 'factory.run.status': 'failed', 'factory.run.exit_code': 1 });
+    expect(run.status.code).toBe(2);
+
+    // Stages under the run, a loop's body under the loop, with their attributes.
+    const stage = (p: string) => one(spans, `stage ${p}`);
+    for (const p of ['plan', 'generate', 'review', 'twice', 'broken']) expect(stage(p).parentSpanId, p).toBe(run.spanId);
+    expect(stage('generate').attributes).toMatchObject({ 'factory.stage.path': 'generate', 'factory.stage.kind': 'generate', 'factory.stage.status': 'succeeded', 'factory.stage.cached': false });
+    expect(stage('broken').attributes).toMatchObject({ 'factory.stage.status': 'failed', 'factory.stage.reason': 'exit_code' });
+    expect(stage('broken').status).toMatchObject({ code: 2 });
+    const shows = byName(spans, 'stage twice.show').sort((a, b) => a.start - b.start);
+    expect(shows.map((s) => s.attributes['factory.stage.iteration'])).toEqual([1, 2]);
+    expect(shows.every((s) => s.parentSpanId === stage('twice').spanId)).toBe(true);
+
+    // Model calls in the GenAI conventions, under their stage.
+    const chats = spans.filter((s) => s.name === 'chat claude-sonnet-5-5');
+    expect(chats).toHaveLength(5);
+    expect(chats.filter((s) => s.parentSpanId === stage('generate').spanId)).toHaveLength(3);
+    const first = chats.find((s) => s.parentSpanId === stage('plan').spanId)!;
+    expect(first.kind).toBe(3);
+    expect(first.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'replay',
+      'gen_ai.request.model': 'claude-sonnet-5-5',
+      'gen_ai.response.model': 'claude-sonnet-5-5',
+      'gen_ai.usage.input_tokens': 187,
+      'gen_ai.usage.output_tokens': 64,
+      'gen_ai.usage.cache_creation.input_tokens': 0,
+      'gen_ai.usage.cache_read.input_tokens': 0,
+    });
+    expect(first.attributes['factory.cost_usd']).toBeGreaterThan(0);
+
+    // Tool calls under generate.
+    const tools = spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'execute_tool');
+    expect(tools.map((s) => s.name).sort()).toEqual(['execute_tool list_files', 'execute_tool write_file']);
+    expect(tools.every((s) => s.parentSpanId === stage('generate').spanId && typeof s.attributes['gen_ai.tool.call.id'] === 'string')).toBe(true);
+
+    // Processes: each command's span is the one its TRACEPARENT names, under its stage.
+    const processes = spans.filter((s) => s.attributes['factory.process.role'] === 'command');
+    expect(processes).toHaveLength(3);
+    const printed = (latestRunJson(dir).stages.twice!.iterations ?? []).map((it) => /TP=(\S*)/.exec(String(it.stages['twice.show']?.outputs?.stdout))?.[1]);
+    expect(printed).toHaveLength(2);
+    for (const [i, show] of shows.entries()) {
+      const proc = processes.find((p) => p.parentSpanId === show.spanId)!;
+      expect(proc.name).toBe('command sh');
+      expect(printed[i]).toBe(`00-${PARENT_TRACE}-${proc.spanId}-01`);
+      expect(proc.attributes['process.exit.code']).toBe(0);
+    }
+    const failed = processes.find((p) => p.parentSpanId === stage('broken').spanId)!;
+    expect(failed.attributes['process.exit.code']).toBe(3);
+    expect(failed.status.code).toBe(2);
+
+    // Real times: every span within its parent's, and the stages in the order they ran.
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    for (const s of spans) {
+      expect(s.end, s.name).toBeGreaterThanOrEqual(s.start);
+      const parent = byId.get(s.parentSpanId);
+      if (parent) expect([s.start >= parent.start - 1, s.end <= parent.end + 1], `${s.name} within ${parent.name}`).toEqual([true, true]);
+    }
+    expect(stage('plan').end).toBeLessThanOrEqual(stage('generate').start + 1);
+    expect(stage('review').end).toBeLessThanOrEqual(stage('broken').start + 1);
+  });
+
+  test('a collector that is down costs one warning at the end, never the exit code', async () => {
+    const dir = tempWorkspace('factory-otel-down-');
+    writeFileSync(path.join(dir, 'factory.yaml'), 'version: 1\nname: down\nstages:\n  ok:\n    kind: command\n    run: "true"\n  broken:\n    kind: command\n    needs: [ok]\n    run: "exit 3"\n');
+    const port = await freePort();
+    const r = await cli(['apply', '--otel'], dir, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces` });
+    expect(r.code, r.stderr).toBe(1);
+    const warnings = r.stderr.split('\n').filter((l) => l.includes('warning'));
+    expect(warnings).toEqual([`factory apply: warning: the run's trace could not be exported to http://127.0.0.1:${port}/v1/traces: connect ECONNREFUSED 127.0.0.1:${port} (the run itself is not affected)`]);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
