@@ -59,7 +59,7 @@ function withinWait(work: Promise<unknown>): Promise<boolean> {
 }
 
 /** The run's trace id for its root span, and the span ids that processes' TRACEPARENTs already named. */
-class PresetIds implements IdGenerator, SpanIds {
+export class PresetIds implements IdGenerator, SpanIds {
   readonly #random = new RandomIdGenerator();
   #next: string | undefined;
 

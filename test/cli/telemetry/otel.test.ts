@@ -50,7 +50,7 @@ const one = (spans: ReceivedSpan[], name: string) => {
   return found[0]!;
 };
 
-describe('apply exports one trace per run over OTLP/HTTP', () => {
+describe.concurrent('apply exports one trace per run over OTLP/HTTP', () => {
   let collector: FakeCollector;
   beforeAll(async () => {
     collector = await startFakeCollector();
@@ -138,17 +138,47 @@ describe('apply exports one trace per run over OTLP/HTTP', () => {
     expect(stage('review').end).toBeLessThanOrEqual(stage('broken').start + 1);
   });
 
-  test('a collector that is down costs one warning at the end, never the exit code', async () => {
+  test('a collector that is down costs one warning at the end, never the exit code; without export, validate and apply never load the SDK', async () => {
+    // Two workspaces: two runs at once in one would meet its lock.
+    const yaml = 'version: 1\nname: down\nstages:\n  ok:\n    kind: command\n    run: echo "TP=$TRACEPARENT"\n  broken:\n    kind: command\n    needs: [ok]\n    run: "exit 3"\n';
     const dir = tempWorkspace('factory-otel-down-');
-    writeFileSync(path.join(dir, 'factory.yaml'), 'version: 1\nname: down\nstages:\n  ok:\n    kind: command\n    run: "true"\n  broken:\n    kind: command\n    needs: [ok]\n    run: "exit 3"\n');
+    const other = tempWorkspace('factory-otel-plain-');
+    for (const d of [dir, other]) writeFileSync(path.join(d, 'factory.yaml'), yaml);
     const port = await freePort();
-    const r = await cli(['apply', '--otel'], dir, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces` });
-    expect(r.code, r.stderr).toBe(1);
-    const warnings = r.stderr.split('\n').filter((l) => l.includes('warning'));
-    expect(warnings).toEqual([`factory apply: warning: the run's trace could not be exported to http://127.0.0.1:${port}/v1/traces: connect ECONNREFUSED 127.0.0.1:${port} (the run itself is not affected)`]);
+    const [down, validate, plain] = await Promise.all([
+      cli(['apply', '--otel', '--run-id', 'down'], dir, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`, ...watchLoads(dir, 'down') }),
+      cli(['validate'], other, watchLoads(other, 'validate')),
+      // A TRACEPARENT alone (a CI's) is passed on to the commands as it is, and exports nothing.
+      cli(['apply', '--quiet', '--only', 'ok', '--run-id', 'plain'], other, { TRACEPARENT: `00-${PARENT_TRACE}-${PARENT_SPAN}-01`, ...watchLoads(other, 'plain') }),
+    ]);
+    expect(down.code, down.stderr).toBe(1);
+    const warnings = down.stderr.split('\n').filter((l) => l.includes('warning'));
+    // Refused at once; on a machine so loaded that the refusal takes longer than the wait, the wait is what is told.
+    const why = `(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}|no answer within 1000 ms)`;
+    expect(warnings, down.stderr).toEqual([expect.stringMatching(new RegExp(`^factory apply: warning: the run's trace could not be exported to http://127\\.0\\.0\\.1:${port}/v1/traces: ${why} \\(the run itself is not affected\\)$`))]);
+    expect([validate.code, plain.code], validate.stderr + plain.stderr).toEqual([0, 0]);
+    // The SDK loaded where the run exports (so the check sees it), nowhere else.
+    expect(loads(dir, 'down')).toBeGreaterThan(0);
+    expect([loads(other, 'validate'), loads(other, 'plain')]).toEqual([0, 0]);
+    // Exporting, the command got a span of the run's own new trace; not exporting, the CI's TRACEPARENT as it was.
+    const printed = (d: string, run: string) => (JSON.parse(readFileSync(path.join(d, '.factory/runs', run, 'run.json'), 'utf8')) as { stages: { ok: { outputs: { stdout: string } } } }).stages.ok.outputs.stdout;
+    expect(printed(dir, 'down')).toMatch(/^TP=00-[0-9a-f]{32}-[0-9a-f]{16}-01\n$/);
+    expect(printed(other, 'plain')).toBe(`TP=00-${PARENT_TRACE}-${PARENT_SPAN}-01\n`);
   });
 });
 
+const PRELOAD = fileURLToPath(new URL('../../support/otel-loaded.cjs', import.meta.url));
+
+/** The environment that makes the CLI tell how many @opentelemetry modules it loaded (test/support/otel-loaded.cjs). */
+function watchLoads(dir: string, name: string): NodeJS.ProcessEnv {
+  return { NODE_OPTIONS: `--require ${PRELOAD}`, FACTORY_TEST_OTEL_LOADED: path.join(dir, `${name}.loaded.json`) };
+}
+
+function loads(dir: string, name: string): number {
+  return (JSON.parse(readFileSync(path.join(dir, `${name}.loaded.json`), 'utf8')) as { loaded: number }).loaded;
+}
+
+/** A port nothing listens on: taken, then given back. */
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer();
