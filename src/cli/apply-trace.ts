@@ -38,7 +38,10 @@ export class ApplyTrace {
     if (!settings || !this.#telemetry) return { sink: renderer, end: () => Promise.resolve() };
     const startTime = Date.now();
     const { startTrace } = await this.#telemetry;
-    const exporting = startTrace(settings, { startTime, version: VERSION });
+    const exporting = await startTrace(settings, { startTime, version: VERSION });
+    if (settings.unsupportedProtocol !== undefined) {
+      this.io.stderr.write(`factory apply: warning: OTEL_EXPORTER_OTLP_PROTOCOL=${settings.unsupportedProtocol} is not supported; the trace is sent over http/json\n`);
+    }
     return {
       sink: {
         emit(event) {

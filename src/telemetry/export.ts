@@ -1,4 +1,3 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, type IdGenerator, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { EngineEvent, EventSink } from '../records/events.js';
@@ -21,9 +20,11 @@ export interface TraceExport extends EventSink {
 }
 
 /** `startTime`: when the run began (ms since the epoch); `version`: factory's, for the resource and the tracer. */
-export function startTrace(settings: TraceSettings, options: { startTime: number; version: string }): TraceExport {
+export async function startTrace(settings: TraceSettings, options: { startTime: number; version: string }): Promise<TraceExport> {
   const { startTime, version } = options;
   const ids = new PresetIds(settings.trace.traceId);
+  // Only the exporter of the protocol in use is loaded.
+  const { OTLPTraceExporter } = settings.protocol === 'http/protobuf' ? await import('@opentelemetry/exporter-trace-otlp-proto') : await import('@opentelemetry/exporter-trace-otlp-http');
   const exporter = new Watched(new OTLPTraceExporter({ url: settings.url, headers: settings.headers, timeoutMillis: FLUSH_WAIT_MS }));
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ ...settings.resource, 'service.name': settings.serviceName, 'service.version': version }),

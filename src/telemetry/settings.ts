@@ -9,6 +9,10 @@ import type { TraceContext } from '../records/events.js';
 export interface TraceSettings {
   /** The OTLP/HTTP traces endpoint. */
   url: string;
+  /** How spans are encoded: OTLP JSON unless OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL asks for protobuf. */
+  protocol: 'http/json' | 'http/protobuf';
+  /** A protocol asked for that factory does not speak (`grpc`): told once, and JSON sent. */
+  unsupportedProtocol?: string;
   headers: Record<string, string>;
   serviceName: string;
   /** OTEL_RESOURCE_ATTRIBUTES. */
@@ -32,8 +36,12 @@ export function traceSettings(env: Readonly<NodeJS.ProcessEnv>, flag: boolean): 
   const url = own ?? `${(shared ?? DEFAULT_ENDPOINT).replace(/\/?$/, '/')}v1/traces`;
   const resource = keyPairs(env.OTEL_RESOURCE_ATTRIBUTES);
   const parent = parseTraceparent(env.TRACEPARENT);
+  const asked = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) ?? nonEmpty(env.OTEL_EXPORTER_OTLP_PROTOCOL);
+  const protocol = asked === 'http/protobuf' ? 'http/protobuf' : 'http/json';
   return {
     url,
+    protocol,
+    ...(asked !== undefined && asked !== protocol ? { unsupportedProtocol: asked } : {}),
     headers: { ...keyPairs(env.OTEL_EXPORTER_OTLP_HEADERS), ...keyPairs(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
     serviceName: nonEmpty(env.OTEL_SERVICE_NAME) ?? resource['service.name'] ?? 'factory',
     resource,

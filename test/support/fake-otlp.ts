@@ -1,8 +1,9 @@
 /**
  * A fake OpenTelemetry collector on 127.0.0.1 for tests: an OTLP/HTTP traces receiver
- * (`POST /v1/traces`) that decodes what the exporter sends — OTLP JSON, the encoding of the
- * installed `@opentelemetry/exporter-trace-otlp-http` — into flat spans, keeping the headers of
- * each request.
+ * (`POST /v1/traces`) that decodes what the exporters send — OTLP JSON
+ * (`@opentelemetry/exporter-trace-otlp-http`) and OTLP protobuf (`…-otlp-proto`, decoded here
+ * from the wire format by the fields of opentelemetry-proto's trace.proto) — into flat spans,
+ * keeping the headers and content type of each request.
  *
  *   const collector = await startFakeCollector();
  *   ... OTEL_EXPORTER_OTLP_ENDPOINT=collector.url ...
@@ -85,12 +86,17 @@ export async function startFakeCollector(): Promise<FakeCollector> {
     req.on('end', () => {
       const contentType = String(req.headers['content-type'] ?? '');
       requests.push({ path: req.url ?? '', headers: req.headers, contentType });
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || !contentType.startsWith('application/json')) {
-        res.writeHead(415, { 'content-type': 'application/json' }).end('{"message":"this fake collector takes OTLP JSON on /v1/traces"}');
-        return;
+      const body = Buffer.concat(chunks);
+      if (req.method === 'POST' && req.url === '/v1/traces' && contentType.startsWith('application/json')) {
+        spans.push(...decodeJson(JSON.parse(body.toString('utf8')) as JsonRequest));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      } else if (req.method === 'POST' && req.url === '/v1/traces' && contentType.startsWith('application/x-protobuf')) {
+        spans.push(...decodeProtobuf(body));
+        // An empty ExportTraceServiceResponse.
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      } else {
+        res.writeHead(415, { 'content-type': 'application/json' }).end('{"message":"this fake collector takes OTLP JSON or protobuf on /v1/traces"}');
       }
-      spans.push(...decodeJson(JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonRequest));
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -152,4 +158,108 @@ function value(v: JsonAnyValue): AttributeValue {
   if (v.doubleValue !== undefined) return v.doubleValue;
   if (v.arrayValue) return (v.arrayValue.values ?? []).map(value);
   return undefined;
+}
+
+/** One field of a protobuf message: its number and its value (a varint or fixed as bigint, a length-delimited field as bytes). */
+type Field = { no: number; value: bigint | Buffer };
+
+function fields(buf: Buffer): Field[] {
+  const out: Field[] = [];
+  let at = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      const b = buf[at++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return result;
+    }
+  };
+  while (at < buf.length) {
+    const key = Number(varint());
+    const no = key >> 3;
+    switch (key & 7) {
+      case 0:
+        out.push({ no, value: varint() });
+        break;
+      case 1:
+        out.push({ no, value: buf.readBigUInt64LE(at) });
+        at += 8;
+        break;
+      case 2: {
+        const len = Number(varint());
+        out.push({ no, value: buf.subarray(at, at + len) });
+        at += len;
+        break;
+      }
+      case 5:
+        out.push({ no, value: BigInt(buf.readUInt32LE(at)) });
+        at += 4;
+        break;
+      default:
+        throw new Error(`protobuf wire type ${key & 7} is not used by OTLP`);
+    }
+  }
+  return out;
+}
+
+const all = (fs: Field[], no: number) => fs.filter((f) => f.no === no).map((f) => f.value);
+const bytes = (fs: Field[], no: number): Buffer => (all(fs, no).at(-1) as Buffer | undefined) ?? Buffer.alloc(0);
+const num = (fs: Field[], no: number): bigint => (all(fs, no).at(-1) as bigint | undefined) ?? 0n;
+
+/** ExportTraceServiceRequest → ResourceSpans(1: resource, 2: scope_spans) → ScopeSpans(1: scope, 2: spans) → Span. */
+function decodeProtobuf(body: Buffer): ReceivedSpan[] {
+  const out: ReceivedSpan[] = [];
+  for (const rs of all(fields(body), 1).map((b) => fields(b as Buffer))) {
+    const resource = protoAttributes(fields(bytes(rs, 1)), 1);
+    for (const ss of all(rs, 2).map((b) => fields(b as Buffer))) {
+      const scope = bytes(fields(bytes(ss, 1)), 1).toString('utf8');
+      for (const s of all(ss, 2).map((b) => fields(b as Buffer))) {
+        const status = fields(bytes(s, 15));
+        const message = bytes(status, 2).toString('utf8');
+        out.push({
+          traceId: bytes(s, 1).toString('hex'),
+          spanId: bytes(s, 2).toString('hex'),
+          parentSpanId: bytes(s, 4).toString('hex'),
+          name: bytes(s, 5).toString('utf8'),
+          kind: Number(num(s, 6)),
+          start: Number(num(s, 7) / 1_000_000n),
+          end: Number(num(s, 8) / 1_000_000n),
+          attributes: protoAttributes(s, 9),
+          status: { code: Number(num(status, 3)), ...(message ? { message } : {}) },
+          events: all(s, 11).map((e) => fields(e as Buffer)).map((e) => ({ name: bytes(e, 2).toString('utf8'), attributes: protoAttributes(e, 3) })),
+          resource,
+          scope,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** KeyValue(1: key, 2: AnyValue) fields numbered `no` of a message. */
+function protoAttributes(fs: Field[], no: number): Record<string, AttributeValue> {
+  return Object.fromEntries(all(fs, no).map((kv) => fields(kv as Buffer)).map((kv) => [bytes(kv, 1).toString('utf8'), protoValue(fields(bytes(kv, 2)))]));
+}
+
+/** AnyValue: 1 string, 2 bool, 3 int64, 4 double, 5 ArrayValue(1: values). */
+function protoValue(v: Field[]): AttributeValue {
+  const f = v[0];
+  if (!f) return undefined;
+  switch (f.no) {
+    case 1:
+      return (f.value as Buffer).toString('utf8');
+    case 2:
+      return f.value === 1n;
+    case 3:
+      return Number(BigInt.asIntN(64, f.value as bigint));
+    case 4: {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(f.value as bigint);
+      return b.readDoubleLE(0);
+    }
+    case 5:
+      return all(fields(f.value as Buffer), 1).map((x) => protoValue(fields(x as Buffer)));
+    default:
+      return undefined;
+  }
 }

@@ -17,6 +17,14 @@ describe('whether and where apply exports its trace', () => {
     expect(traceSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c.example', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://t.example/in' }, false)?.url).toBe('https://t.example/in');
   });
 
+  test('the protocol: OTLP JSON unless protobuf is asked for (the traces variable first); grpc is told and JSON sent', () => {
+    expect(traceSettings({}, true)).toMatchObject({ protocol: 'http/json' });
+    expect(traceSettings({}, true)?.unsupportedProtocol).toBeUndefined();
+    expect(traceSettings({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, true)).toMatchObject({ protocol: 'http/protobuf' });
+    expect(traceSettings({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json' }, true)).toMatchObject({ protocol: 'http/json' });
+    expect(traceSettings({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, true)).toMatchObject({ protocol: 'http/json', unsupportedProtocol: 'grpc' });
+  });
+
   test('headers (the traces ones over the shared), service name and resource attributes', () => {
     const s = traceSettings({ OTEL_EXPORTER_OTLP_HEADERS: 'a=1,b=x%20y', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'b=2', OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs,team=ci' }, true)!;
     expect(s.headers).toEqual({ a: '1', b: '2' });

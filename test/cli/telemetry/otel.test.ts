@@ -13,6 +13,7 @@ beforeAll(requireBuild);
 const EXAMPLE = fileURLToPath(new URL('../../../examples/plan-generate-review', import.meta.url));
 const PARENT_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_SPAN = 'b7ad6b7169203331';
+const JSON_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 /**
  * The offline example (plan → generate with two tool calls → review, from its cassette), with a
@@ -61,6 +62,7 @@ describe.concurrent('apply exports one trace per run over OTLP/HTTP', () => {
     const dir = workspace();
     const r = await cli(['apply'], dir, {
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       OTEL_EXPORTER_OTLP_HEADERS: 'x-team=factory%20ops',
       OTEL_SERVICE_NAME: 'factory-test',
       OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=ci',
@@ -68,11 +70,13 @@ describe.concurrent('apply exports one trace per run over OTLP/HTTP', () => {
     });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).not.toContain('warning');
-    const spans = collector.spans;
-    expect(collector.requests.every((q) => q.headers['x-team'] === 'factory ops')).toBe(true);
-
-    // One trace, CI's: the run is the child of the TRACEPARENT it was given.
-    expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([PARENT_TRACE]));
+    // One trace, CI's: the run is the child of the TRACEPARENT it was given. Sent as protobuf, with the headers asked for.
+    await collector.until((all) => all.some((s) => s.traceId === PARENT_TRACE && s.name.startsWith('run ')));
+    const spans = collector.spans.filter((s) => s.traceId === PARENT_TRACE);
+    expect(spans).toHaveLength(1 + 7 + 5 + 2 + 3);
+    const sent = collector.requests.filter((q) => q.contentType === 'application/x-protobuf');
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every((q) => q.headers['x-team'] === 'factory ops')).toBe(true);
     const run = one(spans, 'run plan-generate-review');
     expect(run.parentSpanId).toBe(PARENT_SPAN);
     expect(run.resource).toMatchObject({ 'service.name': 'factory-test', 'deployment.environment': 'ci' });
@@ -144,13 +148,23 @@ describe.concurrent('apply exports one trace per run over OTLP/HTTP', () => {
     const dir = tempWorkspace('factory-otel-down-');
     const other = tempWorkspace('factory-otel-plain-');
     for (const d of [dir, other]) writeFileSync(path.join(d, 'factory.yaml'), yaml);
+    const json = tempWorkspace('factory-otel-json-');
+    writeFileSync(path.join(json, 'factory.yaml'), yaml);
     const port = await freePort();
-    const [down, validate, plain] = await Promise.all([
+    const [down, validate, plain, sentJson] = await Promise.all([
       cli(['apply', '--otel', '--run-id', 'down'], dir, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${port}/v1/traces`, ...watchLoads(dir, 'down') }),
       cli(['validate'], other, watchLoads(other, 'validate')),
       // A TRACEPARENT alone (a CI's) is passed on to the commands as it is, and exports nothing.
       cli(['apply', '--quiet', '--only', 'ok', '--run-id', 'plain'], other, { TRACEPARENT: `00-${PARENT_TRACE}-${PARENT_SPAN}-01`, ...watchLoads(other, 'plain') }),
+      // OTLP JSON, the http exporter's own encoding.
+      cli(['apply', '--quiet'], json, { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', TRACEPARENT: `00-${JSON_TRACE}-${PARENT_SPAN}-01` }),
     ]);
+    expect(sentJson.code, sentJson.stderr).toBe(1);
+    expect(sentJson.stderr).not.toContain('warning');
+    await collector.until((all) => all.some((s) => s.traceId === JSON_TRACE && s.name === 'run down'));
+    const jsonSpans = collector.spans.filter((s) => s.traceId === JSON_TRACE);
+    expect(jsonSpans.map((s) => s.name).sort()).toEqual(['command sh', 'command sh', 'run down', 'stage broken', 'stage ok']);
+    expect(collector.requests.some((q) => q.contentType.startsWith('application/json'))).toBe(true);
     expect(down.code, down.stderr).toBe(1);
     const warnings = down.stderr.split('\n').filter((l) => l.includes('warning'));
     // Refused at once; on a machine so loaded that the refusal takes longer than the wait, the wait is what is told.
