@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cli, requireBuild } from '../../support/cli.js';
 import { startFakeCollector, type FakeCollector, type ReceivedSpan } from '../../support/fake-otlp.js';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
-import { latestRunJson } from '../../support/workspace-files.js';
+import { latestRunDir, latestRunJson } from '../../support/workspace-files.js';
 
 beforeAll(requireBuild);
 
@@ -26,9 +26,17 @@ function workspace(): string {
   writeFileSync(
     path.join(dir, 'factory.yaml'),
     `${yaml}
+  tidy:
+    kind: generate
+    needs: [review]
+    prompt: Print the trace context.
+    tools: [run_command]
+    commands: [printenv TRACEPARENT]
+    writes: [notes/**]
+    max_turns: 3
   twice:
     kind: loop
-    needs: [review]
+    needs: [tidy]
     max_iterations: 2
     until: \${{ loop.iteration >= 2 }}
     stages:
@@ -41,6 +49,16 @@ function workspace(): string {
     run: 'echo failing >&2; exit 3'
 `,
   );
+  // tidy's two answers: run_command, then the end of its turn.
+  const cassette = JSON.parse(readFileSync(path.join(dir, 'cassette.json'), 'utf8')) as { calls: unknown[] };
+  const answer = (call: number, content: unknown[], stop: string) => ({
+    stage: 'tidy',
+    iteration: 0,
+    call,
+    response: { id: `msg_tidy${call}`, type: 'message', role: 'assistant', model: 'claude-sonnet-5-5', content, stop_reason: stop, stop_sequence: null, usage: { input_tokens: 50, output_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
+  });
+  cassette.calls.push(answer(1, [{ type: 'tool_use', id: 'toolu_tidy1', name: 'run_command', input: { command: 'printenv TRACEPARENT' } }], 'tool_use'), answer(2, [{ type: 'text', text: 'Done.' }], 'end_turn'));
+  writeFileSync(path.join(dir, 'cassette.json'), JSON.stringify(cassette));
   return dir;
 }
 
@@ -73,7 +91,7 @@ describe.concurrent('apply exports one trace per run over OTLP/HTTP', () => {
     // One trace, CI's: the run is the child of the TRACEPARENT it was given. Sent as protobuf, with the headers asked for.
     await collector.until((all) => all.some((s) => s.traceId === PARENT_TRACE && s.name.startsWith('run ')));
     const spans = collector.spans.filter((s) => s.traceId === PARENT_TRACE);
-    expect(spans).toHaveLength(1 + 7 + 5 + 2 + 3);
+    expect(spans).toHaveLength(1 + 8 + 7 + 3 + 4);
     const sent = collector.requests.filter((q) => q.contentType === 'application/x-protobuf');
     expect(sent.length).toBeGreaterThan(0);
     expect(sent.every((q) => q.headers['x-team'] === 'factory ops')).toBe(true);
@@ -85,7 +103,7 @@ describe.concurrent('apply exports one trace per run over OTLP/HTTP', () => {
 
     // Stages under the run, a loop's body under the loop, with their attributes.
     const stage = (p: string) => one(spans, `stage ${p}`);
-    for (const p of ['plan', 'generate', 'review', 'twice', 'broken']) expect(stage(p).parentSpanId, p).toBe(run.spanId);
+    for (const p of ['plan', 'generate', 'review', 'tidy', 'twice', 'broken']) expect(stage(p).parentSpanId, p).toBe(run.spanId);
     expect(stage('generate').attributes).toMatchObject({ 'factory.stage.path': 'generate', 'factory.stage.kind': 'generate', 'factory.stage.status': 'succeeded', 'factory.stage.cached': false });
     expect(stage('broken').attributes).toMatchObject({ 'factory.stage.status': 'failed', 'factory.stage.reason': 'exit_code' });
     expect(stage('broken').status).toMatchObject({ code: 2 });
@@ -95,7 +113,7 @@ describe.concurrent('apply exports one trace per run over OTLP/HTTP', () => {
 
     // Model calls in the GenAI conventions, under their stage.
     const chats = spans.filter((s) => s.name === 'chat claude-sonnet-5-5');
-    expect(chats).toHaveLength(5);
+    expect(chats).toHaveLength(7);
     expect(chats.filter((s) => s.parentSpanId === stage('generate').spanId)).toHaveLength(3);
     const first = chats.find((s) => s.parentSpanId === stage('plan').spanId)!;
     expect(first.kind).toBe(3);
@@ -113,8 +131,17 @@ describe.concurrent('apply exports one trace per run over OTLP/HTTP', () => {
 
     // Tool calls under generate.
     const tools = spans.filter((s) => s.attributes['gen_ai.operation.name'] === 'execute_tool');
-    expect(tools.map((s) => s.name).sort()).toEqual(['execute_tool list_files', 'execute_tool write_file']);
-    expect(tools.every((s) => s.parentSpanId === stage('generate').spanId && typeof s.attributes['gen_ai.tool.call.id'] === 'string')).toBe(true);
+    expect(tools.map((s) => [s.name, s.parentSpanId === stage(s.name.endsWith('run_command') ? 'tidy' : 'generate').spanId, s.status.code])).toEqual([
+      ['execute_tool list_files', true, 0],
+      ['execute_tool write_file', true, 0],
+      ['execute_tool run_command', true, 0],
+    ]);
+    expect(one(spans, 'execute_tool run_command').attributes['gen_ai.tool.call.id']).toBe('toolu_tidy1');
+    // run_command's program: under its stage, and it printed the TRACEPARENT of its own span.
+    const printenv = one(spans, 'run_command printenv');
+    expect([printenv.parentSpanId, printenv.attributes['process.exit.code']]).toEqual([stage('tidy').spanId, 0]);
+    const transcript = readFileSync(path.join(latestRunDir(dir), 'stages', 'tidy.transcript.jsonl'), 'utf8');
+    expect(transcript).toContain(`00-${PARENT_TRACE}-${printenv.spanId}-01`);
 
     // Processes: each command's span is the one its TRACEPARENT names, under its stage.
     const processes = spans.filter((s) => s.attributes['factory.process.role'] === 'command');
