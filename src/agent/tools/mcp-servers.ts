@@ -92,8 +92,13 @@ async function stop(running: Running): Promise<void> {
   // What the server wrote before it went is still in the pipe: into the log before it closes.
   if (pid !== undefined) await running.stderr.drained(STDERR_WAIT_MS);
   await running.stderr.close();
-  // The exit code of a stdio server is the SDK's to see, not ours: only that it ended.
+  endSpan(running);
+}
+
+/** Tells the run the server's process ended, once (its connection closing, or the stop). The exit code is the SDK's to see, not ours. */
+function endSpan(running: Running): void {
   running.span?.end({});
+  delete running.span;
 }
 
 /** Whether the process is gone within `ms`. */
@@ -201,7 +206,7 @@ export class McpServers {
     const running: Running = { client, transport: made.transport, tools: [], stderr, ...(made.span ? { span: made.span } : {}) };
     client.onclose = () => {
       running.gone ??= 'its connection closed (the process exited)';
-      running.span?.end({});
+      endSpan(running);
     };
     const timeout = this.#timeout(name, 'startup_timeout', DEFAULT_MCP_STARTUP_TIMEOUT_MS);
     const options = { timeout, signal: this.#ending.signal };
