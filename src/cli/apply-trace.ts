@@ -9,8 +9,8 @@ type Telemetry = typeof import('../telemetry/export.js');
 export interface RunTrace {
   sink: EventSink;
   trace?: TraceContext;
-  /** Sends what is left (a bounded wait) and prints the one warning when the collector did not take it. */
-  end(): Promise<void>;
+  /** Sends what is left (a bounded wait) and prints the one warning when the collector did not take it; `refused`: why the run could not start. */
+  end(refused?: string): Promise<void>;
 }
 
 /**
@@ -50,8 +50,8 @@ export class ApplyTrace {
         },
       },
       trace: settings.trace,
-      end: async () => {
-        const outcome = await exporting.close();
+      end: async (refused) => {
+        const outcome = await exporting.close(refused);
         if (!outcome.ok) this.io.stderr.write(`factory apply: warning: the run's trace could not be exported to ${outcome.url}: ${outcome.error} (the run itself is not affected)\n`);
       },
     };

@@ -76,7 +76,7 @@ export async function watchApply(io: CliIO, args: WatchArgs): Promise<number> {
       ...(noCache ? { noCache: true } : {}),
       ...(hooks ? { workspaceHooks: hooks } : {}),
     });
-    await traced.end();
+    await traced.end(result.ok ? undefined : result.message);
     return result;
   };
   let code: number;

@@ -139,7 +139,7 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
     interrupt.dispose();
   }
   // The trace is sent while the renderer finishes; its warning, if any, comes after the summary.
-  const tracedEnd = traced.end();
+  const tracedEnd = traced.end(result.ok ? undefined : result.message);
   await renderer.close();
   await tracedEnd;
   if (!result.ok) {

@@ -15,8 +15,8 @@ export const FLUSH_WAIT_MS = 1000;
 export type TraceOutcome = { ok: true } | { ok: false; url: string; error: string };
 
 export interface TraceExport extends EventSink {
-  /** Ends what is open, sends what is left, and says whether everything reached the collector. */
-  close(): Promise<TraceOutcome>;
+  /** Ends what is open, sends what is left, and says whether everything reached the collector; `refused`: why the run could not start. */
+  close(refused?: string): Promise<TraceOutcome>;
 }
 
 /** `startTime`: when the run began (ms since the epoch); `version`: factory's, for the resource and the tracer. */
@@ -35,8 +35,8 @@ export async function startTrace(settings: TraceSettings, options: { startTime: 
   const tree = new SpanTree(provider.getTracer('factory', version), ids, { startTime, ...(parent ? { parent } : {}) });
   return {
     emit: (event: EngineEvent) => tree.emit(event),
-    async close() {
-      tree.end(Date.now());
+    async close(refused) {
+      tree.end(Date.now(), refused);
       const flushed = await withinWait(provider.forceFlush());
       // What is still in flight is dropped with the process; shutting down must not hold it.
       provider.shutdown().catch(() => undefined);

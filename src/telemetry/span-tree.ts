@@ -77,10 +77,11 @@ export class SpanTree implements EventSink {
     }
   }
 
-  /** Ends what is still open (a run interrupted before its end) and the run. */
-  end(time: number): void {
+  /** Ends what is still open (a run interrupted before its end) and the run; `refused`: why the run could not start. */
+  end(time: number, refused?: string): void {
     if (this.#ended) return;
     this.#ended = true;
+    if (refused !== undefined) this.#run.setStatus({ code: SpanStatusCode.ERROR, message: refused });
     for (const span of this.#open.values()) span.end(time);
     this.#open.clear();
     this.#run.end(time);

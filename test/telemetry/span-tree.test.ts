@@ -72,6 +72,12 @@ describe('the span tree built from the events', () => {
     expect(one('run factory').ended).toBe(true);
   });
 
+  test('a run that could not start (the lock held) is one span, in error, saying why', () => {
+    const { t, spans } = tree();
+    t.end(T0 + 5, 'another factory apply is running in this folder');
+    expect(spans().map((s) => [s.name, s.status])).toEqual([['run factory', { code: 2, message: 'another factory apply is running in this folder' }]]);
+  });
+
   test('a process gets the span its TRACEPARENT names; a server with no stage is under the run; TRACEPARENT parents the run', () => {
     const parent = { traceId: TRACE, spanId: 'b7ad6b7169203331', flags: '01' };
     const { t, one } = tree(parent);
