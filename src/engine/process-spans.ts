@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ProcessRole, ProcessSpan } from '../records/events.js';
+import type { Iteration } from '../records/iteration.js';
 import { tell, type RunState } from './state.js';
 
 const NO_ENV: Readonly<Record<string, string>> = Object.freeze({});
@@ -10,7 +11,7 @@ const NO_ENV: Readonly<Record<string, string>> = Object.freeze({});
  * gets a TRACEPARENT naming a span of its own, whose id the `process` event carries so that the
  * trace's span for it has that id (docs/telemetry.md); the event is told when it ends.
  */
-export function processSpan(state: RunState, ref: { stage?: string; iteration?: number | undefined }, program: string, role: ProcessRole): ProcessSpan {
+export function processSpan(state: RunState, ref: { stage?: string; iteration?: Iteration | undefined }, program: string, role: ProcessRole): ProcessSpan {
   const started = Date.now();
   const traceparent = state.trace ? `00-${state.trace.traceId}-${randomBytes(8).toString('hex')}-${state.trace.flags}` : undefined;
   let ended = false;

@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { Usage } from '../base/usage.js';
 import type { EngineEvent } from '../records/events.js';
+import { chainOf, type Iteration } from '../records/iteration.js';
 
 /**
  * The names and attributes of the trace's spans (docs/telemetry.md): factory's own under
@@ -31,12 +32,15 @@ export function instanceOf(path: string): string | undefined {
   return /\[([^\]]*)\][^[]*$/.exec(path)?.[1];
 }
 
-export function stageStartAttributes(path: string, kind: string | undefined, iteration: number | undefined): Attributes {
+/** `factory.stage.iteration`: the innermost loop's; in nested loops `factory.stage.iterations` gives them all, the outermost first. */
+export function stageStartAttributes(path: string, kind: string | undefined, iteration: Iteration | undefined): Attributes {
   const instance = instanceOf(path);
+  const chain = chainOf(iteration);
   return {
     'factory.stage.path': path,
     ...(kind !== undefined ? { 'factory.stage.kind': kind } : {}),
-    ...(iteration !== undefined ? { 'factory.stage.iteration': iteration } : {}),
+    ...(chain.length > 0 ? { 'factory.stage.iteration': chain.at(-1) } : {}),
+    ...(chain.length > 1 ? { 'factory.stage.iterations': chain } : {}),
     ...(instance !== undefined ? { 'factory.stage.instance': instance } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attribu
 import { unreachable } from '../base/unreachable.js';
 import type { EngineEvent, EventSink } from '../records/events.js';
 import type { StageKind } from '../config/pipeline.js';
+import { chainOf, type Iteration } from '../records/iteration.js';
 import * as attr from './attributes.js';
 
 /** Sets the id of the next span the tracer makes (a process's, which its TRACEPARENT already names). */
@@ -87,7 +88,7 @@ export class SpanTree implements EventSink {
     this.#run.end(time);
   }
 
-  #stageSpan(path: string, iteration: number | undefined, start: number): Span {
+  #stageSpan(path: string, iteration: Iteration | undefined, start: number): Span {
     const key = stageKey(path, iteration);
     let span = this.#open.get(key);
     if (!span) {
@@ -109,7 +110,7 @@ export class SpanTree implements EventSink {
   }
 
   /** A model or tool call, from its start (its end less its duration) to its end. */
-  #leaf(e: { stage: string; iteration?: number; time: string }, s: { name: string; kind: SpanKind; durationMs: number; attributes: Attributes; error: string | undefined }): void {
+  #leaf(e: { stage: string; iteration?: Iteration; time: string }, s: { name: string; kind: SpanKind; durationMs: number; attributes: Attributes; error: string | undefined }): void {
     const end = Date.parse(e.time);
     const span = this.#tracer.startSpan(s.name, { kind: s.kind, startTime: end - s.durationMs, attributes: s.attributes }, trace.setSpan(ROOT_CONTEXT, this.#parentOf(e.stage, e.iteration)));
     if (s.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: s.error });
@@ -127,7 +128,7 @@ export class SpanTree implements EventSink {
   }
 
   /** The span of the stage an event belongs to: its open span, else its latest, else the run's. */
-  #parentOf(stage: string | undefined, iteration: number | undefined): Span {
+  #parentOf(stage: string | undefined, iteration: Iteration | undefined): Span {
     if (stage === undefined) return this.#run;
     return this.#open.get(stageKey(stage, iteration)) ?? this.#latest.get(stage) ?? this.#run;
   }
@@ -143,6 +144,7 @@ export class SpanTree implements EventSink {
   }
 }
 
-function stageKey(path: string, iteration: number | undefined): string {
-  return iteration === undefined ? path : `${path}#${iteration}`;
+function stageKey(path: string, iteration: Iteration | undefined): string {
+  const chain = chainOf(iteration);
+  return chain.length === 0 ? path : `${path}#${chain.join('.')}`;
 }

@@ -60,6 +60,20 @@ describe('the span tree built from the events', () => {
     expect([ms(run, 'startTime'), ms(run, 'endTime')]).toEqual([T0, T0 + 41]);
   });
 
+  test('nested loops: a body stage under its inner loop, with the chain of iterations', () => {
+    const { t, one, named } = tree();
+    t.emit({ ...base(1), type: 'stage_started', stage: 'outer', kind: 'loop', attempt: 1 });
+    t.emit({ ...base(2), type: 'stage_started', stage: 'outer.inner', iteration: 2, kind: 'loop', attempt: 1 });
+    t.emit({ ...base(3), type: 'stage_started', stage: 'outer.inner.step', iteration: [2, 1], kind: 'command', attempt: 1 });
+    t.emit(finished('outer.inner.step', 4, { iteration: [2, 1] }));
+    t.emit(finished('outer.inner', 5, { iteration: 2 }));
+    t.emit(finished('outer', 6));
+    const step = one('stage outer.inner.step');
+    expect(step.attributes).toMatchObject({ 'factory.stage.iteration': 1, 'factory.stage.iterations': [2, 1] });
+    expect(parentOf(step)).toBe(named('stage outer.inner')[0]!.spanContext().spanId);
+    expect(ms(step, 'endTime') - T0).toBe(4);
+  });
+
   test('a stage that never started (skipped, kept) spans its recorded duration; an interrupted run closes what is open', () => {
     const { t, one } = tree();
     t.emit(finished('kept', 100, { duration_ms: 30, kept: true }));
