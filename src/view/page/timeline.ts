@@ -17,10 +17,10 @@ export function Timeline({ run, bars, started, ended }: { run: string; bars: Tim
   const scale = (WIDTH - LABEL - 10) / (t1 - t0);
   const rows = [...bars].sort((a, b) => a.start.localeCompare(b.start));
   const height = rows.length * ROW + 22;
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ x: LABEL + f * (WIDTH - LABEL - 10), label: duration(f * (t1 - t0)) }));
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ x: LABEL + f * (WIDTH - LABEL - 10), label: duration(f * (t1 - t0)), anchor: f === 1 ? 'end' : f === 0 ? 'start' : 'middle' }));
   return html`<div class="timeline-box">
     <svg class="timeline" width=${WIDTH} height=${height} data-bars=${rows.length}>
-      ${ticks.map((t) => html`<line class="tick" x1=${t.x} x2=${t.x} y1="0" y2=${height - 16} /><text class="tick-label" x=${t.x} y=${height - 4}>${t.label}</text>`)}
+      ${ticks.map((t) => html`<line class="tick" x1=${t.x} x2=${t.x} y1="0" y2=${height - 16} /><text class="tick-label" x=${t.x} y=${height - 4} text-anchor=${t.anchor}>${t.label}</text>`)}
       ${rows.map((b, i) => {
         const x = LABEL + (Date.parse(b.start) - t0) * scale;
         const w = Math.max(2, (endOf(b) - Date.parse(b.start)) * scale);

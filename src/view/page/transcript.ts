@@ -1,4 +1,5 @@
 import { html } from 'htm/preact';
+import { useState } from 'preact/hooks';
 import type { ToolUse, TranscriptItem } from '../model.js';
 import { tokens, usd } from './format.js';
 
@@ -25,9 +26,15 @@ function Tool({ t }: { t: ToolUse }) {
   return html`<div class=${`tool${error ? ' tool-error' : ''}`}>
     <div class="tool-call"><span class="tool-name">${t.name}</span> ${Object.entries(input).map(([k, v]) => html`<span class="arg"><b>${k}</b> ${argText(v)}</span>`)}</div>
     ${t.result
-      ? html`<details class="tool-result"><summary>${error ? 'refused / error' : 'result'} (${t.result.content.split('\n').length} lines)</summary><pre>${t.result.content}</pre></details>`
+      ? html`<${Folded} summary=${`${error ? 'refused / error' : 'result'} (${t.result.content.split('\n').length} lines)`} text=${t.result.content} />`
       : html`<div class="muted">no result recorded</div>`}
   </div>`;
+}
+
+/** A tool result, folded; its text is put in the page only when unfolded (a long transcript stays light). */
+function Folded({ summary, text }: { summary: string; text: string }) {
+  const [open, setOpen] = useState(false);
+  return html`<details class="tool-result" onToggle=${(e: Event) => setOpen((e.currentTarget as HTMLDetailsElement).open)}><summary>${summary}</summary>${open && html`<pre>${text}</pre>`}</details>`;
 }
 
 function argText(v: unknown): string {
