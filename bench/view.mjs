@@ -12,6 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+/* global document -- the ready checks below run in the page */
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { startViewServer } = await import(path.join(ROOT, 'dist/view/server.js'));
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);

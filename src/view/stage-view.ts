@@ -84,6 +84,6 @@ function scenarioRows(file: string): ScenarioRow[] {
 }
 
 function failureText(f: Record<string, unknown>): string {
-  const part = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : '');
+  const part = (k: string) => (typeof f[k] === 'string' ? f[k] : '');
   return [part('step'), part('command') && `\`${part('command')}\``, part('expectation') && `expected ${part('expectation')}`, part('actual') && `got ${part('actual')}`].filter(Boolean).join(' · ');
 }

@@ -105,8 +105,8 @@ function layered(shown: readonly GraphNode[], edges: readonly [string, string][]
   const columns: GraphNode[][] = [];
   for (const n of leaves) (columns[rankOf(n.path)] ??= []).push(n);
   const row = new Map<string, number>();
+  // Ranks are contiguous (a box's rank is one more than the largest of its needs'): no column is missing.
   for (const col of columns) {
-    if (!col) continue;
     const mean = (n: GraphNode) => {
       const from = (into.get(n.path) ?? []).map((s) => row.get(s)).filter((r): r is number => r !== undefined);
       return from.length === 0 ? Infinity : from.reduce((a, b) => a + b, 0) / from.length;
@@ -119,8 +119,8 @@ function layered(shown: readonly GraphNode[], edges: readonly [string, string][]
   const at = new Map<string, Box>();
   let x = MARGIN;
   let height = 0;
+  // Ranks are contiguous (a box's rank is one more than the largest of its needs'): no column is missing.
   for (const col of columns) {
-    if (!col) continue;
     const width = Math.max(...col.map((n) => box(n).width));
     col.forEach((n, i) => {
       const b: Box = { path: n.path, x, y: MARGIN + i * (NODE_HEIGHT + NODE_SEP), width, height: NODE_HEIGHT, open: false, folded: folded(n.path) };
