@@ -123,7 +123,8 @@ describe('factory view', () => {
     });
     const apply = start(['apply', '--run-id', 'gated'], dir);
     await apply.waitFor(/factory approve gated gate/);
-    const page = await open(await serve(dir), '#/run/gated');
+    const gateServer = await serve(dir);
+    const page = await open(gateServer, '#/run/gated');
     await page.locator('.gate[data-stage="gate"]').waitFor();
     expect(await statusOf(page, 'gate')).toBe('waiting');
     await page.screenshot({ path: path.join(SHOTS, 'gate.png'), fullPage: true });
@@ -134,10 +135,10 @@ describe('factory view', () => {
     await expect.poll(() => statusOf(page, 'after')).toBe('succeeded');
     expect(await page.locator('.gate').count()).toBe(0);
     // The same rules as `factory approve`: a stage that waits for nothing is refused, with why.
-    const refused = await page.evaluate(async () => {
-      const res = await fetch(`/api/runs/gated/answer${location.search}`, { method: 'POST', body: JSON.stringify({ stage: 'gate' }) });
+    const refused = await page.evaluate(async (token) => {
+      const res = await fetch(`/api/runs/gated/answer?token=${token}`, { method: 'POST', body: JSON.stringify({ stage: 'gate' }) });
       return { status: res.status, body: (await res.json()) as { message: string } };
-    });
+    }, gateServer.token);
     expect(refused.status).toBe(409);
     expect(refused.body.message).toMatch(/"gate" of run gated was answered already: approved by ada/);
     await page.close();
