@@ -4,6 +4,8 @@
  * generate stage writes and edits a file with its tools and whose check fails the first time, and
  * a closing command.
  */
+import { readdirSync, renameSync } from 'node:fs';
+import path from 'node:path';
 import { cli } from './cli.js';
 import { workspaceWith } from './workspace-files.js';
 
@@ -51,13 +53,21 @@ export const DEMO_CASSETTE = {
   ],
 };
 
-/** A workspace with `runs` runs of the demo pipeline recorded in it. */
+/**
+ * A workspace with `runs` runs of the demo pipeline recorded in it. Each run is made in a folder
+ * of its own, all at once (one workspace runs one apply at a time), and its record moved into the
+ * first: records merge by putting their folders together, as they do from several machines.
+ */
 export async function demoWorkspace(runs: number): Promise<string> {
-  const dir = workspaceWith('factory-view-', { 'factory.yaml': DEMO_YAML, 'cassette.json': JSON.stringify(DEMO_CASSETTE) });
-  for (let i = 0; i < runs; i++) {
-    // Spawned: the built CLI starts in a fraction of the time the engine takes to load in-process under vitest.
-    const r = await cli(['apply', '--no-cache', '--quiet'], dir);
+  const dirs = Array.from({ length: runs }, () => workspaceWith('factory-view-', { 'factory.yaml': DEMO_YAML, 'cassette.json': JSON.stringify(DEMO_CASSETTE) }));
+  // Spawned: the built CLI starts in a fraction of the time the engine takes to load in-process under vitest.
+  const done = await Promise.all(dirs.map((dir) => cli(['apply', '--quiet'], dir)));
+  done.forEach((r, i) => {
     if (r.code !== 0) throw new Error(`demo run ${i + 1} failed (exit ${r.code}): ${r.stderr}`);
+  });
+  const [first, ...others] = dirs as [string, ...string[]];
+  for (const dir of others) {
+    for (const id of readdirSync(path.join(dir, '.factory', 'runs'))) renameSync(path.join(dir, '.factory', 'runs', id), path.join(first, '.factory', 'runs', id));
   }
-  return dir;
+  return first;
 }
