@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startViewServer, type ViewServer } from '../../src/view/server.js';
 import { ROOT, requireBuild, start } from '../support/cli.js';
 import { demoWorkspace } from '../support/view-records.js';
@@ -17,6 +17,8 @@ import { workspaceWith } from '../support/workspace-files.js';
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = path.join(ROOT, 'test-results', 'view');
+/** What the page shows comes after a server, a file watch and a fetch: generous on a busy machine. */
+const POLL = { timeout: 15_000, interval: 50 };
 
 let browser: Browser;
 let demo: string;
@@ -29,13 +31,13 @@ async function serve(workspace: string): Promise<ViewServer> {
   return s;
 }
 
+/** One tab for the file (a new one costs a second on a busy machine); errors in the page fail the test that saw them. */
+let tab: Page;
+const errors: string[] = [];
+
 async function open(s: ViewServer, hash = ''): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('close', () => expect(errors).toEqual([]));
-  await page.goto(`${s.url}${hash}`);
-  return page;
+  await tab.goto(`${s.url}${hash}`);
+  return tab;
 }
 
 const statusOf = (page: Page, stage: string) => page.locator(`svg.graph [data-path="${stage}"]`).first().getAttribute('data-status');
@@ -47,7 +49,15 @@ beforeAll(async () => {
   // A fresh profile: playwright gives each launch its own user-data-dir.
   [browser, demo] = await Promise.all([chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', ...FLAGS] }), demoWorkspace(3)]);
   server = await serve(demo);
+  tab = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  tab.on('pageerror', (e) => errors.push(e.message));
+  // Under vitest's 30 s, so that a wait that fails names its line.
+  tab.setDefaultTimeout(15_000);
 }, 60_000);
+
+afterEach(() => {
+  expect(errors.splice(0)).toEqual([]);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -79,11 +89,10 @@ describe('factory view', () => {
 
   it('lists the runs of a folder with three runs, and charts their cost', async () => {
     const page = await open(server);
-    await expect.poll(() => page.locator('table.runs tr[data-run]').count()).toBe(3);
+    await expect.poll(() => page.locator('table.runs tr[data-run]').count(), POLL).toBe(3);
     expect(await page.locator('table.runs .badge').allTextContents()).toEqual(['succeeded', 'succeeded', 'succeeded']);
     expect(await page.locator('.chart canvas').count()).toBe(1);
     await page.screenshot({ path: path.join(SHOTS, 'runs.png'), fullPage: true });
-    await page.close();
   });
 
   it('draws a run as a graph of every stage with its status, a timeline and iterations', async () => {
@@ -97,9 +106,10 @@ describe('factory view', () => {
     await page.screenshot({ path: path.join(SHOTS, 'run.png'), fullPage: true });
     // Folding the loop hides its body and joins the edges to the loop itself.
     await page.locator('svg.graph .cluster[data-path="build"] .toggle').click();
-    await expect.poll(() => page.locator('svg.graph [data-path="build.generate"]').count()).toBe(0);
+    await expect.poll(() => page.locator('svg.graph [data-path="build.generate"]').count(), POLL).toBe(0);
     expect(await page.locator('svg.graph .node[data-path="build"]').textContent()).toMatch(/2 stages/);
-    await page.close();
+    await page.locator('svg.graph .node[data-path="build"] rect.unfold').click();
+    await expect.poll(() => statusOf(page, 'build.generate'), POLL).toBe('succeeded');
   });
 
   it('opens a stage from the graph: its transcript turn by turn, a refused tool call marked, and its diff', async () => {
@@ -113,8 +123,7 @@ describe('factory view', () => {
     expect(await page.locator('.diff-file[data-file="hello.txt"] .add').allTextContents()).toContain('+hello world');
     await page.screenshot({ path: path.join(SHOTS, 'stage.png'), fullPage: true });
     await page.locator('nav.iters a', { hasText: '1' }).click();
-    await expect.poll(() => page.locator('.diff-file[data-file="hello.txt"] .add').allTextContents()).toContain('+hello');
-    await page.close();
+    await expect.poll(() => page.locator('.diff-file[data-file="hello.txt"] .add').allTextContents(), POLL).toContain('+hello');
   });
 
   it('answers a waiting gate from the page, and the waiting apply goes on; a refusal is shown', async () => {
@@ -122,7 +131,7 @@ describe('factory view', () => {
       'factory.yaml': 'version: 1\nname: gated\nstages:\n  first: { kind: command, run: echo first }\n  gate: { kind: approve, needs: [first], message: Ship it? }\n  after: { kind: command, needs: [gate], run: echo after }\n',
     });
     const apply = start(['apply', '--run-id', 'gated'], dir);
-    await apply.waitFor(/factory approve gated gate/);
+    await apply.waitFor(/factory approve gated gate/, 10_000);
     const gateServer = await serve(dir);
     const page = await open(gateServer, '#/run/gated');
     await page.locator('.gate[data-stage="gate"]').waitFor();
@@ -130,9 +139,9 @@ describe('factory view', () => {
     await page.screenshot({ path: path.join(SHOTS, 'gate.png'), fullPage: true });
     await page.locator('.gate input.comment').fill('looks good');
     await page.locator('.gate button.approve').click();
-    await expect.poll(() => page.locator('.gate .ok').textContent()).toMatch(/approved "gate" of run gated as ada: looks good/);
+    await expect.poll(() => page.locator('.gate .ok').textContent(), POLL).toMatch(/approved "gate" of run gated as ada: looks good/);
     expect((await apply.done).code).toBe(0);
-    await expect.poll(() => statusOf(page, 'after')).toBe('succeeded');
+    await expect.poll(() => statusOf(page, 'after'), POLL).toBe('succeeded');
     expect(await page.locator('.gate').count()).toBe(0);
     // The same rules as `factory approve`: a stage that waits for nothing is refused, with why.
     const refused = await page.evaluate(async (token) => {
@@ -141,7 +150,6 @@ describe('factory view', () => {
     }, gateServer.token);
     expect(refused.status).toBe(409);
     expect(refused.body.message).toMatch(/"gate" of run gated was answered already: approved by ada/);
-    await page.close();
   });
 
   it('follows a run live: stages change colour and the timeline grows without a reload', async () => {
@@ -153,17 +161,16 @@ describe('factory view', () => {
     const s = await serve(dir);
     const apply = start(['apply', '--run-id', 'live'], dir);
     const page = await open(s, '#/run/live');
-    await expect.poll(() => statusOf(page, 'one'), { timeout: 15_000 }).toBe('running');
+    await expect.poll(() => statusOf(page, 'one'), POLL).toBe('running');
     expect(await statusOf(page, 'three')).toBe('pending');
     expect(await page.locator('svg.timeline').getAttribute('data-bars')).toBe('1');
     writeFileSync(path.join(dir, 'go1'), '');
-    await expect.poll(() => statusOf(page, 'two')).toBe('running');
+    await expect.poll(() => statusOf(page, 'two'), POLL).toBe('running');
     expect(await statusOf(page, 'one')).toBe('succeeded');
     expect(await page.locator('svg.timeline').getAttribute('data-bars')).toBe('2');
     writeFileSync(path.join(dir, 'go2'), '');
-    await expect.poll(() => statusOf(page, 'three')).toBe('succeeded');
+    await expect.poll(() => statusOf(page, 'three'), POLL).toBe('succeeded');
     expect(await page.locator('svg.timeline').getAttribute('data-bars')).toBe('3');
     expect((await apply.done).code).toBe(0);
-    await page.close();
   });
 });
