@@ -35,3 +35,9 @@ export function when(iso: string | null): string {
 export function href(...parts: string[]): string {
   return `#/${parts.map(encodeURIComponent).join('/')}${location.search ? '' : ''}`;
 }
+
+/** "1 line", "12 lines" (a last newline ends the last line, it does not start another). */
+export function lineCount(text: string): string {
+  const n = text.replace(/\n$/, '').split('\n').length;
+  return `${n} line${n === 1 ? '' : 's'}`;
+}

@@ -34,7 +34,7 @@ const DAGRE_UP_TO = 150;
 /** The width a stage's box needs for its name and the line under it (graph.ts subLine). */
 function widthOf(n: GraphNode, sub: string): number {
   const name = n.path.slice(n.path.lastIndexOf('.') + 1);
-  return Math.max(96, name.length * 7.5 + 30, sub.length * 6.1 + 30);
+  return Math.max(96, name.length * 7.5 + 30, sub.length * 5.7 + 28);
 }
 
 /**

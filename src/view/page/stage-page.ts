@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import type { StagePayload } from '../model.js';
 import { DiffView } from './diff-view.js';
-import { duration, span, tokens, usd, when } from './format.js';
+import { duration, lineCount, span, tokens, usd, when } from './format.js';
 import { useLive } from './live.js';
 import { StatusBadge } from './status-badge.js';
 import { Transcript } from './transcript.js';
@@ -29,7 +29,7 @@ export function StagePage({ run, stage, iteration }: { run: string; stage: strin
     </div>
     ${data.message && html`<pre class=${`message ${data.status === 'succeeded' ? '' : 'bad'}`}>${data.message}</pre>`}
     ${error && html`<p class="error">${error}</p>`}
-    ${data.prompt !== null && html`<details class="prompt"><summary>Prompt (${data.prompt.split('\n').length} lines)</summary><pre>${data.prompt}</pre></details>`}
+    ${data.prompt !== null && html`<details class="prompt"><summary>Prompt (${lineCount(data.prompt)})</summary><pre>${data.prompt}</pre></details>`}
     ${data.transcript.length > 0 && html`<h2>Transcript</h2><${Transcript} items=${data.transcript} />`}
     ${data.diff && html`<h2>Diff <small class="muted">${data.diff.source === 'patch' ? 'from the run’s patch' : 'from the agent’s file tools'}</small></h2><${DiffView} files=${data.diff.files} />`}
     ${findings.length > 0 &&

@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import type { ToolUse, TranscriptItem } from '../model.js';
-import { tokens, usd } from './format.js';
+import { lineCount, tokens, usd } from './format.js';
 
 /** The agent's turns: what it said, each tool call with its input, the result folded; refusals marked. */
 export function Transcript({ items }: { items: TranscriptItem[] }) {
@@ -26,7 +26,7 @@ function Tool({ t }: { t: ToolUse }) {
   return html`<div class=${`tool${error ? ' tool-error' : ''}`}>
     <div class="tool-call"><span class="tool-name">${t.name}</span> ${Object.entries(input).map(([k, v]) => html`<span class="arg"><b>${k}</b> ${argText(v)}</span>`)}</div>
     ${t.result
-      ? html`<${Folded} summary=${`${error ? 'refused / error' : 'result'} (${t.result.content.split('\n').length} lines)`} text=${t.result.content} />`
+      ? html`<${Folded} summary=${`${error ? 'refused / error' : 'result'} (${lineCount(t.result.content)})`} text=${t.result.content} />`
       : html`<div class="muted">no result recorded</div>`}
   </div>`;
 }
