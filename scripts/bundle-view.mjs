@@ -1,11 +1,13 @@
 // Bundles the page of `factory view` (src/view/page/) into dist/view/: page.js (preact, htm,
 // dagre, uPlot and the page's own code, minified, for the browsers of the last years) and
-// page.css (uPlot's styles and the page's). The server sends these files as they are: the page
-// needs nothing from a CDN or the network.
-import { mkdirSync } from 'node:fs';
+// page.css (uPlot's styles and the page's). One file, not chunks loaded on demand: a chunk's
+// import could not carry the server's token, which every request must. The server sends these
+// files as they are: the page needs nothing from a CDN or the network.
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const OUT = 'dist/view';
+rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 
 await build({
@@ -22,5 +24,4 @@ await build({
   logLevel: 'warning',
 });
 // esbuild names a CSS entry after itself: one name for the server to ask for.
-const { renameSync } = await import('node:fs');
 renameSync(`${OUT}/page-css.css`, `${OUT}/page.css`);

@@ -31,11 +31,9 @@ export interface ViewServer {
   close(): Promise<void>;
 }
 
-/** The bundled page (scripts/bundle-view.mjs), read once. */
-const ASSETS: Record<string, { file: string; type: string }> = {
-  '/assets/page.js': { file: 'dist/view/page.js', type: 'text/javascript; charset=utf-8' },
-  '/assets/page.css': { file: 'dist/view/page.css', type: 'text/css; charset=utf-8' },
-};
+/** A file of the bundled page (scripts/bundle-view.mjs): `/assets/<name>` is `dist/view/<name>`, names of one segment only. */
+const ASSET = /^\/assets\/([\w-]+\.(js|css))$/;
+const ASSET_TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
 
 /** A request body larger than this is not an answer. */
 const MAX_BODY = 64 * 1024;
@@ -90,8 +88,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
   }
   if (req.method !== 'GET') return void send(res, 405, { error: `${req.method} is not served` });
   if (url.pathname === '/') return void sendText(res, 200, pageHtml(ctx.gate.token), 'text/html; charset=utf-8', { 'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'" });
-  const asset = ASSETS[url.pathname];
-  if (asset) return void sendText(res, 200, readFileSync(packageFile(asset.file), 'utf8'), asset.type);
+  const asset = ASSET.exec(url.pathname);
+  if (asset) return void sendAsset(res, asset[1]!, ASSET_TYPES[asset[2]!]!);
   if (parts[0] !== 'api') return void send(res, 404, { error: `no such page: ${url.pathname}` });
   if (parts[1] === 'events' && parts.length === 2) return void ctx.live.add(res);
   if (parts[1] === 'runs' && parts.length === 2) return void send(res, 200, runsList(ctx));
@@ -178,6 +176,16 @@ function pageHtml(token: string): string {
 <script type="module" src="/assets/page.js?token=${token}"></script>
 </body></html>
 `;
+}
+
+function sendAsset(res: ServerResponse, name: string, type: string): void {
+  let text: string;
+  try {
+    text = readFileSync(packageFile(`dist/view/${name}`), 'utf8');
+  } catch {
+    return void send(res, 404, { error: `no such asset: ${name}` });
+  }
+  sendText(res, 200, text, type);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
