@@ -83,6 +83,10 @@ describe('factory view', () => {
     expect(await status(`${base}/api/runs?token=${server.token}`, { origin: 'http://evil.example' })).toBe(403);
     expect(await status(`${base}/api/runs?token=${server.token}`, { host: `localhost:${server.port}` })).toBe(403);
     expect(await status(`${base}/api/runs?token=${server.token}`, { origin: base })).toBe(200);
+    // The page's files by their one-segment name only: nothing else of the package.
+    expect(await status(`${base}/assets/page.js?token=${server.token}`)).toBe(200);
+    expect(await status(`${base}/assets/..%2Fpackage.json?token=${server.token}`)).toBe(404);
+    expect(await status(`${base}/assets/%2E%2E%2F%2E%2E%2Fpackage.json?token=${server.token}`)).toBe(404);
     const res = await fetch(`${base}/api/runs?token=${server.token}`, { headers: { origin: 'http://evil.example' } });
     expect(await res.text()).toMatch(/requests from http:\/\/evil\.example are refused/);
   });
