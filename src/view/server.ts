@@ -31,7 +31,7 @@ export interface ViewServer {
   close(): Promise<void>;
 }
 
-/** A file of the bundled page (scripts/bundle-view.mjs): `/assets/<name>` is `dist/view/<name>`, names of one segment only. */
+/** A file of the bundled page (scripts/bundle-view.mjs): `/assets/<name>` is `dist/page/<name>`, names of one segment only. */
 const ASSET = /^\/assets\/([\w-]+\.(js|css))$/;
 const ASSET_TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
 
@@ -181,7 +181,7 @@ function pageHtml(token: string): string {
 function sendAsset(res: ServerResponse, name: string, type: string): void {
   let text: string;
   try {
-    text = readFileSync(packageFile(`dist/view/${name}`), 'utf8');
+    text = readFileSync(packageFile(`dist/page/${name}`), 'utf8');
   } catch {
     return void send(res, 404, { error: `no such asset: ${name}` });
   }

@@ -19,7 +19,7 @@ export function CostChart({ runs }: { runs: RunRow[] }) {
         title: 'cost per run',
         scales: { x: { time: true, range: (_u, min, max) => (max - min < 600 ? [min - 1800, max + 1800] : [min - (max - min) * 0.03, max + (max - min) * 0.03]) }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
         axes: [{}, { values: (_u, vals) => vals.map((v) => usd(v)), size: 70 }],
-        series: [{}, { label: 'cost', stroke: '#1c7ed6', width: 2, fill: 'rgba(28,126,214,0.08)', points: { size: 7, fill: '#1c7ed6' }, value: (_u, v: number | null) => (v === null ? '–' : usd(v)) }],
+        series: [{}, { label: 'cost', stroke: '#1c7ed6', width: 2, fill: 'rgba(28,126,214,0.08)', points: { show: true, size: 7, fill: '#1c7ed6' }, value: (_u, v: number | null) => (v === null ? '–' : usd(v)) }],
         legend: { show: true },
       },
       [xs, ys],
