@@ -1,8 +1,9 @@
 // Bundles the page of `factory view` (src/view/page/) into dist/page/ (dist/view/ holds the
 // server, compiled by tsc): page.js (preact, htm, dagre, uPlot and the page's own code, minified,
-// for the browsers of the last years) and page.css (uPlot's styles and the page's). One file, not chunks loaded on demand: a chunk's
-// import could not carry the server's token, which every request must. The server sends these
-// files as they are: the page needs nothing from a CDN or the network.
+// for the browsers of the last years) and page.css (uPlot's styles and the page's). One file, not
+// chunks loaded on demand: a chunk's import could not carry the server's token, which every
+// request must. The server sends these files as they are: the page needs nothing from a CDN or
+// the network.
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
