@@ -21,6 +21,9 @@ describe('factory view', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(await page.text()).toContain('/assets/page.js?token=');
+    // The bundled page ships in the package and the bundled command finds it.
+    const script = await fetch(url.replace('/?', '/assets/page.js?'));
+    expect([script.status, script.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
     const runs = await fetch(url.replace('/?', '/api/runs?'));
     expect(await runs.json()).toEqual({ workspace: dir, runs: [], unreadable: [] });
     expect((await fetch(url.replace(/\?token=.*/, 'api/runs'))).status).toBe(403);
