@@ -22,6 +22,7 @@ export const commandLoaders: ReadonlyMap<string, () => Promise<RegisterCommand>>
   ['show', async () => (await import('./show.js')).registerShow],
   ['view', async () => (await import('./view.js')).registerView],
   ['clean', async () => (await import('./clean.js')).registerClean],
+  ['learnings', async () => (await import('./learnings.js')).registerLearnings],
   ['export', async () => (await import('./export.js')).registerExport],
   ['doctor', async () => (await import('./doctor.js')).registerDoctor],
 ]);

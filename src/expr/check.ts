@@ -1,7 +1,7 @@
 /**
  * Static checking of expressions for `factory validate`: unknown contexts and functions,
- * arity, undeclared params, stages that do not exist or are not upstream, and the fixed
- * shapes of `loop`, `run` and `budget`. Every error underlines the offending name.
+ * arity, undeclared params, stages that do not exist or are not upstream, loops that do not
+ * enclose the expression, and the fixed shapes of `loop`, `loops.<id>`, `run` and `budget`. Every error underlines the offending name.
  *
  * Names are matched without case, as the evaluator reads them, so whatever passes here
  * resolves at run time.
@@ -25,11 +25,14 @@ export interface StaticEnv {
   describe(stageId: string): string;
   /** The stage whose definition holds the expression, when there is one: it cannot read itself. */
   self?: string;
+  /** Inside a loop body: the ids of the loops enclosing the expression, outermost first (`loops.<id>`). */
+  loops?: readonly string[];
 }
 
 const RUN_FIELDS = ['id', 'dir'];
 const BUDGET_FIELDS = ['spent_usd', 'spent_tokens', 'remaining_usd', 'remaining_tokens'];
 const LOOP_FIELDS = ['iteration', 'previous'];
+const LOOPS_FIELDS = ['iteration'];
 const STAGE_FIELDS = ['outputs', 'status'];
 
 /** One step of an access chain: a name known statically, `*`, or an index computed at run time. */
@@ -158,6 +161,9 @@ class Checker {
       case 'loop':
         this.loop(root, first, segments);
         return;
+      case 'loops':
+        this.loops(root, first, segments[1]);
+        return;
       case 'run':
         if (first) this.field('run', first, RUN_FIELDS);
         return;
@@ -172,7 +178,7 @@ class Checker {
     if (f !== undefined) {
       this.report(root, `"${root.name}" is a function; call it as ${f.name}()`);
     } else if (CONTEXT_NAMES.includes(root.name.toLowerCase())) {
-      const why = root.name.toLowerCase() === 'loop' ? '; it exists only inside a loop body and its until' : '';
+      const why = ['loop', 'loops'].includes(root.name.toLowerCase()) ? '; it exists only inside a loop body and its until' : '';
       this.report(
         root,
         `context "${root.name}" is not available here${why}`,
@@ -233,6 +239,23 @@ class Checker {
     } else if (field === 'previous' && segments[1]?.kind === 'name') {
       this.previous(segments[1], body, segments[2]);
     }
+  }
+
+  /** `loops.<id>.iteration`: any loop enclosing the expression, by its id. */
+  private loops(root: ContextNode, first: NameSegment | undefined, next: Segment | undefined): void {
+    const enclosing = this.env.loops ?? [];
+    if (enclosing.length === 0) {
+      this.report(root, 'context "loops" is only available inside a loop body and its until');
+      return;
+    }
+    if (!first) return;
+    const id = findName(enclosing, first.name);
+    if (id === undefined) {
+      const message = `loop "${first.name}" does not enclose this expression${suggestionSuffix(first.name, enclosing)}`;
+      this.report(first, message, `loops.<id> reads the loops around it: ${list(enclosing)}`);
+      return;
+    }
+    if (next?.kind === 'name') this.field(`loops.${id}`, next, LOOPS_FIELDS);
   }
 
   private previous(seg: NameSegment, body: ReadonlySet<string>, next: Segment | undefined): void {

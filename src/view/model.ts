@@ -46,15 +46,15 @@ export interface GraphNode {
   cached: boolean;
   tokens: number;
   cost_usd: number;
-  /** For a body stage: the iteration its status is from (the last that ran it). */
-  iteration?: number;
+  /** For a body stage: the iteration its status is from (the last that ran it), as `2`, or `2.1` in nested loops. */
+  iteration?: string;
   max_iterations?: number;
 }
 
 /** One bar of the timeline: a stage, or one iteration of a body stage. */
 export interface TimelineBar {
   path: string;
-  iteration?: number;
+  iteration?: string;
   status: Status;
   start: string;
   end: string | null;
@@ -62,7 +62,7 @@ export interface TimelineBar {
 
 export interface IterationRow {
   loop: string;
-  iteration: number;
+  iteration: string;
   stages: { path: string; status: Status; reason: string | null }[];
   satisfaction: number | null;
   tokens: number;
@@ -71,7 +71,7 @@ export interface IterationRow {
 
 export interface Question {
   stage: string;
-  iteration?: number;
+  iteration?: string;
   kind: 'approve' | 'budget';
   message: string;
   options?: { id: string; label: string; description?: string }[];
@@ -121,8 +121,8 @@ export interface StagePayload {
   run: string;
   path: string;
   kind: string;
-  iteration?: number;
-  iterations: number[];
+  iteration?: string;
+  iterations: string[];
   status: Status;
   reason: string | null;
   message: string | null;

@@ -2,6 +2,7 @@ import { listWaiting } from '../engine/approvals/approval-files.js';
 import { totalTokens } from '../base/usage.js';
 import { shownStatus } from '../records/describe.js';
 import { isAlive } from '../records/lock.js';
+import { deeper, iterationKey, type Iteration } from '../records/iteration.js';
 import type { RunRecord, StageRecord } from '../records/types.js';
 import type { Announced, FollowedRun } from './followed-runs.js';
 import type { GraphNode, IterationRow, Question, RunPayload, RunRow, Status, TimelineBar } from './model.js';
@@ -10,15 +11,16 @@ import type { GraphNode, IterationRow, Question, RunPayload, RunRow, Status, Tim
 interface Placed {
   path: string;
   s: StageRecord;
-  iteration: number | undefined;
+  /** The iteration it ran in: a number in one loop, the chain from the outermost loop in nested ones. */
+  iteration: Iteration | undefined;
 }
 
 /** Every entry of a record in the order it ran: a loop, then each of its iterations' stages. */
-export function placedEntries(stages: Record<string, StageRecord>, iteration?: number): Placed[] {
+export function placedEntries(stages: Record<string, StageRecord>, iteration?: Iteration): Placed[] {
   const out: Placed[] = [];
   for (const [path, s] of Object.entries(stages)) {
     out.push({ path, s, iteration });
-    for (const it of s.iterations ?? []) out.push(...placedEntries(it.stages, it.iteration));
+    for (const it of s.iterations ?? []) out.push(...placedEntries(it.stages, deeper(iteration, it.iteration)));
   }
   return out;
 }
@@ -58,7 +60,7 @@ export function runPayload(workspace: string, run: FollowedRun & { ok: true }): 
   const nodes = shape.map((a) => node(a, shape, latest.get(a.path), statusOf));
   const timeline: TimelineBar[] = placed
     .filter((p) => p.s.started_at !== null)
-    .map((p) => ({ path: p.path, ...(p.iteration === undefined ? {} : { iteration: p.iteration }), status: statusOf(p.s, p.path), start: p.s.started_at!, end: p.s.ended_at }));
+    .map((p) => ({ path: p.path, ...(p.iteration === undefined ? {} : { iteration: iterationKey(p.iteration) }), status: statusOf(p.s, p.path), start: p.s.started_at!, end: p.s.ended_at }));
   return {
     id: record.id,
     name: record.name,
@@ -94,7 +96,7 @@ function node(a: Announced, shape: readonly Announced[], p: Placed | undefined, 
     cached: s?.cached ?? false,
     tokens: totalTokens(s?.usage),
     cost_usd: s?.cost_usd ?? 0,
-    ...(p?.iteration === undefined ? {} : { iteration: p.iteration }),
+    ...(p?.iteration === undefined ? {} : { iteration: iterationKey(p.iteration) }),
     ...(a.max_iterations === undefined ? {} : { max_iterations: a.max_iterations }),
   };
 }
@@ -114,7 +116,7 @@ function iterationRows(placed: readonly Placed[], statusOf: (s: StageRecord | un
       const satisfaction = body.map(([, b]) => b.outputs.satisfaction).filter((v): v is number => typeof v === 'number').at(-1) ?? null;
       rows.push({
         loop: p.path,
-        iteration: it.iteration,
+        iteration: iterationKey(deeper(p.iteration, it.iteration)),
         stages: body.map(([path, b]) => ({ path, status: statusOf(b, path), reason: b.reason })),
         satisfaction,
         tokens: body.reduce((n, [, b]) => n + totalTokens(b.usage), 0),
@@ -131,7 +133,7 @@ function waitingQuestions(dir: string, id: string): Question[] {
     .records.filter((q) => isAlive({ pid: q.pid, host: q.host, run: id, started_at: q.since }))
     .map((q) => ({
       stage: q.stage,
-      ...(q.iteration === undefined ? {} : { iteration: q.iteration }),
+      ...(q.iteration === undefined ? {} : { iteration: iterationKey(q.iteration) }),
       kind: q.kind,
       message: q.message,
       ...(q.options ? { options: q.options } : {}),

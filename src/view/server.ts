@@ -99,7 +99,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
   if (parts.length === 3) return void send(res, 200, runPayload(ctx.opts.workspace, run));
   if (parts[3] === 'stages' && parts[4] !== undefined && parts.length === 5) {
     const it = url.searchParams.get('iteration');
-    const stage = stagePayload(run, parts[4], it === null ? undefined : Number(it));
+    const stage = stagePayload(run, parts[4], it ?? undefined);
     if (!stage) return void send(res, 404, { error: `run ${run.id} has no stage "${parts[4]}"${it === null ? '' : ` in iteration ${it}`}` });
     return void send(res, 200, stage);
   }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isRecord } from '../base/is-record.js';
-import { logFile, stagesDir } from '../records/paths.js';
+import { iterationKey } from '../records/iteration.js';
+import { logFile, stageBase, stagesDir } from '../records/paths.js';
 import { ZERO_USAGE } from '../base/usage.js';
 import type { FollowedRun } from './followed-runs.js';
 import type { ScenarioRow, StagePayload, Status } from './model.js';
@@ -17,15 +18,15 @@ const CAP = 2_000_000;
  * files beside it — prompt, transcript as turns, diff, review findings, scenario results, stdout
  * and stderr. undefined when the run has no such stage (or iteration).
  */
-export function stagePayload(run: FollowedRun & { ok: true }, stagePath: string, iteration: number | undefined): StagePayload | undefined {
+export function stagePayload(run: FollowedRun & { ok: true }, stagePath: string, iteration: string | undefined): StagePayload | undefined {
   const placed = placedEntries(run.record.stages).filter((p) => p.path === stagePath);
-  const chosen = iteration === undefined ? placed.at(-1) : placed.find((p) => p.iteration === iteration);
+  const chosen = iteration === undefined ? placed.at(-1) : placed.find((p) => p.iteration !== undefined && iterationKey(p.iteration) === iteration);
   const announced = run.announced.find((a) => a.path === stagePath);
   if (!chosen && !announced) return undefined;
   if (!chosen && iteration !== undefined) return undefined;
   const it = chosen?.iteration;
   const s = chosen?.s;
-  const base = path.join(stagesDir(run.dir), `${stagePath}${it === undefined ? '' : `@${it}`}`);
+  const base = path.join(stagesDir(run.dir), stageBase(stagePath, it));
   const transcriptText = readCapped(`${base}.transcript.jsonl`);
   const transcript = transcriptText === null ? [] : transcriptTurns(transcriptText);
   const kind = run.stages.find((f) => f.path === stagePath)?.kind ?? announced?.kind ?? 'stage';
@@ -34,8 +35,8 @@ export function stagePayload(run: FollowedRun & { ok: true }, stagePath: string,
     run: run.id,
     path: stagePath,
     kind,
-    ...(it === undefined ? {} : { iteration: it }),
-    iterations: placed.flatMap((p) => (p.iteration === undefined ? [] : [p.iteration])),
+    ...(it === undefined ? {} : { iteration: iterationKey(it) }),
+    iterations: placed.flatMap((p) => (p.iteration === undefined ? [] : [iterationKey(p.iteration)])),
     status: (s ? s.status : run.record.status === 'running' ? 'pending' : 'skipped') as Status,
     reason: s?.reason ?? null,
     message: s?.message ?? null,

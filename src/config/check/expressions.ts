@@ -18,6 +18,8 @@ interface Place {
   all: ReadonlySet<string>;
   params: ReadonlySet<string>;
   diagnostics: Diagnostic[];
+  /** Ids of the loops enclosing the scope being checked, outermost first: what `loops.<id>` may name. */
+  loops: string[];
 }
 
 
@@ -32,7 +34,7 @@ function allIds(scope: RawScope, into = new Set<string>()): Set<string> {
 
 /** Checks every expression of the pipeline statically (docs/configuration.md), adding diagnostics. */
 export function checkExpressions(loaded: LoadedFile, root: RawScope, params: ReadonlySet<string>): Diagnostic[] {
-  const place: Place = { loaded, all: allIds(root), params, diagnostics: [] };
+  const place: Place = { loaded, all: allIds(root), params, diagnostics: [], loops: [] };
   const config = isRecord(loaded.value) ? loaded.value : {};
   const topEnv: StaticEnv = envFor(place, ['params', 'run'], new Set(), undefined, false);
   if (isRecord(config.env)) walk(place, config.env, ['env'], topEnv, topEnv);
@@ -47,13 +49,14 @@ export function checkExpressions(loaded: LoadedFile, root: RawScope, params: Rea
 
 function envFor(place: Place, contexts: string[], visible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined, statusFunctions: boolean, self?: string): StaticEnv {
   const env: StaticEnv = {
-    contexts: new Set(loopBody ? [...contexts, 'loop'] : contexts),
+    contexts: new Set(loopBody ? [...contexts, 'loop', 'loops'] : contexts),
     params: place.params,
     stages: loopBody ? { visible, all: place.all, loopBody } : { visible, all: place.all },
     statusFunctions,
     describe: (id: string) => `stage "${id}"`,
   };
   if (self !== undefined) env.self = self;
+  if (loopBody) env.loops = [...place.loops];
   return env;
 }
 
@@ -70,6 +73,7 @@ function checkScope(place: Place, scope: RawScope, enclosingVisible: ReadonlySet
 function checkLoopBody(place: Place, loop: RawStage, loopVisible: ReadonlySet<string>): void {
   const body = loop.body!;
   const bodyIds = new Set(body.order.map((s) => s.id));
+  place.loops.push(loop.id);
   checkScope(place, body, loopVisible, bodyIds);
   // `until` reads the body's stages and whatever a body stage may read.
   const until = loop.def.until;
@@ -77,6 +81,7 @@ function checkLoopBody(place: Place, loop: RawStage, loopVisible: ReadonlySet<st
     const env = envFor(place, STAGE_CONTEXTS, new LazySet(() => new Set([...loopVisible, ...bodyIds])), bodyIds, true);
     checkString(place, until, [...loop.yamlPath, 'until'], env, true);
   }
+  place.loops.pop();
 }
 
 function walk(place: Place, value: unknown, at: PathSegment[], plain: StaticEnv, condition: StaticEnv): void {

@@ -3,6 +3,7 @@ import { isAlive } from '../../records/lock.js';
 import { runsDir } from '../../records/paths.js';
 import { latestRunId, listRuns, loadRun } from '../../records/read.js';
 import type { StageFile } from '../../records/types.js';
+import { compareIterations, iterationText as describeIteration, type Iteration } from '../../records/iteration.js';
 import { answerFile, listAnswers, listWaiting, readAnswer, writeAnswerOnce, type AnswerRecord, type WaitingRecord } from './approval-files.js';
 
 /** What a person answers: `factory approve`'s flags, or the page of `factory view`. */
@@ -109,7 +110,7 @@ function notWaiting(id: string, stage: string, stages: readonly StageFile[], wai
     const known = [...new Set([...stages.map((s) => s.path), ...waiting.map((w) => w.stage)])];
     return `run ${id} has no stage "${stage}" waiting, and none of that name has started${didYouMean(stage, known)}${others}`;
   }
-  const last = files.reduce((a, b) => ((b.iteration ?? 0) >= (a.iteration ?? 0) ? b : a));
+  const last = files.reduce((a, b) => (compareIterations(b.iteration, a.iteration) >= 0 ? b : a));
   const ended = { running: 'it is still running', succeeded: 'it already succeeded', failed: 'it already failed', error: 'it ended in error', skipped: 'it was skipped', cancelled: 'it was cancelled' }[last.status];
   return `stage "${stage}" of run ${id} is not waiting for an answer: ${ended}${others}`;
 }
@@ -119,6 +120,6 @@ function alreadyAnswered(id: string, q: Pick<WaitingRecord, 'stage' | 'kind' | '
   return `${what}${iterationText(q)} of run ${id} was answered already: ${a.choice !== undefined ? `chose "${a.choice}"` : a.approved ? 'approved' : 'rejected'} by ${a.by ?? 'someone'} at ${a.at}${a.comment ? ` (${a.comment})` : ''}`;
 }
 
-function iterationText(q: { iteration?: number | undefined }): string {
-  return q.iteration === undefined ? '' : ` (iteration ${q.iteration})`;
+function iterationText(q: { iteration?: Iteration | undefined }): string {
+  return q.iteration === undefined ? '' : ` (${describeIteration(q.iteration)})`;
 }

@@ -6,14 +6,14 @@ import { RunPage } from './run-page.js';
 import { StagePage } from './stage-page.js';
 
 /** `#/`, `#/run/<id>`, `#/run/<id>/stage/<path>[/<iteration>]`: the page's places. */
-type Route = { page: 'runs' } | { page: 'run'; run: string } | { page: 'stage'; run: string; stage: string; iteration?: number };
+type Route = { page: 'runs' } | { page: 'run'; run: string } | { page: 'stage'; run: string; stage: string; iteration?: string };
 
 function route(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'run' && parts[1] !== undefined) {
     if (parts[2] === 'stage' && parts[3] !== undefined) {
-      const it = parts[4] === undefined ? undefined : Number(parts[4]);
-      return { page: 'stage', run: parts[1], stage: parts[3], ...(it === undefined || !Number.isInteger(it) ? {} : { iteration: it }) };
+      const it = parts[4];
+      return { page: 'stage', run: parts[1], stage: parts[3], ...(it === undefined ? {} : { iteration: it }) };
     }
     return { page: 'run', run: parts[1] };
   }

@@ -7,9 +7,9 @@ import { StatusBadge } from './status-badge.js';
 import { Transcript } from './transcript.js';
 import { useJson } from './use-json.js';
 
-export function StagePage({ run, stage, iteration }: { run: string; stage: string; iteration?: number }) {
+export function StagePage({ run, stage, iteration }: { run: string; stage: string; iteration?: string }) {
   const tick = useLive(run);
-  const q = iteration === undefined ? '' : `?iteration=${iteration}`;
+  const q = iteration === undefined ? '' : `?iteration=${encodeURIComponent(iteration)}`;
   const { data, error } = useJson<StagePayload>(`/api/runs/${encodeURIComponent(run)}/stages/${encodeURIComponent(stage)}${q}`, tick);
   if (!data) return html`<p class=${error ? 'error' : 'muted'}>${error ?? 'loading…'}</p>`;
   const u = data.usage;
