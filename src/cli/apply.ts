@@ -25,6 +25,7 @@ interface ApplyFlags {
   record?: string;
   replay?: string;
   approve?: string[];
+  keepWork?: boolean;
 }
 
 /** Options docs/running.md names that later versions implement; refused clearly rather than ignored. */
@@ -48,6 +49,7 @@ export function registerApply(program: Command, io: CliIO): Command {
     .option('--record <file>', 'record every model call into this cassette')
     .option('--replay <file>', 'answer model calls from this cassette (the replay provider)')
     .option('--approve <ids>', 'approve these approve stages in advance (comma-separated stage paths)', commaList)
+    .option('--keep-work', "keep the isolated fan-out instances' copies of the workspace (.factory/work/<run>/) for inspection")
     .action(async (file: string | undefined, flags: ApplyFlags) => {
       const code = await apply(io, file, flags, rawArgs(cmd));
       if (code !== EXIT.ok) throw new ExitError(code);
@@ -128,6 +130,7 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
       ...(approve ? { approve } : {}),
       ...(prompt ? { prompt } : {}),
       ...(flags.cache === false ? { noCache: true } : {}),
+      ...(flags.keepWork === true ? { keepWork: true } : {}),
     });
   } finally {
     interrupt.dispose();

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { renderValue, type Value } from '../expr/index.js';
+import { renderValue } from '../expr/index.js';
 import type { JsonValue } from './pipeline.js';
 import { isRecord } from '../base/is-record.js';
 
@@ -84,10 +84,10 @@ export function expandMatrix(matrix: Readonly<Record<string, unknown>>, params: 
 function matrixList(raw: unknown, params: Readonly<Record<string, JsonValue>>): { ok: true; value: JsonValue[] } | { ok: false; message: string } {
   if (Array.isArray(raw)) return { ok: true, value: raw as JsonValue[] };
   if (typeof raw !== 'string') return { ok: false, message: 'is neither a list nor an expression' };
-  const r = renderValue(raw, { contexts: { params: params as Value } });
+  const r = renderValue(raw, { contexts: { params: params } });
   if (!r.ok) return { ok: false, message: r.error.message };
   if (!Array.isArray(r.value)) return { ok: false, message: `${raw} gives ${JSON.stringify(r.value)}, not a list` };
-  return { ok: true, value: r.value as JsonValue[] };
+  return { ok: true, value: r.value };
 }
 
 /** `approach=refactor model=x`: how progress and summaries name an instance's values. */
@@ -105,4 +105,9 @@ function short(v: JsonValue): string {
 export function stageOfInstance(id: string): string {
   const i = id.indexOf('[');
   return i === -1 ? id : id.slice(0, i);
+}
+
+/** `build.attempt[2].generate` → `build.attempt.generate`: the path as written in the file. */
+export function withoutInstances(path: string): string {
+  return path.replace(/\[\d+\]/g, '');
 }
