@@ -65,23 +65,24 @@ export function instanceContexts(index: number, values: { matrix?: MatrixValues;
 export function instanceNode(node: StageNode, n: number, ctx: EvalContext): StageNode {
   const from = node.path;
   const to = `${node.path}[${n}]`;
-  return { ...repath(node, from, to), def: renderModelKeys(node.def, ctx) };
+  return repath(node, from, to, ctx);
 }
 
-function repath(node: StageNode, from: string, to: string): StageNode {
-  const out: StageNode = { ...node, path: swap(node.path, from, to) };
+/** `ctx`: the instance's contexts, for the model keys of the stage and its loop body (a template's stages do not see them). */
+function repath(node: StageNode, from: string, to: string, ctx: EvalContext | undefined): StageNode {
+  const out: StageNode = { ...node, path: swap(node.path, from, to), def: ctx ? renderModelKeys(node.def, ctx) : node.def };
   if (node.template) {
-    const template: TemplateCall = { ...node.template, pipeline: { ...node.template.pipeline, root: repathScope(node.template.pipeline.root, from, to) } };
+    const template: TemplateCall = { ...node.template, pipeline: { ...node.template.pipeline, root: repathScope(node.template.pipeline.root, from, to, undefined) } };
     out.template = template;
     out.body = template.pipeline.root;
   } else if (node.body) {
-    out.body = repathScope(node.body, from, to);
+    out.body = repathScope(node.body, from, to, ctx);
   }
   return out;
 }
 
-function repathScope(scope: Scope, from: string, to: string): Scope {
-  const stages = scope.stages.map((s) => repath(s, from, to));
+function repathScope(scope: Scope, from: string, to: string, ctx: EvalContext | undefined): Scope {
+  const stages = scope.stages.map((s) => repath(s, from, to, ctx));
   return { path: swap(scope.path, from, to), stages, byId: new Map(stages.map((s) => [s.id, s])) };
 }
 
