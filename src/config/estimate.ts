@@ -151,7 +151,7 @@ function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: St
 
 function modelFor(written: string, owners: readonly Pipeline[], pipeline: Pipeline, matrix: MatrixValues): string | undefined {
   const params = (owners.at(-1) ?? pipeline).params as Value;
-  const r = renderValue(written, { contexts: { params, matrix: matrix as Value } });
+  const r = renderValue(written, { contexts: { params, matrix: matrix } });
   return r.ok && typeof r.value === 'string' ? r.value : undefined;
 }
 

@@ -12,7 +12,7 @@ import { type Provider } from '../../providers/types.js';
 import { MODEL_KINDS, scenarioGlobs, walk } from './stage-tree.js';
 import type { ModelFlags } from './services.js';
 import { expandMatrix, fanoutOf, type MatrixValues } from '../../config/fanout.js';
-import { renderValue, type Value } from '../../expr/index.js';
+import { renderValue } from '../../expr/index.js';
 
 interface ModelUse {
   path: string;
@@ -146,7 +146,7 @@ function matrixModels(model: string, chain: readonly StageNode[], pipeline: Pipe
   }
   const out = new Set<string>();
   for (const matrix of combos) {
-    const r = renderValue(model, { contexts: { params: pipeline.params as Value, matrix: matrix as Value } });
+    const r = renderValue(model, { contexts: { params: pipeline.params, matrix: matrix } });
     if (r.ok && typeof r.value === 'string' && !r.value.includes('${{') && r.value !== '') out.add(r.value);
   }
   return [...out];
