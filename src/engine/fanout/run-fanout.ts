@@ -41,6 +41,32 @@ export async function runFanout(state: RunState, node: StageNode, spec: FanoutSp
   const started = Date.now();
   const times = { startedAt: new Date(started).toISOString(), started };
   recordStart(state, node, times.startedAt, 1, where.iteration);
+  const track = trackWrites(state, node, where);
+  try {
+    return await fanOut(state, node, spec, where, run, times);
+  } finally {
+    track();
+  }
+}
+
+/**
+ * The stage's writes (its instances' in the workspace, or the patches the join applied) are the
+ * run's own (watch mode), and for a top-level stage of a shared `--run-id` they become its patch
+ * for the jobs after it (export: a fan-out stage is one job).
+ */
+function trackWrites(state: RunState, node: StageNode, where: Where): () => void {
+  const cache = state.cache;
+  if (!cache) return () => undefined;
+  const key = where.iteration === undefined ? node.path : `${node.path}@${where.iteration}`;
+  const patched = cache.onTopLevelChanges !== undefined && where.iteration === undefined && state.pipeline.root.byId.get(node.id)?.path === node.path;
+  cache.tracker.begin(key, node.path, { changes: patched, writer: true });
+  return () => {
+    const changes = cache.tracker.end(key);
+    if (patched && changes) cache.onTopLevelChanges!(node.path, changes);
+  };
+}
+
+async function fanOut(state: RunState, node: StageNode, spec: FanoutSpec, where: Where, run: RunInstance, times: { startedAt: string; started: number }): Promise<Outcome> {
   const ctx = evalContext(state, where);
   const expanded = expandInstances(node, spec, state.pipeline.params, ctx);
   if (!expanded.ok) return finish(state, node, where, times, { status: 'error', reason: expanded.reason, message: expanded.message, outputs: { instances: [], picked: null } });
