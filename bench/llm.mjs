@@ -6,6 +6,8 @@
 //  2. the engine's overhead per agent turn: a generate stage of TURNS tool turns against the
 //     same number of bare SDK calls (streaming, as the provider makes them) to the same server,
 //     as ms per turn and a ratio;
+//  2b. the same on the openai provider (test/support/fake-openai.ts), on the Responses API and on
+//     Chat Completions, against bare streaming calls of the `openai` SDK;
 //  3. prompt estimates against the tokenizer;
 //  4. the sandbox's cost: a run_command (SANDBOX_CALLS turns of `true`) and a chain of
 //     SANDBOX_CALLS command stages, sandboxed against unsandboxed in the same run, as ms per
@@ -19,6 +21,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { BIN, fmt, median } from './lib/measure.mjs';
 import { loadFakeAnthropic } from './lib/fake-anthropic.mjs';
+import { loadFakeOpenAI } from './lib/fake-openai.mjs';
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 20);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
@@ -26,10 +29,10 @@ const KEY = 'sk-ant-bench';
 const { startFakeAnthropic, textMessage, toolUseMessage } = await loadFakeAnthropic();
 const Anthropic = createRequire(import.meta.url)('@anthropic-ai/sdk').default;
 
-function apply(dir, url) {
+function apply(dir, url, extraEnv = {}) {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, [BIN, 'apply', '--json', '--no-cache'], { cwd: dir, env: { ...process.env, ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: url, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'apply', '--json', '--no-cache'], { cwd: dir, env: { ...process.env, ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: url, CI: '1', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));
@@ -124,6 +127,73 @@ stages:
   console.log(`  factory generate stage: ${e.toFixed(2)} ms/turn`);
   console.log(`  bare SDK calls:         ${b.toFixed(2)} ms/turn`);
   console.log(`  engine overhead:        ${(e - b).toFixed(2)} ms/turn (ratio ${(e / b).toFixed(2)}×)`);
+}
+
+// 2b. Overhead per agent turn on the openai provider, each API against bare SDK calls.
+{
+  const fake = await loadFakeOpenAI();
+  const OpenAI = createRequire(import.meta.url)('openai').default;
+  const note = 'export const x = 1;\n';
+  const turnsOf = (body) => JSON.stringify(body ?? {}).split(/"function_call_output"|"role":"tool"/).length - 1;
+  const reply = (req) => {
+    if (turnsOf(req.body) >= TURNS - 1) return fake.textMessage('Done.', { input_tokens: 200, output_tokens: 5 }, 'gpt-5.4-mini');
+    return fake.toolUseMessage([{ name: 'read_file', input: { path: 'note.js' } }], { input_tokens: 200, output_tokens: 20 }, { model: 'gpt-5.4-mini' });
+  };
+  console.log(`agent turns on the openai provider (${TURNS} tool turns, median of ${REPEAT}):`);
+  for (const which of ['responses', 'chat']) {
+    const api = await fake.startFakeOpenAI({ rules: [{ reply }] });
+    const dir = workspace(`version: 1
+name: agent-turns-openai
+defaults: { provider: openai, model: gpt-5.4-mini, max_tokens: 256 }
+providers: { openai: { base_url: "${api.url}", api: ${which} } }
+stages:
+  gen:
+    kind: generate
+    prompt: Read note.js again and again.
+    max_turns: ${TURNS + 5}
+`, { 'note.js': note });
+    const engine = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const { events } = await apply(dir, api.url, { OPENAI_API_KEY: KEY });
+      const done = events.find((e) => e.type === 'stage_finished' && e.stage === 'gen');
+      const calls = events.filter((e) => e.type === 'model_call').length;
+      if (calls !== TURNS) throw new Error(`expected ${TURNS} model calls, saw ${calls}`);
+      engine.push(done.duration_ms / TURNS);
+    }
+    // The same conversation, bare: TURNS streaming SDK calls in that API's words.
+    const client = new OpenAI({ apiKey: KEY, baseURL: api.url, maxRetries: 0 });
+    const tool = { name: 'read_file', parameters: { type: 'object', properties: { path: { type: 'string' } } } };
+    const bare = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const start = process.hrtime.bigint();
+      if (which === 'chat') {
+        const messages = [{ role: 'user', content: 'Read note.js again and again.' }];
+        for (let t = 0; t < TURNS; t++) {
+          const stream = await client.chat.completions.create({ model: 'gpt-5.4-mini', max_completion_tokens: 256, messages, tools: [{ type: 'function', function: tool }], stream: true, stream_options: { include_usage: true } });
+          const calls = new Map();
+          for await (const chunk of stream) for (const c of chunk.choices[0]?.delta?.tool_calls ?? []) calls.set(c.index, { ...calls.get(c.index), ...(c.id ? { id: c.id } : {}), args: (calls.get(c.index)?.args ?? '') + (c.function?.arguments ?? '') });
+          if (calls.size === 0) break;
+          messages.push({ role: 'assistant', content: null, tool_calls: [...calls.values()].map((c) => ({ id: c.id, type: 'function', function: { name: 'read_file', arguments: c.args } })) });
+          for (const c of calls.values()) messages.push({ role: 'tool', tool_call_id: c.id, content: note });
+        }
+      } else {
+        const input = [{ role: 'user', content: 'Read note.js again and again.' }];
+        for (let t = 0; t < TURNS; t++) {
+          const stream = await client.responses.create({ model: 'gpt-5.4-mini', max_output_tokens: 256, input, tools: [{ type: 'function', strict: false, ...tool }], store: false, stream: true });
+          let last;
+          for await (const event of stream) if (event.type === 'response.completed') last = event.response;
+          const calls = last.output.filter((o) => o.type === 'function_call');
+          if (calls.length === 0) break;
+          for (const c of calls) input.push({ type: 'function_call', call_id: c.call_id, name: c.name, arguments: c.arguments }, { type: 'function_call_output', call_id: c.call_id, output: note });
+        }
+      }
+      bare.push(Number(process.hrtime.bigint() - start) / 1e6 / TURNS);
+    }
+    await api.close();
+    const e = median(engine);
+    const b = median(bare);
+    console.log(`  ${which.padEnd(9)} factory ${e.toFixed(2)} ms/turn · bare SDK ${b.toFixed(2)} ms/turn · engine overhead ${(e - b).toFixed(2)} ms/turn (ratio ${(e / b).toFixed(2)}×)`);
+  }
 }
 
 // 3. The prompt estimate the budget reserves against, next to Claude's published tokenizer

@@ -21,7 +21,7 @@
 // Every rewrite below is of a file that may move or change: each notes that it applied, and the
 // build fails if one never did, rather than ship a start that quietly loads more than it should.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -268,3 +268,14 @@ writeFileSync(`${OUT}/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`
 const expected = ['bundled-yaml', 'fdir-without-picomatch', 'lazy-child-process', 'dispatcher', 'inline-version'];
 const missed = expected.filter((name) => !fired.has(name));
 if (missed.length > 0) throw new Error(`bundle: these rewrites never applied (a file moved or changed?): ${missed.join(', ')}`);
+
+/**
+ * A source read as UTF-8 with one non-ASCII character in it becomes two-byte text in V8: the whole
+ * file decoded twice over and held at double size, a tenth of a cold `factory validate`. esbuild
+ * escapes strings but leaves regular expression literals as written: write `\u0131` there.
+ */
+for (const name of readdirSync(OUT).filter((f) => /\.(c|m)?js$/.test(f))) {
+  const bytes = readFileSync(path.join(OUT, name));
+  const at = bytes.findIndex((b) => b > 0x7f);
+  if (at >= 0) throw new Error(`bundle: ${name} has a non-ASCII character at byte ${at} (…${bytes.subarray(Math.max(0, at - 40), at + 8).toString()}…): escape it in its source`);
+}

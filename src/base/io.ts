@@ -1,3 +1,5 @@
+import { fstatSync, statSync, writeSync } from 'node:fs';
+
 /**
  * What a command may touch of the outside world. `bin/factory.js` passes the real process;
  * tests pass buffers, so the fuzz corpus runs through the same entry function in-process.
@@ -15,18 +17,61 @@ export interface CliIO {
  * (a socket on a terminal or pipe) for a command that never reads it cost every start.
  */
 export function processIO(): CliIO {
+  let stdout: CliIO['stdout'] | undefined;
+  let stderr: CliIO['stderr'] | undefined;
   return {
     get stdout() {
-      return process.stdout;
+      return (stdout ??= outputOf(1, () => process.stdout));
     },
     get stderr() {
-      return process.stderr;
+      return (stderr ??= outputOf(2, () => process.stderr));
     },
     get stdin() {
       return process.stdin;
     },
     cwd: process.cwd(),
     env: process.env,
+  };
+}
+
+/**
+ * Output to a file or pipe is written straight to its descriptor: Node's own stream for it loads
+ * net, tty and the stream classes, a tenth of a short command's start (`validate`, `--version`).
+ * A terminal gets Node's stream, which knows its width and colours. Writes are synchronous, as
+ * Node's are to files and pipes on POSIX; a descriptor that refuses them (EAGAIN: a non-blocking
+ * pipe) hands over to Node's stream, after what was written, so nothing is lost or reordered.
+ */
+function outputOf(fd: 1 | 2, nodeStream: () => NodeJS.WriteStream): CliIO['stdout'] {
+  let direct: boolean;
+  try {
+    const stat = fstatSync(fd);
+    direct = !stat.isCharacterDevice() || stat.rdev === statSync('/dev/null').rdev;
+  } catch {
+    direct = false;
+  }
+  if (!direct) return nodeStream();
+  let stream: NodeJS.WriteStream | undefined;
+  let closed = false;
+  return {
+    isTTY: false,
+    write(text: string): boolean {
+      if (stream) return stream.write(text);
+      if (closed) return false;
+      const bytes = Buffer.from(text);
+      let at = 0;
+      try {
+        while (at < bytes.length) at += writeSync(fd, bytes, at);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // A reader that went away (`factory runs | head`): the rest is not wanted, as with a stream.
+        if (code === 'EPIPE') closed = true;
+        else {
+          stream = nodeStream();
+          return stream.write(bytes.subarray(at));
+        }
+      }
+      return true;
+    },
   };
 }
 

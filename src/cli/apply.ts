@@ -45,7 +45,7 @@ export function registerApply(program: Command, io: CliIO): Command {
     .option('--json', 'print one JSON event per line on stdout')
     .option('--quiet', 'print only errors and the summary of a run that did not succeed')
     .option('--watch', 'run, then rerun with the cache whenever a file the pipeline reads changes (Ctrl-C to stop)')
-    .option('--provider <name>', 'provider for every model stage: anthropic or replay')
+    .option('--provider <name>', 'provider for every model stage: anthropic, openai or replay')
     .option('--record <file>', 'record every model call into this cassette')
     .option('--replay <file>', 'answer model calls from this cassette (the replay provider)')
     .option('--approve <ids>', 'approve these approve stages in advance (comma-separated stage paths)', commaList)
@@ -144,15 +144,15 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   return result.summary.exit_code;
 }
 
-const PROVIDERS = ['anthropic', 'replay'] as const;
+const PROVIDERS = ['anthropic', 'openai', 'replay'] as const;
 
 /** `--provider`, `--replay`, `--record`: a known provider; files resolved against the cwd. */
 function modelFlags(io: CliIO, flags: ApplyFlags): { ok: true; flags: ModelFlags } | { ok: false; message: string } {
   const out: ModelFlags = {};
   if (flags.provider !== undefined) {
     const name = PROVIDERS.find((p) => p === flags.provider);
-    if (!name) return { ok: false, message: `--provider: unknown provider "${flags.provider}"${didYouMean(flags.provider, PROVIDERS)}; the providers are ${PROVIDERS.join(' and ')}` };
-    if (flags.replay !== undefined && name !== 'replay') return { ok: false, message: '--replay answers from a cassette with the replay provider; it cannot be combined with --provider anthropic' };
+    if (!name) return { ok: false, message: `--provider: unknown provider "${flags.provider}"${didYouMean(flags.provider, PROVIDERS)}; the providers are ${PROVIDERS.slice(0, -1).join(', ')} and ${PROVIDERS.at(-1)}` };
+    if (flags.replay !== undefined && name !== 'replay') return { ok: false, message: `--replay answers from a cassette with the replay provider; it cannot be combined with --provider ${name}` };
     out.provider = name;
   }
   if (flags.replay !== undefined) out.replay = path.resolve(io.cwd, flags.replay);

@@ -98,15 +98,27 @@ function cachePrefix(file: string, name: string): string {
   return `${name}-${h.toString(16).padStart(8, '0')}-`;
 }
 
-/** Writes atomically (processes run side by side) and drops the older caches of the same install. */
+/**
+ * A cache of another install not rewritten for this long is dropped when a cache is written: an
+ * install that was deleted (a CI clone, an old checkout) never removes its own.
+ */
+const FORGOTTEN_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Writes atomically (processes run side by side), drops the older caches of the same install and
+ * the forgotten ones of others.
+ */
 function writeCache(dir: string, cacheFile: string, prefix: string, data: Buffer): void {
   try {
     mkdirSync(dir, { recursive: true });
     const temp = `${cacheFile}.${process.pid}.tmp`;
     writeFileSync(temp, data);
     renameSync(temp, cacheFile);
+    const now = Date.now();
     for (const other of readdirSync(dir)) {
-      if (other.startsWith(prefix) && other.endsWith('.v8') && path.join(dir, other) !== cacheFile) unlinkSync(path.join(dir, other));
+      const file = path.join(dir, other);
+      if (!other.endsWith('.v8') || file === cacheFile) continue;
+      if (other.startsWith(prefix) || now - statSync(file).mtimeMs > FORGOTTEN_MS) unlinkSync(file);
     }
   } catch {
     // A cache that cannot be written only costs the next start its compile time.

@@ -85,6 +85,10 @@ function providerChecks(pipeline: Pipeline, providers: ReadonlySet<string>, mach
     // Whether the variable is set, never its value: doctor's output may be pasted anywhere.
     out.push(machine.env[name] ? { ok: true, what: `API key in ${name}` } : { ok: false, what: `${name} is not set`, fix: `export ${name}=<your key>, or run offline from a cassette: factory apply --replay FILE` });
   }
+  if (providers.has('openai')) {
+    const name = settings.openai?.api_key_env ?? 'OPENAI_API_KEY';
+    out.push(machine.env[name] ? { ok: true, what: `API key in ${name}` } : { ok: false, what: `${name} is not set`, fix: `export ${name}=<your key> (any value for a local server that needs none), or run offline from a cassette: factory apply --replay FILE` });
+  }
   if (providers.has('replay')) {
     const cassette = settings.replay?.cassette;
     if (cassette === undefined) out.push({ ok: false, what: 'the replay provider has no cassette', fix: 'set providers.replay.cassette, or pass factory apply --replay FILE' });

@@ -19,7 +19,7 @@ params:
   spec: { type: string, default: SPEC.md, description: The specification to implement }
 
 defaults:
-  provider: anthropic          # anthropic | replay (\`factory apply --replay ${STARTER_CASSETTE}\` runs offline)
+  provider: anthropic          # anthropic | openai | replay (\`factory apply --replay ${STARTER_CASSETTE}\` runs offline)
   model: claude-sonnet-5-5
   max_tokens: 8192
   timeout: 10m

@@ -49,6 +49,46 @@ export function withCacheDefaults(rates: GivenRates): Rates {
 const rates = (input: number, output: number, cache_write?: number, cache_read?: number): ModelPrice =>
   withCacheDefaults({ input, output, cache_write, cache_read });
 
+/** OpenAI bills no cache writes (its prompt cache is automatic): a write is charged as plain input. */
+const openai = (input: number, output: number, cache_read = input): ModelPrice => rates(input, output, input, cache_read);
+/** Prompts over 270,000 tokens are billed at 2× input and 1.5× output, for the whole request (GPT-5.4 and 5.5). */
+const openaiLong = (input: number, output: number, cache_read: number): ModelPrice => ({
+  ...openai(input, output, cache_read),
+  long_prompt: { above_tokens: 270_000, ...openai(input * 2, output * 1.5, cache_read * 2) },
+});
+
+/**
+ * OpenAI's published prices (platform.openai.com/docs/pricing), cached input included; the `pro`
+ * models have no cached-input price (a cache read costs full input). Dated ids
+ * (`gpt-4.1-2025-04-14`) fall back to these (priceOf). Models whose price was not published
+ * (the gpt-5.6 family the SDK lists) are left out: give them with `pricing:`.
+ */
+const OPENAI: Record<string, ModelPrice> = {
+  'gpt-5.5': openaiLong(5, 30, 0.5),
+  'gpt-5.5-pro': openai(30, 180),
+  'gpt-5.4': openaiLong(2.5, 15, 0.25),
+  'gpt-5.4-mini': openai(0.75, 4.5, 0.075),
+  'gpt-5.4-nano': openai(0.2, 1.25, 0.02),
+  'gpt-5.4-pro': openai(30, 180),
+  'gpt-5.2': openai(1.75, 14, 0.175),
+  'gpt-5.2-pro': openai(21, 168),
+  'gpt-5.1': openai(1.25, 10, 0.125),
+  'gpt-5.1-codex': openai(1.25, 10, 0.125),
+  'gpt-5': openai(1.25, 10, 0.125),
+  'gpt-5-mini': openai(0.25, 2, 0.025),
+  'gpt-5-nano': openai(0.05, 0.4, 0.005),
+  'gpt-5-pro': openai(15, 120),
+  'gpt-4.1': openai(2, 8, 0.5),
+  'gpt-4.1-mini': openai(0.4, 1.6, 0.1),
+  'gpt-4.1-nano': openai(0.1, 0.4, 0.025),
+  'gpt-4o': openai(2.5, 10, 1.25),
+  'gpt-4o-mini': openai(0.15, 0.6, 0.075),
+  o3: openai(2, 8, 0.5),
+  'o3-mini': openai(1.1, 4.4, 0.55),
+  'o4-mini': openai(1.1, 4.4, 0.275),
+  o1: openai(15, 60, 7.5),
+};
+
 /**
  * Prices published on platform.claude.com (model overview pages and the pricing page), for the
  * model ids the SDK names. Models whose price was not published there (claude-fable-5-2,
@@ -77,6 +117,7 @@ const BUILTIN: Record<string, ModelPrice> = {
   'claude-sonnet-4-5-20250929': rates(3, 15),
   'claude-haiku-4-5': rates(1, 5),
   'claude-haiku-4-5-20251001': rates(1, 5),
+  ...OPENAI,
 };
 
 export const BUILTIN_PRICING: PricingTable = new Map(Object.entries(BUILTIN));
@@ -90,9 +131,9 @@ export function pricingTable(overrides: Pricing | undefined = undefined): Pricin
   return table;
 }
 
-/** A model's prices; a dated id (`claude-x-20261001`) falls back to its undated alias. */
+/** A model's prices; a dated id (`claude-x-20261001`, `gpt-x-2026-03-17`) falls back to its undated alias. */
 export function priceOf(model: string, table: PricingTable): ModelPrice | undefined {
-  return table.get(model) ?? table.get(model.replace(/-\d{8}$/, ''));
+  return table.get(model) ?? table.get(model.replace(/-(\d{8}|\d{4}-\d{2}-\d{2})$/, ''));
 }
 
 /** The rates that apply to a request whose prompt (input + cache tokens) has this many tokens. */

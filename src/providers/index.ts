@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Pricing, ProviderName, Providers } from '../config/generated/factory.js';
 import { AnthropicProvider, anthropicSettings } from './anthropic/anthropic.js';
+import { OpenAIProvider, openaiSettings } from './openai/openai.js';
 import { pricingTable } from '../config/pricing.js';
 import { RecordingProvider, type CassetteRecorder } from './replay/record.js';
 import { ReplayProvider } from './replay/replay.js';
@@ -13,6 +14,7 @@ export { BUILTIN_PRICING, costOf, nearestModel, priceOf, pricingTable, type Mode
 export { CassetteRecorder, RecordingProvider } from './replay/record.js';
 export { redactSecrets, redactJson } from './redact.js';
 export { AnthropicProvider } from './anthropic/anthropic.js';
+export { OpenAIProvider } from './openai/openai.js';
 export { ReplayProvider } from './replay/replay.js';
 
 export interface ProviderConfig {
@@ -30,7 +32,7 @@ export interface ProviderConfig {
 
 export type ProviderResult = { ok: true; provider: Provider } | { ok: false; error: ProviderError };
 
-/** The provider a stage names (`anthropic` or `replay`), configured from factory.yaml and the environment. */
+/** The provider a stage names (`anthropic`, `openai` or `replay`), configured from factory.yaml and the environment. */
 export function createProvider(name: ProviderName, config: ProviderConfig, env: Readonly<Record<string, string | undefined>>): ProviderResult {
   const made = make(name, config, env);
   if (!made.ok || !config.recorder) return made;
@@ -40,6 +42,9 @@ export function createProvider(name: ProviderName, config: ProviderConfig, env: 
 function make(name: ProviderName, config: ProviderConfig, env: Readonly<Record<string, string | undefined>>): ProviderResult {
   if (name === 'anthropic') {
     return { ok: true, provider: new AnthropicProvider(anthropicSettings(config.providers, pricingTable(config.pricing), env)) };
+  }
+  if (name === 'openai') {
+    return { ok: true, provider: new OpenAIProvider(openaiSettings(config.providers, pricingTable(config.pricing), env)) };
   }
   const named = config.cassette ?? config.providers?.replay?.cassette;
   if (named === undefined) {

@@ -4,6 +4,8 @@ export const REDACTED = '[redacted]';
 const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD/i;
 /** Anthropic API keys (`sk-ant-api03-…`, `sk-ant-admin01-…`), whatever variable holds them. */
 const ANTHROPIC_KEY = /sk-ant-[A-Za-z0-9_-]+/g;
+/** OpenAI project, service-account and admin keys (`sk-proj-…`), whatever variable holds them. */
+const OPENAI_KEY = /sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{16,}/g;
 /** Values too common to be secrets: replacing them would garble every transcript. */
 const NOT_SECRETS = new Set(['true', 'false', 'null', 'none', 'undefined', 'yes', 'no']);
 
@@ -25,13 +27,13 @@ export function redactor(env: Readonly<Record<string, string | undefined>>): (te
   return (text) => {
     let out = text;
     for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
-    return out.replace(ANTHROPIC_KEY, REDACTED);
+    return out.replace(ANTHROPIC_KEY, REDACTED).replace(OPENAI_KEY, REDACTED);
   };
 }
 
 /**
  * Replaces every secret in `text` with `[redacted]`: the values of environment variables whose
- * names contain KEY, TOKEN, SECRET or PASSWORD, and anything shaped like an Anthropic key.
+ * names contain KEY, TOKEN, SECRET or PASSWORD, and anything shaped like an Anthropic or OpenAI key.
  */
 export function redactSecrets(text: string, env: Readonly<Record<string, string | undefined>>): string {
   return redactor(env)(text);

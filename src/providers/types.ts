@@ -76,14 +76,27 @@ export interface ProviderError {
   diagnostic?: Diagnostic;
 }
 
-export type CallResult = { ok: true; message: ModelResponse } | { ok: false; error: ProviderError };
+/** Which OpenAI API answered (`providers.openai.api`). */
+export type OpenAIApi = 'responses' | 'chat';
+
+/**
+ * The answer as another vendor's API returned it, before it was mapped onto a Message: what a
+ * cassette records for that provider, so a replay maps it again the same way.
+ */
+export interface VendorAnswer {
+  provider: 'openai';
+  api: OpenAIApi;
+  response: Record<string, unknown>;
+}
+
+export type CallResult = { ok: true; message: ModelResponse; vendor?: VendorAnswer } | { ok: false; error: ProviderError };
 
 export interface Provider {
-  readonly name: 'anthropic' | 'replay';
+  readonly name: 'anthropic' | 'openai' | 'replay';
   call(request: ModelRequest, options: CallOptions): Promise<CallResult>;
   /**
    * Checked before any stage starts (docs/models-and-budgets.md): key present, endpoint reachable, models
-   * known (anthropic); cassette present and valid, and recorded for these `stages` (replay).
+   * known (anthropic: each model asked for; openai: the endpoint's list, once); cassette present and valid, and recorded for these `stages` (replay).
    * Returns problems as sentences.
    */
   preflight(models: readonly string[], signal: AbortSignal, stages?: readonly string[]): Promise<ProviderError[]>;

@@ -100,6 +100,20 @@ describe('loadCommonJS', () => {
     expect(load(dir)).toMatchObject({ fromCache: true, answer: 44 });
   });
 
+  it("another install's cache not written for 30 days is dropped when a cache is written; a recent one stays", () => {
+    mkdirSync(dir, { recursive: true });
+    const forgotten = path.join(dir, 'cmd-test-deadbeef-abc-1-1.v8');
+    const recent = path.join(dir, 'cmd-test-cafebabe-abc-1-1.v8');
+    writeFileSync(forgotten, 'old');
+    writeFileSync(recent, 'new');
+    const longAgo = new Date(Date.now() - 31 * 24 * 3600 * 1000);
+    utimesSync(forgotten, longAgo, longAgo);
+    expect(load(dir)).toMatchObject({ fromCache: false, answer: 42 });
+    expect(caches()).toContain(path.basename(recent));
+    expect(caches()).not.toContain(path.basename(forgotten));
+    expect(caches()).toHaveLength(2);
+  });
+
   it('an error of the file itself is not swallowed', () => {
     writeFileSync(file, "throw new Error('boom');\n");
     expect(load(dir).error).toBe('boom');

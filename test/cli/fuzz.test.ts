@@ -20,7 +20,7 @@ const SEED = Number(process.env.FACTORY_FUZZ_SEED ?? 0x5eed_f00d) >>> 0;
 const CASES = Number(process.env.FACTORY_FUZZ_CASES ?? 2000);
 /** Every Nth case also goes through `plan` and `graph`. */
 const PLAN_EVERY = 5;
-const BUILT_SAMPLE = 40;
+const BUILT_SAMPLE = 16;
 
 const VALID = path.join(ROOT, 'test/fixtures/valid');
 const BASES = readdirSync(VALID, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();

@@ -48,7 +48,7 @@ function tourCommands(): string[] {
   const end = readme.indexOf('\n## ', start + 1);
   const section = readme.slice(start, end < 0 ? undefined : end);
   const lines: string[] = [];
-  for (const m of section.matchAll(/```sh\n([\s\S]*?)```/g)) lines.push(...m[1].split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#')));
+  for (const m of section.matchAll(/```sh\n([\s\S]*?)```/g)) lines.push(...m[1]!.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#')));
   return lines;
 }
 
@@ -108,8 +108,8 @@ describe('the README tour, from an npm pack tarball', () => {
     expect(outputs.get('node main.js Ada')!.stdout.trim()).toBe('Hello, Ada');
     expect(outputs.get('factory show latest build')!.stdout).toContain('converged in iteration 2 of 3');
     // The map keeps the last of the two identical lines: the repeated apply, answered by the cache.
-    expect(outputs.get(applies[1])!.stderr).toMatch(/plan +✓ succeeded .*cached/);
-    expect(outputs.get(applies[1])!.stderr).toMatch(/build +✓ succeeded .*cached/);
+    expect(outputs.get(applies[1]!)!.stderr).toMatch(/plan +✓ succeeded .*cached/);
+    expect(outputs.get(applies[1]!)!.stderr).toMatch(/build +✓ succeeded .*cached/);
   });
 
   test('what the tour says of the starter holds: the loop converges in iteration 2; a plain apply asks for the key at once (exit 2)', () => {

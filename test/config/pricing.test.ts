@@ -46,6 +46,19 @@ describe('pricing', () => {
   test('nearestModel suggests a priced name for a typo, nothing for something unrelated', () => {
     expect(nearestModel('claude-sonet-5-5', BUILTIN_PRICING)).toBe('claude-sonnet-5-5');
     expect(nearestModel('claude-opus-5.5', BUILTIN_PRICING)).toBe('claude-opus-5-5');
-    expect(nearestModel('gpt-4o', BUILTIN_PRICING)).toBeUndefined();
+    expect(nearestModel('gemini-3-pro', BUILTIN_PRICING)).toBeUndefined();
+    expect(nearestModel('gpt-5.4-mimi', BUILTIN_PRICING)).toBe('gpt-5.4-mini');
+  });
+});
+
+describe('OpenAI prices', () => {
+  test('cached input at its own price, no premium for cache writes, dated ids priced as their alias', () => {
+    expect(priceOf('gpt-5.4-mini', BUILTIN_PRICING)).toMatchObject({ input: 0.75, output: 4.5, cache_read: 0.075, cache_write: 0.75 });
+    expect(priceOf('gpt-4.1-2025-04-14', BUILTIN_PRICING)).toBe(priceOf('gpt-4.1', BUILTIN_PRICING));
+    expect(costOf('gpt-5.4', usage({ input_tokens: 100_000, cache_read_input_tokens: 100_000, output_tokens: 100_000 }), BUILTIN_PRICING)).toBeCloseTo(0.25 + 0.025 + 1.5, 9);
+  });
+
+  test('a prompt over 270,000 tokens bills the whole request at 2× input and 1.5× output (GPT-5.4, GPT-5.5)', () => {
+    expect(costOf('gpt-5.5', usage({ input_tokens: 300_000, output_tokens: 1_000 }), BUILTIN_PRICING)).toBeCloseTo((300_000 * 10 + 1_000 * 45) / 1e6, 9);
   });
 });

@@ -19,8 +19,8 @@ const read = (page: string) => readFileSync(path.join(ROOT, page), 'utf8');
 function anchors(page: string): Set<string> {
   const text = read(page).replace(/```[\s\S]*?```/g, '');
   const out = new Set<string>();
-  for (const m of text.matchAll(/^#+ (.+)$/gm)) out.add(m[1].trim().toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-'));
-  for (const m of text.matchAll(/<a id="([^"]+)"><\/a>/g)) out.add(m[1]);
+  for (const m of text.matchAll(/^#+ (.+)$/gm)) out.add(m[1]!.trim().toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-'));
+  for (const m of text.matchAll(/<a id="([^"]+)"><\/a>/g)) out.add(m[1]!);
   return out;
 }
 
@@ -35,7 +35,7 @@ describe('the configuration reference', () => {
     const schema = JSON.parse(read('schemas/factory.schema.json')) as { $defs: Record<string, { properties?: Record<string, unknown> }> };
     const reference = read('docs/configuration.md');
     for (const def of ['commandStage', 'planStage', 'generateStage', 'reviewStage', 'scenarioValidateStage', 'loopStage', 'pipelineStage', 'approveStage', 'stageCommon', 'workStage', 'llmStage']) {
-      for (const key of Object.keys(schema.$defs[def].properties ?? {})) expect(reference, `${def}.${key}`).toContain(`| \`${key}\``);
+      for (const key of Object.keys(schema.$defs[def]?.properties ?? {})) expect(reference, `${def}.${key}`).toContain(`| \`${key}\``);
     }
   });
 });
@@ -51,9 +51,9 @@ describe('the README', () => {
   test.each(PAGES)('every relative link of %s lands on a file and a heading that exist', (page) => {
     const text = read(page).replace(/```[\s\S]*?```/g, '');
     for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
-      const link = m[1];
+      const link = m[1]!;
       if (/^[a-z]+:/.test(link)) continue;
-      const [file, hash] = link.split('#');
+      const [file = '', hash] = link.split('#');
       const target = file === '' ? page : path.normalize(path.join(path.dirname(page), file));
       expect(existsSync(path.join(ROOT, target)), `${page}: ${link}`).toBe(true);
       if (hash) expect([...anchors(target)], `${page}: ${link}`).toContain(hash);

@@ -104,7 +104,7 @@ describe('the workspace lock', () => {
     const dir = tempWorkspace();
     mkdirSync(path.join(dir, '.factory'));
     writeFileSync(lockFile(dir), JSON.stringify({ pid: process.pid, run: 'busy-run', host: hostname(), started_at: new Date().toISOString() }));
-    const result = await runPipeline(buildPipeline(dir, { stages: { a: cmd('true') } }), { sink: collectEvents(), env: TEST_ENV });
+    const result = await runPipeline(buildPipeline(dir, { stages: { a: cmd('true') } }), { executors: stageExecutors, sink: collectEvents(), env: TEST_ENV });
     expect(result).toMatchObject({ ok: false, exitCode: 2 });
     expect(!result.ok && result.message).toContain('run busy-run');
   });
@@ -148,7 +148,7 @@ describe('an unwritable .factory', () => {
     mkdirSync(path.join(dir, '.factory'));
     // As root, chmod does not stop writes; the immutable attribute does (ext4, as on CI).
     expect(makeReadOnly(path.join(dir, '.factory')), 'cannot make a folder read-only here').toBe(true);
-    const result = await runPipeline(buildPipeline(dir, { stages: { a: cmd('echo ran > ran.txt') } }), { sink: collectEvents(), env: TEST_ENV });
+    const result = await runPipeline(buildPipeline(dir, { stages: { a: cmd('echo ran > ran.txt') } }), { executors: stageExecutors, sink: collectEvents(), env: TEST_ENV });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.exitCode).toBe(1);
     expect(!result.ok && result.message).toMatch(/cannot (write|take) the (run record|lock).*\.factory.*(permission denied|operation not permitted|read-only)/);

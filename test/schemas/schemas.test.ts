@@ -381,7 +381,7 @@ describe('factory.schema.json rejects', () => {
       [{ ...minimal, concurrency: 0 }, 'minimum', '/concurrency'],
       [{ ...minimal, budget: { warn_at: 1.5 } }, 'maximum', '/budget/warn_at'],
       [{ ...minimal, budget: { on_exhausted: 'ask' } }, 'unevaluatedProperties', '/budget'],
-      [{ ...minimal, defaults: { provider: 'openai' } }, 'enum', '/defaults/provider'],
+      [{ ...minimal, defaults: { provider: 'gemini' } }, 'enum', '/defaults/provider'],
       [{ ...minimal, params: { n: { type: 'list' } } }, 'enum', '/params/n/type'],
       [{ ...minimal, pricing: { m: { input: 1 } } }, 'required', '/pricing/m'],
       [{ ...minimal, env: { 'BAD-NAME': 'x' } }, 'propertyNames', '/env'],

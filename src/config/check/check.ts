@@ -122,8 +122,10 @@ function checkUnits(loaded: LoadedFile, config: Record<string, unknown>, root: R
   for (const [name, server] of Object.entries(isRecord(config.mcp_servers) ? config.mcp_servers : {})) {
     if (isRecord(server)) for (const k of ['startup_timeout', 'call_timeout']) duration(server[k], ['mcp_servers', name, k]);
   }
-  const anthropic = isRecord(config.providers) ? config.providers.anthropic : undefined;
-  if (isRecord(anthropic)) for (const k of ['request_timeout', 'stream_idle_timeout']) duration(anthropic[k], ['providers', 'anthropic', k]);
+  for (const vendor of ['anthropic', 'openai']) {
+    const settings = isRecord(config.providers) ? config.providers[vendor] : undefined;
+    if (isRecord(settings)) for (const k of ['request_timeout', 'stream_idle_timeout']) duration(settings[k], ['providers', vendor, k]);
+  }
   const visit = (scope: RawScope) => {
     for (const s of scope.order) {
       duration(s.def.timeout, [...s.yamlPath, 'timeout']);

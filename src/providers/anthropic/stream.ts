@@ -3,21 +3,9 @@ import type { MessageStreamEvent, MessageStreamParams } from '@anthropic-ai/sdk/
 import { usageOf, type ModelResponse } from '../types.js';
 import { estimateOutputTokens, UsageMeter } from '../usage-meter.js';
 import type { Usage } from '../../base/usage.js';
+import { contentCapBytes, NO_DEADLINE_MS, StreamFault } from '../stream-limits.js';
 
-/**
- * What ended an attempt besides what the SDK throws: the stream went idle (retried like a
- * dropped connection), the answer outgrew what `max_tokens` allows, or a tool call's input was
- * cut off although the API did not say `max_tokens` (neither is retried).
- */
-export class StreamFault extends Error {
-  constructor(
-    readonly fault: 'idle' | 'oversize' | 'cut_tool',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StreamFault';
-  }
-}
+export { contentCapBytes, NO_DEADLINE_MS, StreamFault } from '../stream-limits.js';
 
 export interface AttemptOptions {
   signal: AbortSignal;
@@ -27,18 +15,6 @@ export interface AttemptOptions {
   idleTimeoutMs: number;
   onText?: ((chunk: string) => void) | undefined;
   onUsage?: ((increment: Usage) => void) | undefined;
-}
-
-/** No deadline: a day, as the SDK needs a number. */
-export const NO_DEADLINE_MS = 24 * 3600_000;
-
-/**
- * The most content bytes (text, tool input JSON, thinking) an answer of `maxTokens` may stream:
- * no token is anywhere near 16 bytes on average, and the slack covers signatures and a tiny
- * `max_tokens`. Past it the endpoint is broken, and holding the rest would only exhaust memory.
- */
-export function contentCapBytes(maxTokens: number): number {
-  return maxTokens * 16 + 64 * 1024;
 }
 
 /** UTF-8 size of the content a delta adds. */

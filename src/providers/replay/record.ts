@@ -4,7 +4,7 @@ import { displayPath } from '../../config/load/load.js';
 import { writeFileAtomic } from '../../records/atomic.js';
 import { answers, cassetteText, readCassette, sortCalls, type CassetteCall } from './cassette.js';
 import { redactJson } from '../redact.js';
-import type { CallKey, CallOptions, CallResult, ModelRequest, Provider, ProviderError } from '../types.js';
+import type { CallKey, CallOptions, CallResult, ModelRequest, Provider, ProviderError, VendorAnswer } from '../types.js';
 
 export interface RecorderOptions {
   /** Secrets in these variables (and anything shaped like an Anthropic key) are written as [redacted]. */
@@ -52,8 +52,12 @@ export class CassetteRecorder {
     }
   }
 
-  /** Adds (or replaces, for a call made again) one call and writes the cassette. */
-  add(key: CallKey, request: ModelRequest, response: unknown): { ok: true } | { ok: false; error: ProviderError } {
+  /**
+   * Adds (or replaces, for a call made again) one call and writes the cassette, naming the
+   * provider that answered: `vendor` is the answer as another vendor's API returned it, recorded
+   * as such with its `provider` and `api`; without it the response is a Messages API Message.
+   */
+  add(key: CallKey, request: ModelRequest, response: unknown, vendor?: VendorAnswer): { ok: true } | { ok: false; error: ProviderError } {
     const entry = redactJson(
       {
         stage: key.stage,
@@ -61,8 +65,9 @@ export class CassetteRecorder {
         call: key.call,
         ...(key.scenario !== undefined ? { scenario: key.scenario } : {}),
         ...(key.run !== undefined ? { run: key.run } : {}),
+        ...(vendor ? { provider: vendor.provider, api: vendor.api } : { provider: 'anthropic' as const }),
         request: request as unknown as Record<string, unknown>,
-        response: response as CassetteCall['response'],
+        response: (vendor ? vendor.response : response) as CassetteCall['response'],
       },
       this.#env,
     );
@@ -89,7 +94,7 @@ export class RecordingProvider implements Provider {
   async call(request: ModelRequest, options: CallOptions): Promise<CallResult> {
     const result = await this.#inner.call(request, options);
     if (!result.ok) return result;
-    const saved = this.#recorder.add(options.key, request, result.message);
+    const saved = this.#recorder.add(options.key, request, result.message, result.vendor);
     return saved.ok ? result : { ok: false, error: saved.error };
   }
 

@@ -1,6 +1,8 @@
 import { withoutInstances } from '../../config/fanout.js';
 import { describeKey, findCall, readCassette, recordedStages, type Cassette } from './cassette.js';
 import { firstDifference } from './json-diff.js';
+import { messageOfVendor } from '../openai/vendor-message.js';
+import type { CassetteCall } from './cassette.js';
 import { usageOf, type CallOptions, type CallResult, type ModelRequest, type ModelResponse, type Provider, type ProviderError } from '../types.js';
 
 export interface ReplaySettings {
@@ -58,12 +60,16 @@ export class ReplayProvider implements Provider {
         };
       }
     }
-    const message = structuredClone(entry.response) as unknown as ModelResponse;
+    const mapped = messageOf(entry);
+    if (!mapped.ok) return { ok: false, error: { kind: 'cassette', message: `${loaded.file}: the recorded answer for ${describeKey(key)} cannot be read: ${mapped.why}` } };
+    const message = mapped.message;
     // Charged as recorded, once, as a live call's increments would sum to.
     options.onUsage?.(usageOf(message));
     if (options.onText) {
       for (const block of message.content) if (block.type === 'text') options.onText(block.text);
     }
+    // An OpenAI answer goes on as one, so a run recorded from a replay keeps it as it was.
+    if (entry.provider === 'openai') return { ok: true, message, vendor: { provider: 'openai', api: entry.api ?? 'responses', response: structuredClone(entry.response) } };
     return { ok: true, message };
   }
 
@@ -102,5 +108,18 @@ export class ReplayProvider implements Provider {
           })),
         };
     return this.#loaded;
+  }
+}
+
+/**
+ * A recorded response as the Message the engine reads: an anthropic call's is one already (a
+ * call without `provider` is anthropic's); an openai call's is mapped as it was live.
+ */
+function messageOf(entry: CassetteCall): { ok: true; message: ModelResponse } | { ok: false; why: string } {
+  if (entry.provider !== 'openai') return { ok: true, message: structuredClone(entry.response) as unknown as ModelResponse };
+  try {
+    return { ok: true, message: messageOfVendor({ api: entry.api ?? 'responses', response: structuredClone(entry.response) }) };
+  } catch (error) {
+    return { ok: false, why: error instanceof Error ? error.message : String(error) };
   }
 }

@@ -189,7 +189,7 @@ function download(dir: string, artifacts: string, withs: Record<string, unknown>
   const target = path.resolve(dir, String(withs.path ?? '.'));
   const names = readdirSync(artifacts).sort();
   const merge = withs['merge-multiple'] === true || withs['merge-multiple'] === 'true';
-  const chosen = withs.name !== undefined ? names.filter((n) => n === withs.name) : names.filter(picomatch(String(withs.pattern ?? '*')));
+  const chosen = withs.name !== undefined ? names.filter((n) => n === withs.name) : names.filter((n) => picomatch(String(withs.pattern ?? '*'))(n));
   for (const name of chosen) {
     const into = withs.name !== undefined || merge ? target : path.join(target, name);
     mkdirSync(into, { recursive: true });

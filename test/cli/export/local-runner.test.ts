@@ -256,7 +256,7 @@ stages:
  * Argo in spirit: one shared folder stands for the volume claim; the checkout task clones into it,
  * then each task runs its container's command there once `depends` allows, in DAG order.
  */
-type ArgoResult = 'Succeeded' | 'Failed' | 'Omitted';
+type ArgoResult = 'Succeeded' | 'Failed' | 'Omitted' | 'Skipped';
 
 interface ArgoTemplate {
   name: string;

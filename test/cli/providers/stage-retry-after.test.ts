@@ -34,7 +34,7 @@ describe('stage retries after a retry-after', () => {
     const r = await cli(['apply'], dir, apiEnv(api.url));
     expect(r.code, r.stderr).toBe(1);
     expect(messagesOf(api.requests)).toHaveLength(1);
-    const plan = runJson(dir).stages.plan;
+    const plan = runJson(dir).stages.plan!;
     expect(plan).toMatchObject({ status: 'error', reason: 'provider', attempts: 1 });
     expect(plan.message).toContain('rate limited by the Anthropic API (429): rate limit exceeded: the API asked to wait 2m before retrying (longer than the 1m factory waits on its own)');
     expect(plan.message).toContain("not retried: the API asked to wait 2m before retrying, longer than the stage's timeout (30s)");
@@ -47,7 +47,7 @@ describe('stage retries after a retry-after', () => {
     const r = await cli(['apply'], dir, apiEnv(api.url));
     expect(r.code, r.stderr).toBe(1);
     expect(messagesOf(api.requests)).toHaveLength(1);
-    expect(runJson(dir).stages.plan.message).toContain('not retried: the API asked to wait 1h before retrying, longer than a stage retry waits (10m)');
+    expect(runJson(dir).stages.plan!.message).toContain('not retried: the API asked to wait 1h before retrying, longer than a stage retry waits (10m)');
   });
 
   test('more than the wall_time budget has left: not retried', async () => {
@@ -56,7 +56,7 @@ describe('stage retries after a retry-after', () => {
     const r = await cli(['apply'], dir, apiEnv(api.url));
     expect(r.code, r.stderr).toBe(1);
     expect(messagesOf(api.requests)).toHaveLength(1);
-    expect(runJson(dir).stages.plan.message).toMatch(/not retried: the API asked to wait 2m before retrying, and only [0-9hms.]+ of the wall_time budget is left/);
+    expect(runJson(dir).stages.plan!.message).toMatch(/not retried: the API asked to wait 2m before retrying, and only [0-9hms.]+ of the wall_time budget is left/);
   });
 
   test('a wait the stage can afford: the next attempt comes after it and succeeds', async () => {

@@ -15,14 +15,15 @@ const KILLS = 20;
  * after the first is a --resume that must have read the record the last kill left; a chain runs
  * each stage about once where twenty separate runs, each resumed to the end, ran 4,000 stages.
  */
-const KILLS_PER_CHAIN = 4;
+const KILLS_PER_CHAIN = 8;
 
 /** 200 `true` commands in four chains that cross (each stage needs the one four before it, some two). */
 function yaml(): string {
   const lines = ['version: 1', 'name: many', 'concurrency: 4', 'stages:'];
   for (let i = 0; i < STAGES; i++) {
     const needs = i < 4 ? [] : i % 7 === 0 ? [i - 4, i - 3] : [i - 4];
-    lines.push(`  s${i}:`, '    kind: command', '    run: "true"');
+    // An argv, not a shell line: one program started a stage instead of two.
+    lines.push(`  s${i}:`, '    kind: command', '    run: ["true"]');
     if (needs.length) lines.push(`    needs: [${needs.map((n) => `s${n}`).join(', ')}]`);
   }
   return `${lines.join('\n')}\n`;

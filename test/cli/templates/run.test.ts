@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ function workspace(files: Record<string, string>): string {
   return dir;
 }
 
-function runJson(dir: string): { status: string; stages: Record<string, { status: string; outputs: Record<string, unknown> }> } {
+function runJson(dir: string): { id: string; status: string; stages: Record<string, { status: string; outputs: Record<string, unknown> }> } {
   const runs = path.join(dir, '.factory', 'runs');
   const out = runBuilt(['runs', '--json'], dir);
   const last = (JSON.parse(out.stdout) as { id: string }[]).at(-1)!;
@@ -91,13 +92,23 @@ describe('the built-in templates run from a cassette', () => {
     expect(readFileSync(path.join(dir, 'fixed.txt'), 'utf8')).toBe('ok\n');
   });
 
-  test('review-only: reviews and passes on an approval', () => {
+  test("review-only: reviews git's change against the base, and passes on an approval", () => {
     const dir = workspace({
-      'factory.yaml': `version: 1\nextends: builtin:review-only\n${REPLAY}`,
+      'factory.yaml': `version: 1\nextends: builtin:review-only\nwith: { base: main }\n${REPLAY}`,
       'cassette.json': JSON.stringify({ version: 1, calls: [{ stage: 'review', iteration: 0, call: 1, response: approve }] }),
+      'greet.js': 'console.log("hello");\n',
     });
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: dir });
+    git('init', '-q', '-b', 'main');
+    git('add', '.');
+    git('commit', '-q', '-m', 'first');
+    writeFileSync(path.join(dir, 'greet.js'), 'console.log("hello, world");\n');
     const r = runBuilt(['apply'], dir);
     expect(r.code, r.stderr).toBe(0);
-    expect(runJson(dir).stages.review!.outputs).toMatchObject({ verdict: 'approve', approved: true });
+    const run = runJson(dir);
+    expect(run.stages.review!.outputs).toMatchObject({ verdict: 'approve', approved: true });
+    const prompt = readFileSync(path.join(dir, '.factory', 'runs', run.id, 'stages', 'review.prompt.md'), 'utf8');
+    expect(prompt).toContain('`git diff main`');
+    expect(prompt).toContain('-console.log("hello");\n+console.log("hello, world");');
   });
 });

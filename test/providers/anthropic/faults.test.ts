@@ -248,7 +248,7 @@ describe('count_tokens', () => {
   const tools = [{ name: 'read_file', description: 'Read a file', input_schema: { type: 'object' as const, properties: { path: { type: 'string' } } } }];
 
   test('asks POST /v1/messages/count_tokens with only what the endpoint takes, and returns its count', async () => {
-    const req = request('Write a plan.', { system: 'You are careful.', tools, temperature: 0.2 });
+    const req = request('Write a plan.', { system: 'You are careful.', tools, temperature: 0.2 } as Partial<ModelRequest>);
     const n = await provider().countTokens(req, new AbortController().signal);
     expect(api.requests).toHaveLength(1);
     const sent = api.requests[0]!;
