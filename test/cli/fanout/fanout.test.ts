@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeAnthropic, textMessage, type FakeAnthropic } from '../../support/fake-anthropic.js';
@@ -120,6 +120,19 @@ describe('fan-out with models', () => {
     expect(runJson(dir).stages.todo).toMatchObject({ status: 'error', reason: 'for_each', message: 'for_each gave 4 items, more than max_items (3); nothing was run' });
   });
 
+  test("the stage's budget covers all its instances: the second cannot pay, the run exits 3", async () => {
+    api.script([{ reply: textMessage('an answer', { input_tokens: 30, output_tokens: 40 }) }]);
+    const yaml = MODELS.replace('    prompt: Name yourself', '    max_parallel: 1\n    budget: { tokens: 100 }\n    prompt: Name yourself');
+    const dir = workspace(yaml);
+    const r = await runInProcess(['apply'], dir, { ...process.env, ...apiEnv(api.url) });
+    expect(r.code, r.stderr).toBe(3);
+    expect(messagesOf(api.requests)).toHaveLength(1);
+    const record = runJson(dir);
+    expect(record.stages['ask[2]']).toMatchObject({ status: 'error', reason: 'budget' });
+    expect(record.stages['ask[2]']!.message).toContain('stage "ask"');
+    expect(record.stages.ask).toMatchObject({ status: 'error', reason: 'budget' });
+  });
+
   test('first_success: once one instance succeeds the others are cancelled (reason joined) and their calls aborted', async () => {
     api.script([
       { match: { model: 'claude-haiku-5-5' }, reply: { ...textMessage('fast', { input_tokens: 10, output_tokens: 2 }, 'claude-haiku-5-5'), latencyMs: 100 } },
@@ -176,5 +189,27 @@ describe('isolated instances', () => {
     const work = path.join(dir, '.factory', 'work', path.basename(runDirOf(dir)));
     expect(readdirSync(work).sort()).toEqual(['attempt[1]', 'attempt[2]']);
     expect(readFileSync(path.join(work, 'attempt[1]', 'result.txt'), 'utf8')).toBe('minimal\n');
+  });
+});
+
+describe('--resume', () => {
+  test('keeps the instances that succeeded and runs the others again', async () => {
+    const yaml = `version: 1
+stages:
+  attempt:
+    kind: command
+    matrix: { n: [1, 2] }
+    run: echo "run $N" >> runs.log && test "$N" = 1 -o -f fixed
+    env: { N: "\${{ matrix.n }}" }
+`;
+    const dir = workspace(yaml);
+    const first = await runInProcess(['apply'], dir, { ...process.env });
+    expect(first.code).toBe(1);
+    expect(runJson(dir).stages.attempt).toMatchObject({ status: 'failed', message: expect.stringContaining('1 of 2 instances succeeded') });
+    writeFileSync(path.join(dir, 'fixed'), '');
+    const again = await runInProcess(['apply', '--resume'], dir, { ...process.env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'runs.log'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['run 1', 'run 2', 'run 2']);
+    expect(runJson(dir).stages.attempt).toMatchObject({ status: 'succeeded', outputs: { instances: [{ index: 1, status: 'succeeded' }, { index: 2, status: 'succeeded' }] } });
   });
 });
