@@ -136,7 +136,8 @@ function wrap(text: string, width: number | undefined): string {
 }
 
 function cells(r: PlanRow, compact: boolean): string[] {
-  const kind = r.maxIterations !== undefined ? `${r.kind} ×${r.maxIterations}` : r.kind;
+  const looped = r.maxIterations !== undefined ? `${r.kind} ×${r.maxIterations}` : r.kind;
+  const kind = r.fanout ? `${looped}, ${r.fanout}` : looped;
   const name = compact ? r.path.slice(r.path.lastIndexOf('.') + 1) : r.path;
   const model = compact ? r.model?.replace(/^claude-/, '') : r.model;
   return [r.step, `${'  '.repeat(r.depth)}${name}`, kind, r.needs.join(', ') || '-', r.condition ?? '-', model ?? '-', r.provider ?? '-', r.budget ? formatBudget(r.budget) : '-'];

@@ -111,3 +111,12 @@ export function stageOfInstance(id: string): string {
 export function withoutInstances(path: string): string {
   return path.replace(/\[\d+\]/g, '');
 }
+
+/** `matrix ×3` or `for_each ≤5`: how plan and graph say a stage fans out; undefined when it runs once. */
+export function fanoutText(def: unknown, params: Readonly<Record<string, JsonValue>>): string | undefined {
+  const spec = fanoutOf(def);
+  if (!spec) return undefined;
+  if (spec.forEach !== undefined) return `for_each ≤${spec.maxItems ?? '?'}`;
+  const m = expandMatrix(spec.matrix ?? {}, params);
+  return m.ok ? `matrix ×${m.combos.length}` : 'matrix';
+}

@@ -186,6 +186,10 @@ describe('isolated instances', () => {
     expect(readFileSync(path.join(dir, 'result.txt'), 'utf8')).toBe('rewrite\n');
     expect(existsSync(path.join(dir, 'only-rewrite.txt'))).toBe(true);
     expect(existsSync(path.join(dir, 'only-minimal.txt'))).toBe(false);
+    const graph = await runInProcess(['graph'], dir, { ...process.env });
+    expect(graph.stdout).toContain('attempt<br/><small>command, matrix ×2</small>');
+    const show = await runInProcess(['show', 'latest', 'attempt[2]'], dir, { ...process.env });
+    expect(show.stdout).toContain('stage attempt[2]');
     const work = path.join(dir, '.factory', 'work', path.basename(runDirOf(dir)));
     expect(readdirSync(work).sort()).toEqual(['attempt[1]', 'attempt[2]']);
     expect(readFileSync(path.join(work, 'attempt[1]', 'result.txt'), 'utf8')).toBe('minimal\n');
