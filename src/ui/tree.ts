@@ -71,7 +71,8 @@ export class StageTree {
       id: cut < 0 ? path : path.slice(cut + 1),
       parent,
       depth: parent === undefined ? 0 : this.ensure(parent).depth + 1,
-      kind: undefined,
+      // An instance is of its stage's kind (a loop's instances count their own iterations).
+      kind: bracket > cut && parent !== undefined ? this.byPath.get(parent)?.kind : undefined,
       needs: [],
       maxIterations: undefined,
     };
