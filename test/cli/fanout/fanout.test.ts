@@ -217,3 +217,24 @@ stages:
     expect(runJson(dir).stages.attempt).toMatchObject({ status: 'succeeded', outputs: { instances: [{ index: 1, status: 'succeeded' }, { index: 2, status: 'succeeded' }] } });
   });
 });
+
+describe('the cache', () => {
+  test('each instance has its own fingerprint; the stage is cached when all its instances are', async () => {
+    const yaml = `version: 1
+stages:
+  attempt:
+    kind: command
+    matrix: { n: [1, 2] }
+    inputs: []
+    run: echo "run $N" >> runs.log
+    env: { N: "\${{ matrix.n }}" }
+`;
+    const dir = workspace(yaml);
+    expect((await runInProcess(['apply'], dir, { ...process.env })).code).toBe(0);
+    expect((await runInProcess(['apply'], dir, { ...process.env })).code).toBe(0);
+    const record = runJson(dir);
+    expect([record.stages.attempt!.cached, record.stages['attempt[1]']!.cached, record.stages['attempt[2]']!.cached]).toEqual([true, true, true]);
+    expect(record.stages['attempt[1]']!.fingerprint).not.toBe(record.stages['attempt[2]']!.fingerprint);
+    expect(readFileSync(path.join(dir, 'runs.log'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['run 1', 'run 2']);
+  });
+});
