@@ -11,6 +11,7 @@ import type { StageFile } from '../records/types.js';
 import { findWorkspace } from '../records/workspace.js';
 import { type CliIO } from '../base/io.js';
 import { EXIT, ExitError } from './exit.js';
+import { compareIterations, iterationText as describeIteration, type Iteration } from '../records/iteration.js';
 
 interface ApproveFlags {
   reject?: boolean;
@@ -121,7 +122,7 @@ function notWaiting(fail: (m: string) => number, id: string, stage: string, stag
     const known = [...new Set([...stages.map((s) => s.path), ...waiting.map((w) => w.stage)])];
     return fail(`run ${id} has no stage "${stage}" waiting, and none of that name has started${didYouMean(stage, known)}${others}`);
   }
-  const last = files.reduce((a, b) => ((b.iteration ?? 0) >= (a.iteration ?? 0) ? b : a));
+  const last = files.reduce((a, b) => (compareIterations(b.iteration, a.iteration) >= 0 ? b : a));
   const ended = { running: 'it is still running', succeeded: 'it already succeeded', failed: 'it already failed', error: 'it ended in error', skipped: 'it was skipped', cancelled: 'it was cancelled' }[last.status];
   return fail(`stage "${stage}" of run ${id} is not waiting for an answer: ${ended}${others}`);
 }
@@ -131,8 +132,8 @@ function alreadyAnswered(id: string, q: Pick<WaitingRecord, 'stage' | 'kind' | '
   return `${what}${iterationText(q)} of run ${id} was answered already: ${a.choice !== undefined ? `chose "${a.choice}"` : a.approved ? 'approved' : 'rejected'} by ${a.by ?? 'someone'} at ${a.at}${a.comment ? ` (${a.comment})` : ''}`;
 }
 
-function iterationText(q: { iteration?: number | undefined }): string {
-  return q.iteration === undefined ? '' : ` (iteration ${q.iteration})`;
+function iterationText(q: { iteration?: Iteration | undefined }): string {
+  return q.iteration === undefined ? '' : ` (${describeIteration(q.iteration)})`;
 }
 
 /**

@@ -22,7 +22,7 @@ export interface Machine {
 }
 
 const MIN_NODE: readonly [number, number] = [20, 19];
-const MODEL_KINDS = new Set(['plan', 'generate', 'review', 'scenario-validate']);
+const MODEL_KINDS = new Set(['plan', 'generate', 'review', 'scenario-validate', 'learn']);
 
 /** Every check `factory doctor` makes for this pipeline, in the order it prints them. */
 export function doctorChecks(pipeline: Pipeline, machine: Machine): Check[] {

@@ -21,6 +21,7 @@ export const commandLoaders: ReadonlyMap<string, () => Promise<RegisterCommand>>
   ['runs', async () => (await import('./runs.js')).registerRuns],
   ['show', async () => (await import('./show.js')).registerShow],
   ['clean', async () => (await import('./clean.js')).registerClean],
+  ['learnings', async () => (await import('./learnings.js')).registerLearnings],
   ['export', async () => (await import('./export.js')).registerExport],
   ['doctor', async () => (await import('./doctor.js')).registerDoctor],
 ]);

@@ -10,7 +10,8 @@ import type { RunRecord, StageRecord } from '../records/types.js';
 import { findWorkspace } from '../records/workspace.js';
 import { type CliIO } from '../base/io.js';
 import { EXIT, ExitError } from './exit.js';
-import { positiveInt } from './options.js';
+import { iterationChain } from './options.js';
+import { iterationText, type Iteration } from '../records/iteration.js';
 import { table } from './table.js';
 import { totalTokens } from '../base/usage.js';
 
@@ -24,8 +25,8 @@ export function registerShow(program: Command, io: CliIO): Command {
     .argument('[more]', '(the stage, when a DIR comes first)')
     .option('--dir <dir>', 'the directory holding .factory (default: the current directory)')
     .option('--json', 'print the record as JSON')
-    .option('--iteration <n>', 'for a stage inside a loop: the iteration to show (default: the last)', positiveInt)
-    .action((first: string, second: string | undefined, third: string | undefined, opts: { dir?: string; json?: boolean; iteration?: number }) => {
+    .option('--iteration <n>', 'for a stage inside a loop: the iteration to show (default: the last); in nested loops N is the innermost, 2.1 names each (outer 2, inner 1)', iterationChain)
+    .action((first: string, second: string | undefined, third: string | undefined, opts: { dir?: string; json?: boolean; iteration?: number[] }) => {
       const fail = (message: string): never => {
         io.stderr.write(`factory show: ${message}\n`);
         throw new ExitError(EXIT.usage);
@@ -109,14 +110,17 @@ function runText(workspace: string, r: RunRecord): string {
 }
 
 type Source = { id: string; dir: string };
-type Found = { ok: true; s: StageRecord; iteration: number | undefined; from: Source | undefined } | { ok: false; error: string };
+type Found = { ok: true; s: StageRecord; iteration: Iteration | undefined; from: Source | undefined } | { ok: false; error: string };
 
 /**
  * A stage by dotted path: a top-level entry, or a stage of a loop's body found in the loop's
- * iterations (the last one that ran it, or `--iteration N`). A loop this run took from the
- * cache ran no iteration here: its body is looked up in the run whose result was reused.
+ * iterations (the last one that ran it, or `--iteration N`). In nested loops each loop's
+ * iteration is its last, or the one `--iteration` names: its numbers are the innermost loops'
+ * (`2.1`: outer 2, inner 1; `1`: the innermost only). A loop this run took from the cache ran
+ * no iteration here: its body is looked up in the run whose result was reused.
  */
-function findStage(workspace: string, runId: string, stages: Record<string, StageRecord>, stagePath: string, iteration: number | undefined): Found {
+function findStage(workspace: string, runId: string, stages: Record<string, StageRecord>, stagePath: string, asked: number[] | undefined): Found {
+  const iteration = asked?.at(-1);
   const top = stages[stagePath];
   if (top && iteration === undefined) return { ok: true, s: top, iteration: undefined, from: undefined };
   if (top) return { ok: false, error: `: stage "${stagePath}" is not inside a loop, so --iteration does not apply` };
@@ -124,7 +128,8 @@ function findStage(workspace: string, runId: string, stages: Record<string, Stag
   const segments = stagePath.split('.');
   let level: Record<string, StageRecord> = stages;
   let from: Source | undefined;
-  let found: { s: StageRecord; iteration: number } | undefined;
+  let found: { s: StageRecord; iteration: Iteration } | undefined;
+  const chain: number[] = [];
   for (let i = 1; i < segments.length; i++) {
     const loopPath = segments.slice(0, i).join('.');
     let loop = level[loopPath];
@@ -139,9 +144,12 @@ function findStage(workspace: string, runId: string, stages: Record<string, Stag
     const last = i === segments.length - 1;
     const holding = loop.iterations.filter((it) => it.stages[last ? stagePath : segments.slice(0, i + 1).join('.')] !== undefined);
     if (holding.length === 0) break;
-    const chosen = last && iteration !== undefined ? holding.find((it) => it.iteration === iteration) : holding.at(-1);
-    if (!chosen) return { ok: false, error: `has no iteration ${iteration} of stage "${stagePath}"; iterations: ${holding.map((it) => it.iteration).join(', ')}` };
-    if (last) found = { s: chosen.stages[stagePath]!, iteration: chosen.iteration };
+    const want = asked?.[asked.length - (segments.length - i)];
+    const chosen = want !== undefined ? holding.find((it) => it.iteration === want) : holding.at(-1);
+    if (!chosen) return { ok: false, error: `has no iteration ${want} of ${last ? 'stage' : 'loop'} "${last ? stagePath : loopPath}"; iterations: ${holding.map((it) => it.iteration).join(', ')}` };
+    chain.push(chosen.iteration);
+    const [first, ...rest] = chain;
+    if (last) found = { s: chosen.stages[stagePath]!, iteration: rest.length === 0 ? first! : [first!, ...rest] };
     level = chosen.stages;
   }
   if (found) return { ok: true, ...found, from };
@@ -210,10 +218,10 @@ function usd(n: number): string {
   return n < 1 ? `$${n.toFixed(4)}` : `$${n.toFixed(2)}`;
 }
 
-function stageText(cwd: string, stagePath: string, s: StageRecord, logs: { stream: string; file: string }[], iteration?: number, from?: string): string {
+function stageText(cwd: string, stagePath: string, s: StageRecord, logs: { stream: string; file: string }[], iteration?: Iteration, from?: string): string {
   const d = spanMs(s.started_at, s.ended_at);
   const lines = [
-    `stage ${stagePath}${iteration === undefined ? '' : ` (iteration ${iteration})`}${from === undefined ? '' : ` — from run ${from}, whose result this run reused from the cache`}`,
+    `stage ${stagePath}${iteration === undefined ? '' : ` (${iterationText(iteration)})`}${from === undefined ? '' : ` — from run ${from}, whose result this run reused from the cache`}`,
     `status    ${s.status}${s.reason ? ` (${s.reason})` : ''}${s.cached ? ', cached' : ''}`,
   ];
   if (s.message) lines.push(`message   ${s.message}`);

@@ -6,6 +6,7 @@ import { expandGlobs } from './files.js';
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
 import { stageModel, stageSetting } from './stage-model.js';
 import { expandMatrix, fanoutOf, type MatrixValues } from './fanout.js';
+import { LEARNINGS_TOKEN_CAP } from './learnings.js';
 
 /**
  * The worst case of each model stage for `factory plan` (docs/running.md), computed without
@@ -92,7 +93,7 @@ function fanOf(node: StageNode, outer: Fan, owner: Pipeline): Fan {
 
 /** `owners`: the run's pipeline and the templates the stage was called through, whose `defaults:` it takes (stage-model.ts). */
 function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: StageNode, iterations: number, fan: Fan, pricing: PricingTable): StageEstimate | undefined {
-  if (node.kind !== 'plan' && node.kind !== 'generate' && node.kind !== 'review') return undefined;
+  if (node.kind !== 'plan' && node.kind !== 'generate' && node.kind !== 'review' && node.kind !== 'learn') return undefined;
   const def = node.def as {
     model?: string;
     max_tokens?: number;
@@ -103,6 +104,7 @@ function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: St
     context?: string[];
     max_turns?: number;
     agent?: unknown;
+    learnings?: unknown;
   };
   if (node.kind === 'generate' && def.agent !== undefined) return undefined;
   const written = stageModel(owners, node);
@@ -126,8 +128,11 @@ function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: St
   for (const rel of expandGlobs(globs, pipeline.dir)) chars += fileSize(path.join(pipeline.dir, rel)) + rel.length + 20;
   if (node.kind === 'generate') chars += TOOL_DEFINITION_CHARS;
   if (node.kind === 'review') chars += REVIEW_OVERHEAD_CHARS;
+  // Learnings the stage reads: at most the cap, whatever the folder holds when it runs.
+  if (def.learnings !== undefined && def.learnings !== false) chars += LEARNINGS_TOKEN_CAP * CHARS_PER_TOKEN;
   const promptTokens = Math.ceil(chars / CHARS_PER_TOKEN);
-  const calls = node.kind === 'plan' ? 1 : node.kind === 'review' ? 2 : (def.max_turns ?? DEFAULT_MAX_TURNS);
+  // A review and a learn stage may send one correction after a malformed answer.
+  const calls = node.kind === 'plan' ? 1 : node.kind === 'review' || node.kind === 'learn' ? 2 : (def.max_turns ?? DEFAULT_MAX_TURNS);
   const n = calls * iterations;
   const each = fan.count / Math.max(1, models.length);
   let cost: number | undefined = 0;

@@ -21,7 +21,7 @@ import type { Pipeline, StageNode } from './pipeline.js';
 export const DEFAULT_PROVIDER: ProviderName = 'anthropic';
 
 /** The kinds that call a model themselves and take model settings and profiles. */
-export const LLM_KINDS: ReadonlySet<string> = new Set(['plan', 'generate', 'review']);
+export const LLM_KINDS: ReadonlySet<string> = new Set(['plan', 'generate', 'review', 'learn']);
 
 /** The model settings a stage, a profile and `defaults:` may each set. */
 export interface ModelSettingKeys {

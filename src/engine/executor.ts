@@ -1,3 +1,4 @@
+import type { Iteration } from '../records/iteration.js';
 import type { McpServers } from '../agent/tools/mcp-servers.js';
 import type { StageKind } from '../config/pipeline.js';
 import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
@@ -44,7 +45,7 @@ export interface StageContext {
   /** 1 for the first attempt. */
   attempt: number;
   /** Inside a loop body: the loop's iteration (1-based). */
-  iteration?: number;
+  iteration?: Iteration;
   /** Aborted when the attempt times out or the run is interrupted; kill what runs and return. */
   signal: AbortSignal;
   /**

@@ -22,7 +22,10 @@ export function explainMiss(now: FingerprintParts, before: FingerprintParts | un
   if (canonicalJson(rawNow ?? null) !== canonicalJson(rawBefore ?? null)) reasons.push('its definition changed');
   else if (canonicalJson(restNow) !== canonicalJson(restBefore) && upstream.length === 0) reasons.push('values its definition reads changed (params or env)');
   if ((now.model ?? null) !== (before.model ?? null)) reasons.push(`the model changed${now.model && before.model && !now.model.startsWith('{') ? ` (${before.model} → ${now.model})` : ''}`);
-  if (canonicalJson(now.extra ?? {}) !== canonicalJson(before.extra ?? {})) reasons.push(now.kind === 'review' ? 'the diff it reviews changed' : 'what it depends on changed');
+  const { learnings: learnedNow, ...extraNow } = now.extra ?? {};
+  const { learnings: learnedBefore, ...extraBefore } = before.extra ?? {};
+  if ((learnedNow ?? null) !== (learnedBefore ?? null)) reasons.push('the learnings it reads changed');
+  if (canonicalJson(extraNow) !== canonicalJson(extraBefore)) reasons.push(now.kind === 'review' ? 'the diff it reviews changed' : 'what it depends on changed');
   return reasons.length ? reasons.join('; ') : 'its fingerprint changed';
 }
 

@@ -1,3 +1,4 @@
+import type { Iteration } from '../records/iteration.js';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { StageNode } from '../config/pipeline.js';
 import { LogWriter } from '../records/logs.js';
@@ -36,7 +37,7 @@ export class OutputStream {
     private readonly state: RunState,
     private readonly node: StageNode,
     private readonly stream: 'stdout' | 'stderr',
-    private readonly iteration: number | undefined,
+    private readonly iteration: Iteration | undefined,
     retry?: RetryMark,
   ) {
     if (!retry) {

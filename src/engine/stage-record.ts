@@ -1,3 +1,4 @@
+import type { Iteration } from '../records/iteration.js';
 import type { JsonValue, StageNode } from '../config/pipeline.js';
 import type { StageStatus } from '../records/events.js';
 import { reasonName, type Reason, type ReasonName } from '../records/reasons.js';
@@ -40,7 +41,7 @@ export interface Ending {
 }
 
 /** Says that an attempt starts: its `stage_started` in the journal is the stage's `running` state. */
-export function recordStart(state: RunState, node: StageNode, _startedAt: string, attempt: number, iteration?: number): void {
+export function recordStart(state: RunState, node: StageNode, _startedAt: string, attempt: number, iteration?: Iteration): void {
   emit(state, { type: 'stage_started', stage: node.path, kind: node.kind, attempt, ...(iteration === undefined ? {} : { iteration }), ...(node.values ? { values: node.values } : {}) });
   checkRecord(state);
 }
@@ -50,7 +51,7 @@ export function recordStart(state: RunState, node: StageNode, _startedAt: string
  * fingerprint, first start, attempts), then `stage_finished` — and returns its outcome. This is
  * where a typed Reason becomes its name: the record and the events keep the name and `message`.
  */
-export function recordEnd(state: RunState, node: StageNode, end: Ending, times: { startedAt: string | null; started: number | null }, attempts: number, iteration?: number): Outcome {
+export function recordEnd(state: RunState, node: StageNode, end: Ending, times: { startedAt: string | null; started: number | null }, attempts: number, iteration?: Iteration): Outcome {
   const endedAt = new Date();
   const durationMs = times.started === null ? 0 : Math.max(0, endedAt.getTime() - times.started);
   const usage = end.usage ?? ZERO_USAGE;
@@ -91,6 +92,6 @@ export function recordEnd(state: RunState, node: StageNode, end: Ending, times: 
 }
 
 /** A stage decided without running it: skipped, cancelled before it started, or a bad `if`. */
-export function recordNotRun(state: RunState, node: StageNode, end: Ending, iteration?: number): Outcome {
+export function recordNotRun(state: RunState, node: StageNode, end: Ending, iteration?: Iteration): Outcome {
   return recordEnd(state, node, end, { startedAt: null, started: null }, 0, iteration);
 }

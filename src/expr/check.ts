@@ -1,7 +1,7 @@
 /**
  * Static checking of expressions for `factory validate`: unknown contexts and functions,
- * arity, undeclared params, stages that do not exist or are not upstream, and the fixed
- * shapes of `loop`, `run` and `budget`. Every error underlines the offending name.
+ * arity, undeclared params, stages that do not exist or are not upstream, loops that do not
+ * enclose the expression, and the fixed shapes of `loop`, `loops.<id>`, `run` and `budget`. Every error underlines the offending name.
  *
  * Names are matched without case, as the evaluator reads them, so whatever passes here
  * resolves at run time.
@@ -25,6 +25,8 @@ export interface StaticEnv {
   describe(stageId: string): string;
   /** The stage whose definition holds the expression, when there is one: it cannot read itself. */
   self?: string;
+  /** Inside a loop body: the ids of the loops enclosing the expression, outermost first (`loops.<id>`). */
+  loops?: readonly string[];
   /** Inside a stage with `matrix` (and its body): the keys `matrix.<key>` may read. */
   matrixKeys?: ReadonlySet<string>;
 }
@@ -32,12 +34,14 @@ export interface StaticEnv {
 const RUN_FIELDS = ['id', 'dir'];
 const BUDGET_FIELDS = ['spent_usd', 'spent_tokens', 'remaining_usd', 'remaining_tokens'];
 const LOOP_FIELDS = ['iteration', 'previous'];
+const LOOPS_FIELDS = ['iteration'];
 const STAGE_FIELDS = ['outputs', 'status'];
 const EACH_FIELDS = ['item', 'index'];
 const INSTANCE_FIELDS = ['index', 'matrix', 'item', 'status', 'outputs'];
 /** Where a context that exists only in some places is available, for "not available here". */
 const ONLY_IN: Readonly<Record<string, string>> = {
   loop: 'it exists only inside a loop body and its until',
+  loops: 'it exists only inside a loop body and its until',
   matrix: 'it exists only in a stage with `matrix` and its body',
   each: 'it exists only in a stage with `for_each` and its body',
   instance: 'it exists only in `join.pick`',
@@ -169,6 +173,9 @@ class Checker {
       case 'loop':
         this.loop(root, first, segments);
         return;
+      case 'loops':
+        this.loops(root, first, segments[1]);
+        return;
       case 'run':
         if (first) this.field('run', first, RUN_FIELDS);
         return;
@@ -254,6 +261,23 @@ class Checker {
     } else if (field === 'previous' && segments[1]?.kind === 'name') {
       this.previous(segments[1], body, segments[2]);
     }
+  }
+
+  /** `loops.<id>.iteration`: any loop enclosing the expression, by its id. */
+  private loops(root: ContextNode, first: NameSegment | undefined, next: Segment | undefined): void {
+    const enclosing = this.env.loops ?? [];
+    if (enclosing.length === 0) {
+      this.report(root, 'context "loops" is only available inside a loop body and its until');
+      return;
+    }
+    if (!first) return;
+    const id = findName(enclosing, first.name);
+    if (id === undefined) {
+      const message = `loop "${first.name}" does not enclose this expression${suggestionSuffix(first.name, enclosing)}`;
+      this.report(first, message, `loops.<id> reads the loops around it: ${list(enclosing)}`);
+      return;
+    }
+    if (next?.kind === 'name') this.field(`loops.${id}`, next, LOOPS_FIELDS);
   }
 
   private previous(seg: NameSegment, body: ReadonlySet<string>, next: Segment | undefined): void {

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import type { Pricing, ProviderName, Providers } from '../config/generated/factory.js';
-import { AnthropicProvider, anthropicSettings } from './anthropic/anthropic.js';
-import { OpenAIProvider, openaiSettings } from './openai/openai.js';
 import { pricingTable } from '../config/pricing.js';
 import { RecordingProvider, type CassetteRecorder } from './replay/record.js';
 import { ReplayProvider } from './replay/replay.js';
+import { lazyProvider } from './lazy.js';
 import type { Provider, ProviderError } from './types.js';
 
 export type { CallKey, CallOptions, CallResult, ModelRequest, ModelResponse, Provider, ProviderError, ProviderErrorKind } from './types.js';
@@ -13,8 +12,6 @@ export { withCacheBreakpoints } from './anthropic/cache-breakpoints.js';
 export { BUILTIN_PRICING, costOf, nearestModel, priceOf, pricingTable, type ModelPrice, type PricingTable } from '../config/pricing.js';
 export { CassetteRecorder, RecordingProvider } from './replay/record.js';
 export { redactSecrets, redactJson } from './redact.js';
-export { AnthropicProvider } from './anthropic/anthropic.js';
-export { OpenAIProvider } from './openai/openai.js';
 export { ReplayProvider } from './replay/replay.js';
 
 export interface ProviderConfig {
@@ -41,10 +38,18 @@ export function createProvider(name: ProviderName, config: ProviderConfig, env: 
 
 function make(name: ProviderName, config: ProviderConfig, env: Readonly<Record<string, string | undefined>>): ProviderResult {
   if (name === 'anthropic') {
-    return { ok: true, provider: new AnthropicProvider(anthropicSettings(config.providers, pricingTable(config.pricing), env)) };
+    const load = async () => {
+      const { AnthropicProvider, anthropicSettings } = await import('./anthropic/anthropic.js');
+      return new AnthropicProvider(anthropicSettings(config.providers, pricingTable(config.pricing), env));
+    };
+    return { ok: true, provider: lazyProvider('anthropic', load, true) };
   }
   if (name === 'openai') {
-    return { ok: true, provider: new OpenAIProvider(openaiSettings(config.providers, pricingTable(config.pricing), env)) };
+    const load = async () => {
+      const { OpenAIProvider, openaiSettings } = await import('./openai/openai.js');
+      return new OpenAIProvider(openaiSettings(config.providers, pricingTable(config.pricing), env));
+    };
+    return { ok: true, provider: lazyProvider('openai', load, false) };
   }
   const named = config.cassette ?? config.providers?.replay?.cassette;
   if (named === undefined) {

@@ -1,6 +1,7 @@
 import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { Usage } from '../base/usage.js';
+import type { Iteration } from '../records/iteration.js';
 
 /**
  * What model stages ask of a provider: one Messages API call. Requests and responses use the
@@ -14,8 +15,8 @@ export type ModelResponse = Message;
 export interface CallKey {
   /** Dotted stage path, e.g. `build.generate`. */
   stage: string;
-  /** Loop iteration (1-based) inside a loop body; 0 outside one. */
-  iteration: number;
+  /** Loop iteration (1-based) inside a loop body, the chain of iterations (`[2, 1]`) in nested loops; 0 outside one. */
+  iteration: Iteration;
   /** 1-based count of this stage's model calls within the iteration. */
   call: number;
   /** A judge's calls are keyed by scenario name and run instead of `call`. */

@@ -1,6 +1,7 @@
 import type { JsonValue, StageKind } from '../config/pipeline.js';
 import type { Usage } from '../base/usage.js';
 import type { ReasonName } from './reasons.js';
+import type { Iteration } from './iteration.js';
 import type { RunStatus, StageStatus } from '../config/generated/run.js';
 
 /** The names of statuses are schemas/run.schema.json's (the generated types), as are reasons' (reasons.ts checks its union against them). */
@@ -26,8 +27,8 @@ interface Base {
 
 interface StageRef {
   stage: string;
-  /** Set inside a loop body; never part of the path. */
-  iteration?: number;
+  /** Set inside a loop body (the chain of iterations in nested loops); never part of the path. */
+  iteration?: Iteration;
 }
 
 /**

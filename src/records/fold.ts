@@ -6,6 +6,7 @@ import { normalizeUsage } from './merge.js';
 import { SpendTally } from './spend.js';
 import { RECORD_VERSION, type RunMeta, type StageFile } from './types.js';
 import { ZERO_USAGE } from '../base/usage.js';
+import { isIteration, iterationKey, within, type Iteration } from './iteration.js';
 
 interface Entry {
   file: StageFile;
@@ -31,7 +32,8 @@ interface Outputs {
 export class RunFold {
   private readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, { t: string; out: Outputs }>();
-  private readonly dropped = new Map<string, string>();
+  /** Loops that restarted, by path and (for a nested loop) its own iteration: when, and where. */
+  private readonly dropped = new Map<string, { loop: string; iteration: Iteration | undefined; t: string }>();
   private announced: string[] = [];
   private name: { value: string; t: string } | undefined;
   private startedAt: string | undefined;
@@ -51,13 +53,13 @@ export class RunFold {
       case 'stage_started':
         return this.started(e);
       case 'stage_outputs':
-        this.pending.set(key(e.stage as string, e.iteration), { t: e.time, out: outputsOf(e) });
+        this.pending.set(key(e.stage as string, iterationOf(e)), { t: e.time, out: outputsOf(e) });
         return;
       case 'stage_finished':
         if (e.kept !== true) this.finished(e);
         return;
       case 'iterations_dropped':
-        return this.drop(e.stage as string, e.time);
+        return this.drop(e.stage as string, iterationOf(e), e.time);
       case 'run_started':
         if (Array.isArray(e.stages)) this.announced = e.stages.map((s) => (s as { path?: unknown }).path).filter((p): p is string => typeof p === 'string');
         this.setName(e);
@@ -82,13 +84,13 @@ export class RunFold {
     }
   }
 
-  stage(path: string, iteration?: number): StageFile | undefined {
+  stage(path: string, iteration?: Iteration): StageFile | undefined {
     return this.entries.get(key(path, iteration))?.file;
   }
 
-  /** The recorded iterations of a loop's body (loops nested in it included). */
-  iterationsOf(loopPath: string): StageFile[] {
-    return [...this.entries.values()].map((e) => e.file).filter((f) => f.iteration !== undefined && f.path.startsWith(`${loopPath}.`));
+  /** The recorded iterations of a loop's body (loops nested in it included); of a nested loop, those inside its own `iteration`. */
+  iterationsOf(loopPath: string, iteration?: Iteration): StageFile[] {
+    return [...this.entries.values()].map((e) => e.file).filter((f) => inBody(f, loopPath, iteration));
   }
 
   /**
@@ -115,17 +117,17 @@ export class RunFold {
   }
 
   /** Whether an event at `t` for this stage comes too late to count: a later one set it, or its loop restarted since. */
-  private stale(k: string, path: string, iteration: number | undefined, t: string): boolean {
+  private stale(k: string, path: string, iteration: Iteration | undefined, t: string): boolean {
     const current = this.entries.get(k);
     if (current && current.t > t) return true;
     if (iteration === undefined) return false;
-    for (const [loop, at] of this.dropped) if (at > t && path.startsWith(`${loop}.`)) return true;
+    for (const d of this.dropped.values()) if (d.t > t && inBody({ path, iteration }, d.loop, d.iteration)) return true;
     return false;
   }
 
   private started(e: JournalEvent): void {
     const path = e.stage as string;
-    const iteration = e.iteration;
+    const iteration = iterationOf(e);
     const k = key(path, iteration);
     if (this.stale(k, path, iteration, e.time)) return;
     const attempt = e.attempt as number;
@@ -150,7 +152,7 @@ export class RunFold {
 
   private finished(e: JournalEvent): void {
     const path = e.stage as string;
-    const iteration = e.iteration;
+    const iteration = iterationOf(e);
     const k = key(path, iteration);
     if (this.stale(k, path, iteration, e.time)) return;
     const previous = this.entries.get(k)?.file;
@@ -173,11 +175,12 @@ export class RunFold {
     this.entries.set(k, { file, t: e.time });
   }
 
-  private drop(loopPath: string, t: string): void {
-    const at = this.dropped.get(loopPath);
-    if (at === undefined || t > at) this.dropped.set(loopPath, t);
+  private drop(loopPath: string, iteration: Iteration | undefined, t: string): void {
+    const k = key(loopPath, iteration);
+    const at = this.dropped.get(k);
+    if (at === undefined || t > at.t) this.dropped.set(k, { loop: loopPath, iteration, t });
     for (const [k, entry] of this.entries) {
-      if (entry.file.iteration !== undefined && entry.file.path.startsWith(`${loopPath}.`) && entry.t <= t) this.entries.delete(k);
+      if (inBody(entry.file, loopPath, iteration) && entry.t <= t) this.entries.delete(k);
     }
   }
 }
@@ -193,12 +196,27 @@ function outputsOf(e: JournalEvent): Outputs {
   };
 }
 
-function stageFile(path: string, iteration: number | undefined, fields: Omit<StageFile, 'version' | 'path' | 'iteration' | 'usage' | 'cost_usd'>): StageFile {
+/**
+ * Whether a stage file is one of a loop's body's iterations (loops nested in it included); for a
+ * loop in a loop, one inside the loop's own iteration. A nested body's file of an earlier record
+ * carries the innermost iteration only: it counts as inside any.
+ */
+function inBody(f: Pick<StageFile, 'path' | 'iteration'>, loopPath: string, iteration: Iteration | undefined): boolean {
+  if (f.iteration === undefined || !f.path.startsWith(`${loopPath}.`)) return false;
+  return typeof f.iteration === 'number' || within(f.iteration, iteration);
+}
+
+/** The event's iteration, when it carries a valid one. */
+function iterationOf(e: JournalEvent): Iteration | undefined {
+  return isIteration(e.iteration) ? e.iteration : undefined;
+}
+
+function stageFile(path: string, iteration: Iteration | undefined, fields: Omit<StageFile, 'version' | 'path' | 'iteration' | 'usage' | 'cost_usd'>): StageFile {
   const file: StageFile = { version: RECORD_VERSION, path, ...fields, usage: { ...ZERO_USAGE }, cost_usd: 0 };
   if (iteration !== undefined) file.iteration = iteration;
   return file;
 }
 
-export function key(path: string, iteration: number | undefined): string {
-  return iteration === undefined ? path : `${path}@${iteration}`;
+export function key(path: string, iteration: Iteration | undefined): string {
+  return iteration === undefined ? path : `${path}@${iterationKey(iteration)}`;
 }

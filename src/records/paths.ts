@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { iterationKey, type Iteration } from './iteration.js';
 
 /** Where records live: `<workspace>/.factory/`. One place for every path, so readers and writers agree. */
 export const factoryDir = (workspace: string): string => path.join(workspace, '.factory');
@@ -10,13 +11,22 @@ export const groupsFile = (workspace: string): string => path.join(factoryDir(wo
 export const runJson = (dir: string): string => path.join(dir, 'run.json');
 export const stagesDir = (dir: string): string => path.join(dir, 'stages');
 
-/** `stages/<path>.json`, or `stages/<path>@<iteration>.json` inside a loop body. */
-export function stageFile(dir: string, stagePath: string, iteration?: number): string {
-  return path.join(stagesDir(dir), `${stagePath}${iteration === undefined ? '' : `@${iteration}`}.json`);
+/**
+ * `<path>`, `<path>@<iteration>` inside a loop body, `<path>@2.1` inside nested loops (outer
+ * iteration 2, inner 1): the name a stage's record files share, so no iteration overwrites another's.
+ */
+export function stageBase(stagePath: string, iteration?: Iteration): string {
+  const key = iterationKey(iteration);
+  return key === '' ? stagePath : `${stagePath}@${key}`;
 }
 
-export function logFile(dir: string, stagePath: string, stream: 'stdout' | 'stderr', iteration?: number): string {
-  return path.join(stagesDir(dir), `${stagePath}${iteration === undefined ? '' : `@${iteration}`}.${stream}`);
+/** `stages/<path>.json`, or `stages/<path>@<iteration>.json` inside a loop body. */
+export function stageFile(dir: string, stagePath: string, iteration?: Iteration): string {
+  return path.join(stagesDir(dir), `${stageBase(stagePath, iteration)}.json`);
+}
+
+export function logFile(dir: string, stagePath: string, stream: 'stdout' | 'stderr', iteration?: Iteration): string {
+  return path.join(stagesDir(dir), `${stageBase(stagePath, iteration)}.${stream}`);
 }
 
 /** File changes that travel between machines (docs/export.md): `changes/<stage id>.patch`. */
@@ -25,8 +35,8 @@ export function patchFile(dir: string, stageId: string): string {
   return path.join(changesDir(dir), `${stageId}.patch`);
 }
 /** A fan-out instance's changes as a patch of the same format (section 13): `instances/<path>.patch`. */
-export function instancePatchFile(dir: string, instancePath: string, iteration?: number): string {
-  return path.join(dir, 'instances', `${instancePath}${iteration === undefined ? '' : `@${iteration}`}.patch`);
+export function instancePatchFile(dir: string, instancePath: string, iteration?: Iteration): string {
+  return path.join(dir, 'instances', `${stageBase(instancePath, iteration)}.patch`);
 }
 /** Where isolated fan-out instances work: `.factory/work/<run>/`. */
 export const workDir = (workspace: string, runId: string): string => path.join(factoryDir(workspace), 'work', runId);

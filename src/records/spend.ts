@@ -1,5 +1,6 @@
 import { addUsage } from '../base/usage.js';
 import { ZERO_USAGE, type Usage } from '../base/usage.js';
+import { isIteration, type Iteration } from './iteration.js';
 
 /**
  * What a run spent, folded from its journal's events (docs/models-and-budgets.md and docs/cache-and-watch.md): every `model_call`
@@ -9,7 +10,7 @@ import { ZERO_USAGE, type Usage } from '../base/usage.js';
  */
 export interface SpendEntry {
   stage: string;
-  iteration?: number;
+  iteration?: Iteration;
   usage: Usage;
   cost_usd: number;
 }
@@ -47,7 +48,7 @@ export function foldSpend(events: Iterable<SpendEvent>): PriorSpend {
     if (typeof e.stage !== 'string') continue;
     const counted = e.type === 'model_call' || (e.type === 'model_usage' && typeof e.call_id === 'string' && !finished.has(e.call_id));
     if (counted) {
-      entries.push({ stage: e.stage, ...(typeof e.iteration === 'number' ? { iteration: e.iteration } : {}), usage: usageOf(e.usage), cost_usd: typeof e.cost_usd === 'number' ? e.cost_usd : 0 });
+      entries.push({ stage: e.stage, ...(isIteration(e.iteration) ? { iteration: e.iteration } : {}), usage: usageOf(e.usage), cost_usd: typeof e.cost_usd === 'number' ? e.cost_usd : 0 });
     } else if (e.type === 'model_answer' && typeof e.key === 'string' && typeof e.request_hash === 'string' && e.message !== null && typeof e.message === 'object') {
       answers.push({ key: e.key, request_hash: e.request_hash, message: e.message });
     }

@@ -6,6 +6,7 @@ import type { WrittenEvent, JournalEvent } from './journal-events.js';
 import { JournalWriter } from './journal.js';
 import { LogWriter } from './logs.js';
 import { logFile, runDir, runJson, stagesDir } from './paths.js';
+import { chainOf, within, type Iteration } from './iteration.js';
 import type { StageFields } from '../config/generated/run.js';
 import { RECORD_VERSION, type RunMeta, type RunRecord, type StageFile, type StageRecord } from './types.js';
 import { addUsage } from '../base/usage.js';
@@ -80,25 +81,26 @@ export class RunStore {
     for (const e of events) this.fold.spend.add(e);
   }
 
-  stage(path: string, iteration?: number): StageFile | undefined {
+  stage(path: string, iteration?: Iteration): StageFile | undefined {
     return this.fold.stage(path, iteration);
   }
 
   /**
    * Forgets the recorded iterations of a loop's body (and of loops nested in it), logs included:
-   * a loop that runs again starts from its first iteration.
+   * a loop that runs again starts from its first iteration. A loop inside a loop forgets only
+   * those inside its own `iteration`: the other outer iterations' stay.
    */
-  dropIterations(loopPath: string): void {
-    const old = this.fold.iterationsOf(loopPath);
+  dropIterations(loopPath: string, iteration?: Iteration): void {
+    const old = this.fold.iterationsOf(loopPath, iteration);
     if (old.length === 0) return;
-    this.append({ type: 'iterations_dropped', time: new Date().toISOString(), run: this.meta.id, stage: loopPath });
+    this.append({ type: 'iterations_dropped', time: new Date().toISOString(), run: this.meta.id, stage: loopPath, ...(iteration === undefined ? {} : { iteration }) });
     for (const f of old) {
       for (const stream of ['stdout', 'stderr'] as const) rmSync(logFile(this.dir, f.path, stream, f.iteration), { force: true });
     }
   }
 
   /** Resolves once the stage's end is recorded: at once, as journal lines are written synchronously. */
-  async written(_path: string, _iteration?: number): Promise<void> {}
+  async written(_path: string, _iteration?: Iteration): Promise<void> {}
 
   /** Shows run.json's stages in this order (the pipeline's); stages it does not name follow. */
   order(paths: readonly string[]): void {
@@ -109,11 +111,11 @@ export class RunStore {
     this.meta = { ...this.meta, ...patch };
   }
 
-  log(path: string, stream: 'stdout' | 'stderr', iteration?: number): LogWriter {
+  log(path: string, stream: 'stdout' | 'stderr', iteration?: Iteration): LogWriter {
     return new LogWriter(logFile(this.dir, path, stream, iteration));
   }
 
-  logPath(path: string, stream: 'stdout' | 'stderr', iteration?: number): string {
+  logPath(path: string, stream: 'stdout' | 'stderr', iteration?: Iteration): string {
     return logFile(this.dir, path, stream, iteration);
   }
 
@@ -172,7 +174,7 @@ export function deriveRunRecord(meta: RunMeta, stages: Iterable<StageFile>, spen
   }
   if (iterated.length > 0) {
     for (const [path, entry] of Object.entries(out)) {
-      if (hasBody(path, iterated)) attachIterations(path, entry, iterated);
+      if (hasBody(path, iterated)) attachIterations(path, entry, iterated, []);
     }
   }
   if (spent) return { version: RECORD_VERSION, ...meta, usage: { ...spent.usage }, cost_usd: round(spent.cost_usd), stages: out };
@@ -190,22 +192,31 @@ function hasBody(path: string, files: readonly StageFile[]): boolean {
 
 /**
  * A loop's entry gets `iterations: [{iteration, stages}]` from its body's stage files; a loop
- * nested in the body gets its own the same way (its last outer iteration's, as files are named
- * by one iteration number).
+ * nested in the body gets its own the same way, in each outer iteration those it ran there (its
+ * files carry the chain of iterations, `outer` the enclosing loops' part of it). A nested body's
+ * file of an earlier record carries the innermost iteration only: it counts in every outer one.
  */
-function attachIterations(path: string, entry: StageRecord, files: readonly StageFile[]): void {
+function attachIterations(path: string, entry: StageRecord, files: readonly StageFile[], outer: readonly number[]): void {
   const byIteration = new Map<number, Record<string, StageRecord>>();
   // In the order they started (stages that never started last), as the iteration ran.
   const body = files.filter((f) => isChildOf(f.path, path)).sort((a, b) => (a.started_at ?? '~').localeCompare(b.started_at ?? '~') || a.path.localeCompare(b.path));
   for (const f of body) {
-    const it = f.iteration!;
+    const it = ownIteration(f.iteration!, outer);
+    if (it === undefined) continue;
     let stagesOf = byIteration.get(it);
     if (!stagesOf) byIteration.set(it, (stagesOf = {}));
     const rec = toStageRecord(f);
-    if (f.kind === 'loop' && hasBody(f.path, files)) attachIterations(f.path, rec, files);
+    if (f.kind === 'loop' && hasBody(f.path, files)) attachIterations(f.path, rec, files, [...outer, it]);
     stagesOf[f.path] = rec;
   }
   entry.iterations = [...byIteration.entries()].sort((a, b) => a[0] - b[0]).map(([iteration, stagesOf]) => ({ iteration, stages: stagesOf }));
+}
+
+/** The iteration of a body file in its own loop when it lies inside the enclosing loops' `outer` iterations. */
+function ownIteration(iteration: Iteration, outer: readonly number[]): number | undefined {
+  if (typeof iteration === 'number') return iteration;
+  const chain = chainOf(iteration);
+  return chain.length === outer.length + 1 && within(chain, [...outer]) ? chain.at(-1) : undefined;
 }
 
 /** A stage's record fields, without what a stage file or a loop's entry adds. */

@@ -13,7 +13,7 @@ import { changesBetween } from '../workspace/snapshot.js';
 import {
   asText,
   baseRequest,
-  fileBlock,
+  leadingBlocks,
   type Got,
   modelInput,
   openingMessage,
@@ -121,9 +121,9 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
   const clash = clashOf(toolNames);
   if (clash) return stageError({ kind: 'config' }, `stage "${ctx.node.path}" gives the model two tools named "${clash}"`);
   const systemText = system ?? DEFAULT_AGENT_SYSTEM;
-  const request = baseRequest(models, systemText, [openingMessage(files.map(fileBlock), instruction ?? '')]);
+  const request = baseRequest(models, systemText, [openingMessage(leadingBlocks(input.value), instruction ?? '')]);
   if (web.value.length > 0) request.tools = web.value;
-  models.writePrompt(promptRecord({ system: systemText, files: files, sections: [['prompt', instruction ?? ''], ['tools', toolNames.join(', ')]] }));
+  models.writePrompt(promptRecord({ system: systemText, files: files, learnings: input.value.learnings, sections: [['prompt', instruction ?? ''], ['tools', toolNames.join(', ')]] }));
 
   let streamed = '';
   const result = await runAgent({
@@ -165,8 +165,8 @@ async function external(ctx: StageContext, models: ModelServices): Promise<Stage
   const input = modelInput(ctx, models);
   if (!input.ok) return input.result;
   const { system, instruction, files } = input.value;
-  const prompt = [system, ...files.map((f) => fileBlock(f).text), instruction].filter((s): s is string => s !== undefined && s !== '').join('\n\n');
-  models.writePrompt(promptRecord({ system: system, files: files, sections: [['prompt', instruction ?? '']] }));
+  const prompt = [system, ...leadingBlocks(input.value).map((b) => b.text), instruction].filter((s): s is string => s !== undefined && s !== '').join('\n\n');
+  models.writePrompt(promptRecord({ system: system, files: files, learnings: input.value.learnings, sections: [['prompt', instruction ?? '']] }));
 
   const sandbox = sandboxPolicy(ctx, workspace.value);
   const unavailable = await sandboxUnavailable(sandbox);

@@ -11,6 +11,8 @@ import type { StageContext, StageResult } from '../engine/executor.js';
 import type { ModelCallReason, Reason } from '../records/reasons.js';
 import { expressionReason } from '../engine/expressions.js';
 import type { ModelServices } from '../engine/models/services.js';
+import type { Included } from '../learnings/select.js';
+import { learningBlock, learningsSection, stageLearnings } from './learnings-input.js';
 
 /**
  * What the three model stages share: the instruction (`prompt`, or `prompt_file` read and
@@ -61,9 +63,11 @@ export interface ModelInput {
   system: string | undefined;
   instruction: string | undefined;
   files: ContextFile[];
+  /** The learnings it reads (`learnings:`), after the context files. */
+  learnings: Included[];
 }
 
-/** The stage's `system`, `prompt` (or `prompt_file`) and `context`, in that order; the first that fails ends the stage. */
+/** The stage's `system`, `prompt` (or `prompt_file`), `context` and learnings, in that order; the first that fails ends the stage. */
 export function modelInput(ctx: StageContext, models: ModelServices): Got<ModelInput> {
   const system = renderText(ctx, 'system');
   if (!system.ok) return system;
@@ -71,7 +75,7 @@ export function modelInput(ctx: StageContext, models: ModelServices): Got<ModelI
   if (!instruction.ok) return instruction;
   const files = contextFiles(ctx, models);
   if (!files.ok) return files;
-  return { ok: true, value: { system: system.value, instruction: instruction.value, files: files.value } };
+  return { ok: true, value: { system: system.value, instruction: instruction.value, files: files.value, learnings: stageLearnings(ctx, models) } };
 }
 
 /** The instruction: `prompt`, or the file `prompt_file` names (against the pipeline's folder), both interpolated. */
@@ -150,6 +154,11 @@ export function fileBlock(file: ContextFile): TextBlockParam {
   return { type: 'text', text: `<file path="${escapeAttr(file.path)}">\n${file.text}${file.text.endsWith('\n') ? '' : '\n'}</file>` };
 }
 
+/** The leading blocks of the opening message: the context files, then the learnings. */
+export function leadingBlocks(input: Pick<ModelInput, 'files' | 'learnings'>): TextBlockParam[] {
+  return [...input.files.map(fileBlock), ...input.learnings.map(learningBlock)];
+}
+
 /** The opening user message: context blocks first, the instruction last. */
 export function openingMessage(leading: TextBlockParam[], instruction: string): MessageParam {
   return { role: 'user', content: [...leading, { type: 'text', text: instruction === '' ? '(no instruction)' : instruction }] };
@@ -183,11 +192,11 @@ export function textOf(content: readonly ContentBlock[]): string {
 }
 
 /** The prompt file: what the stage asked, for people reading the record. */
-export function promptRecord(parts: { system?: string | undefined; files: readonly ContextFile[]; sections: readonly [string, string][] }): string {
+export function promptRecord(parts: { system?: string | undefined; files: readonly ContextFile[]; learnings?: readonly Included[]; sections: readonly [string, string][] }): string {
   const out: string[] = [];
   if (parts.system) out.push(`## system\n\n${parts.system}\n`);
   if (parts.files.length > 0) out.push(`## context\n\n${parts.files.map((f) => `- ${f.path} (${Buffer.byteLength(f.text)} bytes)`).join('\n')}\n`);
-  for (const [title, text] of parts.sections) out.push(`## ${title}\n\n${text}\n`);
+  for (const [title, text] of [...learningsSection(parts.learnings ?? []), ...parts.sections]) out.push(`## ${title}\n\n${text}\n`);
   return out.join('\n');
 }
 

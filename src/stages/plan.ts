@@ -6,7 +6,7 @@ import {
   asText,
   baseRequest,
   callFailure,
-  fileBlock,
+  leadingBlocks,
   modelInput,
   openingMessage,
   promptRecord,
@@ -14,10 +14,10 @@ import {
   stageError,
   textOf,
 } from './model-input.js';
-import type { StageContext, StageExecutor } from '../engine/executor.js';
-import type { PlanStage } from '../config/generated/factory.js';
+import type { StageExecutor } from '../engine/executor.js';
 import type { JsonValue } from '../config/pipeline.js';
-import { compileOutputSchema, outputSchemaOf, parseAnswer, type OutputCheck } from '../config/output-schema.js';
+import { parseAnswer, type OutputCheck } from '../config/output-schema.js';
+import { outputCheckOf } from './output-check.js';
 import { expressionReason } from '../engine/expressions.js';
 
 /**
@@ -34,9 +34,9 @@ export const planExecutor: StageExecutor = {
     try {
       const input = modelInput(ctx, models);
       if (!input.ok) return input.result;
-      const { system, instruction, files } = input.value;
-      const request = baseRequest(models, system, [openingMessage(files.map(fileBlock), instruction ?? '')]);
-      models.writePrompt(promptRecord({ system: system, files: files, sections: [['prompt', instruction ?? '']] }));
+      const { system, instruction, files, learnings } = input.value;
+      const request = baseRequest(models, system, [openingMessage(leadingBlocks(input.value), instruction ?? '')]);
+      models.writePrompt(promptRecord({ system: system, files: files, learnings, sections: [['prompt', instruction ?? '']] }));
 
       const structured = outputCheckOf(ctx);
       if (!structured.ok) return stageError({ kind: 'config' }, structured.message);
@@ -84,18 +84,6 @@ export const planExecutor: StageExecutor = {
     }
   },
 };
-
-/** The stage's output schema, compiled; undefined when it has none. */
-function outputCheckOf(ctx: StageContext): { ok: true; value?: { schema: Record<string, JsonValue>; check: OutputCheck } } | { ok: false; message: string } {
-  const def = ctx.node.def as PlanStage;
-  const dir = (ctx.node.source as { dir?: string }).dir ?? path.dirname(ctx.pipeline.absPath);
-  const found = outputSchemaOf(def, dir, ctx.pipeline.dir);
-  if (!found.ok) return { ok: false, message: `output_schema_file: ${found.message}` };
-  if (!found.schema) return { ok: true };
-  const compiled = compileOutputSchema(found.schema);
-  if (!compiled.ok) return { ok: false, message: `output_schema: ${compiled.message}` };
-  return { ok: true, value: { schema: found.schema, check: compiled.check } };
-}
 
 /** The answer parsed as JSON and checked against the schema, whatever the provider claims. */
 function judgeAnswer(text: string, check: OutputCheck): { ok: true; value: JsonValue } | { ok: false; errors: string[] } {

@@ -1,6 +1,7 @@
 import { approveExecutor } from './approve.js';
 import { commandExecutor } from './command.js';
 import { generateExecutor } from './generate.js';
+import { learnExecutor } from './learn.js';
 import { loopExecutor } from './loop.js';
 import { pipelineExecutor } from './pipeline.js';
 import { planExecutor } from './plan.js';
@@ -22,4 +23,5 @@ export const stageExecutors: StageExecutors = {
   review: reviewExecutor,
   approve: approveExecutor,
   pipeline: pipelineExecutor,
+  learn: learnExecutor,
 };

@@ -7,7 +7,7 @@ import type { ModelResponse } from '../providers/types.js';
 import {
   baseRequest,
   callFailure,
-  fileBlock,
+  leadingBlocks,
   modelInput,
   openingMessage,
   promptRecord,
@@ -93,7 +93,7 @@ export const reviewExecutor: StageExecutor = {
       if (!rubric.ok) return rubric.result;
       const { system, instruction, files } = input.value;
 
-      const blocks: TextBlockParam[] = files.map(fileBlock);
+      const blocks: TextBlockParam[] = leadingBlocks(input.value);
       let diff: string | undefined;
       if (def.diff !== false) {
         diff = unifiedDiff(models.runStart(), models.snapshot(), (rel) => isDenied(rel, models.holdout));
@@ -112,7 +112,7 @@ export const reviewExecutor: StageExecutor = {
       const opening = openingMessage(blocks, ask);
       const request = { ...baseRequest(models, systemText, [opening]), tools: [SUBMIT_REVIEW], tool_choice: { type: 'tool' as const, name: 'submit_review' } };
       models.writePrompt(
-        promptRecord({ system: systemText, files: files, sections: [...(diff !== undefined ? [['diff', diff || '(no change)'] as [string, string]] : []), ['prompt', ask]] }),
+        promptRecord({ system: systemText, files: files, learnings: input.value.learnings, sections: [...(diff !== undefined ? [['diff', diff || '(no change)'] as [string, string]] : []), ['prompt', ask]] }),
       );
 
       let messages: MessageParam[] = [opening];

@@ -4,6 +4,7 @@ import type { EngineEvent } from '../records/events.js';
 import { formatReason, type Palette, paintStatus, stripAnsi } from './format.js';
 import { cleanLine } from './lines.js';
 import { unreachable } from '../base/unreachable.js';
+import { iterationKey, iterationText, type Iteration } from '../records/iteration.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -89,7 +90,7 @@ export class FailureTails {
     for (const [stage, f] of all.slice(0, TAIL_STAGES)) {
       const e = f.event;
       const reason = formatReason(e.reason, e.message, e.status).replace(/\s*\n\s*/g, ' ');
-      const where = e.iteration === undefined ? '' : ` in iteration ${e.iteration}`;
+      const where = e.iteration === undefined ? '' : ` in ${iterationText(e.iteration)}`;
       const tail = f.total > f.lines.length ? `the last ${f.lines.length} of its ${f.total} output lines` : `its output (${f.total} line${f.total === 1 ? '' : 's'})`;
       out.push('', `${paintStatus(e.status, colors, `${stage} ${e.status}`)}${reason ? ` (${reason})` : ''}${where} — ${tail}:`);
       if (f.total > f.lines.length) out.push(colors.dim('  ┆ …'));
@@ -102,10 +103,10 @@ export class FailureTails {
   }
 
   /** `factory show RUN STAGE [--iteration N] [--dir DIR]`. */
-  showCommand(stage: string, iteration: number | undefined, cwd: string): string {
+  showCommand(stage: string, iteration: Iteration | undefined, cwd: string): string {
     const rel = this.dir === undefined ? '' : path.relative(cwd, this.dir);
     const parts = ['factory show', this.run, stage];
-    if (iteration !== undefined) parts.push(`--iteration ${iteration}`);
+    if (iteration !== undefined) parts.push(`--iteration ${iterationKey(iteration)}`);
     if (rel !== '') parts.push(`--dir ${shellWord(rel)}`);
     return parts.join(' ');
   }

@@ -1,3 +1,5 @@
+import { iterationKey, type Iteration } from '../records/iteration.js';
+
 /**
  * Turns `stage_output` chunks into whole lines: a chunk may end mid-line, so the rest is kept
  * per key (stage, iteration and stream) until its newline comes or the stage ends.
@@ -47,11 +49,12 @@ export function cleanLine(line: string): string {
   return cut < 0 ? trimmed : trimmed.slice(cut + 1);
 }
 
-export function outputKey(stage: string, iteration: number | undefined, stream: string): string {
-  return `${stage}\u0000${iteration ?? ''}\u0000${stream}`;
+export function outputKey(stage: string, iteration: Iteration | undefined, stream: string): string {
+  return `${stage}\u0000${iterationKey(iteration)}\u0000${stream}`;
 }
 
-export function keyStage(key: string): { stage: string; iteration: number | undefined; stream: string } {
+/** A key's parts; its iteration as iterationKey writes it ('' in no loop). */
+export function keyStage(key: string): { stage: string; iteration: string; stream: string } {
   const [stage = '', iteration = '', stream = ''] = key.split('\u0000');
-  return { stage, iteration: iteration === '' ? undefined : Number(iteration), stream };
+  return { stage, iteration, stream };
 }

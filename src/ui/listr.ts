@@ -22,6 +22,7 @@ import { type StageInfo, StageTree } from './tree.js';
 import { totalTokens } from '../base/usage.js';
 import { formatDuration } from '../base/duration.js';
 import { unreachable } from '../base/unreachable.js';
+import { compareIterations, innermost, type Iteration } from '../records/iteration.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 type StageEvent = Extract<EngineEvent, { stage: string }>;
@@ -78,6 +79,8 @@ interface Node {
   attempt: number;
   /** For a loop: the iteration its body is in. */
   loopIteration: number;
+  /** For a loop: the iteration (the chain, in nested loops) its body was last seen in. */
+  loopAt: Iteration | undefined;
   tokens: number;
   costUsd: number;
   lastLine: string | undefined;
@@ -370,18 +373,21 @@ class RunView {
   }
 
   /** An event of a new iteration: the loop's body starts over, its stages wait again. */
-  private iteration(node: Node, iteration: number): void {
+  private iteration(node: Node, iteration: Iteration): void {
     const info = this.tree.loopOf(node.info.path);
     const loop = info && this.nodes.get(info.path);
-    if (!loop || loop.loopIteration >= iteration) return;
-    const again = loop.loopIteration > 0;
-    loop.loopIteration = iteration;
+    // An inner loop starting again in the next outer iteration goes from [1, 2] to [2, 1]: a new iteration.
+    if (!loop || compareIterations(loop.loopAt, iteration) >= 0) return;
+    const again = loop.loopAt !== undefined;
+    loop.loopAt = iteration;
+    loop.loopIteration = innermost(iteration) ?? 0;
     if (again) {
       for (const d of descendants(loop)) {
         if (d.phase === 'waiting') continue;
         resetRun(d);
         d.phase = 'waiting';
         d.loopIteration = 0;
+        d.loopAt = undefined;
         this.sync(d);
       }
     }
@@ -492,6 +498,7 @@ function newNode(info: StageInfo, parent: Node | undefined): Node {
     startedAt: 0,
     attempt: 1,
     loopIteration: 0,
+    loopAt: undefined,
     tokens: 0,
     costUsd: 0,
     lastLine: undefined,

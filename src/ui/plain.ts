@@ -3,6 +3,7 @@ import type { EngineEvent } from '../records/events.js';
 import { clockTime, formatReason, formatUsage, palette, type Palette, paintStatus, stripAnsi, SYMBOLS, formatTokens, formatUsd } from './format.js';
 import { optionLines, shownLines } from './approval-text.js';
 import { keyStage, LineBuffer, outputKey } from './lines.js';
+import { compareIterations, innermost, iterationKey, type Iteration } from '../records/iteration.js';
 import { type Renderer, streamColumns } from './renderer.js';
 import { budgetWarningText, SummaryCollector } from './summary.js';
 import { FailureTails } from './failure-tail.js';
@@ -31,7 +32,8 @@ export class PlainRenderer implements Renderer {
   private readonly summary = new SummaryCollector();
   private readonly tails = new FailureTails();
   private tree = new StageTree();
-  private readonly loopIteration = new Map<string, number>();
+  /** The iteration (the chain, in nested loops) each loop was last seen in. */
+  private readonly loopIteration = new Map<string, Iteration>();
   private summaryPrinted = false;
 
   constructor(
@@ -109,13 +111,14 @@ export class PlainRenderer implements Renderer {
   }
 
   /** `↻ build iteration 2/4` when an event shows a loop entered a new iteration. */
-  private iterationLine(ts: string, event: { stage: string; iteration?: number }): void {
+  private iterationLine(ts: string, event: { stage: string; iteration?: Iteration }): void {
     if (event.iteration === undefined) return;
     const loop = this.tree.loopOf(event.stage);
-    if (!loop || (this.loopIteration.get(loop.path) ?? 0) >= event.iteration) return;
+    // An inner loop starting again in the next outer iteration goes from [1, 2] to [2, 1]: a new iteration.
+    if (!loop || compareIterations(this.loopIteration.get(loop.path), event.iteration) >= 0) return;
     this.loopIteration.set(loop.path, event.iteration);
     const of = loop.maxIterations !== undefined ? `/${loop.maxIterations}` : '';
-    this.write(ts, `${this.colors.cyan(SYMBOLS.iteration)} ${loop.path} iteration ${event.iteration}${of}`);
+    this.write(ts, `${this.colors.cyan(SYMBOLS.iteration)} ${loop.path} iteration ${innermost(event.iteration)}${of}`);
   }
 
   private outputLine(ts: string, stage: string, line: string): void {
@@ -124,10 +127,10 @@ export class PlainRenderer implements Renderer {
   }
 
   /** Output lines a stage left unfinished, printed with the time of its end. */
-  private flushStage(ts: string, stage: string, iteration: number | undefined): void {
+  private flushStage(ts: string, stage: string, iteration: Iteration | undefined): void {
     const lines = this.lines.flushWhere((key) => {
       const at = keyStage(key);
-      return at.stage === stage && at.iteration === iteration;
+      return at.stage === stage && at.iteration === iterationKey(iteration);
     });
     for (const [key, line] of lines) this.outputLine(ts, keyStage(key).stage, line);
   }

@@ -6,6 +6,7 @@ import type { Usage } from '../base/usage.js';
 import { totalTokens } from '../base/usage.js';
 import { formatDuration } from '../base/duration.js';
 import { unreachable } from '../base/unreachable.js';
+import { compareIterations, innermost, iterationText, type Iteration } from '../records/iteration.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -21,8 +22,8 @@ export interface SummaryRow {
   durationMs: number | undefined;
   usage: Usage | undefined;
   costUsd: number;
-  /** For a loop body's stage: the iteration whose result is shown (the last one). */
-  iteration: number | undefined;
+  /** For a loop body's stage: the iteration whose result is shown (the last one; a chain in nested loops). */
+  iteration: Iteration | undefined;
   /** For a loop: how many iterations ran. */
   iterations: number | undefined;
   /** For a fan-out instance: its values (`approach=refactor`). */
@@ -36,10 +37,11 @@ export interface SummaryRow {
 export class SummaryCollector {
   private tree = new StageTree();
   private readonly finished = new Map<string, Ev<'stage_finished'>>();
-  private readonly running = new Map<string, number | undefined>();
+  private readonly running = new Map<string, Iteration | undefined>();
   /** Fan-out instances' values, from their `stage_started`. */
   private readonly values = new Map<string, string>();
-  private readonly iterations = new Map<string, number>();
+  /** The latest iteration each loop's body was seen in (a chain in nested loops: an inner loop counts its last run's). */
+  private readonly iterations = new Map<string, Iteration>();
   private readonly warnings: Ev<'budget_warning'>[] = [];
   private started: Ev<'run_started'> | undefined;
   private ended: Ev<'run_finished'> | undefined;
@@ -82,7 +84,7 @@ export class SummaryCollector {
     this.tree.ensure(event.stage);
     if (event.iteration !== undefined) {
       const loop = this.tree.loopOf(event.stage);
-      if (loop) this.iterations.set(loop.path, Math.max(this.iterations.get(loop.path) ?? 0, event.iteration));
+      if (loop && compareIterations(event.iteration, this.iterations.get(loop.path)) > 0) this.iterations.set(loop.path, event.iteration);
     }
   }
 
@@ -127,7 +129,7 @@ export class SummaryCollector {
       // A stage still running when the summary is taken was cut short: its earlier results
       // (a previous iteration's) no longer describe it.
       const done = running ? undefined : this.finished.get(info.path);
-      const iterations = this.iterations.get(info.path);
+      const iterations = innermost(this.iterations.get(info.path));
       return {
         path: info.path,
         depth: info.depth,
@@ -227,7 +229,7 @@ export function formatSummary(data: SummaryData, colors: Palette, width?: number
 function stageCell(row: SummaryRow): string {
   if (row.values !== undefined) return `${row.path} ${row.values}`;
   if (row.iterations !== undefined) return `${row.path} (${row.iterations} iteration${row.iterations === 1 ? '' : 's'})`;
-  if (row.iteration !== undefined) return `${row.path} (iteration ${row.iteration})`;
+  if (row.iteration !== undefined) return `${row.path} (${iterationText(row.iteration)})`;
   return row.path;
 }
 

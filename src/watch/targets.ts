@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { JsonValue, Pipeline, Scope } from '../config/pipeline.js';
 import { durationMs } from '../config/units.js';
+import { learningsDirOf } from '../config/learnings.js';
 import { children, parseTemplate, renderValue, type Expr } from '../expr/index.js';
 import type { WatchSpec } from './watcher.js';
 
@@ -10,7 +11,7 @@ export const DEFAULT_DEBOUNCE_MS = 200;
 /**
  * What `apply --watch` watches (docs/cache-and-watch.md): factory.yaml, the templates it extends or uses
  * (and the files that declare its stages), every `prompt_file`, and the globs of `context`,
- * `inputs`, `scenarios` and `watch.paths` — minus `watch.ignore` (and `.git`, `.factory`,
+ * `inputs`, `scenarios` and `watch.paths`, and the learnings folder when a stage reads learnings — minus `watch.ignore` (and `.git`, `.factory`,
  * `node_modules`, which the watcher never watches). A glob written with an expression is
  * rendered with the params; one that reads stage outputs cannot be known before the run and
  * is left out (its files still count in fingerprints).
@@ -19,10 +20,12 @@ export function watchTargets(pipeline: Pipeline, extra: { file: string; template
   const files = new Set<string>([extra.file, ...extra.templates]);
   const globs = new Set<string>();
   const scenarios = new Set<string>();
+  const reads = { learnings: false };
   const visit = (scope: Scope, params: Readonly<Record<string, JsonValue>>) => {
     for (const node of scope.stages) {
       files.add(path.resolve(extra.cwd, node.source.file));
       const def = node.def as unknown as Record<string, unknown>;
+      if (def.learnings !== undefined && def.learnings !== false) reads.learnings = true;
       for (const key of ['context', 'inputs', 'scenarios'] as const) {
         for (const g of list(def[key])) {
           const rendered = staticText(g, params);
@@ -46,6 +49,8 @@ export function watchTargets(pipeline: Pipeline, extra: { file: string; template
   visit(pipeline.root, pipeline.params);
   const watch = (pipeline.config.watch ?? {});
   for (const g of watch.paths ?? []) globs.add(g);
+  // A learning edited or added by hand reruns the stages that read it (the run's own writes never do).
+  if (reads.learnings) globs.add(`${learningsDirOf(pipeline.config)}/*.md`);
   const debounce = typeof watch.debounce === 'string' ? durationMs(watch.debounce) : undefined;
   return {
     workspace: pipeline.dir,

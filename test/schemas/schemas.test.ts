@@ -418,6 +418,7 @@ describe('factory.schema.json shape', () => {
     loop: 'loopStage',
     pipeline: 'pipelineStage',
     approve: 'approveStage',
+    learn: 'learnStage',
   };
 
   it('dispatches a stage on kind to one closed schema per kind', () => {

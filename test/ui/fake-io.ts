@@ -1,3 +1,4 @@
+import type { Iteration } from '../../src/records/iteration.js';
 import type { CliIO } from '../../src/base/io.js';
 import type { EngineEvent } from '../../src/records/events.js';
 import type { Usage } from '../../src/base/usage.js';
@@ -77,7 +78,7 @@ export class Script {
     });
   }
 
-  stageStarted(stage: string, dt = 0, extra: { iteration?: number; attempt?: number; kind?: string } = {}): EngineEvent {
+  stageStarted(stage: string, dt = 0, extra: { iteration?: Iteration; attempt?: number; kind?: string } = {}): EngineEvent {
     return this.push({
       type: 'stage_started',
       time: this.at(dt),
@@ -89,7 +90,7 @@ export class Script {
     });
   }
 
-  output(stage: string, chunk: string, dt = 0, extra: { iteration?: number; stream?: 'stdout' | 'stderr' } = {}): EngineEvent {
+  output(stage: string, chunk: string, dt = 0, extra: { iteration?: Iteration; stream?: 'stdout' | 'stderr' } = {}): EngineEvent {
     return this.push({
       type: 'stage_output',
       time: this.at(dt),
@@ -101,7 +102,7 @@ export class Script {
     });
   }
 
-  modelCall(stage: string, u: Usage, cost: number, dt = 0, iteration?: number): EngineEvent {
+  modelCall(stage: string, u: Usage, cost: number, dt = 0, iteration?: Iteration): EngineEvent {
     return this.push({ type: 'model_call', time: this.at(dt), run: this.run, stage, ...(iteration !== undefined ? { iteration } : {}), model: 'claude-sonnet-4-5', usage: u, cost_usd: cost });
   }
 
@@ -117,7 +118,7 @@ export class Script {
     stage: string,
     status: 'succeeded' | 'failed' | 'error' | 'skipped' | 'cancelled',
     durationMs: number,
-    extra: { reason?: string; message?: string; cached?: boolean; usage?: Usage; cost?: number; iteration?: number } = {},
+    extra: { reason?: string; message?: string; cached?: boolean; usage?: Usage; cost?: number; iteration?: Iteration } = {},
   ): EngineEvent {
     return this.push({
       type: 'stage_finished',

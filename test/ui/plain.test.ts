@@ -201,4 +201,33 @@ describe('plain renderer', () => {
     renderer.emit(s.started([]));
     expect(io.stderr.text).toBe('\u001b[2m13:15:00\u001b[22m \u001b[36m▶\u001b[39m run demo started (run r1, 0 stages)\n');
   });
+
+  it('a loop inside a loop: the inner loop starts again in each outer iteration, a nested stage named by its chain', () => {
+    const nested = [
+      { path: 'outer', kind: 'loop', max_iterations: 2 },
+      { path: 'outer.inner', kind: 'loop', max_iterations: 2 },
+      { path: 'outer.inner.ask', kind: 'plan' },
+    ];
+    const { io } = render((s) => {
+      s.started(nested);
+      s.stageStarted('outer');
+      for (const [o, rounds] of [[1, 2], [2, 1]] as const) {
+        s.stageStarted('outer.inner', 0, { iteration: o });
+        for (let i = 1; i <= rounds; i++) {
+          s.stageStarted('outer.inner.ask', 0, { iteration: [o, i] });
+          s.finished('outer.inner.ask', 'succeeded', 100, { iteration: [o, i] });
+        }
+        s.finished('outer.inner', 'succeeded', 100, { iteration: o });
+      }
+      s.finished('outer', 'succeeded', 100);
+      s.runFinished('succeeded', 0, 1000, usage(0, 0), 0);
+    });
+    const text = io.stderr.text;
+    expect(text.match(/↻ outer\.inner iteration \d\/2/g)).toEqual(['↻ outer.inner iteration 1/2', '↻ outer.inner iteration 2/2', '↻ outer.inner iteration 1/2']);
+    expect(text.match(/↻ outer iteration \d\/2/g)).toEqual(['↻ outer iteration 1/2', '↻ outer iteration 2/2']);
+    expect(text).toContain('outer.inner.ask (iteration [2, 1])');
+    // The inner loop's row counts the iterations of its last run (in outer iteration 2).
+    expect(text).toContain('outer.inner (1 iteration)');
+    expect(text).toContain('outer (2 iterations)');
+  });
 });

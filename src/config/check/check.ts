@@ -5,6 +5,7 @@ import { checkAllowedCommands } from './command-reach.js';
 import { checkMcp } from './mcp.js';
 import { checkOutputSchemas } from './output-schema.js';
 import { checkSandboxWrites } from './sandbox-writes.js';
+import { checkLearningsDir } from './learnings-dir.js';
 import { checkProfiles } from './profiles.js';
 import { checkChoices } from './choices.js';
 import { checkFanout } from './fanout.js';
@@ -27,7 +28,7 @@ export type { CheckOptions, CheckResult };
 const DEFAULT_RETRIES = 2;
 const DEFAULT_CONCURRENCY = 4;
 /** Kinds that do work themselves: they take retries and hold a concurrency slot. */
-export const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate']);
+export const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate', 'learn']);
 
 
 /** Schema, then semantics: every problem of the file in one pass, sorted by position. */
@@ -56,6 +57,7 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   diagnostics.push(...checkMcp(loaded, root));
   diagnostics.push(...checkOutputSchemas(loaded, root, options.cwd ?? process.cwd()));
   diagnostics.push(...checkSandboxWrites(loaded, config, root, workspace));
+  diagnostics.push(...checkLearningsDir(loaded, config, root, workspace));
   const uses = checkUses(loaded, root, options, checkConfig);
   diagnostics.push(...uses.diagnostics);
   const unique = dedupe(diagnostics);
@@ -150,7 +152,7 @@ function checkStageRules(loaded: LoadedFile, scope: RawScope, outerProfiles: Rea
       out.push(diagnostic(loaded.file, locate(loaded, [...s.yamlPath, 'prompt_file'], 'key'), 'prompt-twice', `stage "${s.path}" has both \`prompt\` and \`prompt_file\``, 'keep one of them'));
     }
     const external = def.kind === 'generate' && def.agent !== undefined;
-    if ((def.kind === 'plan' || def.kind === 'generate' || def.kind === 'review') && !external && !namesModel(loaded, def, outerProfiles)) {
+    if ((def.kind === 'plan' || def.kind === 'generate' || def.kind === 'review' || def.kind === 'learn') && !external && !namesModel(loaded, def, outerProfiles)) {
       out.push(diagnostic(loaded.file, locate(loaded, s.yamlPath, 'key'), 'missing-model', `stage "${s.path}" (${def.kind}) names no model`,
         'add `model:` to the stage, or `defaults: { model: claude-sonnet-5-5 }` for every model stage'));
     }

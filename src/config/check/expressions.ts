@@ -27,6 +27,8 @@ interface Place {
   all: ReadonlySet<string>;
   params: ReadonlySet<string>;
   diagnostics: Diagnostic[];
+  /** Ids of the loops enclosing the scope being checked, outermost first: what `loops.<id>` may name. */
+  loops: string[];
 }
 
 
@@ -41,7 +43,7 @@ function allIds(scope: RawScope, into = new Set<string>()): Set<string> {
 
 /** Checks every expression of the pipeline statically (docs/configuration.md), adding diagnostics. */
 export function checkExpressions(loaded: LoadedFile, root: RawScope, params: ReadonlySet<string>): Diagnostic[] {
-  const place: Place = { loaded, all: allIds(root), params, diagnostics: [] };
+  const place: Place = { loaded, all: allIds(root), params, diagnostics: [], loops: [] };
   const config = isRecord(loaded.value) ? loaded.value : {};
   const topEnv: StaticEnv = envFor(place, ['params', 'run'], new Set(), undefined, false);
   if (isRecord(config.env)) walk(place, config.env, ['env'], topEnv, topEnv);
@@ -57,13 +59,14 @@ export function checkExpressions(loaded: LoadedFile, root: RawScope, params: Rea
 function envFor(place: Place, contexts: string[], visible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined, statusFunctions: boolean, self?: string, fan?: FanIn): StaticEnv {
   const all = [...contexts, ...(fan?.contexts ?? [])];
   const env: StaticEnv = {
-    contexts: new Set(loopBody ? [...all, 'loop'] : all),
+    contexts: new Set(loopBody ? [...all, 'loop', 'loops'] : all),
     params: place.params,
     stages: loopBody ? { visible, all: place.all, loopBody } : { visible, all: place.all },
     statusFunctions,
     describe: (id: string) => `stage "${id}"`,
   };
   if (self !== undefined) env.self = self;
+  if (loopBody) env.loops = [...place.loops];
   if (fan?.matrixKeys) env.matrixKeys = fan.matrixKeys;
   return env;
 }
@@ -111,6 +114,7 @@ function fanOutKeys(place: Place, stage: RawStage, outside: StaticEnv): void {
 function checkLoopBody(place: Place, loop: RawStage, loopVisible: ReadonlySet<string>, fan: FanIn | undefined): void {
   const body = loop.body!;
   const bodyIds = new Set(body.order.map((s) => s.id));
+  place.loops.push(loop.id);
   checkScope(place, body, loopVisible, bodyIds, fan);
   // `until` reads the body's stages and whatever a body stage may read.
   const until = loop.def.until;
@@ -118,6 +122,7 @@ function checkLoopBody(place: Place, loop: RawStage, loopVisible: ReadonlySet<st
     const env = envFor(place, STAGE_CONTEXTS, new LazySet(() => new Set([...loopVisible, ...bodyIds])), bodyIds, true, undefined, fan);
     checkString(place, until, [...loop.yamlPath, 'until'], env, true);
   }
+  place.loops.pop();
 }
 
 function walk(place: Place, value: unknown, at: PathSegment[], plain: StaticEnv, condition: StaticEnv): void {

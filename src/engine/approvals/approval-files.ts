@@ -1,3 +1,5 @@
+import type { Iteration } from '../../records/iteration.js';
+import { stageBase } from '../../records/paths.js';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -13,7 +15,7 @@ import { checkApprovalAnswer, checkApprovalQuestion, parseRecord, type Checked }
  * - `<key>.answer.json`, the answer: complete before it appears (written aside, then
  *   hard-linked into place, which also fails when an answer is there already, so the first
  *   answer wins and a waiting run never reads half of one).
- * A key is the stage path, `@iteration` inside a loop body, and `.budget-N` for the N-th budget
+ * A key is the stage path, `@iteration` inside a loop body (`@2.1` in nested loops), and `.budget-N` for the N-th budget
  * question of that stage.
  */
 
@@ -28,8 +30,8 @@ export const approvalsDir = (runDir: string): string => path.join(runDir, 'appro
 export const answerFile = (runDir: string, key: string): string => path.join(approvalsDir(runDir), `${key}.answer.json`);
 export const waitingFile = (runDir: string, key: string): string => path.join(approvalsDir(runDir), `${key}.waiting.json`);
 
-export function questionKey(stage: string, iteration: number | undefined, budgetQuestion?: number): string {
-  return `${stage}${iteration === undefined ? '' : `@${iteration}`}${budgetQuestion === undefined ? '' : `.budget-${budgetQuestion}`}`;
+export function questionKey(stage: string, iteration: Iteration | undefined, budgetQuestion?: number): string {
+  return `${stageBase(stage, iteration)}${budgetQuestion === undefined ? '' : `.budget-${budgetQuestion}`}`;
 }
 
 /** An answer file: none yet, a complete answer, or why the file there is not one (reported, never taken). */

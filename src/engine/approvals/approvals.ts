@@ -1,3 +1,4 @@
+import type { Iteration } from '../../records/iteration.js';
 import path from 'node:path';
 import type { JsonValue, Scope, StageNode } from '../../config/pipeline.js';
 import { nearest } from '../../config/suggest.js';
@@ -33,7 +34,7 @@ export interface ShownValue {
 
 export interface ApprovalQuestion {
   stage: string;
-  iteration?: number;
+  iteration?: Iteration;
   kind: QuestionKind;
   message: string;
   show: ShownValue[];
@@ -96,7 +97,7 @@ export interface ApprovalsOptions {
   /** The terminal prompt, when the run has one. */
   prompt?: ApprovalPrompt | undefined;
   env: Readonly<NodeJS.ProcessEnv>;
-  emit(event: { type: 'approval_waiting'; stage: string; iteration?: number; message: string; command: string; show: ShownValue[]; options?: ChoiceOption[] }): void;
+  emit(event: { type: 'approval_waiting'; stage: string; iteration?: Iteration; message: string; command: string; show: ShownValue[]; options?: ChoiceOption[] }): void;
   /** Stops the wall clocks of the scopes around a stage (an approve stage's loop and the run). */
   pauseAround?(stagePath: string): () => void;
 }
@@ -125,14 +126,14 @@ export class Approvals {
     return this.#identity;
   }
 
-  forStage(stage: string, iteration: number | undefined): StageApprovals {
+  forStage(stage: string, iteration: Iteration | undefined): StageApprovals {
     return {
       interactive: this.interactive,
       ask: (input, signal) => this.ask(stage, iteration, { ...input, pause: input.pause ?? (() => this.options.pauseAround?.(stage) ?? (() => undefined)) }, signal),
     };
   }
 
-  async ask(stage: string, iteration: number | undefined, input: AskInput, signal: AbortSignal): Promise<Decision> {
+  async ask(stage: string, iteration: Iteration | undefined, input: AskInput, signal: AbortSignal): Promise<Decision> {
     const key = questionKey(stage, iteration, input.budgetQuestion);
     const file = answerFile(this.options.runDir, key);
     const base = { version: 1 as const, stage, ...(iteration === undefined ? {} : { iteration }), kind: input.kind };

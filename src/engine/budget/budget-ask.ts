@@ -1,3 +1,4 @@
+import type { Iteration } from '../../records/iteration.js';
 import type { StageBudget } from '../../config/generated/factory.js';
 import { durationMs } from '../../config/units.js';
 import type { ModelRequest, ModelResponse } from '../../providers/types.js';
@@ -20,7 +21,7 @@ export const DEFAULT_BUDGET_TIMEOUT_MS = 60 * 60 * 1000;
 export interface BudgetQuestionContext {
   approvals: Approvals;
   stage: string;
-  iteration: number | undefined;
+  iteration: Iteration | undefined;
   signal: AbortSignal;
   /** The asking stage's ledger; its chain holds the scope that ran out. */
   ledger: BudgetLedger;

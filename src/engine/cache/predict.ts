@@ -346,5 +346,5 @@ export function predictedHits(pipeline: Pipeline): Set<string> {
 }
 
 function hasModelStage(scope: Scope): boolean {
-  return scope.stages.some((s) => ['plan', 'generate', 'review', 'scenario-validate'].includes(s.kind) || (s.body ? hasModelStage(s.body) : false) || (s.template ? hasModelStage(s.template.pipeline.root) : false));
+  return scope.stages.some((s) => ['plan', 'generate', 'review', 'scenario-validate', 'learn'].includes(s.kind) || (s.body ? hasModelStage(s.body) : false) || (s.template ? hasModelStage(s.template.pipeline.root) : false));
 }

@@ -5,7 +5,10 @@ import { renderValue, type EvalContext, type Value } from '../../expr/index.js';
 import { canonicalJson, hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
 import { renderAt } from '../expressions.js';
 import { unreachable } from '../../base/unreachable.js';
-import { stageProfile } from '../../config/stage-model.js';
+import { LLM_KINDS, stageProfile } from '../../config/stage-model.js';
+import { learningsForStage } from '../../learnings/for-stage.js';
+import { includedKey, learningsUseOf } from '../../learnings/select.js';
+import { learningsDirOf } from '../../config/learnings.js';
 import { modelOf } from '../models/preflight.js';
 
 /**
@@ -19,7 +22,8 @@ import { modelOf } from '../models/preflight.js';
  *   `prompt_file`, and of a scenario-validate's scenario files; for a loop, those of its body;
  * - for each stage it needs, that stage's fingerprint, status and outputs;
  * - the model (a loop: its body's models);
- * - a review's diff (hashed).
+ * - a review's diff (hashed);
+ * - the learnings a model stage reads (`learnings:`), with their freshness (hashed).
  */
 export interface FingerprintInput {
   node: StageNode;
@@ -42,7 +46,7 @@ export type Computed = { ok: true; fingerprint: string; parts: FingerprintParts 
 
 /** Kinds that run processes: the pipeline's env is part of what they do. */
 const PROCESS_KINDS = new Set(['command', 'scenario-validate', 'generate', 'loop']);
-const MODEL_KINDS = new Set(['plan', 'generate', 'review', 'scenario-validate']);
+const MODEL_KINDS = new Set(['plan', 'generate', 'review', 'scenario-validate', 'learn']);
 /** Keys never rendered: conditions, and a loop's body (rendered leniently, below). */
 const RAW_ONLY = new Set(['if', 'until', 'stages', 'description']);
 
@@ -106,7 +110,36 @@ export function stageFingerprint(input: FingerprintInput): Computed {
   const model = modelsOf(input.owner, node);
   if (model !== undefined) parts.model = model;
   if (node.kind === 'review' && def.diff !== false && input.diff) parts.extra = { diff: hashText(input.diff()) };
+  const learned = learningsPart(input, node, expressions ? rendered : stage);
+  if (learned !== undefined) parts.extra = { ...parts.extra, learnings: learned };
   return { ok: true, fingerprint: digest(parts, text), parts };
+}
+
+/**
+ * The learnings a model stage reads (`learnings:`), their text and freshness, hashed — for a
+ * loop, those its body's stages read; undefined when it reads none, so that a learning it would
+ * not read leaves its fingerprint alone.
+ */
+function learningsPart(input: FingerprintInput, node: StageNode, values: Record<string, JsonValue>): string | undefined {
+  const keys: string[] = [];
+  const add = (n: StageNode, vals: Record<string, JsonValue>) => {
+    if (!LLM_KINDS.has(n.kind)) return;
+    const use = learningsUseOf((n.def as { learnings?: unknown }).learnings);
+    if (!use) return;
+    const { included } = learningsForStage(input.workspace, learningsDirOf(input.owner.config), use, vals);
+    if (included.length > 0) keys.push(n === node ? includedKey(included) : `${n.path}\u0000${includedKey(included)}`);
+  };
+  add(node, values);
+  if (node.kind === 'loop' && node.body) {
+    const visit = (scope: Scope) => {
+      for (const inner of scope.stages) {
+        add(inner, lenient(inner.def as unknown as JsonValue, { contexts: input.contexts }) as Record<string, JsonValue>);
+        if (inner.body) visit(inner.body);
+      }
+    };
+    visit(node.body);
+  }
+  return keys.length === 0 ? undefined : hashText(keys.join('\u0001'));
 }
 
 /** Bumped when what goes into a stage's fingerprint changes, so old cache entries stop matching. */
@@ -210,6 +243,8 @@ export function cacheableKind(node: StageNode): boolean {
     case 'plan':
     case 'review':
     case 'loop':
+    case 'learn':
+      // A learn stage with the learning files it wrote, re-applied on a hit (like generate's changes).
       return true;
     case 'generate':
       return !usesMcp(node);
@@ -239,6 +274,7 @@ export function mayWrite(node: StageNode): boolean {
     case 'command':
     case 'generate':
     case 'scenario-validate':
+    case 'learn':
       return true;
     case 'plan':
       return (node.def as { write?: unknown }).write !== undefined;

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { applyPatches, patchChanges, PATCH_VERSION, type Patch } from '../patches/patches.js';
-import { instancePatchFile, workDir } from '../../records/paths.js';
+import { instancePatchFile, stageBase, workDir } from '../../records/paths.js';
+import type { Iteration } from '../../records/iteration.js';
 import { writeFileAtomic } from '../../records/atomic.js';
 import { changesBetween, takeSnapshot, type Snapshot } from '../../workspace/snapshot.js';
 import { copyWorkspace } from '../../workspace/isolate.js';
@@ -18,8 +19,8 @@ export interface IsolatedCopy {
   before: Snapshot;
 }
 
-export async function takeCopy(workspace: string, runId: string, instancePath: string, iteration: number | undefined, ignore: readonly string[] | undefined): Promise<{ ok: true; copy: IsolatedCopy } | { ok: false; reason: Reason; message: string }> {
-  const dir = path.join(workDir(workspace, runId), `${instancePath}${iteration === undefined ? '' : `@${iteration}`}`);
+export async function takeCopy(workspace: string, runId: string, instancePath: string, iteration: Iteration | undefined, ignore: readonly string[] | undefined): Promise<{ ok: true; copy: IsolatedCopy } | { ok: false; reason: Reason; message: string }> {
+  const dir = path.join(workDir(workspace, runId), stageBase(instancePath, iteration));
   try {
     await copyWorkspace(workspace, dir);
   } catch (err) {
@@ -29,7 +30,7 @@ export async function takeCopy(workspace: string, runId: string, instancePath: s
 }
 
 /** What the instance changed in its copy, as a patch, also written under the run's `instances/` for inspection. */
-export function patchOfCopy(copy: IsolatedCopy, runId: string, runDirPath: string, instancePath: string, iteration: number | undefined, ignore: readonly string[] | undefined): Patch {
+export function patchOfCopy(copy: IsolatedCopy, runId: string, runDirPath: string, instancePath: string, iteration: Iteration | undefined, ignore: readonly string[] | undefined): Patch {
   const after = takeSnapshot(copy.dir, { previous: copy.before, ...(ignore ? { ignore } : {}) });
   const changes = changesBetween(copy.before, after).map((c) => ({ path: c.path, before: copy.before.get(c.path), after: after.get(c.path) }));
   const patch: Patch = { version: PATCH_VERSION, format: 'factory-patch', run: runId, stage: instancePath, changes: patchChanges(copy.dir, changes) };

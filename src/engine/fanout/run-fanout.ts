@@ -7,7 +7,8 @@ import { addUsage, ZERO_USAGE } from '../../base/usage.js';
 import { recordEnd, recordNotRun, recordStart, type Ending, type Outcome } from '../stage-record.js';
 import { checkRecord, type RunState } from '../state.js';
 import { Slots } from '../schedule/slots.js';
-import type { Where } from '../schedule/attempts.js';
+import { stageBase } from '../../records/paths.js';
+import { loopContexts, type Where } from '../schedule/attempts.js';
 import { expandInstances, instanceContexts, type Instance } from './expand.js';
 import { fanoutOutputs, joinStatus, pickInstance, type InstanceEnd } from './join.js';
 import { applyInstancePatches, patchOfCopy, takeCopy } from './isolation.js';
@@ -57,7 +58,7 @@ export async function runFanout(state: RunState, node: StageNode, spec: FanoutSp
 function trackWrites(state: RunState, node: StageNode, where: Where): () => void {
   const cache = state.cache;
   if (!cache) return () => undefined;
-  const key = where.iteration === undefined ? node.path : `${node.path}@${where.iteration}`;
+  const key = stageBase(node.path, where.iteration);
   const patched = cache.onTopLevelChanges !== undefined && where.iteration === undefined && state.pipeline.root.byId.get(node.id)?.path === node.path;
   cache.tracker.begin(key, node.path, { changes: patched, writer: true });
   return () => {
@@ -197,7 +198,7 @@ async function finish(state: RunState, node: StageNode, where: Where, times: { s
 
 function evalContext(state: RunState, where: Where): EvalContext {
   return {
-    contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...(where.loop === undefined ? {} : { loop: where.loop }) },
+    contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...loopContexts(where) },
     status: { success: () => true, failure: () => false, cancelled: () => state.signal.aborted },
   };
 }

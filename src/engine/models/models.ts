@@ -1,3 +1,4 @@
+import { sameIteration, type Iteration } from '../../records/iteration.js';
 import path from 'node:path';
 import { createDenyMatcher, type Matcher } from '../../workspace/matcher.js';
 import type { ProviderName } from '../../config/generated/factory.js';
@@ -9,7 +10,7 @@ import { redactor } from '../../providers/redact.js';
 import { requestTokenUpperBound } from '../../providers/token-estimate.js';
 import { type ModelRequest, type ModelResponse, type Provider, type ProviderError } from '../../providers/types.js';
 import { sumSpend, type PriorSpend, type SpendEntry } from '../../records/spend.js';
-import { stagesDir } from '../../records/paths.js';
+import { stageBase, stagesDir } from '../../records/paths.js';
 import type { StageBudget } from '../../config/generated/factory.js';
 import type { Approvals } from '../approvals/approvals.js';
 import { BudgetLedger, budgetLimits, type Exhausted } from '../budget/budget.js';
@@ -31,7 +32,7 @@ export type { ModelJournalEventBody };
 /** What the runtime needs from the run. */
 export interface RuntimeHooks {
   /** Emits model_call and budget_warning (time and run added by the caller). */
-  emit(event: { type: 'model_call'; stage: string; iteration?: number; model: string; usage: Usage; cost_usd: number; call_id?: string; error?: string } | { type: 'budget_warning'; stage: string; iteration?: number; budget: string; spent: number; limit: number }): void;
+  emit(event: { type: 'model_call'; stage: string; iteration?: Iteration; model: string; usage: Usage; cost_usd: number; call_id?: string; error?: string } | { type: 'budget_warning'; stage: string; iteration?: Iteration; budget: string; spent: number; limit: number }): void;
   /** After every charge: the run's `budget` expression context changed. */
   onSpend(context: ReturnType<BudgetLedger['context']>): void;
   /** The run's record directory. */
@@ -130,15 +131,15 @@ export class ModelRuntime {
     return ledger;
   }
 
-  #account(node: StageNode, iteration: number | undefined): Account {
-    const key = `${node.path}@${iteration ?? ''}`;
+  #account(node: StageNode, iteration: Iteration | undefined): Account {
+    const key = stageBase(node.path, iteration);
     let account = this.#accounts.get(key);
     if (!account) {
       const parentPath = node.path.includes('.') ? node.path.slice(0, node.path.lastIndexOf('.')) : '';
       const parent = this.ledgerFor(parentPath);
       const budget = (node.def as { budget?: Parameters<typeof budgetLimits>[0] }).budget;
       const instance = withoutInstances(node.path) !== node.path;
-      const ledger = budget && instance ? this.ledgerFor(node.path) : budget ? this.#seeded(parent.child(node.path, budgetLimits(budget)), (e) => e.stage === node.path && e.iteration === iteration) : parent;
+      const ledger = budget && instance ? this.ledgerFor(node.path) : budget ? this.#seeded(parent.child(node.path, budgetLimits(budget)), (e) => e.stage === node.path && sameIteration(e.iteration, iteration)) : parent;
       account = { path: node.path, iteration, ledger, usage: { ...ZERO_USAGE }, cost: 0, raises: [], questions: 0 };
       this.#accounts.set(key, account);
     }
@@ -173,12 +174,12 @@ export class ModelRuntime {
    * What a stage spent, over all its attempts: its own calls and, for a loop, every call of its
    * body (each iteration), so the stage's file and run.json carry it.
    */
-  spentBy(stagePath: string, iteration?: number): { usage: Usage; cost_usd: number } | undefined {
+  spentBy(stagePath: string, iteration?: Iteration): { usage: Usage; cost_usd: number } | undefined {
     const usage = { ...ZERO_USAGE };
     let cost = 0;
     let any = false;
     for (const a of this.#accounts.values()) {
-      const own = a.path === stagePath && a.iteration === iteration;
+      const own = a.path === stagePath && sameIteration(a.iteration, iteration);
       const nested = a.path.startsWith(`${stagePath}.`);
       if (!own && !nested) continue;
       any = true;
@@ -189,8 +190,8 @@ export class ModelRuntime {
   }
 
   /** `budget raised: tokens of "gen" by 1,000 tokens to 2,000 tokens (approved by ada)`, for a stage's message; undefined when none was. */
-  raisedFor(stagePath: string, iteration?: number): string | undefined {
-    const raises = this.#accounts.get(`${stagePath}@${iteration ?? ''}`)?.raises ?? [];
+  raisedFor(stagePath: string, iteration?: Iteration): string | undefined {
+    const raises = this.#accounts.get(stageBase(stagePath, iteration))?.raises ?? [];
     if (raises.length === 0) return undefined;
     const one = (r: BudgetRaise) => `${r.budget} of "${r.scope}" by ${amount(r.budget, r.by)} to ${amount(r.budget, r.limit)} (approved by ${r.approvedBy ?? 'someone'})`;
     return `budget raised: ${raises.map(one).join('; ')}`;
@@ -205,14 +206,14 @@ export class ModelRuntime {
   }
 
   /** The services of one attempt of one stage. */
-  forStage(node: StageNode, iteration: number | undefined, attempt: number, signal: AbortSignal): ModelServices {
+  forStage(node: StageNode, iteration: Iteration | undefined, attempt: number, signal: AbortSignal): ModelServices {
     const prepared = this.#prepared;
     const owners = ownersOf(prepared.pipeline, ancestorsOf(prepared.pipeline.root, node.path));
     const account = this.#account(node, iteration);
     const providerName = providerOf(owners, node, prepared.flags);
     const model = modelOf(owners, node);
     const transcript = new TranscriptWriter(
-      path.join(stagesDir(this.#hooks.recordDir), `${node.path}${iteration === undefined ? '' : `@${iteration}`}`),
+      path.join(stagesDir(this.#hooks.recordDir), stageBase(node.path, iteration)),
       (v) => this.redact(v),
       (t) => this.redactText(t),
     );
@@ -249,7 +250,7 @@ export class ModelRuntime {
   }
 
   /** How a stage asks a human to raise a budget (`on_exhausted: ask`); undefined when the run cannot ask. */
-  #budgetQuestion(node: StageNode, iteration: number | undefined, signal: AbortSignal, account: Account, transcript: TranscriptWriter): BudgetQuestionContext | undefined {
+  #budgetQuestion(node: StageNode, iteration: Iteration | undefined, signal: AbortSignal, account: Account, transcript: TranscriptWriter): BudgetQuestionContext | undefined {
     const approvals = this.#hooks.approvals;
     if (!approvals) return undefined;
     return {

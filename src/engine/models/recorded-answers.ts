@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import { iterationKey } from '../../records/iteration.js';
 import type { CallKey, ModelRequest, ModelResponse } from '../../providers/types.js';
 
 /** A call's key as one string: stage, iteration, call (or a judge's scenario and run). */
 export function callKeyText(key: CallKey): string {
-  return key.scenario === undefined ? `${key.stage}@${key.iteration}#${key.call}` : `${key.stage}@${key.iteration}#${key.scenario}\u0000${key.run ?? 1}#${key.call}`;
+  // A number iteration keeps the key earlier journals wrote (`@0`, `@2`); a chain is `@2.1`.
+  const at = typeof key.iteration === 'number' ? String(key.iteration) : iterationKey(key.iteration);
+  return key.scenario === undefined ? `${key.stage}@${at}#${key.call}` : `${key.stage}@${at}#${key.scenario}\u0000${key.run ?? 1}#${key.call}`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Iteration } from '../../records/iteration.js';
 import type { ProviderName } from '../../config/generated/factory.js';
 import type { StageNode } from '../../config/pipeline.js';
 import { costOf, serverToolCost, type PricingTable, type ServerToolUse } from '../../config/pricing.js';
@@ -23,7 +24,7 @@ import type { ModelJournalEvent } from '../../records/events.js';
 /** A stage's (or a loop iteration's) spending across its attempts. */
 export interface Account {
   path: string;
-  iteration: number | undefined;
+  iteration: Iteration | undefined;
   ledger: BudgetLedger;
   usage: Usage;
   cost: number;
@@ -38,7 +39,7 @@ export type ModelJournalEventBody = ModelJournalEvent extends infer E ? (E exten
 /** What a stage's calls need of the run's model runtime (models.ts). */
 export interface CallRuntime {
   readonly pricing: PricingTable;
-  emit(event: { type: 'model_call'; stage: string; iteration?: number; model: string; usage: Usage; cost_usd: number; call_id?: string; error?: string } | { type: 'budget_warning'; stage: string; iteration?: number; budget: string; spent: number; limit: number }): void;
+  emit(event: { type: 'model_call'; stage: string; iteration?: Iteration; model: string; usage: Usage; cost_usd: number; call_id?: string; error?: string } | { type: 'budget_warning'; stage: string; iteration?: Iteration; budget: string; spent: number; limit: number }): void;
   journal(event: ModelJournalEventBody): void;
   /** After every charge: the run's `budget` context changed. */
   spent(): void;
@@ -53,7 +54,7 @@ export interface CallRuntime {
 /** The stage an instance serves. */
 export interface CallStage {
   node: StageNode;
-  iteration: number | undefined;
+  iteration: Iteration | undefined;
   signal: AbortSignal;
   account: Account;
   provider: ProviderName;
@@ -69,7 +70,7 @@ type Sent =
 
 export class StageCalls {
   readonly #counters = new Map<string, number>();
-  readonly #ref: { stage: string; iteration?: number };
+  readonly #ref: { stage: string; iteration?: Iteration };
 
   constructor(
     private readonly rt: CallRuntime,

@@ -6,7 +6,8 @@ import { writeFileAtomicAsync } from '../../records/atomic.js';
  * `stages/<path>[@iteration].transcript.jsonl`: one JSON object a line, appended in order —
  * each request (an agent's later requests only with the messages added since the previous
  * one), each response, tool calls and results, retries and errors — and
- * `stages/<path>[@iteration].prompt.md`. Secrets are redacted before anything is written.
+ * `stages/<path>[@iteration].prompt.md` (`@2.1` in nested loops: records/paths.ts stageBase, so no
+ * outer iteration overwrites another's). Secrets are redacted before anything is written.
  */
 export class TranscriptWriter {
   #chain: Promise<void> = Promise.resolve();

@@ -1,3 +1,4 @@
+import type { Iteration } from '../../records/iteration.js';
 import type { JsonValue, StageNode } from '../../config/pipeline.js';
 import type { EvalContext, Value } from '../../expr/index.js';
 import type { StageContext, StageExecutor, StageResult } from '../executor.js';
@@ -13,16 +14,18 @@ import { watchWallTime } from './wall-deadline.js';
 import type { RunState } from '../state.js';
 
 /** Kinds that do work: a wall_time budget of their scopes ends them in flight, timeout or not. */
-const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate']);
+const WORK_KINDS: ReadonlySet<string> = new Set(['command', 'plan', 'generate', 'review', 'scenario-validate', 'learn']);
 /** Kinds whose executors get model services (a loop: for its ledger). */
-const MODEL_SERVICE_KINDS: ReadonlySet<string> = new Set(['plan', 'generate', 'review', 'scenario-validate', 'loop']);
+const MODEL_SERVICE_KINDS: ReadonlySet<string> = new Set(['plan', 'generate', 'review', 'scenario-validate', 'loop', 'learn']);
 
 export interface Where {
   /** The `stages` context the stage sees (finished stages of its scope and the enclosing ones). */
   stages: Record<string, Value>;
-  iteration?: number;
+  iteration?: Iteration;
   /** Inside a loop body: the `loop` context. */
   loop?: Value;
+  /** Inside a loop body: the `loops` context (every enclosing loop's iteration, by its id). */
+  loops?: Value;
   /** The stage's fingerprint (docs/cache-and-watch.md), recorded with its end. */
   fingerprint?: string;
 }
@@ -84,6 +87,11 @@ export async function runAttempts(state: RunState, node: StageNode, executor: St
   return outcome;
 }
 
+/** The `loop` and `loops` contexts a stage inside a loop body reads; none elsewhere. */
+export function loopContexts(where: Pick<Where, 'loop' | 'loops'>): { loop?: Value; loops?: Value } {
+  return where.loop === undefined ? {} : { loop: where.loop, loops: where.loops ?? {} };
+}
+
 /** A stage retry never waits longer than this for a `retry-after`, whatever the server asks. */
 export const MAX_STAGE_RETRY_AFTER_MS = 10 * 60_000;
 
@@ -135,7 +143,7 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
     stderr: new OutputStream(state, node, 'stderr', where.iteration, retry),
   };
   const evalCtx = (): EvalContext => ({
-    contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...(where.loop === undefined ? {} : { loop: where.loop }) },
+    contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...loopContexts(where) },
     status: { success: () => true, failure: () => false, cancelled: () => state.signal.aborted },
   });
   const ctx: StageContext = {

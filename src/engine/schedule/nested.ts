@@ -5,6 +5,7 @@ import type { Where } from './attempts.js';
 import { renderPipelineEnv, type RunContexts } from '../contexts.js';
 import { runScope } from './scheduler.js';
 import type { RunState } from '../state.js';
+import { deeper } from '../../records/iteration.js';
 
 /**
  * One iteration of a loop's body, run by the same scheduler as the top level. The body sees the
@@ -14,20 +15,24 @@ import type { RunState } from '../state.js';
  */
 export async function runNested(state: RunState, node: StageNode, where: Where, signal: AbortSignal, input: NestedScopeInput): Promise<NestedScopeResult> {
   const body = node.body!;
-  // A loop that runs again (a resumed run) starts from iteration 1: its old iterations go.
-  if (input.iteration === 1) state.store.dropIterations(node.path);
+  // A loop that runs again (a resumed run, or an inner loop in the next outer iteration) starts
+  // from iteration 1: its old iterations go — for a loop in a loop, those of this outer iteration only.
+  if (input.iteration === 1) state.store.dropIterations(node.path, where.iteration);
   const inner = innerState(state, { signal });
+  // In nested loops the body's stages are keyed by the chain of iterations (`[2, 1]`), and read every enclosing loop's.
+  const loops: Record<string, Value> = { ...(where.loops as Record<string, Value> | undefined), [node.id]: { iteration: input.iteration } };
   const outcomes = await runScope(inner, {
     scope: body,
     planned: new Set(body.stages.map((s) => s.id)),
     kept: new Map(),
     outer: where.stages,
-    iteration: input.iteration,
+    iteration: deeper(where.iteration, input.iteration),
     loop: input.loop,
+    loops,
   });
   const stages: Record<string, Value> = { ...where.stages };
   for (const [id, o] of outcomes) stages[id] = { status: o.status, outputs: o.outputs as Value };
-  const contexts: Record<string, Value> = { ...(state.contexts as unknown as Record<string, Value>), stages, loop: input.loop };
+  const contexts: Record<string, Value> = { ...(state.contexts as unknown as Record<string, Value>), stages, loop: input.loop, loops };
   return { outcomes, contexts };
 }
 

@@ -1,8 +1,9 @@
+import type { Iteration } from '../../records/iteration.js';
 import type { Scope, StageNode } from '../../config/pipeline.js';
 import type { Value } from '../../expr/index.js';
 import type { StageFile } from '../../records/types.js';
 import type { StageExecutor } from '../executor.js';
-import { runAttempts, type Where } from './attempts.js';
+import { loopContexts, runAttempts, type Where } from './attempts.js';
 import { condition, expressionReason } from '../expressions.js';
 import { internalReason } from '../../records/reasons.js';
 import { unreachable } from '../../base/unreachable.js';
@@ -25,9 +26,11 @@ export interface ScopeInput {
   kept: ReadonlyMap<string, StageFile>;
   /** Finished stages of the enclosing scopes, as the `stages` context shows them. */
   outer?: Record<string, Value>;
-  iteration?: number;
+  iteration?: Iteration;
   /** Inside a loop body: the `loop` context (`iteration`, `previous`). */
   loop?: Value;
+  /** Inside a loop body: the `loops` context, each enclosing loop's `{iteration}` by its id. */
+  loops?: Value;
 }
 
 /**
@@ -73,7 +76,7 @@ export function runScope(state: RunState, input: ScopeInput): Promise<Map<string
   return new Promise((resolve) => {
     let active = 0;
     let pendingCount = waiting.length;
-    const where = (): Where => ({ stages: stagesContext, ...(input.iteration === undefined ? {} : { iteration: input.iteration }), ...(input.loop === undefined ? {} : { loop: input.loop }) });
+    const where = (): Where => ({ stages: stagesContext, ...(input.iteration === undefined ? {} : { iteration: input.iteration }), ...(input.loop === undefined ? {} : { loop: input.loop, loops: input.loops ?? {} }) });
     const start = (node: StageNode) => {
       active++;
       pendingCount--;
@@ -132,7 +135,7 @@ async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<st
     if (implicit && !status.success()) {
       go = false;
     } else {
-      const r = cond.value.test({ contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...(where.loop === undefined ? {} : { loop: where.loop }) }, status });
+      const r = cond.value.test({ contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...loopContexts(where) }, status });
       if (!r.ok) return notRun('error', expressionReason(r), r.message);
       go = r.value;
     }

@@ -4,6 +4,7 @@ import type { Cassette, CassetteCall } from '../../config/generated/cassette.js'
 import { displayPath, parseYamlText } from '../../config/load/load.js';
 import { validateAgainstSchema, validateValue } from '../../config/schema.js';
 import type { CallKey } from '../types.js';
+import { chainOf, compareIterations, innermost, iterationText, sameIteration, type Iteration } from '../../records/iteration.js';
 
 export type { Cassette, CassetteCall } from '../../config/generated/cassette.js';
 
@@ -49,14 +50,14 @@ export function readCassette(absPath: string, cwd = process.cwd()): CassetteRead
   return { ok: true, cassette: loaded.loaded.value as Cassette, file };
 }
 
-/** A call written without `iteration` is in no loop (docs/running.md): iteration 0. */
-export function iterationOf(entry: Pick<CassetteCall, 'iteration'>): number {
+/** A call written without `iteration` is in no loop (docs/running.md): iteration 0. In nested loops, the chain (`[2, 1]`). */
+export function iterationOf(entry: Pick<CassetteCall, 'iteration'>): Iteration {
   return entry.iteration ?? 0;
 }
 
 /** Whether a recorded call answers this key: same stage and iteration, then scenario and run for a judge, else call. */
 export function answers(entry: Pick<CassetteCall, 'stage' | 'iteration' | 'call' | 'scenario' | 'run'>, key: CallKey): boolean {
-  if (entry.stage !== key.stage || iterationOf(entry) !== key.iteration) return false;
+  if (entry.stage !== key.stage || !sameIteration(iterationOf(entry), key.iteration)) return false;
   if (key.scenario !== undefined || entry.scenario !== undefined) {
     return entry.scenario === key.scenario && (entry.run ?? 1) === (key.run ?? 1) && entry.call === key.call;
   }
@@ -64,7 +65,17 @@ export function answers(entry: Pick<CassetteCall, 'stage' | 'iteration' | 'call'
 }
 
 export function findCall(cassette: Cassette, key: CallKey): CassetteCall | undefined {
-  return cassette.calls.find((entry) => answers(entry, key));
+  return cassette.calls.find((entry) => answers(entry, key)) ?? innermostOnly(cassette, key);
+}
+
+/**
+ * Cassettes recorded before iteration chains keyed a stage in nested loops by its innermost
+ * iteration alone: such a call still answers (as it did then), when no call has the chain.
+ */
+function innermostOnly(cassette: Cassette, key: CallKey): CassetteCall | undefined {
+  if (chainOf(key.iteration).length < 2) return undefined;
+  const inner: CallKey = { ...key, iteration: innermost(key.iteration)! };
+  return cassette.calls.find((entry) => typeof entry.iteration === 'number' && answers(entry, inner));
 }
 
 /** The stage paths a cassette has calls for, in their first order. */
@@ -72,9 +83,9 @@ export function recordedStages(cassette: Cassette): string[] {
   return [...new Set(cassette.calls.map((c) => c.stage))];
 }
 
-/** `stage "build.generate", iteration 2, call 3` — how messages name a call. */
+/** `stage "build.generate", iteration 2, call 3` (`iteration [2, 1]` in nested loops) — how messages name a call. */
 export function describeKey(key: CallKey): string {
-  const where = `stage "${key.stage}"${key.iteration > 0 ? `, iteration ${key.iteration}` : ''}`;
+  const where = `stage "${key.stage}"${chainOf(key.iteration).length > 0 ? `, ${iterationText(key.iteration)}` : ''}`;
   if (key.scenario !== undefined) return `${where}, scenario "${key.scenario}" run ${key.run ?? 1}${key.call > 1 ? ` call ${key.call}` : ''}`;
   return `${where}, call ${key.call}`;
 }
@@ -85,7 +96,7 @@ export function sortCalls(calls: readonly CassetteCall[]): CassetteCall[] {
   return [...calls].sort(
     (a, b) =>
       cmp(a.stage, b.stage) ||
-      iterationOf(a) - iterationOf(b) ||
+      compareIterations(iterationOf(a), iterationOf(b)) ||
       cmp(a.scenario ?? '', b.scenario ?? '') ||
       (a.run ?? 0) - (b.run ?? 0) ||
       a.call - b.call,

@@ -1,6 +1,6 @@
 // `provider: openai` through the engine (in-process CLI, real SDK, fake OpenAI API): every model
 // kind — a structured plan, a generate agent with its tools, a review's forced submit_review, a
-// scenario judge's forced submit_score — on both the Responses API and Chat Completions, priced
+// scenario judge's forced submit_score, a learn stage's forced submit_learnings — on both the Responses API and Chat Completions, priced
 // and budgeted; the cut-off answer; the preflight's exit 2; recording and replaying the calls.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -42,6 +42,10 @@ ${extra}stages:
     needs: [review]
     scenarios: scenarios/*.yaml
     judge_model: gpt-5.4-mini
+  lesson:
+    kind: learn
+    needs: [validate]
+    prompt: What did this run teach?
 `;
 
 const FILES = {
@@ -55,6 +59,7 @@ const U = { input_tokens: 100, cache_read_input_tokens: 300, output_tokens: 20 }
 function script(api: FakeOpenAI): void {
   api.script([
     { match: { tool: 'submit_score' }, reply: toolUseMessage([{ name: 'submit_score', input: { score: 0.9, reason: 'friendly' } }], U, { model: 'gpt-5.4-mini' }) },
+    { match: { tool: 'submit_learnings' }, reply: toolUseMessage([{ name: 'submit_learnings', input: { learnings: [{ title: 'Greetings end with a newline', body: 'hello.txt is read by cat.', files: ['hello.txt'], tags: ['greeting'] }] } }], U, { model: 'gpt-5.4-mini' }) },
     { match: { tool: 'submit_review' }, reply: toolUseMessage([{ name: 'submit_review', input: { verdict: 'approve', score: 0.95, findings: [], summary: 'Good.' } }], U, { model: 'gpt-5.4-mini' }) },
     { match: hasToolResult, reply: textMessage('Done: hello.txt written.', U, 'gpt-5.4-mini') },
     { match: { tool: 'write_file' }, reply: toolUseMessage([{ name: 'write_file', input: { path: 'hello.txt', content: 'hello, world\n' } }], U, { model: 'gpt-5.4-mini' }) },
@@ -71,7 +76,7 @@ afterEach(async () => {
 });
 
 describe.each(['responses', 'chat'] as const)('every model kind on the %s API', (which) => {
-  test('plan, generate, review and a judge run, are charged at OpenAI prices, and record and replay', async () => {
+  test('plan, generate, review, a judge and learn run, are charged at OpenAI prices, and record and replay', async () => {
     script(api);
     const dir = workspace(pipeline(api.url, which), FILES);
     const r = await runInProcess(['apply', '--record', 'calls.json'], dir, env());
@@ -82,24 +87,25 @@ describe.each(['responses', 'chat'] as const)('every model kind on the %s API', 
     expect(readFileSync(path.join(dir, 'hello.txt'), 'utf8')).toBe('hello, world\n');
     expect(record.stages.review!.outputs).toMatchObject({ verdict: 'approve', approved: true });
     expect(record.stages.validate!.outputs).toMatchObject({ passed: true, satisfaction: 1 });
+    expect(readFileSync(path.join(dir, 'docs', 'learnings', 'greetings-end-with-a-newline.md'), 'utf8')).toContain('hello.txt is read by cat.');
 
     const sent = callsOf(api.requests);
-    expect(sent).toHaveLength(5);
+    expect(sent).toHaveLength(6);
     expect(sent.every((s) => s.path === (which === 'chat' ? '/v1/chat/completions' : '/v1/responses'))).toBe(true);
-    // Five calls, each 100 fresh + 300 cached prompt tokens and 20 output, at gpt-5.4-mini's prices.
-    const usage = { input_tokens: 500, output_tokens: 100, cache_creation_input_tokens: 0, cache_read_input_tokens: 1500 };
+    // Six calls, each 100 fresh + 300 cached prompt tokens and 20 output, at gpt-5.4-mini's prices.
+    const usage = { input_tokens: 600, output_tokens: 120, cache_creation_input_tokens: 0, cache_read_input_tokens: 1800 };
     expect(record.usage).toEqual(usage);
     expect(record.cost_usd).toBeCloseTo(costOf('gpt-5.4-mini', usage, pricingTable())!, 5);
-    expect(costOf('gpt-5.4-mini', usage, pricingTable())).toBeCloseTo((500 * 0.75 + 100 * 4.5 + 1500 * 0.075) / 1e6, 12);
+    expect(costOf('gpt-5.4-mini', usage, pricingTable())).toBeCloseTo((600 * 0.75 + 120 * 4.5 + 1800 * 0.075) / 1e6, 12);
 
     const cassette = JSON.parse(readFileSync(path.join(dir, 'calls.json'), 'utf8')) as { calls: { provider?: string; api?: string; response: { object?: string } }[] };
-    expect(cassette.calls).toHaveLength(5);
+    expect(cassette.calls).toHaveLength(6);
     expect(cassette.calls.every((c) => c.provider === 'openai' && c.api === which && c.response.object === (which === 'chat' ? 'chat.completion' : 'response'))).toBe(true);
     expect(readFileSync(path.join(dir, 'calls.json'), 'utf8')).not.toContain(KEY);
 
     const replayed = await runInProcess(['apply', '--replay', 'calls.json', '--no-cache'], dir, { PATH: process.env.PATH });
     expect(replayed.code, replayed.stderr).toBe(0);
-    expect(callsOf(api.requests)).toHaveLength(5);
+    expect(callsOf(api.requests)).toHaveLength(6);
     const again = runJson(dir);
     expect(again.usage).toEqual(usage);
     expect(again.stages.review!.outputs).toMatchObject({ approved: true });
