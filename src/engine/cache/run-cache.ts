@@ -1,4 +1,5 @@
 import { withoutInstances } from '../../config/fanout.js';
+import { stageBase } from '../../records/paths.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isDenied } from '../../workspace/confine.js';
@@ -91,7 +92,7 @@ export class RunCache {
 
   /** The fingerprint of a stage about to run (the `stages` context as it sees it), and a result to reuse. */
   prepare(state: RunState, node: StageNode, where: Where, outcomes: ReadonlyMap<string, Outcome>): Prepared {
-    const key = where.iteration === undefined ? node.path : `${node.path}@${where.iteration}`;
+    const key = stageBase(node.path, where.iteration);
     const writer = mayWrite(node);
     const nested = where.iteration !== undefined || where.loop !== undefined || this.#nested.has(withoutInstances(node.path));
     if (nested || node.kind === 'pipeline' || node.kind === 'approve') return { key, cacheable: false, writer };
