@@ -11,7 +11,9 @@ import { stageBase } from '../../records/paths.js';
 import { loopContexts, type Where } from '../schedule/attempts.js';
 import { expandInstances, instanceContexts, type Instance } from './expand.js';
 import { fanoutOutputs, joinStatus, pickInstance, type InstanceEnd } from './join.js';
-import { applyInstancePatches, patchOfCopy, takeCopy } from './isolation.js';
+import { applyInstancePatches, patchOfCopy, takeCopy, type IsolatedCopy } from './isolation.js';
+import type { ModelRuntime } from '../models/models.js';
+import { takeSnapshot } from '../../workspace/snapshot.js';
 import { keptInstance } from './resume.js';
 
 /** Runs one instance as the scheduler runs any stage (slot, cache, attempts), in the state given. */
@@ -112,7 +114,7 @@ async function runInstance(shared: Shared, inst: Instance): Promise<InstanceResu
       copy = await takeCopy(state.pipeline.dir, state.runId, inst.node.path, where.iteration, state.pipeline.config.watch?.ignore);
       if (!copy.ok) return result(inst, recordNotRun(state, inst.node, { status: 'error', reason: copy.reason, message: copy.message, outputs: {} }, where.iteration));
     }
-    const own = instanceState(shared, inst, signal, copy?.ok ? copy.copy.dir : undefined);
+    const own = instanceState(shared, inst, signal, copy?.ok ? copy.copy : undefined);
     const outcome = await shared.run(own, inst.node, where);
     const patch = copy?.ok ? patchOfCopy(copy.copy, state.runId, state.store.dir, inst.node.path, where.iteration, state.pipeline.config.watch?.ignore) : undefined;
     if (outcome.status === 'succeeded' && spec.wait === 'first_success' && shared.firstSuccess === null) {
@@ -148,7 +150,7 @@ function notStarted(shared: Shared, inst: Instance): Outcome {
  * belongs to the workspace). With `pick` or `first_success` an instance's error is the join's to
  * judge, so it does not stop the run by itself.
  */
-function instanceState(shared: Shared, inst: Instance, signal: AbortSignal, dir: string | undefined): RunState {
+function instanceState(shared: Shared, inst: Instance, signal: AbortSignal, copy: IsolatedCopy | undefined): RunState {
   const { state, spec } = shared;
   const extra = instanceContexts(inst.index, inst.matrix ? { matrix: inst.matrix } : { item: inst.item ?? null });
   const lenient = spec.pick !== undefined || spec.wait === 'first_success';
@@ -165,9 +167,10 @@ function instanceState(shared: Shared, inst: Instance, signal: AbortSignal, dir:
       enumerable: true,
     },
   };
-  if (dir !== undefined) {
-    fields.pipeline = { value: { ...state.pipeline, dir }, enumerable: true };
+  if (copy !== undefined) {
+    fields.pipeline = { value: { ...state.pipeline, dir: copy.dir }, enumerable: true };
     fields.cache = { value: undefined, enumerable: true };
+    if (state.models) fields.models = { value: copyModels(state.models, copy, state.pipeline.config.watch?.ignore), enumerable: true };
   }
   return Object.create(state, fields) as RunState;
 }
@@ -201,4 +204,24 @@ function evalContext(state: RunState, where: Where): EvalContext {
     contexts: { ...(state.contexts as unknown as Record<string, Value>), stages: where.stages, ...loopContexts(where) },
     status: { success: () => true, failure: () => false, cancelled: () => state.signal.aborted },
   };
+}
+
+/**
+ * The run's model services as an isolated instance's stages use them: the same ledgers and
+ * providers, but a review's diff is the copy's since it was taken, not the workspace's.
+ */
+function copyModels(models: ModelRuntime, copy: IsolatedCopy, ignore: readonly string[] | undefined): ModelRuntime {
+  const forStage: ModelRuntime['forStage'] = (...args) => ({
+    ...models.forStage(...args),
+    runStart: () => copy.before,
+    snapshot: () => takeSnapshot(copy.dir, { previous: copy.before, ...(ignore ? { ignore } : {}) }),
+  });
+  // A Proxy, not Object.create: the runtime's methods read its private fields, so they run on it.
+  return new Proxy(models, {
+    get(target, prop) {
+      if (prop === 'forStage') return forStage;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startFakeAnthropic, textMessage, type FakeAnthropic } from '../../support/fake-anthropic.js';
+import { startFakeAnthropic, textMessage, toolUseMessage, type FakeAnthropic } from '../../support/fake-anthropic.js';
 import { events, runInProcess } from '../../support/cli.js';
 import { apiEnv, bodyText, messagesOf, runDirOf, runJson, workspace } from '../models/helpers.js';
 
@@ -131,6 +131,37 @@ describe('fan-out with models', () => {
     expect(record.stages['ask[2]']).toMatchObject({ status: 'error', reason: 'budget' });
     expect(record.stages['ask[2]']!.message).toContain('stage "ask"');
     expect(record.stages.ask).toMatchObject({ status: 'error', reason: 'budget' });
+  });
+
+  test("a review inside an isolated instance reviews that instance's changes, in its copy", async () => {
+    api.script([{ reply: toolUseMessage([{ name: 'submit_review', input: { verdict: 'approve', score: 0.9, findings: [], summary: 'Fine.' } }]) }]);
+    const yaml = `version: 1
+defaults: { model: claude-sonnet-5-5, max_tokens: 256 }
+stages:
+  attempt:
+    kind: loop
+    matrix: { approach: [alpha, beta] }
+    isolate: true
+    max_iterations: 1
+    stages:
+      make:
+        kind: command
+        run: printf '%s\\n' "$A" > "made-$A.txt"
+        env: { A: "\${{ matrix.approach }}" }
+      check:
+        kind: review
+        needs: [make]
+        rubric: Good.
+`;
+    const dir = workspace(yaml);
+    const r = await runInProcess(['apply'], dir, { ...process.env, ...apiEnv(api.url) });
+    expect(r.code, r.stderr).toBe(0);
+    const reviews = messagesOf(api.requests).map(bodyText);
+    expect(reviews).toHaveLength(2);
+    const alpha = reviews.find((b) => b.includes('made-alpha.txt'))!;
+    expect(alpha).toBeDefined();
+    expect(alpha).not.toContain('made-beta.txt');
+    expect(existsSync(path.join(dir, 'made-alpha.txt')) && existsSync(path.join(dir, 'made-beta.txt'))).toBe(true);
   });
 
   test('first_success: once one instance succeeds the others are cancelled (reason joined) and their calls aborted', async () => {
