@@ -12,7 +12,8 @@
 // it is and puts only .factory on /dev/shm. The engine's own figure is
 // (apply − validate + bare node) / floor: factory's start-up (loading, checking the file) is
 // measured by bench/validate, so here it is taken out and a bare Node start put back.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -121,10 +122,16 @@ const recordsOnTmpfs = () => {
   mkdirSync(target);
   symlinkSync(target, path.join(dirs.factory, '.factory'));
 };
+// An OTLP/HTTP receiver in a process of its own (spawnSync blocks this one), for the row that
+// exports the run's trace: it takes every request and answers 200.
+const receiver = spawn(process.execPath, ['-e', `require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => r.writeHead(200, { 'content-type': 'application/json' }).end('{}')); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+const [receiverPort] = await once(receiver.stdout, 'data');
+const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${String(receiverPort).trim()}` };
 const runners = {
   'node spawn (floor)': () => [process.execPath, ['runner.mjs', 'dag.json', String(JOBS)], dirs.node],
   factory: () => [process.execPath, [factory, 'apply', '--quiet'], dirs.factory],
   ...(tmpfsRecords ? { 'factory, records on tmpfs': () => [process.execPath, [factory, 'apply', '--quiet'], dirs.factory, {}, recordsOnTmpfs] } : {}),
+  'factory, exporting a trace': () => [process.execPath, [factory, 'apply', '--quiet'], dirs.factory, otlp],
   'factory, no helper': () => [process.execPath, [factory, 'apply', '--quiet'], dirs.factory, { FACTORY_SPAWN_HELPER: '0' }],
   'factory validate': () => [process.execPath, [factory, 'validate'], dirs.factory],
   'bare node': () => [process.execPath, ['-e', '0'], dirs.one],
@@ -187,6 +194,12 @@ if (results.factory.length && results['factory validate'].length && results['bar
     console.log(`  ${'  records on tmpfs'.padEnd(26)} ${t.toFixed(0).padStart(6)} ms   ${(t / floor).toFixed(2)}× the floor`);
   }
 }
+if (results.factory.length && results['factory, exporting a trace']?.length) {
+  const plain = median(results.factory);
+  const traced = median(results['factory, exporting a trace']);
+  console.log(`  ${'trace export overhead'.padEnd(26)} ${(traced - plain).toFixed(0).padStart(6)} ms   ${(((traced - plain) / plain) * 100).toFixed(1)}% of factory's time   (OTLP/HTTP JSON to a local receiver; goal < 10%)`);
+}
+receiver.kill();
 console.log(`one-stage pipeline:    ${median(one).toFixed(0).padStart(6)} ms   (goal < 200 ms)`);
 rmSync(work, { recursive: true, force: true });
 if (tmpfsRecords) rmSync(tmpfsRecords, { recursive: true, force: true });

@@ -29,7 +29,7 @@ import { commandLoaders } from '../dist/cli/registry.js';
 
 const OUT = 'dist/bundle';
 const CLI = path.resolve('dist/cli');
-const EXTERNAL = ['execa', 'listr2', '@anthropic-ai/sdk', 'openai', 'chokidar', '@anthropic-ai/sandbox-runtime'];
+const EXTERNAL = ['execa', 'listr2', '@anthropic-ai/sdk', 'openai', 'chokidar', '@anthropic-ai/sandbox-runtime', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/resources'];
 const NAMES = [...commandLoaders.keys()];
 /** The names of the rewrites (plugins) that applied at least once. */
 const fired = new Set();

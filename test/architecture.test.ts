@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 // The rooms of src/ in the order of the flow (docs/design.md): each imports only rooms after it
 // in this list. A new room, or an import that goes up the list, fails here until it is placed.
-const FLOW = ['cli', 'watch', 'ui', 'stages', 'export', 'scenario', 'engine', 'agent', 'providers', 'process', 'learnings', 'records', 'config', 'workspace', 'expr', 'base'];
+const FLOW = ['cli', 'view', 'watch', 'ui', 'telemetry', 'stages', 'export', 'scenario', 'engine', 'agent', 'providers', 'process', 'learnings', 'records', 'config', 'workspace', 'expr', 'base'];
 
 const SRC = path.resolve(import.meta.dirname, '../src');
 

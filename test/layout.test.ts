@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TEST = path.join(ROOT, 'test');
 /** Folders of test/ that follow something other than src/. */
-const OWN = new Set(['cli', 'support', 'fixtures', 'docs', 'schemas']);
+const OWN = new Set(['cli', 'browser', 'support', 'fixtures', 'docs', 'schemas']);
 
 function folders(dir: string): string[] {
   return readdirSync(dir)
@@ -36,10 +36,10 @@ describe('test/ follows src/', () => {
     expect(stray, 'move these under the path of the src/ folder they test, or under test/cli/ if they spawn the CLI').toEqual([]);
   });
 
-  test('only tests under test/cli/ spawn the built CLI', () => {
+  test('only tests under test/cli/ (and test/browser/, whose pages follow a spawned apply) spawn the built CLI', () => {
     const spawning = /import \{[^}]*\b(runBuilt|cli|start|startPty)\b[^}]*\} from '[./]*support\/cli\.js'/;
     const outside = testFiles(TEST)
-      .filter((f) => !path.relative(TEST, f).startsWith(`cli${path.sep}`))
+      .filter((f) => !path.relative(TEST, f).startsWith(`cli${path.sep}`) && !path.relative(TEST, f).startsWith(`browser${path.sep}`))
       .filter((f) => spawning.test(readFileSync(f, 'utf8')))
       .map((f) => path.relative(ROOT, f));
     expect(outside, 'tests that spawn the built CLI belong under test/cli/').toEqual([]);

@@ -55,8 +55,8 @@ function outputOf(fd: 1 | 2, nodeStream: () => NodeJS.WriteStream): CliIO['stdou
   return {
     isTTY: false,
     write(text: string): boolean {
-      if (stream) return stream.write(text);
       if (closed) return false;
+      if (stream) return stream.write(text);
       const bytes = Buffer.from(text);
       let at = 0;
       try {
@@ -67,6 +67,11 @@ function outputOf(fd: 1 | 2, nodeStream: () => NodeJS.WriteStream): CliIO['stdou
         if (code === 'EPIPE') closed = true;
         else {
           stream = nodeStream();
+          // The same quiet end when the reader goes away later, instead of an unhandled 'error'.
+          stream.on('error', (e: NodeJS.ErrnoException) => {
+            if (e.code !== 'EPIPE') throw e;
+            closed = true;
+          });
           return stream.write(bytes.subarray(at));
         }
       }

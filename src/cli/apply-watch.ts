@@ -5,6 +5,7 @@ import { EXIT } from './exit.js';
 import { printDiagnostics } from './print-diagnostics.js';
 import { stageExecutors } from '../stages/registry.js';
 import type { ModelFlags } from '../engine/models/services.js';
+import type { ApplyTrace } from './apply-trace.js';
 
 /** The flags of `apply` that watch mode reads. */
 export interface WatchFlags {
@@ -25,6 +26,8 @@ export interface WatchArgs {
   models: ModelFlags;
   loaded: PipelineResult;
   onInterrupt(io: CliIO): { signal: AbortSignal; dispose(): void };
+  /** Each run's trace, when exporting (docs/telemetry.md). */
+  tracing: ApplyTrace;
 }
 
 /**
@@ -58,9 +61,11 @@ export async function watchApply(io: CliIO, args: WatchArgs): Promise<number> {
     }
     const noCache = first && flags.cache === false;
     first = false;
-    return runPipeline(pipeline, {
+    const traced = await args.tracing.start(renderer);
+    const result = await runPipeline(pipeline, {
       executors: stageExecutors,
-      sink: renderer,
+      sink: traced.sink,
+      ...(traced.trace ? { trace: traced.trace } : {}),
       signal,
       env: io.env,
       cwd: io.cwd,
@@ -71,6 +76,8 @@ export async function watchApply(io: CliIO, args: WatchArgs): Promise<number> {
       ...(noCache ? { noCache: true } : {}),
       ...(hooks ? { workspaceHooks: hooks } : {}),
     });
+    await traced.end(result.ok ? undefined : result.message);
+    return result;
   };
   let code: number;
   try {

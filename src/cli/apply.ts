@@ -9,6 +9,7 @@ import { collect, commaList, positiveInt } from './options.js';
 import { printDiagnostics } from './print-diagnostics.js';
 import { warmSpawnHelpers } from '../process/spawner-pool.js';
 import { stageExecutors } from '../stages/registry.js';
+import { ApplyTrace } from './apply-trace.js';
 import type { ModelFlags } from '../engine/models/services.js';
 
 interface ApplyFlags {
@@ -26,6 +27,7 @@ interface ApplyFlags {
   replay?: string;
   approve?: string[];
   keepWork?: boolean;
+  otel?: boolean;
 }
 
 /** Options docs/running.md names that later versions implement; refused clearly rather than ignored. */
@@ -50,6 +52,7 @@ export function registerApply(program: Command, io: CliIO): Command {
     .option('--replay <file>', 'answer model calls from this cassette (the replay provider)')
     .option('--approve <ids>', 'approve these approve stages in advance (comma-separated stage paths)', commaList)
     .option('--keep-work', "keep the isolated fan-out instances' copies of the workspace (.factory/work/<run>/) for inspection")
+    .option('--otel', 'export the run as an OpenTelemetry trace (OTLP/HTTP; also on when OTEL_EXPORTER_OTLP_ENDPOINT is set)')
     .action(async (file: string | undefined, flags: ApplyFlags) => {
       const code = await apply(io, file, flags, rawArgs(cmd));
       if (code !== EXIT.ok) throw new ExitError(code);
@@ -89,10 +92,11 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   // import overlaps with reading the config.
   const engine = Promise.all([import('../engine/run.js'), import('../ui/index.js'), import('../process/spawn.js')]);
   engine.then(([, , spawn]) => spawn.preloadExeca()).catch(() => undefined);
+  const tracing = new ApplyTrace(io, flags.otel === true);
   const loaded = loadPipeline(file, { cwd: io.cwd, set: flags.set, forRun: true, ...(flags.concurrency ? { concurrency: flags.concurrency } : {}) });
   if (flags.watch) {
     const { watchApply } = await import('./apply-watch.js');
-    return watchApply(io, { file, flags, resume, models: models.flags, loaded, onInterrupt });
+    return watchApply(io, { file, flags, resume, models: models.flags, loaded, onInterrupt, tracing });
   }
   if (!loaded.ok) {
     printDiagnostics(io, loaded.diagnostics, loaded.sources);
@@ -114,12 +118,14 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   const renderer = createRenderer(chooseMode(io, { json: flags.json === true, quiet: flags.quiet === true }), io);
   // A human at this terminal answers approvals in the live progress; elsewhere the run waits for `factory approve`.
   const prompt = approvalPrompt(io, renderer);
+  const traced = await tracing.start(renderer);
   const interrupt = onInterrupt(io);
   let result;
   try {
     result = await runPipeline(loaded.pipeline, {
       executors: stageExecutors,
-      sink: renderer,
+      sink: traced.sink,
+      ...(traced.trace ? { trace: traced.trace } : {}),
       signal: interrupt.signal,
       env: io.env,
       cwd: io.cwd,
@@ -135,7 +141,10 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   } finally {
     interrupt.dispose();
   }
+  // The trace is sent while the renderer finishes; its warning, if any, comes after the summary.
+  const tracedEnd = traced.end(result.ok ? undefined : result.message);
   await renderer.close();
+  await tracedEnd;
   if (!result.ok) {
     io.stderr.write(`factory apply: ${result.message}\n`);
     return result.exitCode;

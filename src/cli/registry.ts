@@ -20,6 +20,7 @@ export const commandLoaders: ReadonlyMap<string, () => Promise<RegisterCommand>>
   ['approve', async () => (await import('./approve.js')).registerApprove],
   ['runs', async () => (await import('./runs.js')).registerRuns],
   ['show', async () => (await import('./show.js')).registerShow],
+  ['view', async () => (await import('./view.js')).registerView],
   ['clean', async () => (await import('./clean.js')).registerClean],
   ['learnings', async () => (await import('./learnings.js')).registerLearnings],
   ['export', async () => (await import('./export.js')).registerExport],

@@ -2,7 +2,7 @@ import type { Iteration } from '../records/iteration.js';
 import type { McpServers } from '../agent/tools/mcp-servers.js';
 import type { StageKind } from '../config/pipeline.js';
 import type { JsonValue, Pipeline, StageNode } from '../config/pipeline.js';
-import type { StageStatus } from '../records/events.js';
+import type { StageStatus, StartProcess } from '../records/events.js';
 import type { Place, Reason } from '../records/reasons.js';
 import type { Value } from '../expr/index.js';
 import type { StageApprovals } from './approvals/approvals.js';
@@ -76,6 +76,10 @@ export interface StageContext {
   approvals?: StageApprovals;
   /** The run's MCP servers, when the pipeline has `mcp_servers`. */
   mcp?: McpServers;
+  /** Tells the run about each program the stage starts: what to add to its env (its TRACEPARENT), and how it ended (docs/telemetry.md). */
+  startProcess?: StartProcess;
+  /** Tells the run about one tool call of the stage's agent, when it returned. */
+  toolCall?(call: { tool: string; call_id: string; duration_ms: number; error: boolean }): void;
 }
 
 export interface NestedScopeInput {

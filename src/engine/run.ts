@@ -16,7 +16,8 @@ import type { StageFile } from '../records/types.js';
 import { Approvals, type ApprovalPrompt } from './approvals/approvals.js';
 import { retryBaseMs } from '../base/backoff.js';
 import { budgetContext, renderPipelineEnv, type RunContexts } from './contexts.js';
-import type { EventSink } from '../records/events.js';
+import type { EventSink, TraceContext } from '../records/events.js';
+import { processSpan } from './process-spans.js';
 import { runOutcome } from './outcome.js';
 import { ModelRuntime } from './models/models.js';
 import { joinRecords } from './patches/patches-run.js';
@@ -64,6 +65,8 @@ export interface RunOptions {
   workspaceHooks?: WorkspaceHooks;
   /** `--keep-work`: isolated fan-out instances' copies stay in `.factory/work/<run>/`. */
   keepWork?: boolean;
+  /** The run is traced (docs/telemetry.md): every process started gets a TRACEPARENT in this trace. */
+  trace?: TraceContext;
 }
 
 /** A run that could not start: the lock is held, the record cannot be written, a bad option. */
@@ -206,7 +209,7 @@ async function runLocked(
   const servers = pipeline.config.mcp_servers;
   if (servers && Object.keys(servers).length > 0) {
     const env = options.env ?? process.env;
-    state.mcp = new McpServers({ servers, dir: pipeline.dir, logDir: path.join(store.dir, 'mcp'), env, redact: redactor(env) });
+    state.mcp = new McpServers({ servers, dir: pipeline.dir, logDir: path.join(store.dir, 'mcp'), env, redact: redactor(env), startProcess: (program, role) => processSpan(state, {}, program, role) });
   }
   let outcomes: Awaited<ReturnType<typeof runScope>>;
   try {
@@ -243,6 +246,7 @@ function newRunState(
     pipelineEnv: renderPipelineEnv(pipeline, run),
     processEnv: env,
     retryBaseMs: retryBaseMs(env),
+    ...(options.trace ? { trace: options.trace } : {}),
   };
   if (state.pipelineEnv.ok) state.contexts.env = { ...state.pipelineEnv.value };
   if (previous) state.previousStages = new Map(previous.stages.filter((s) => s.iteration === undefined).map((s) => [s.path, s]));

@@ -4,7 +4,7 @@ import type { Pipeline } from '../config/pipeline.js';
 import type { Approvals } from './approvals/approvals.js';
 import type { RunStore } from '../records/store.js';
 import type { PipelineEnv, RunContexts } from './contexts.js';
-import type { EngineEvent, EventSink } from '../records/events.js';
+import type { EngineEvent, EventSink, TraceContext, TraceEvent } from '../records/events.js';
 import type { ModelRuntime } from './models/models.js';
 import type { RunCache } from './cache/run-cache.js';
 import type { Slots } from './schedule/slots.js';
@@ -44,6 +44,8 @@ export interface RunState {
   mcp?: McpServers;
   /** A resumed run's record, by path (stages in no loop): what fan-out instances keep (section 13). */
   previousStages?: ReadonlyMap<string, StageFile>;
+  /** Set when the run is traced (docs/telemetry.md): each process started gets a TRACEPARENT of this trace. */
+  trace?: TraceContext;
 }
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -53,6 +55,11 @@ export function emit(state: RunState, event: Without<EngineEvent, 'time' | 'run'
   const full = { time: new Date().toISOString(), run: state.runId, ...event };
   state.store.append(full);
   state.sink.emit(full);
+}
+
+/** Tells the sink only: tool calls and processes, which the records keep elsewhere (transcripts, stage records). */
+export function tell(state: RunState, event: Without<TraceEvent, 'time' | 'run'>): void {
+  state.sink.emit({ time: new Date().toISOString(), run: state.runId, ...event });
 }
 
 /**

@@ -49,6 +49,10 @@ export type EngineEvent =
       call_id?: string;
       /** Addition: the call failed (after the provider's retries) or was refused; what it had cost is in `usage`. */
       error?: string;
+      /** Addition: the provider that answered (`anthropic`, `replay`…), the model it says answered, and how long the call took (traces' span times). */
+      provider?: string;
+      response_model?: string;
+      duration_ms?: number;
     })
   | (Base & StageRef & { type: 'budget_warning'; budget: string; spent: number; limit: number })
   | (Base & StageRef & {
@@ -79,9 +83,61 @@ export type EngineEvent =
       /** Addition to docs/running.md: the stages the rerun will not take from the cache (as `plan` predicts them); absent when the file is invalid. */
       rerun?: string[];
     })
+  | (Base & StageRef & {
+      /** Addition (traces, docs/telemetry.md): one tool call of an agent, told when it returned. Not journaled: the transcript keeps it. */
+      type: 'tool_call';
+      tool: string;
+      call_id: string;
+      duration_ms: number;
+      /** The tool answered with an error (`is_error` in the transcript). */
+      error: boolean;
+    })
+  | (Base & Partial<StageRef> & {
+      /**
+       * Addition (traces, docs/telemetry.md): a program factory started and saw end — a command
+       * stage's, a scenario step's, run_command's, an external agent's, an MCP server's (no stage:
+       * it serves the run). Not journaled: the stage's record tells how it ended.
+       */
+      type: 'process';
+      /** The program (its file name, not its arguments, which may hold anything). */
+      program: string;
+      /** What started it: `command`, `step`, `run_command`, `agent` or `mcp`. */
+      role: ProcessRole;
+      exit_code: number | null;
+      signal?: string;
+      /** It could not start (the system's code: ENOENT…). */
+      error?: string;
+      duration_ms: number;
+      /** The TRACEPARENT it was given, when the run is traced: its span's id is in it. */
+      traceparent?: string;
+    })
   | (Base & { type: 'run_finished'; status: RunStatus; exit_code: number; duration_ms: number; usage: Usage; cost_usd: number; record: string });
 
 export type EngineEventType = EngineEvent['type'];
+
+export type ProcessRole = 'command' | 'step' | 'run_command' | 'agent' | 'mcp';
+
+/** Events told to the sink only, never journaled (the records keep what they say elsewhere). */
+export type TraceEvent = Extract<EngineEvent, { type: 'tool_call' | 'process' }>;
+
+/**
+ * A program about to start, as its starter tells the run: `env` is what to add to the program's
+ * environment (its TRACEPARENT when the run is traced, else nothing); `end` tells how it ended.
+ */
+export interface ProcessSpan {
+  readonly env: Readonly<Record<string, string>>;
+  end(how: { exitCode?: number | null | undefined; signal?: string | undefined; error?: string | undefined }): void;
+}
+
+/** The trace a run belongs to (W3C trace context): its processes' TRACEPARENTs are made from it. */
+export interface TraceContext {
+  /** 32 hex digits. */
+  traceId: string;
+  /** The trace flags, 2 hex digits (`01`: sampled). */
+  flags: string;
+}
+
+export type StartProcess = (program: string, role: ProcessRole) => ProcessSpan;
 
 /**
  * Events the journal keeps but `--json` does not print: spending as soon as the provider reports

@@ -5,6 +5,7 @@ import type { JudgeOutcome } from './judge.js';
 import { runStep, type StepRun } from './steps.js';
 import type { ModelCallReason } from '../records/reasons.js';
 import type { SandboxPolicy } from '../process/sandbox.js';
+import type { StartProcess } from '../records/events.js';
 
 /** One step as the record keeps it (and as the judge reads it). */
 export interface StepRecord {
@@ -34,6 +35,8 @@ export interface ScenarioRunOptions {
   /** The stage's `timeout`: the limit of one scenario run (setup, steps), in ms. */
   scenarioTimeoutMs: number | undefined;
   signal: AbortSignal;
+  /** Tells the run about each setup command and step (docs/telemetry.md). */
+  startProcess?: StartProcess;
   /** Scores the transcript; called only when every expectation held. */
   judge?: (rubric: string, transcript: string, model: string | undefined) => Promise<JudgeOutcome>;
 }
@@ -60,7 +63,7 @@ export async function runScenario(scenario: Scenario, run: number, options: Scen
     const own = stepTimeout === undefined ? undefined : durationMs(stepTimeout);
     const left = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
     const timeoutMs = own === undefined ? left : left === undefined ? own : Math.min(own, left);
-    return runStep(command, { cwd: options.workspace, env: options.env, timeoutMs, signal: options.signal, ...(options.sandbox ? { sandbox: options.sandbox } : {}) });
+    return runStep(command, { cwd: options.workspace, env: options.env, timeoutMs, signal: options.signal, ...(options.sandbox ? { sandbox: options.sandbox } : {}), ...(options.startProcess ? { startProcess: options.startProcess } : {}) });
   };
   const cut = (r: StepRun) => r.timedOut || r.cancelled;
 

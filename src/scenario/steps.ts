@@ -2,6 +2,7 @@ import { CappedCapture } from '../process/capture.js';
 import { terminateGroup, type GroupKiller } from '../process/process-group.js';
 import { spawnCommand } from '../process/spawn.js';
 import { SANDBOX_REFUSED, type SandboxPolicy } from '../process/sandbox.js';
+import type { StartProcess } from '../records/events.js';
 
 /** Bytes of each stream a step keeps (for expectations, the judge's transcript and feedback). */
 export const STEP_OUTPUT_CAP = 64 * 1024;
@@ -30,6 +31,8 @@ export interface StepOptions {
   signal: AbortSignal;
   /** Confines the command (process/sandbox.ts). */
   sandbox?: SandboxPolicy;
+  /** Tells the run about the step's program: its TRACEPARENT, and how it ended (docs/telemetry.md). */
+  startProcess?: StartProcess;
 }
 
 /** Shows an argv the way a shell user would type it. */
@@ -50,7 +53,8 @@ export async function runStep(run: string | readonly string[], options: StepOpti
   if (options.signal.aborted) return { ...base, exitCode: null, cancelled: true, durationMs: 0 };
   const stdout = new CappedCapture(STEP_OUTPUT_CAP);
   const stderr = new CappedCapture(STEP_OUTPUT_CAP);
-  const { child } = await spawnCommand({ file, args: [...args], cwd: options.cwd, env: options.env, ...(options.sandbox ? { sandbox: options.sandbox } : {}) });
+  const span = options.startProcess?.(file, 'step');
+  const { child } = await spawnCommand({ file, args: [...args], cwd: options.cwd, env: span ? { ...options.env, ...span.env } : options.env, ...(options.sandbox ? { sandbox: options.sandbox } : {}) });
   child.stdout?.on('data', (chunk: Uint8Array) => stdout.add(chunk));
   child.stderr?.on('data', (chunk: Uint8Array) => stderr.add(chunk));
   let killer: GroupKiller | undefined;
@@ -65,6 +69,7 @@ export async function runStep(run: string | readonly string[], options: StepOpti
     kill();
   }, options.timeoutMs);
   const result = await child;
+  span?.end({ exitCode: result.exitCode, signal: result.signal, error: result.code });
   if (timer) clearTimeout(timer);
   options.signal.removeEventListener('abort', onAbort);
   killer?.done();

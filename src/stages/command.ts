@@ -10,6 +10,7 @@ import { confinementNote, SANDBOX_REFUSED } from '../process/sandbox.js';
 import { sandboxPolicy } from './sandbox-policy.js';
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 import { expressionReason } from '../engine/expressions.js';
+import { withSpanEnv } from '../engine/process-spans.js';
 import type { Reason } from '../records/reasons.js';
 
 /** stdout read whole for `parse: json` is refused past this size. */
@@ -35,7 +36,8 @@ export const commandExecutor: StageExecutor = {
     const stdout = new CappedCapture(undefined, { keepFull: json });
     const stderr = new CappedCapture();
     const sandbox = sandboxPolicy(ctx, ctx.pipeline.dir);
-    const { child } = await spawnCommand({ file, args, cwd: cwd.value, env: env.env, ...(sandbox ? { sandbox } : {}) });
+    const span = ctx.startProcess?.(file, 'command');
+    const { child } = await spawnCommand({ file, args, cwd: cwd.value, env: withSpanEnv(env.env, span), ...(sandbox ? { sandbox } : {}) });
     child.stdout?.on('data', (chunk: Uint8Array) => {
       stdout.add(chunk);
       ctx.output('stdout', chunk);
@@ -52,6 +54,7 @@ export const commandExecutor: StageExecutor = {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the signal can abort while the command spawns; TypeScript keeps its narrowing from before
     if (ctx.signal.aborted) onAbort();
     const result = await child;
+    span?.end({ exitCode: result.exitCode, signal: result.signal, error: result.code });
     ctx.signal.removeEventListener('abort', onAbort);
     killer?.done();
 

@@ -112,6 +112,7 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
       signal: ctx.signal,
       extra: mcp.value,
       ...(sandbox ? { sandbox } : {}),
+      ...(ctx.startProcess ? { startProcess: ctx.startProcess } : {}),
     });
   } catch (err) {
     if (!(err instanceof ToolNameTaken)) throw err;
@@ -142,7 +143,10 @@ async function agentLoop(ctx: StageContext): Promise<StageResult> {
       if (event.type === 'model_response' && streamed !== '' && !streamed.endsWith('\n')) ctx.output('stdout', Buffer.from('\n'));
       if (event.type === 'model_response') streamed = '';
       if (event.type === 'tool_call') models.note({ type: 'tool_call', turn: event.turn, id: event.id, name: event.name, input: event.input });
-      else if (event.type === 'tool_result') models.note({ type: 'tool_result', turn: event.turn, id: event.id, name: event.name, is_error: !event.ok, content: event.text, ms: event.ms });
+      else if (event.type === 'tool_result') {
+        models.note({ type: 'tool_result', turn: event.turn, id: event.id, name: event.name, is_error: !event.ok, content: event.text, ms: event.ms });
+        ctx.toolCall?.({ tool: event.name, call_id: event.id, duration_ms: event.ms, error: !event.ok });
+      }
     },
   });
   return agentResult(result);
@@ -176,15 +180,17 @@ async function external(ctx: StageContext, models: ModelServices): Promise<Stage
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(ctx.processEnv)) if (v !== undefined) env[k] = v;
   const args = (Array.isArray(argv.value) ? argv.value : [argv.value]).map(asText);
+  const span = ctx.startProcess?.(args[0] ?? '', 'agent');
   const r = await runExternalAgent({
     argv: args,
     prompt,
     workspace: workspace.value,
     signal: ctx.signal,
-    env: { ...env, ...pipelineEnv },
+    env: { ...env, ...pipelineEnv, ...span?.env },
     onOutput: (stream, chunk) => ctx.output(stream, chunk),
     ...(sandbox ? { sandbox } : {}),
   });
+  span?.end(r.ok ? { exitCode: r.exitCode, signal: r.signal ?? undefined } : { error: r.reason.kind });
   // A cost the agent reports is charged as reported; tokens without one are priced by the
   // stage's model (its `model`, else defaults'; validate requires one under a cost_usd budget).
   // Without a model, progress names the agent rather than an "unknown" model.

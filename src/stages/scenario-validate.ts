@@ -67,6 +67,7 @@ export const scenarioValidateExecutor: StageExecutor = {
           ...(sandbox ? { sandbox } : {}),
           scenarioTimeoutMs: ctx.node.timeoutMs,
           signal: ctx.signal,
+          ...(ctx.startProcess ? { startProcess: ctx.startProcess } : {}),
           judge: (rubric, transcript, model) => judge.score(rubric, transcript, model, { scenario: scenario.name, run }),
         });
         if ('error' in r) {

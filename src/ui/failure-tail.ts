@@ -68,6 +68,8 @@ export class FailureTails {
       case 'approval_waiting':
       case 'watch_change':
       case 'run_finished':
+      case 'tool_call':
+      case 'process':
         return;
       default:
         return unreachable(event, 'event');

@@ -10,7 +10,7 @@ import {
   ProcessOutput,
 } from 'listr2';
 import { type CliIO, useColor } from '../base/io.js';
-import type { EngineEvent } from '../records/events.js';
+import type { EngineEvent, TraceEvent } from '../records/events.js';
 import { formatReason, formatTokens, formatUsd, palette, type Palette, stripAnsi, SYMBOLS, statusSymbol } from './format.js';
 import type { PromptSurface } from './approval-prompt.js';
 import { cleanLine } from './lines.js';
@@ -25,7 +25,7 @@ import { unreachable } from '../base/unreachable.js';
 import { compareIterations, innermost, type Iteration } from '../records/iteration.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
-type StageEvent = Extract<EngineEvent, { stage: string }>;
+type StageEvent = Exclude<Extract<EngineEvent, { stage: string }>, TraceEvent>;
 
 /**
  * listr2's default renderer, allowed to draw on any stream we hand it: listr2 picks its
@@ -146,6 +146,10 @@ export class TtyRenderer implements Renderer, PromptSurface {
       case 'approval_waiting':
       case 'stage_finished':
         this.run?.update(event);
+        return;
+      // Tool calls and processes are for traces (docs/telemetry.md): nothing to show.
+      case 'tool_call':
+      case 'process':
         return;
       default:
         return unreachable(event, 'event');

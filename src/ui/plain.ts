@@ -86,6 +86,10 @@ export class PlainRenderer implements Renderer {
         this.flushAll(ts);
         this.printSummary();
         return;
+      // Tool calls and processes are for traces (docs/telemetry.md): nothing to show.
+      case 'tool_call':
+      case 'process':
+        return;
       default:
         return unreachable(event, 'event');
     }

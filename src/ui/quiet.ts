@@ -51,6 +51,8 @@ export class QuietRenderer implements Renderer {
       case 'model_call':
       case 'budget_warning':
       case 'watch_change':
+      case 'tool_call':
+      case 'process':
         return;
       default:
         return unreachable(event, 'event');

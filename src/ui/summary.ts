@@ -75,6 +75,8 @@ export class SummaryCollector {
       case 'stage_output':
       case 'model_call':
       case 'approval_waiting':
+      case 'tool_call':
+      case 'process':
         break;
       default:
         return unreachable(event, 'event');

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { checkMcpServer, mcpTools, McpServers } from '../../src/agent/tools/index.js';
 import { expandAll } from '../../src/agent/tools/mcp-servers.js';
+import type { StartProcess } from '../../src/records/events.js';
 import { makeSandbox, put } from './helpers.js';
 
 const FAULTY = fileURLToPath(new URL('../support/mcp-faulty-server.mjs', import.meta.url));
@@ -83,6 +84,23 @@ describe('McpServers', () => {
     // The log is complete once the servers are closed.
     const log = readFileSync(path.join(ws, 'logs', 'f.stderr.log'), 'utf8');
     expect(log.match(/started/g)).toHaveLength(1);
+  }, 30_000);
+
+  test('a stdio server is told to the run as a process: its env gets the TRACEPARENT the run gives, and its end is told once', async () => {
+    const { ws } = makeSandbox('mcp-trace');
+    const told: string[] = [];
+    const startProcess: StartProcess = (program, role) => {
+      told.push(`start ${path.basename(program)} ${role}`);
+      return { env: { TRACEPARENT: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }, end: (how) => told.push(`end ${JSON.stringify(how)}`) };
+    };
+    const servers = new McpServers({ servers: { f: { command: [process.execPath, FAULTY, 'ok'] } }, dir: ws, logDir: path.join(ws, 'logs'), startProcess });
+    try {
+      expect((await servers.start('f', new AbortController().signal)).ok).toBe(true);
+    } finally {
+      await servers.close();
+    }
+    expect(told).toEqual([`start ${path.basename(process.execPath)} mcp`, 'end {}']);
+    expect(readFileSync(path.join(ws, 'logs', 'f.stderr.log'), 'utf8')).toContain('traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
   }, 30_000);
 });
 

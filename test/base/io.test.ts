@@ -35,4 +35,24 @@ describe('the process io (written straight to a file or pipe)', () => {
     proc.stdout!.once('data', () => proc.stdout!.destroy());
     expect(await done).toEqual({ code: 0, stderr: 'finished\n' });
   });
+
+  test('a reader that stops reading, then goes away: the writes it left waiting are dropped, without an error', async () => {
+    const { proc, done } = child("for (let i = 0; i < 5000; i++) io.stdout.write('x'.repeat(999) + '\\n');\nio.stderr.write('finished\\n');", 'pipe');
+    proc.stdout!.pause();
+    setTimeout(() => proc.stdout!.destroy(), 300);
+    expect(await done).toEqual({ code: 0, stderr: 'finished\n' });
+  });
+
+  test('a reader slower than the writer (a full pipe): everything arrives, in order; then it goes away, quietly', async () => {
+    const { proc, done } = child("for (let i = 0; i < 2000; i++) io.stdout.write(`${i} ${'x'.repeat(200)}\\n`);\nio.stderr.write('finished\\n');", 'pipe');
+    proc.stdout!.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    let text = '';
+    proc.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+    proc.stdout!.resume();
+    expect(await done).toEqual({ code: 0, stderr: 'finished\n' });
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(2000);
+    expect(lines.every((l, i) => l.startsWith(`${i} `))).toBe(true);
+  });
 });

@@ -8,6 +8,7 @@
  *   malformed     answers tools/call with a result whose `content` is not a list
  *   die-mid-call  exits 4 in the middle of tools/call
  * FAULTY_PID_FILE: where it writes its pid. FAULTY_ECHO: written to stderr at start. FAULTY_TOOLS: comma-separated tool names (default boom).
+ * A TRACEPARENT it was given is written to stderr at start.
  */
 import { writeFileSync } from 'node:fs';
 
@@ -15,6 +16,7 @@ const mode = process.argv[2] ?? 'ok';
 if (process.env.FAULTY_PID_FILE) writeFileSync(process.env.FAULTY_PID_FILE, String(process.pid));
 process.stderr.write(`faulty server (${mode}) started\n`);
 if (process.env.FAULTY_ECHO) process.stderr.write(`echo: ${process.env.FAULTY_ECHO}\n`);
+if (process.env.TRACEPARENT) process.stderr.write(`traceparent: ${process.env.TRACEPARENT}\n`);
 
 if (mode === 'exit-at-start') {
   process.stderr.write('fatal: cannot open the database\n');

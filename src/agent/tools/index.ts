@@ -10,6 +10,7 @@ import { SEARCH_TIME_LIMIT_MS, searchTool } from './search.js';
 import { TOOL_NAMES, fail, type CommandSettings, type ToolContext, type ToolName, type ToolResult, type ToolSpec } from './types.js';
 import { writeFileTool } from './write-file.js';
 import type { ExtraTool } from './mcp-tools.js';
+import type { StartProcess } from '../../records/events.js';
 
 export { ChangeTracker, type ChangeKind } from './changes.js';
 export { checkAllowed, tokenize } from '../../config/command-line.js';
@@ -62,6 +63,8 @@ export interface ToolOptions {
   commandOutputBytes?: number;
   /** Confines run_command's programs. */
   sandbox?: SandboxPolicy;
+  /** Tells the run about run_command's programs (docs/telemetry.md). */
+  startProcess?: StartProcess;
   /** Default 10 s. */
   searchTimeLimitMs?: number;
   /** Aborts a running command (its process tree is killed). */
@@ -95,6 +98,7 @@ export function buildTools(names: readonly string[], options: ToolOptions): Tool
     env: options.commandEnv ?? environmentWithoutSecrets(),
     maxOutputBytes: options.commandOutputBytes ?? DEFAULT_COMMAND_OUTPUT_BYTES,
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+    ...(options.startProcess ? { startProcess: options.startProcess } : {}),
   };
   const ctx: ToolContext = { workspace: options.workspace, deny: options.deny, writes: options.writes, commands, changes, signal: options.signal, searchTimeLimitMs: options.searchTimeLimitMs ?? SEARCH_TIME_LIMIT_MS };
   const byName = new Map(specs.map((s) => [s.name as string, s]));

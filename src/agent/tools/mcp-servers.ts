@@ -5,6 +5,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { MCPServer } from '../../config/generated/factory.js';
+import type { ProcessSpan, StartProcess } from '../../records/events.js';
 import { durationMs } from '../../config/units.js';
 import { describeMcpError } from './mcp-errors.js';
 import { readFileSync } from 'node:fs';
@@ -53,6 +54,8 @@ export interface McpServersOptions {
   redact?: (text: string) => string;
   /** The client's name and version in `initialize`. */
   client?: { name: string; version: string };
+  /** Tells the run about each server process: its TRACEPARENT, and when it ended (docs/telemetry.md). */
+  startProcess?: StartProcess;
 }
 
 interface Running {
@@ -64,6 +67,8 @@ interface Running {
   stderr: StderrLog;
   /** A stdio server's process. */
   pid?: number;
+  /** Its span in the run's trace (a stdio server's). */
+  span?: ProcessSpan;
 }
 
 /** How long a server has to exit once its stdin is closed, before it is killed. */
@@ -87,6 +92,13 @@ async function stop(running: Running): Promise<void> {
   // What the server wrote before it went is still in the pipe: into the log before it closes.
   if (pid !== undefined) await running.stderr.drained(STDERR_WAIT_MS);
   await running.stderr.close();
+  endSpan(running);
+}
+
+/** Tells the run the server's process ended, once (its connection closing, or the stop). The exit code is the SDK's to see, not ours. */
+function endSpan(running: Running): void {
+  running.span?.end({});
+  delete running.span;
 }
 
 /** Whether the process is gone within `ms`. */
@@ -191,9 +203,10 @@ export class McpServers {
     const stderr = new StderrLog(path.join(this.#options.logDir, `${name}.stderr.log`), this.#options.redact ?? ((t) => t));
     const made = this.#transport(config, stderr);
     const client = new Client(this.#options.client ?? { name: 'factory', version: packageVersion() });
-    const running: Running = { client, transport: made.transport, tools: [], stderr };
+    const running: Running = { client, transport: made.transport, tools: [], stderr, ...(made.span ? { span: made.span } : {}) };
     client.onclose = () => {
       running.gone ??= 'its connection closed (the process exited)';
+      endSpan(running);
     };
     const timeout = this.#timeout(name, 'startup_timeout', DEFAULT_MCP_STARTUP_TIMEOUT_MS);
     const options = { timeout, signal: this.#ending.signal };
@@ -212,20 +225,21 @@ export class McpServers {
     }
   }
 
-  #transport(config: MCPServer, stderr: StderrLog): { transport: Transport; what: 'command' | 'url' } {
+  #transport(config: MCPServer, stderr: StderrLog): { transport: Transport; what: 'command' | 'url'; span?: ProcessSpan } {
     const env = { ...(this.#options.env ?? process.env), WORKSPACE: this.#options.dir, RUN_DIR: path.dirname(this.#options.logDir) };
     if (config.command) {
       const [command, ...args] = config.command;
+      const span = this.#options.startProcess?.(command, 'mcp');
       const transport = new StdioClientTransport({
         command,
         args,
-        env: { ...getDefaultEnvironment(), ...expandAll(config.env, env) },
+        env: { ...getDefaultEnvironment(), ...expandAll(config.env, env), ...span?.env },
         cwd: path.resolve(this.#options.dir, config.cwd ?? '.'),
         stderr: 'pipe',
       });
       transport.stderr?.on('data', (chunk: Buffer) => stderr.write(chunk));
       transport.stderr?.on('end', () => stderr.end());
-      return { transport, what: 'command' };
+      return { transport, what: 'command', ...(span ? { span } : {}) };
     }
     const headers = expandAll(config.headers, env);
     return { transport: new StreamableHTTPClientTransport(new URL(config.url ?? ''), { requestInit: { headers } }), what: 'url' };

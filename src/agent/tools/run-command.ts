@@ -26,16 +26,18 @@ export const runCommandTool: ToolSpec = {
       return fail('the workspace folder does not exist');
     }
     const [file, ...args] = parsed.argv as [string, ...string[]];
+    const span = ctx.commands.startProcess?.(file, 'run_command');
     const result = await runProcess({
       file,
       args,
       cwd,
-      env: ctx.commands.env,
+      env: span ? { ...ctx.commands.env, ...span.env } : ctx.commands.env,
       signal: ctx.signal,
       timeoutMs: ctx.commands.timeoutMs,
       maxOutputBytes: ctx.commands.maxOutputBytes,
       ...(ctx.commands.sandbox ? { sandbox: ctx.commands.sandbox } : {}),
     });
+    span?.end(result.started ? { exitCode: result.exitCode, signal: result.signal ?? undefined } : { error: result.code ?? 'spawn' });
     if (!result.started) return fail(result.message);
     const status = result.timedOut
       ? `timed out after ${Math.round(ctx.commands.timeoutMs / 1000)}s and was killed`

@@ -1,4 +1,5 @@
 import type { SandboxPolicy } from '../../process/sandbox.js';
+import type { StartProcess } from '../../records/events.js';
 import type { Matcher } from '../../workspace/matcher.js';
 import type { ChangeTracker } from './changes.js';
 
@@ -30,6 +31,8 @@ export interface CommandSettings {
   maxOutputBytes: number;
   /** Confines each command (process/sandbox.ts); absent: not confined. */
   sandbox?: SandboxPolicy;
+  /** Tells the run about each command: its TRACEPARENT, and how it ended (docs/telemetry.md). */
+  startProcess?: StartProcess;
 }
 
 /** Everything a tool needs; built once per agent run by `buildTools`. */

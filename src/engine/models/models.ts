@@ -32,7 +32,7 @@ export type { ModelJournalEventBody };
 /** What the runtime needs from the run. */
 export interface RuntimeHooks {
   /** Emits model_call and budget_warning (time and run added by the caller). */
-  emit(event: { type: 'model_call'; stage: string; iteration?: Iteration; model: string; usage: Usage; cost_usd: number; call_id?: string; error?: string } | { type: 'budget_warning'; stage: string; iteration?: Iteration; budget: string; spent: number; limit: number }): void;
+  emit(event: { type: 'model_call'; stage: string; iteration?: Iteration; model: string; usage: Usage; cost_usd: number; call_id?: string; error?: string; provider?: string; response_model?: string; duration_ms?: number } | { type: 'budget_warning'; stage: string; iteration?: Iteration; budget: string; spent: number; limit: number }): void;
   /** After every charge: the run's `budget` expression context changed. */
   onSpend(context: ReturnType<BudgetLedger['context']>): void;
   /** The run's record directory. */

@@ -39,7 +39,7 @@ export type ModelJournalEventBody = ModelJournalEvent extends infer E ? (E exten
 /** What a stage's calls need of the run's model runtime (models.ts). */
 export interface CallRuntime {
   readonly pricing: PricingTable;
-  emit(event: { type: 'model_call'; stage: string; iteration?: Iteration; model: string; usage: Usage; cost_usd: number; call_id?: string; error?: string } | { type: 'budget_warning'; stage: string; iteration?: Iteration; budget: string; spent: number; limit: number }): void;
+  emit(event: { type: 'model_call'; stage: string; iteration?: Iteration; model: string; usage: Usage; cost_usd: number; call_id?: string; error?: string; provider?: string; response_model?: string; duration_ms?: number } | { type: 'budget_warning'; stage: string; iteration?: Iteration; budget: string; spent: number; limit: number }): void;
   journal(event: ModelJournalEventBody): void;
   /** After every charge: the run's `budget` context changed. */
   spent(): void;
@@ -213,7 +213,8 @@ export class StageCalls {
     hold.release();
     const wallTime = deadline.exhausted();
     const error = !answer.ok ? answer.error.message : undefined;
-    rt.emit({ type: 'model_call', ...ref, model: request.model, usage: spent.usage, cost_usd: spent.cost, call_id: callId, ...(error ? { error } : {}) });
+    const answered = answer.ok ? { response_model: answer.message.model } : {};
+    rt.emit({ type: 'model_call', ...ref, model: request.model, usage: spent.usage, cost_usd: spent.cost, call_id: callId, ...(error ? { error } : {}), provider: this.stage.provider, ...answered, duration_ms: Date.now() - started });
     for (const w of account.ledger.warnings()) rt.emit({ type: 'budget_warning', ...ref, ...warningFields(w) });
     rt.spent();
     if (wallTime) {

@@ -9,7 +9,8 @@ import { renderAt } from '../expressions.js';
 import { OutputStream, type RetryMark } from '../output-stream.js';
 import { recordEnd, recordStart, type Ending, type Outcome } from '../stage-record.js';
 import { runNested, runTemplateScope } from './nested.js';
-import { checkRecord } from '../state.js';
+import { checkRecord, tell } from '../state.js';
+import { processSpan } from '../process-spans.js';
 import { watchWallTime } from './wall-deadline.js';
 import type { RunState } from '../state.js';
 
@@ -157,6 +158,8 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
     output: (stream, chunk) => streams[stream].write(chunk),
     logFile: (stream) => state.store.logPath(node.path, stream, where.iteration),
     reuse: state.cache?.options.lookup !== false,
+    startProcess: (program, role) => processSpan(state, { stage: node.path, iteration: where.iteration }, program, role),
+    toolCall: (call) => tell(state, { type: 'tool_call', stage: node.path, ...(where.iteration !== undefined ? { iteration: where.iteration } : {}), ...call }),
   };
   if (where.iteration !== undefined) ctx.iteration = where.iteration;
   if (node.template) ctx.runTemplate = (params) => runTemplateScope(state, node, controller.signal, params);
