@@ -26,6 +26,7 @@ interface ApplyFlags {
   record?: string;
   replay?: string;
   approve?: string[];
+  keepWork?: boolean;
   otel?: boolean;
 }
 
@@ -50,6 +51,7 @@ export function registerApply(program: Command, io: CliIO): Command {
     .option('--record <file>', 'record every model call into this cassette')
     .option('--replay <file>', 'answer model calls from this cassette (the replay provider)')
     .option('--approve <ids>', 'approve these approve stages in advance (comma-separated stage paths)', commaList)
+    .option('--keep-work', "keep the isolated fan-out instances' copies of the workspace (.factory/work/<run>/) for inspection")
     .option('--otel', 'export the run as an OpenTelemetry trace (OTLP/HTTP; also on when OTEL_EXPORTER_OTLP_ENDPOINT is set)')
     .action(async (file: string | undefined, flags: ApplyFlags) => {
       const code = await apply(io, file, flags, rawArgs(cmd));
@@ -134,6 +136,7 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
       ...(approve ? { approve } : {}),
       ...(prompt ? { prompt } : {}),
       ...(flags.cache === false ? { noCache: true } : {}),
+      ...(flags.keepWork === true ? { keepWork: true } : {}),
     });
   } finally {
     interrupt.dispose();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadPipeline } from '../config/index.js';
-import type { Pipeline, Scope } from '../config/pipeline.js';
+import type { Pipeline, Scope, StageNode } from '../config/pipeline.js';
+import { fanoutText } from '../config/fanout.js';
 import { type CliIO } from '../base/io.js';
 import { EXIT, ExitError } from './exit.js';
 import { choice, collect } from './options.js';
@@ -40,6 +41,12 @@ function nodeIds(pipeline: Pipeline): (path: string) => string {
   return (path) => ids.get(path)!;
 }
 
+/** The kind, and for a fan-out stage its instances: `loop, matrix ×3` (its instances are `id[1]`…`id[3]`). */
+function kindText(s: StageNode, pipeline: Pipeline): string {
+  const fan = fanoutText(s.def, pipeline.params);
+  return fan ? `${s.kind}, ${fan}` : s.kind;
+}
+
 /** Mermaid labels are double-quoted; a quote inside is written as an entity. */
 const mermaidLabel = (text: string) => text.replace(/"/g, '#quot;');
 
@@ -48,9 +55,10 @@ export function mermaid(pipeline: Pipeline): string {
   const lines = ['flowchart TD'];
   const visit = (scope: Scope, indent: string) => {
     for (const s of scope.stages) {
-      const label = `${mermaidLabel(s.id)}<br/><small>${s.kind}</small>`;
+      const kind = kindText(s, pipeline);
+      const label = `${mermaidLabel(s.id)}<br/><small>${kind}</small>`;
       if (s.body) {
-        lines.push(`${indent}subgraph ${nodeId(s.path)}["${mermaidLabel(s.id)} (${s.kind})"]`);
+        lines.push(`${indent}subgraph ${nodeId(s.path)}["${mermaidLabel(s.id)} (${kind})"]`);
         visit(s.body, `${indent}  `);
         lines.push(`${indent}end`);
       } else {
@@ -75,13 +83,13 @@ export function dot(pipeline: Pipeline): string {
   const visit = (scope: Scope, indent: string) => {
     for (const s of scope.stages) {
       if (s.body) {
-        lines.push(`${indent}subgraph cluster_${nodeId(s.path)} {`, `${indent}  label=${JSON.stringify(`${s.id} (${s.kind})`)};`);
+        lines.push(`${indent}subgraph cluster_${nodeId(s.path)} {`, `${indent}  label=${JSON.stringify(`${s.id} (${kindText(s, pipeline)})`)};`);
         visit(s.body, `${indent}  `);
         lines.push(`${indent}}`);
         // Edges to and from a loop attach to its first body stage and are clipped at the cluster.
         anchor.set(s.path, nodeId(s.body.stages[0]?.path ?? s.path));
       } else {
-        lines.push(`${indent}${nodeId(s.path)} [label=${JSON.stringify(`${s.id}\n${s.kind}`)}];`);
+        lines.push(`${indent}${nodeId(s.path)} [label=${JSON.stringify(`${s.id}\n${kindText(s, pipeline)}`)}];`);
         anchor.set(s.path, nodeId(s.path));
       }
     }

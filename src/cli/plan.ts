@@ -40,7 +40,7 @@ export function registerPlan(program: Command, io: CliIO): Command {
           const e = worst.get(r.path);
           const p = predicted.get(r.path);
           const cache = p ? { status: p.status, reason: p.reason, fingerprint: p.fingerprint ?? null } : null;
-          return e ? { ...r, cache, worstCase: { calls: e.calls * e.iterations, promptTokens: e.promptTokens, maxTokens: e.maxTokens, tokens: e.tokens, cost_usd: e.cost_usd ?? null } } : { ...r, cache };
+          return e ? { ...r, cache, worstCase: { calls: e.calls * e.iterations * e.instances, instances: e.instances, promptTokens: e.promptTokens, maxTokens: e.maxTokens, tokens: e.tokens, cost_usd: e.cost_usd ?? null } } : { ...r, cache };
         });
         const worstCase = { tokens: estimate.tokens, cost_usd: estimate.cost_usd, unpriced: estimate.unpriced };
         io.stdout.write(`${JSON.stringify({ version: 1, name: pipeline.name, file: pipeline.file, concurrency: pipeline.concurrency, params: pipeline.params, budget: budget ?? null, worstCase, stages }, null, 2)}\n`);
@@ -136,7 +136,8 @@ function wrap(text: string, width: number | undefined): string {
 }
 
 function cells(r: PlanRow, compact: boolean): string[] {
-  const kind = r.maxIterations !== undefined ? `${r.kind} ×${r.maxIterations}` : r.kind;
+  const looped = r.maxIterations !== undefined ? `${r.kind} ×${r.maxIterations}` : r.kind;
+  const kind = r.fanout ? `${looped}, ${r.fanout}` : looped;
   const name = compact ? r.path.slice(r.path.lastIndexOf('.') + 1) : r.path;
   const model = compact ? r.model?.replace(/^claude-/, '') : r.model;
   return [r.step, `${'  '.repeat(r.depth)}${name}`, kind, r.needs.join(', ') || '-', r.condition ?? '-', model ?? '-', r.provider ?? '-', r.budget ? formatBudget(r.budget) : '-'];
@@ -145,12 +146,12 @@ function cells(r: PlanRow, compact: boolean): string[] {
 /** `9.4k tokens · $0.0912 (2 calls × 3 iterations)`; compact: `9.4k tok · $0.0912 (2×3)`. */
 function worstCell(e: StageEstimate | undefined, compact = false): string {
   if (!e) return '-';
-  const calls = e.calls * e.iterations;
+  const calls = e.calls * e.iterations * e.instances;
   if (compact) {
-    const how = calls > 1 ? ` (${e.iterations > 1 ? `${e.calls}×${e.iterations}` : e.calls})` : '';
+    const how = calls > 1 ? ` (${[e.calls, ...(e.iterations > 1 ? [e.iterations] : []), ...(e.instances > 1 ? [e.instances] : [])].join('×')})` : '';
     return `${formatTokens(e.tokens)} tok · ${e.cost_usd === undefined ? 'unpriced' : formatUsd(e.cost_usd)}${how}`;
   }
-  const how = calls > 1 ? ` (${e.calls} call${e.calls === 1 ? '' : 's'}${e.iterations > 1 ? ` × ${e.iterations} iterations` : ''})` : '';
+  const how = calls > 1 ? ` (${e.calls} call${e.calls === 1 ? '' : 's'}${e.iterations > 1 ? ` × ${e.iterations} iterations` : ''}${e.instances > 1 ? ` × ${e.instances} instances` : ''})` : '';
   return `${formatTokens(e.tokens)} tokens · ${e.cost_usd === undefined ? 'unpriced' : formatUsd(e.cost_usd)}${how}`;
 }
 

@@ -1,3 +1,4 @@
+import { fanoutText } from './fanout.js';
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
 import { isAgentStage, LLM_KINDS, stageModel, stageProfile, stageProvider } from './stage-model.js';
 import { durationMs, tokenCount } from './units.js';
@@ -19,6 +20,8 @@ export interface PlanRow {
   /** The profile the stage takes its model settings from (`profile:` or `defaults.profile`). */
   profile?: string;
   maxIterations?: number;
+  /** A fan-out stage: `matrix ×3` or `for_each ≤5`. */
+  fanout?: string;
   timeout?: string;
   retries: number;
   budget?: BudgetView;
@@ -53,7 +56,7 @@ export function planRows(pipeline: Pipeline): PlanRow[] {
   const visit = (scope: Scope, prefix: string, depth: number, owners: readonly Pipeline[]) => {
     scope.stages.forEach((stage, i) => {
       const step = prefix ? `${prefix}.${i + 1}` : String(i + 1);
-      rows.push(row(stage, step, depth, owners));
+      rows.push(row(stage, step, depth, owners, (owners.at(-1) ?? pipeline).params));
       if (stage.body) visit(stage.body, step, depth + 1, stage.template ? [...owners, stage.template.pipeline] : owners);
     });
   };
@@ -61,7 +64,7 @@ export function planRows(pipeline: Pipeline): PlanRow[] {
   return rows;
 }
 
-function row(stage: StageNode, step: string, depth: number, owners: readonly Pipeline[]): PlanRow {
+function row(stage: StageNode, step: string, depth: number, owners: readonly Pipeline[], params: Pipeline['params']): PlanRow {
   const def = stage.def as { model?: string; provider?: string; max_iterations?: number; timeout?: string; budget?: unknown };
   const r: PlanRow = { step, path: stage.path, depth, kind: stage.kind, needs: [...stage.needs], retries: stage.retries, from: stage.source.file };
   if (stage.if !== '${{ success() }}') r.condition = stage.if;
@@ -74,6 +77,8 @@ function row(stage: StageNode, step: string, depth: number, owners: readonly Pip
     if (profile) r.profile = profile.name;
   }
   if (typeof def.max_iterations === 'number') r.maxIterations = def.max_iterations;
+  const fanout = fanoutText(stage.def, params);
+  if (fanout) r.fanout = fanout;
   if (stage.timeoutMs !== undefined) r.timeout = typeof def.timeout === 'string' ? def.timeout : `${stage.timeoutMs / 1000}s`;
   const budget = budgetView(def.budget);
   if (budget) r.budget = budget;

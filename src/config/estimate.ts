@@ -5,6 +5,7 @@ import { priceOf, pricingTable, ratesFor, type PricingTable } from './pricing.js
 import { expandGlobs } from './files.js';
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
 import { stageModel, stageSetting } from './stage-model.js';
+import { expandMatrix, fanoutOf, type MatrixValues } from './fanout.js';
 import { LEARNINGS_TOKEN_CAP } from './learnings.js';
 
 /**
@@ -26,6 +27,8 @@ export interface StageEstimate {
   maxTokens: number;
   /** Product of the enclosing loops' max_iterations. */
   iterations: number;
+  /** Fan-out instances (section 13): the product of the matrix sizes (or `max_items`) of the stage and its enclosing stages. */
+  instances: number;
   tokens: number;
   /** Undefined when the model has no price. */
   cost_usd: number | undefined;
@@ -50,17 +53,18 @@ const MAX_FILE_BYTES = 4 * 1024 * 1024;
 export function estimatePipeline(pipeline: Pipeline): PipelineEstimate {
   const pricing = pricingTable(pipeline.config.pricing);
   const stages: StageEstimate[] = [];
-  const visit = (scope: Scope, iterations: number, owners: readonly Pipeline[]) => {
+  const visit = (scope: Scope, iterations: number, outer: Fan, owners: readonly Pipeline[]) => {
     for (const node of scope.stages) {
-      const e = estimateStage(pipeline, owners, node, iterations, pricing);
+      const fan = fanOf(node, outer, owners.at(-1) ?? pipeline);
+      const e = estimateStage(pipeline, owners, node, iterations, fan, pricing);
       if (e) stages.push(e);
       if (node.body) {
         const max = (node.def as { max_iterations?: unknown }).max_iterations;
-        visit(node.body, iterations * (node.kind === 'loop' && typeof max === 'number' ? max : 1), node.template ? [...owners, node.template.pipeline] : owners);
+        visit(node.body, iterations * (node.kind === 'loop' && typeof max === 'number' ? max : 1), fan, node.template ? [...owners, node.template.pipeline] : owners);
       }
     }
   };
-  visit(pipeline.root, 1, [pipeline]);
+  visit(pipeline.root, 1, { count: 1, combos: [{}] }, [pipeline]);
   const unpriced = [...new Set(stages.filter((s) => s.cost_usd === undefined && s.model !== undefined).map((s) => s.model!))];
   return {
     stages,
@@ -70,8 +74,25 @@ export function estimatePipeline(pipeline: Pipeline): PipelineEstimate {
   };
 }
 
+/** How many instances a stage runs as, and the matrix values each sees (for a model written as `${{ matrix.model }}`). */
+interface Fan {
+  count: number;
+  combos: MatrixValues[];
+}
+
+function fanOf(node: StageNode, outer: Fan, owner: Pipeline): Fan {
+  const spec = fanoutOf(node.def);
+  if (!spec) return outer;
+  if (spec.matrix) {
+    const m = expandMatrix(spec.matrix, owner.params);
+    const own = m.ok ? m.combos : [{}];
+    return { count: outer.count * own.length, combos: outer.combos.flatMap((o) => own.map((c) => ({ ...o, ...c }))) };
+  }
+  return { count: outer.count * (spec.maxItems ?? 1), combos: outer.combos };
+}
+
 /** `owners`: the run's pipeline and the templates the stage was called through, whose `defaults:` it takes (stage-model.ts). */
-function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: StageNode, iterations: number, pricing: PricingTable): StageEstimate | undefined {
+function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: StageNode, iterations: number, fan: Fan, pricing: PricingTable): StageEstimate | undefined {
   if (node.kind !== 'plan' && node.kind !== 'generate' && node.kind !== 'review' && node.kind !== 'learn') return undefined;
   const def = node.def as {
     model?: string;
@@ -86,7 +107,10 @@ function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: St
     learnings?: unknown;
   };
   if (node.kind === 'generate' && def.agent !== undefined) return undefined;
-  const model = stageModel(owners, node);
+  const written = stageModel(owners, node);
+  // A model chosen by the matrix: each instance priced at its own model (section 13).
+  const models = written?.includes('${{') ? fan.combos.map((matrix) => modelFor(written, owners, pipeline, matrix)) : [written];
+  const model = [...new Set(models)].join(' | ');
   // Thinking tokens are output tokens, and max_tokens bounds them with the answer: the worst case holds.
   const maxTokens = stageSetting(owners, node, 'max_tokens') ?? DEFAULT_MAX_TOKENS;
   const params = (owners.at(-1) ?? pipeline).params as Value;
@@ -110,18 +134,30 @@ function estimateStage(pipeline: Pipeline, owners: readonly Pipeline[], node: St
   // A review and a learn stage may send one correction after a malformed answer.
   const calls = node.kind === 'plan' ? 1 : node.kind === 'review' || node.kind === 'learn' ? 2 : (def.max_turns ?? DEFAULT_MAX_TURNS);
   const n = calls * iterations;
-  const price = model === undefined ? undefined : priceOf(model, pricing);
-  const rates = price ? ratesFor(price, promptTokens) : undefined;
+  const each = fan.count / Math.max(1, models.length);
+  let cost: number | undefined = 0;
+  for (const m of models) {
+    const price = m === undefined ? undefined : priceOf(m, pricing);
+    const rates = price ? ratesFor(price, promptTokens) : undefined;
+    cost = rates && cost !== undefined ? cost + (each * n * (promptTokens * rates.input + maxTokens * rates.output)) / 1_000_000 : undefined;
+  }
   return {
     path: node.path,
-    model,
+    model: written === undefined ? undefined : model,
     calls,
     promptTokens,
     maxTokens,
     iterations,
-    tokens: n * (promptTokens + maxTokens),
-    cost_usd: rates ? (n * (promptTokens * rates.input + maxTokens * rates.output)) / 1_000_000 : undefined,
+    instances: fan.count,
+    tokens: fan.count * n * (promptTokens + maxTokens),
+    cost_usd: cost,
   };
+}
+
+function modelFor(written: string, owners: readonly Pipeline[], pipeline: Pipeline, matrix: MatrixValues): string | undefined {
+  const params = (owners.at(-1) ?? pipeline).params as Value;
+  const r = renderValue(written, { contexts: { params, matrix: matrix } });
+  return r.ok && typeof r.value === 'string' ? r.value : undefined;
 }
 
 function fileSize(abs: string): number {

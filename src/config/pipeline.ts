@@ -43,6 +43,8 @@ export interface StageNode {
   /** A pipeline stage's template: checked on its own, its stages' paths under this stage's. */
   template?: TemplateCall;
   source: SourceRef;
+  /** A fan-out instance (`attempt[2]`, section 13): its values as progress shows them, `approach=refactor`. */
+  values?: string;
 }
 
 /** What a `pipeline` stage calls (docs/configuration.md, pipeline; section 8). */

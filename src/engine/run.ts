@@ -30,6 +30,8 @@ import type { StageExecutors } from './executor.js';
 import type { Outcome } from './stage-record.js';
 import { emit, journal, type RunState } from './state.js';
 import type { WorkspaceHooks } from '../workspace/tracker.js';
+import { removeCopy } from '../workspace/isolate.js';
+import { workDir } from '../records/paths.js';
 import type { RunSummary, StageSummary } from './summary.js';
 import { stopSandbox } from '../process/sandbox-runtime.js';
 import type { ModelFlags } from './models/services.js';
@@ -61,6 +63,8 @@ export interface RunOptions {
   noCache?: boolean;
   /** Watch mode: the run's own writes, reported after every stage that may write files. */
   workspaceHooks?: WorkspaceHooks;
+  /** `--keep-work`: isolated fan-out instances' copies stay in `.factory/work/<run>/`. */
+  keepWork?: boolean;
   /** The run is traced (docs/telemetry.md): every process started gets a TRACEPARENT in this trace. */
   trace?: TraceContext;
 }
@@ -213,6 +217,8 @@ async function runLocked(
   } finally {
     // Interrupted or not, no server outlives the run.
     await state.mcp?.close();
+    // Nor does any isolated copy of the workspace, unless asked for (section 13).
+    if (options.keepWork !== true) await removeCopy(workDir(pipeline.dir, id)).catch(() => undefined);
   }
   state.cache?.close();
 
@@ -243,6 +249,7 @@ function newRunState(
     ...(options.trace ? { trace: options.trace } : {}),
   };
   if (state.pipelineEnv.ok) state.contexts.env = { ...state.pipelineEnv.value };
+  if (previous) state.previousStages = new Map(previous.stages.filter((s) => s.iteration === undefined).map((s) => [s.path, s]));
   state.approvals = new Approvals({
     runId: id,
     runDir: store.dir,

@@ -42,7 +42,7 @@ export interface Ending {
 
 /** Says that an attempt starts: its `stage_started` in the journal is the stage's `running` state. */
 export function recordStart(state: RunState, node: StageNode, _startedAt: string, attempt: number, iteration?: Iteration): void {
-  emit(state, { type: 'stage_started', stage: node.path, kind: node.kind, attempt, ...(iteration === undefined ? {} : { iteration }) });
+  emit(state, { type: 'stage_started', stage: node.path, kind: node.kind, attempt, ...(iteration === undefined ? {} : { iteration }), ...(node.values ? { values: node.values } : {}) });
   checkRecord(state);
 }
 

@@ -8,6 +8,7 @@ import type { EngineEvent, EventSink, TraceContext, TraceEvent } from '../record
 import type { ModelRuntime } from './models/models.js';
 import type { RunCache } from './cache/run-cache.js';
 import type { Slots } from './schedule/slots.js';
+import type { StageFile } from '../records/types.js';
 
 /** Why the run stopped starting new stages (docs/configuration.md). */
 export interface Stopping {
@@ -41,6 +42,8 @@ export interface RunState {
   approvals?: Approvals;
   /** The run's MCP servers (`mcp_servers`), started on first use, stopped when the run ends. */
   mcp?: McpServers;
+  /** A resumed run's record, by path (stages in no loop): what fan-out instances keep (section 13). */
+  previousStages?: ReadonlyMap<string, StageFile>;
   /** Set when the run is traced (docs/telemetry.md): each process started gets a TRACEPARENT of this trace. */
   trace?: TraceContext;
 }

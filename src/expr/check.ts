@@ -27,6 +27,8 @@ export interface StaticEnv {
   self?: string;
   /** Inside a loop body: the ids of the loops enclosing the expression, outermost first (`loops.<id>`). */
   loops?: readonly string[];
+  /** Inside a stage with `matrix` (and its body): the keys `matrix.<key>` may read. */
+  matrixKeys?: ReadonlySet<string>;
 }
 
 const RUN_FIELDS = ['id', 'dir'];
@@ -34,6 +36,16 @@ const BUDGET_FIELDS = ['spent_usd', 'spent_tokens', 'remaining_usd', 'remaining_
 const LOOP_FIELDS = ['iteration', 'previous'];
 const LOOPS_FIELDS = ['iteration'];
 const STAGE_FIELDS = ['outputs', 'status'];
+const EACH_FIELDS = ['item', 'index'];
+const INSTANCE_FIELDS = ['index', 'matrix', 'item', 'status', 'outputs'];
+/** Where a context that exists only in some places is available, for "not available here". */
+const ONLY_IN: Readonly<Record<string, string>> = {
+  loop: 'it exists only inside a loop body and its until',
+  loops: 'it exists only inside a loop body and its until',
+  matrix: 'it exists only in a stage with `matrix` and its body',
+  each: 'it exists only in a stage with `for_each` and its body',
+  instance: 'it exists only in `join.pick`',
+};
 
 /** One step of an access chain: a name known statically, `*`, or an index computed at run time. */
 type Segment =
@@ -170,6 +182,15 @@ class Checker {
       case 'budget':
         if (first) this.field('budget', first, BUDGET_FIELDS);
         return;
+      case 'matrix':
+        if (first && this.env.matrixKeys) this.field('matrix', first, [...this.env.matrixKeys]);
+        return;
+      case 'each':
+        if (first) this.field('each', first, EACH_FIELDS);
+        return;
+      case 'instance':
+        if (first) this.field('instance', first, INSTANCE_FIELDS);
+        return;
     }
   }
 
@@ -178,7 +199,8 @@ class Checker {
     if (f !== undefined) {
       this.report(root, `"${root.name}" is a function; call it as ${f.name}()`);
     } else if (CONTEXT_NAMES.includes(root.name.toLowerCase())) {
-      const why = ['loop', 'loops'].includes(root.name.toLowerCase()) ? '; it exists only inside a loop body and its until' : '';
+      const only = ONLY_IN[root.name.toLowerCase()];
+      const why = only === undefined ? '' : `; ${only}`;
       this.report(
         root,
         `context "${root.name}" is not available here${why}`,

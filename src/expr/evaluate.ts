@@ -18,7 +18,7 @@ export interface EvalContext {
 export type EvalResult = { ok: true; value: Value } | { ok: false; error: ExprError };
 
 /** The contexts the language defines; one missing from EvalContext reads as null rather than an error. */
-export const CONTEXT_NAMES: readonly string[] = ['params', 'stages', 'loop', 'loops', 'env', 'run', 'budget'];
+export const CONTEXT_NAMES: readonly string[] = ['params', 'stages', 'loop', 'loops', 'env', 'run', 'budget', 'matrix', 'each', 'instance'];
 
 const DEFAULT_STATUS: StatusFunctions = { success: () => true, failure: () => false, cancelled: () => false };
 

@@ -38,7 +38,7 @@ interface StageRef {
  */
 export type EngineEvent =
   | (Base & { type: 'run_started'; name: string; file: string; dir: string; resumed: boolean; stages: { path: string; kind: StageKind; needs: string[]; /** A loop's max_iterations (renderers show "iteration 2/4"). */ max_iterations?: number }[] })
-  | (Base & StageRef & { type: 'stage_started'; kind: StageKind; attempt: number })
+  | (Base & StageRef & { type: 'stage_started'; kind: StageKind; attempt: number; /** A fan-out instance's values: `approach=refactor`. */ values?: string })
   | (Base & StageRef & { type: 'stage_output'; stream: 'stdout' | 'stderr'; chunk: string })
   | (Base & StageRef & {
       type: 'model_call';

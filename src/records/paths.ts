@@ -34,6 +34,12 @@ export const changesDir = (dir: string): string => path.join(dir, 'changes');
 export function patchFile(dir: string, stageId: string): string {
   return path.join(changesDir(dir), `${stageId}.patch`);
 }
+/** A fan-out instance's changes as a patch of the same format (section 13): `instances/<path>.patch`. */
+export function instancePatchFile(dir: string, instancePath: string, iteration?: Iteration): string {
+  return path.join(dir, 'instances', `${stageBase(instancePath, iteration)}.patch`);
+}
+/** Where isolated fan-out instances work: `.factory/work/<run>/`. */
+export const workDir = (workspace: string, runId: string): string => path.join(factoryDir(workspace), 'work', runId);
 /** Which patches this machine has applied or made itself (never uploaded: no stage id starts with `_`). */
 export const appliedPatchesFile = (dir: string): string => path.join(changesDir(dir), '_applied.json');
 

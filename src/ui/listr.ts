@@ -419,7 +419,7 @@ class RunView {
       this.runNote(`${event.stage} ${event.type === 'stage_started' ? 'started' : event.status}`);
       return;
     }
-    host.note = `${event.stage} ${event.type === 'stage_started' ? 'started' : event.status}`;
+    host.note = `${event.stage}${event.type === 'stage_started' && event.values ? ` ${event.values}` : ''} ${event.type === 'stage_started' ? 'started' : event.status}`;
     this.sync(host);
   }
 
@@ -563,6 +563,8 @@ function descendants(node: Node): Node[] {
 }
 
 function ancestorsOfPath(path: string, nodes: Map<string, Node>): Node | undefined {
+  // A fan-out instance (`attempt[2].generate`) shows on its stage as the file names it.
+  if (path.includes('[')) return ancestorsOfPath(`${path.replace(/\[\d+\]/g, '')}.`, nodes);
   for (let cut = path.lastIndexOf('.'); cut > 0; cut = path.lastIndexOf('.', cut - 1)) {
     const node = nodes.get(path.slice(0, cut));
     if (node) return node;

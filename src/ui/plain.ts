@@ -55,7 +55,7 @@ export class PlainRenderer implements Renderer {
         return;
       case 'stage_started':
         this.iterationLine(ts, event);
-        this.write(ts, `${c.cyan(SYMBOLS.started)} ${event.stage} started${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`);
+        this.write(ts, `${c.cyan(SYMBOLS.started)} ${event.stage}${event.values ? ` ${event.values}` : ''} started${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`);
         return;
       case 'stage_output': {
         this.iterationLine(ts, event);

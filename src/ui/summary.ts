@@ -26,6 +26,8 @@ export interface SummaryRow {
   iteration: Iteration | undefined;
   /** For a loop: how many iterations ran. */
   iterations: number | undefined;
+  /** For a fan-out instance: its values (`approach=refactor`). */
+  values?: string;
 }
 
 /**
@@ -36,6 +38,8 @@ export class SummaryCollector {
   private tree = new StageTree();
   private readonly finished = new Map<string, Ev<'stage_finished'>>();
   private readonly running = new Map<string, Iteration | undefined>();
+  /** Fan-out instances' values, from their `stage_started`. */
+  private readonly values = new Map<string, string>();
   /** The latest iteration each loop's body was seen in (a chain in nested loops: an inner loop counts its last run's). */
   private readonly iterations = new Map<string, Iteration>();
   private readonly warnings: Ev<'budget_warning'>[] = [];
@@ -62,6 +66,7 @@ export class SummaryCollector {
         break;
       case 'stage_started':
         this.running.set(event.stage, event.iteration);
+        if (event.values) this.values.set(event.stage, event.values);
         break;
       case 'stage_finished':
         this.finished.set(event.stage, event);
@@ -107,6 +112,7 @@ export class SummaryCollector {
     this.tree = new StageTree();
     this.finished.clear();
     this.running.clear();
+    this.values.clear();
     this.iterations.clear();
     this.warnings.length = 0;
     this.started = undefined;
@@ -117,7 +123,9 @@ export class SummaryCollector {
   rows(): SummaryRow[] {
     // A loop taken from the cache ran no iteration: its body has no rows of its own.
     const cachedLoops = [...this.finished.values()].filter((f) => f.cached).map((f) => `${f.stage}.`);
-    const shown = cachedLoops.length ? this.tree.stages.filter((info) => !cachedLoops.some((p) => info.path.startsWith(p))) : this.tree.stages;
+    // A fan-out stage's body runs under its instances (`attempt[2].generate`), never under its own path.
+    const fanned = new Set(this.tree.stages.filter((info) => info.path.endsWith(']')).map((info) => `${info.parent}.`));
+    const shown = this.tree.stages.filter((info) => !cachedLoops.some((p) => info.path.startsWith(p)) && !(fanned.size > 0 && [...fanned].some((p) => info.path.startsWith(p)) && !this.finished.has(info.path) && !this.running.has(info.path)));
     return shown.map((info) => {
       const running = this.running.has(info.path);
       // A stage still running when the summary is taken was cut short: its earlier results
@@ -136,6 +144,7 @@ export class SummaryCollector {
         costUsd: done?.cost_usd ?? 0,
         iteration: running ? this.running.get(info.path) : done?.iteration,
         iterations: info.kind === 'loop' || iterations !== undefined ? iterations : undefined,
+        ...(this.values.has(info.path) ? { values: this.values.get(info.path)! } : {}),
       };
     });
   }
@@ -220,6 +229,7 @@ export function formatSummary(data: SummaryData, colors: Palette, width?: number
 }
 
 function stageCell(row: SummaryRow): string {
+  if (row.values !== undefined) return `${row.path} ${row.values}`;
   if (row.iterations !== undefined) return `${row.path} (${row.iterations} iteration${row.iterations === 1 ? '' : 's'})`;
   if (row.iteration !== undefined) return `${row.path} (${iterationText(row.iteration)})`;
   return row.path;

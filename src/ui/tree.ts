@@ -62,14 +62,17 @@ export class StageTree {
     const known = this.byPath.get(path);
     if (known) return known;
     const cut = path.lastIndexOf('.');
-    const parent = cut < 0 ? undefined : path.slice(0, cut);
+    // A fan-out instance (`attempt[2]`) sits under its stage (`attempt`), one level down.
+    const bracket = path.endsWith(']') ? path.lastIndexOf('[') : -1;
+    const parent = bracket > cut ? path.slice(0, bracket) : cut < 0 ? undefined : path.slice(0, cut);
     if (parent !== undefined) this.ensure(parent);
     const info: StageInfo = {
       path,
       id: cut < 0 ? path : path.slice(cut + 1),
       parent,
-      depth: parent === undefined ? 0 : path.split('.').length - 1,
-      kind: undefined,
+      depth: parent === undefined ? 0 : this.ensure(parent).depth + 1,
+      // An instance is of its stage's kind (a loop's instances count their own iterations).
+      kind: bracket > cut && parent !== undefined ? this.byPath.get(parent)?.kind : undefined,
       needs: [],
       maxIterations: undefined,
     };

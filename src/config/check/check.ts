@@ -8,6 +8,7 @@ import { checkSandboxWrites } from './sandbox-writes.js';
 import { checkLearningsDir } from './learnings-dir.js';
 import { checkProfiles } from './profiles.js';
 import { checkChoices } from './choices.js';
+import { checkFanout } from './fanout.js';
 import { checkExpressions, checkRunHasNoExpressions } from './expressions.js';
 import { checkFiles } from '../files.js';
 import type { FactoryConfig, Stage } from '../generated/factory.js';
@@ -49,6 +50,8 @@ export function checkConfig(file: LoadedFile, options: CheckOptions): CheckResul
   diagnostics.push(...checkStageRules(loaded, root, options.outerProfiles ?? new Set()));
   diagnostics.push(...checkProfiles(loaded, root, options.outerProfiles ?? new Set()));
   diagnostics.push(...checkChoices(loaded, root));
+  const paramsKnown = [...declared].every((id) => id in params.values && !(options.runtimeParams?.has(id) ?? false));
+  diagnostics.push(...checkFanout(loaded, root, params.values, paramsKnown));
   diagnostics.push(...checkFiles(loaded, root, params.values, options.cwd ?? process.cwd(), workspace));
   diagnostics.push(...checkAllowedCommands(loaded, root, workspace));
   diagnostics.push(...checkMcp(loaded, root));

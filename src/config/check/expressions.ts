@@ -5,6 +5,7 @@ import { locateInString, type LoadedFile, type PathSegment } from '../load/load.
 import { LazySet } from '../lazy-set.js';
 import type { RawScope, RawStage } from './scopes.js';
 import { isRecord } from '../../base/is-record.js';
+import { fanoutOf, matrixKeys } from '../fanout.js';
 
 /** Keys whose value is a whole expression even without `${{ }}`, as `if:` is in GitHub Actions. */
 const CONDITION_KEYS = new Set(['if', 'until']);
@@ -12,6 +13,14 @@ const CONDITION_KEYS = new Set(['if', 'until']);
 const LITERAL_KEYS = new Set(['kind', 'needs', 'run', 'stages']);
 
 const STAGE_CONTEXTS = ['params', 'stages', 'env', 'run', 'budget'];
+/** Fan-out keys, checked with their own contexts (fanOutKeys). */
+const FANOUT_KEYS = new Set(['matrix', 'for_each', 'join']);
+
+/** What a fan-out adds to the expressions of a stage and its body: `matrix` (with its keys) or `each`. */
+interface FanIn {
+  contexts: readonly string[];
+  matrixKeys?: ReadonlySet<string>;
+}
 
 interface Place {
   loaded: LoadedFile;
@@ -43,13 +52,14 @@ export function checkExpressions(loaded: LoadedFile, root: RawScope, params: Rea
     const outEnv = envFor(place, STAGE_CONTEXTS, everyTop, undefined, false);
     walk(place, config.outputs, ['outputs'], outEnv, outEnv);
   }
-  checkScope(place, root, new Set(), undefined);
+  checkScope(place, root, new Set(), undefined, undefined);
   return place.diagnostics;
 }
 
-function envFor(place: Place, contexts: string[], visible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined, statusFunctions: boolean, self?: string): StaticEnv {
+function envFor(place: Place, contexts: string[], visible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined, statusFunctions: boolean, self?: string, fan?: FanIn): StaticEnv {
+  const all = [...contexts, ...(fan?.contexts ?? [])];
   const env: StaticEnv = {
-    contexts: new Set(loopBody ? [...contexts, 'loop', 'loops'] : contexts),
+    contexts: new Set(loopBody ? [...all, 'loop', 'loops'] : all),
     params: place.params,
     stages: loopBody ? { visible, all: place.all, loopBody } : { visible, all: place.all },
     statusFunctions,
@@ -57,28 +67,59 @@ function envFor(place: Place, contexts: string[], visible: ReadonlySet<string>, 
   };
   if (self !== undefined) env.self = self;
   if (loopBody) env.loops = [...place.loops];
+  if (fan?.matrixKeys) env.matrixKeys = fan.matrixKeys;
   return env;
 }
 
-function checkScope(place: Place, scope: RawScope, enclosingVisible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined): void {
+function checkScope(place: Place, scope: RawScope, enclosingVisible: ReadonlySet<string>, loopBody: ReadonlySet<string> | undefined, outerFan: FanIn | undefined): void {
   for (const stage of scope.order) {
     const visible = new LazySet(() => new Set([...enclosingVisible, ...stage.upstream]));
-    const plain = envFor(place, STAGE_CONTEXTS, visible, loopBody, false, stage.id);
-    const condition = envFor(place, STAGE_CONTEXTS, visible, loopBody, true, stage.id);
+    // `if` and `for_each` are decided before the instances exist: they see the enclosing fan-out only.
+    const outside = envFor(place, STAGE_CONTEXTS, visible, loopBody, false, stage.id, outerFan);
+    const fan = fanInOf(stage, outerFan);
+    const plain = envFor(place, STAGE_CONTEXTS, visible, loopBody, false, stage.id, fan);
+    const condition = envFor(place, STAGE_CONTEXTS, visible, loopBody, true, stage.id, outerFan);
     walk(place, stage.def, stage.yamlPath, plain, condition);
-    if (stage.body) checkLoopBody(place, stage, visible);
+    fanOutKeys(place, stage, outside);
+    if (stage.body) checkLoopBody(place, stage, visible, fan);
   }
 }
 
-function checkLoopBody(place: Place, loop: RawStage, loopVisible: ReadonlySet<string>): void {
+function fanInOf(stage: RawStage, outer: FanIn | undefined): FanIn | undefined {
+  const spec = fanoutOf(stage.def);
+  if (!spec) return outer;
+  const contexts = new Set(outer?.contexts ?? []);
+  if (spec.matrix) {
+    contexts.add('matrix');
+    return { contexts: [...contexts], matrixKeys: new Set([...(outer?.matrixKeys ?? []), ...matrixKeys(spec.matrix)]) };
+  }
+  contexts.add('each');
+  return outer?.matrixKeys ? { contexts: [...contexts], matrixKeys: outer.matrixKeys } : { contexts: [...contexts] };
+}
+
+/** A matrix list reads params only; `for_each` what the stage's `if` may read; `join.pick` that and `instance`. */
+function fanOutKeys(place: Place, stage: RawStage, outside: StaticEnv): void {
+  const { def, yamlPath } = stage;
+  if (isRecord(def.matrix)) {
+    const paramsOnly = envFor(place, ['params'], new Set(), undefined, false);
+    walk(place, def.matrix, [...yamlPath, 'matrix'], paramsOnly, paramsOnly);
+  }
+  if (typeof def.for_each === 'string') checkString(place, def.for_each, [...yamlPath, 'for_each'], outside, false);
+  if (isRecord(def.join) && typeof def.join.pick === 'string') {
+    const env: StaticEnv = { ...outside, contexts: new Set([...outside.contexts, 'instance']) };
+    checkString(place, def.join.pick, [...yamlPath, 'join', 'pick'], env, false);
+  }
+}
+
+function checkLoopBody(place: Place, loop: RawStage, loopVisible: ReadonlySet<string>, fan: FanIn | undefined): void {
   const body = loop.body!;
   const bodyIds = new Set(body.order.map((s) => s.id));
   place.loops.push(loop.id);
-  checkScope(place, body, loopVisible, bodyIds);
+  checkScope(place, body, loopVisible, bodyIds, fan);
   // `until` reads the body's stages and whatever a body stage may read.
   const until = loop.def.until;
   if (typeof until === 'string') {
-    const env = envFor(place, STAGE_CONTEXTS, new LazySet(() => new Set([...loopVisible, ...bodyIds])), bodyIds, true);
+    const env = envFor(place, STAGE_CONTEXTS, new LazySet(() => new Set([...loopVisible, ...bodyIds])), bodyIds, true, undefined, fan);
     checkString(place, until, [...loop.yamlPath, 'until'], env, true);
   }
   place.loops.pop();
@@ -91,7 +132,7 @@ function walk(place: Place, value: unknown, at: PathSegment[], plain: StaticEnv,
     value.forEach((item, i) => walk(place, item, [...at, i], plain, condition));
   } else if (isRecord(value)) {
     for (const [key, item] of Object.entries(value)) {
-      if (at.length > 0 && at[at.length - 2] === 'stages' && LITERAL_KEYS.has(key)) continue;
+      if (at.length > 0 && at[at.length - 2] === 'stages' && (LITERAL_KEYS.has(key) || FANOUT_KEYS.has(key))) continue;
       if (key === 'until' && at[at.length - 2] === 'stages') continue; // checked with the loop body
       if (CONDITION_KEYS.has(key) && typeof item === 'string' && at[at.length - 2] === 'stages') {
         checkString(place, item, [...at, key], condition, true);

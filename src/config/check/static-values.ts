@@ -29,6 +29,8 @@ type Want = 'number' | 'boolean' | 'duration' | 'tokens';
 /** Typed keys of a stage (in any scope), of `defaults:`, and at the top level. */
 const STAGE_KEYS: ReadonlyMap<string, Want> = new Map([
   ['max_iterations', 'number'],
+  ['max_items', 'number'],
+  ['max_parallel', 'number'],
   ['threshold', 'number'],
   ['approve_threshold', 'number'],
   ['runs', 'number'],

@@ -1,3 +1,5 @@
+import { withoutInstances } from '../../config/fanout.js';
+import { stageBase } from '../../records/paths.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isDenied } from '../../workspace/confine.js';
@@ -90,13 +92,13 @@ export class RunCache {
 
   /** The fingerprint of a stage about to run (the `stages` context as it sees it), and a result to reuse. */
   prepare(state: RunState, node: StageNode, where: Where, outcomes: ReadonlyMap<string, Outcome>): Prepared {
-    const key = where.iteration === undefined ? node.path : `${node.path}@${where.iteration}`;
+    const key = stageBase(node.path, where.iteration);
     const writer = mayWrite(node);
-    const nested = where.iteration !== undefined || where.loop !== undefined || this.#nested.has(node.path);
+    const nested = where.iteration !== undefined || where.loop !== undefined || this.#nested.has(withoutInstances(node.path));
     if (nested || node.kind === 'pipeline' || node.kind === 'approve') return { key, cacheable: false, writer };
     // A stage that is never cached and feeds no cached stage has no use for a fingerprint (a
     // command without inputs: bench/dag's 500 of them), unless watch mode wants the files it read.
-    if (!this.#fingerprinted.has(node.path) && !this.options.hooks) return { key, cacheable: false, writer };
+    if (!this.#fingerprinted.has(withoutInstances(node.path)) && !this.options.hooks) return { key, cacheable: false, writer };
     const needs: Record<string, string> = {};
     for (const id of node.needs) {
       const o = outcomes.get(id);

@@ -20,6 +20,7 @@ import { takeSnapshot, type Snapshot } from '../../workspace/snapshot.js';
 import { addUsage } from '../../base/usage.js';
 import { ZERO_USAGE, type Usage } from '../../base/usage.js';
 import { ancestorsOf, findNode, walk } from './stage-tree.js';
+import { withoutInstances } from '../../config/fanout.js';
 import { TranscriptWriter } from './transcript.js';
 import { StageCalls, type Account, type CallRuntime, type ModelJournalEventBody } from './stage-calls.js';
 import { DEFAULT_MAX_TOKENS, type ModelServices } from './services.js';
@@ -114,11 +115,18 @@ export class ModelRuntime {
     if (scopePath === '') return this.runLedger;
     const hit = this.#scopes.get(scopePath);
     if (hit) return hit;
+    // A fan-out stage's budget covers all its instances (section 13): `attempt[2]` spends from `attempt`'s.
+    const base = withoutInstances(scopePath);
+    if (base !== scopePath) {
+      const shared = this.ledgerFor(base);
+      this.#scopes.set(scopePath, shared);
+      return shared;
+    }
     const node = findNode(this.#prepared.pipeline.root, scopePath);
     const parentPath = scopePath.includes('.') ? scopePath.slice(0, scopePath.lastIndexOf('.')) : '';
     const parent = this.ledgerFor(parentPath);
     const budget = (node?.def as { budget?: Parameters<typeof budgetLimits>[0] } | undefined)?.budget;
-    const ledger = budget ? this.#seeded(parent.child(scopePath, budgetLimits(budget)), (e) => e.stage === scopePath || e.stage.startsWith(`${scopePath}.`)) : parent;
+    const ledger = budget ? this.#seeded(parent.child(scopePath, budgetLimits(budget)), (e) => e.stage === scopePath || e.stage.startsWith(`${scopePath}.`) || e.stage.startsWith(`${scopePath}[`)) : parent;
     this.#scopes.set(scopePath, ledger);
     return ledger;
   }
@@ -130,7 +138,8 @@ export class ModelRuntime {
       const parentPath = node.path.includes('.') ? node.path.slice(0, node.path.lastIndexOf('.')) : '';
       const parent = this.ledgerFor(parentPath);
       const budget = (node.def as { budget?: Parameters<typeof budgetLimits>[0] }).budget;
-      const ledger = budget ? this.#seeded(parent.child(node.path, budgetLimits(budget)), (e) => e.stage === node.path && sameIteration(e.iteration, iteration)) : parent;
+      const instance = withoutInstances(node.path) !== node.path;
+      const ledger = budget && instance ? this.ledgerFor(node.path) : budget ? this.#seeded(parent.child(node.path, budgetLimits(budget)), (e) => e.stage === node.path && sameIteration(e.iteration, iteration)) : parent;
       account = { path: node.path, iteration, ledger, usage: { ...ZERO_USAGE }, cost: 0, raises: [], questions: 0 };
       this.#accounts.set(key, account);
     }

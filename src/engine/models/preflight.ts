@@ -11,6 +11,8 @@ import type { CassetteRecorder } from '../../providers/replay/record.js';
 import { type Provider } from '../../providers/types.js';
 import { MODEL_KINDS, scenarioGlobs, walk } from './stage-tree.js';
 import type { ModelFlags } from './services.js';
+import { expandMatrix, fanoutOf, type MatrixValues } from '../../config/fanout.js';
+import { renderValue } from '../../expr/index.js';
 
 interface ModelUse {
   path: string;
@@ -82,15 +84,19 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
       problems.push(`stage "${node.path}" (${node.kind}) names no model: set \`model:\` on it or \`defaults.model\``);
       return;
     }
-    if (!options.skipPreflight?.has(top.id)) uses.push({ path: node.path, provider: providerOf(owners, node, flags), model });
-    const costScope = [node, ...[...ancestors].reverse()].find((n) => typeof (n.def as { budget?: { cost_usd?: unknown } }).budget?.cost_usd === 'number');
-    const scope = costScope ? `stage "${costScope.path}"` : typeof runCost === 'number' ? 'the run' : undefined;
-    if (scope && !priceOf(model, pricing)) {
-      const near = nearestModel(model, pricing);
-      problems.push(
-        `stage "${node.path}" uses the model "${model}", which the pricing table does not price, under the cost_usd budget of ${scope}: ` +
-          `add \`pricing: { ${model}: { input: …, output: … } }\` (USD per million tokens) to ${pipeline.file}${near ? ` (or did you mean "${near}"?)` : ''}`,
-      );
+    // A model chosen by a matrix is checked for each of its values; one known only at run time (`each.item`) when it is used.
+    const models = model.includes('${{') ? matrixModels(model, [...ancestors, node], pipeline) : [model];
+    for (const one of models) {
+      if (!options.skipPreflight?.has(top.id)) uses.push({ path: node.path, provider: providerOf(owners, node, flags), model: one });
+      const costScope = [node, ...[...ancestors].reverse()].find((n) => typeof (n.def as { budget?: { cost_usd?: unknown } }).budget?.cost_usd === 'number');
+      const scope = costScope ? `stage "${costScope.path}"` : typeof runCost === 'number' ? 'the run' : undefined;
+      if (scope && !priceOf(one, pricing)) {
+        const near = nearestModel(one, pricing);
+        problems.push(
+          `stage "${node.path}" uses the model "${one}", which the pricing table does not price, under the cost_usd budget of ${scope}: ` +
+            `add \`pricing: { ${one}: { input: …, output: … } }\` (USD per million tokens) to ${pipeline.file}${near ? ` (or did you mean "${near}"?)` : ''}`,
+        );
+      }
     }
   });
   if (problems.length > 0) return { ok: false, message: problems.join('\n') };
@@ -127,4 +133,21 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
   }
   if (problems.length > 0) return { ok: false, message: [...new Set(problems)].join('\n') };
   return { ok: true, models: new PreparedModels(pipeline, flags, pricing, providers, recorder, holdoutGlobs, env, cwd) };
+}
+
+/** The models a matrix gives a stage whose `model` reads `matrix` (section 13): one per combination of it and its ancestors. */
+function matrixModels(model: string, chain: readonly StageNode[], pipeline: Pipeline): string[] {
+  let combos: MatrixValues[] = [{}];
+  for (const n of chain) {
+    const spec = fanoutOf(n.def);
+    if (!spec?.matrix) continue;
+    const m = expandMatrix(spec.matrix, pipeline.params);
+    if (m.ok) combos = combos.flatMap((o) => m.combos.map((c) => ({ ...o, ...c })));
+  }
+  const out = new Set<string>();
+  for (const matrix of combos) {
+    const r = renderValue(model, { contexts: { params: pipeline.params, matrix: matrix } });
+    if (r.ok && typeof r.value === 'string' && !r.value.includes('${{') && r.value !== '') out.add(r.value);
+  }
+  return [...out];
 }

@@ -1,5 +1,6 @@
 import type { Pipeline, Scope, StageNode } from '../../config/pipeline.js';
 import { renderValue } from '../../expr/index.js';
+import { stageOfInstance } from '../../config/fanout.js';
 
 /** Kinds that call a model through a provider (a generate with `agent:` does not): config's model kinds. */
 export { LLM_KINDS as MODEL_KINDS } from '../../config/stage-model.js';
@@ -18,7 +19,7 @@ export function ancestorsOf(root: Scope, dotted: string): StageNode[] {
   let scope: Scope | undefined = root;
   const ids = dotted.split('.');
   for (const id of ids.slice(0, -1)) {
-    const node: StageNode | undefined = scope?.byId.get(id);
+    const node: StageNode | undefined = scope?.byId.get(stageOfInstance(id));
     if (!node) break;
     out.push(node);
     scope = node.body;
@@ -48,7 +49,7 @@ export function findNode(scope: Scope, dotted: string): StageNode | undefined {
   let current: Scope | undefined = scope;
   let node: StageNode | undefined;
   for (const id of dotted.split('.')) {
-    node = current?.byId.get(id);
+    node = current?.byId.get(stageOfInstance(id));
     if (!node) return undefined;
     current = node.body;
   }

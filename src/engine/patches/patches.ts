@@ -94,7 +94,11 @@ export function removePatch(runDir: string, stage: string): void {
 export type ReadPatch = { ok: true; patch: Patch; hash: string } | { ok: false; error: string } | { ok: false; missing: true; error: string };
 
 export function readPatch(runDir: string, stage: string): ReadPatch {
-  const file = patchFile(runDir, stage);
+  return readPatchFile(patchFile(runDir, stage), stage);
+}
+
+/** A patch file anywhere (a fan-out instance's, say), checked to hold `stage`'s changes. */
+export function readPatchFile(file: string, stage: string): ReadPatch {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);

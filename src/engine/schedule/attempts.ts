@@ -131,7 +131,8 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   };
   const once = (end: Ending): Once => ({ end, wallTimeLeftMs: ctx.models?.ledger().remaining().wall_time_ms, endLines });
   const controller = new AbortController();
-  const onCancel = () => controller.abort('cancelled');
+  // An instance cancelled by its fan-out's join (section 13) says so, apart from an interruption.
+  const onCancel = () => controller.abort(state.signal.reason === 'joined' ? 'joined' : 'cancelled');
   state.signal.addEventListener('abort', onCancel, { once: true });
   if (state.signal.aborted) onCancel();
   const timer = node.timeoutMs === undefined || executor.ownsTimeout ? undefined : setTimeout(() => controller.abort('timeout'), node.timeoutMs);
@@ -187,6 +188,9 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
     }
     if (controller.signal.reason === 'timeout') {
       return once({ status: 'error', reason: { kind: 'timeout', afterMs: node.timeoutMs ?? 0 }, message: `timed out after ${durationAsWritten(node.timeoutMs ?? 0)}`, outputs: result.outputs });
+    }
+    if (controller.signal.reason === 'joined') {
+      return once({ status: 'cancelled', reason: { kind: 'joined', join: 'first_success' }, message: 'cancelled: another instance succeeded first', outputs: result.outputs });
     }
     return once({ status: 'cancelled', reason: { kind: 'cancelled' }, message: 'interrupted', outputs: result.outputs });
   }

@@ -10,6 +10,8 @@ import { unreachable } from '../../base/unreachable.js';
 import { recordNotRun, type Outcome } from '../stage-record.js';
 import type { RunState } from '../state.js';
 import { firstUnsuccessful, statusFunctions } from '../status-functions.js';
+import { fanoutOf } from '../../config/fanout.js';
+import { JOINED, runFanout } from '../fanout/run-fanout.js';
 
 const DEFAULT_IF = '${{ success() }}';
 const CANCELLED = { kind: 'cancelled' } as const;
@@ -116,7 +118,7 @@ function isKnown(input: ScopeInput, id: string): boolean {
 async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<string, Outcome>, where: Where): Promise<Outcome> {
   const notRun = (status: 'skipped' | 'cancelled' | 'error', reason: Outcome['reason'], message: string) =>
     recordNotRun(state, node, { status, reason, message, outputs: {} }, where.iteration);
-  if (state.signal.aborted) return notRun('cancelled', CANCELLED, 'not started: the run was interrupted');
+  if (state.signal.aborted) return notRun('cancelled', cancelledBy(state).reason, cancelledBy(state).message);
   if (state.stopping?.record) return notRun('skipped', STOPPED, `not started: ${state.stopping.message}`);
 
   const status = statusFunctions(node, outcomes, state.signal);
@@ -147,16 +149,28 @@ async function decide(state: RunState, node: StageNode, outcomes: ReadonlyMap<st
   const haltOk = () => !state.stopping || (!state.stopping.record && (uses.has('always') || uses.has('failure')));
   if (!haltOk()) return notRun('skipped', STOPPED, `not started: ${state.stopping!.message}`);
 
+  const spec = fanoutOf(node.def);
+  if (spec) {
+    // Each instance is scheduled as a sibling stage would be, in its own state (its signal, its values).
+    const halts = (s: RunState) => () => !s.stopping || (!s.stopping.record && (uses.has('always') || uses.has('failure')));
+    return runFanout(state, node, spec, where, (s, n, w) => runWithSlot(s, n, s.executors[n.kind], w, halts(s), outcomes));
+  }
   return runWithSlot(state, node, state.executors[node.kind], where, haltOk, outcomes);
 }
 
-async function runWithSlot(state: RunState, node: StageNode, executor: StageExecutor, where: Where, haltOk: () => boolean, outcomes: ReadonlyMap<string, Outcome>): Promise<Outcome> {
+/** Why a stage is cancelled: its fan-out's join was decided (section 13), or the run was interrupted. */
+function cancelledBy(state: RunState): { reason: Outcome['reason']; message: string } {
+  if (state.signal.reason === JOINED) return { reason: { kind: 'joined', join: 'first_success' }, message: 'not started: another instance succeeded first' };
+  return { reason: CANCELLED, message: 'not started: the run was interrupted' };
+}
+
+export async function runWithSlot(state: RunState, node: StageNode, executor: StageExecutor, where: Where, haltOk: () => boolean, outcomes: ReadonlyMap<string, Outcome>): Promise<Outcome> {
   const notRun = (status: 'skipped' | 'cancelled', reason: Outcome['reason'], message: string) =>
     recordNotRun(state, node, { status, reason, message, outputs: {} }, where.iteration);
-  if (executor.holdsSlot && !(await state.slots.acquire(state.signal))) return notRun('cancelled', CANCELLED, 'not started: the run was interrupted');
+  if (executor.holdsSlot && !(await state.slots.acquire(state.signal))) return notRun('cancelled', cancelledBy(state).reason, cancelledBy(state).message);
   try {
     // The run may have been interrupted or stopped while this stage waited for its slot.
-    if (state.signal.aborted) return notRun('cancelled', CANCELLED, 'not started: the run was interrupted');
+    if (state.signal.aborted) return notRun('cancelled', cancelledBy(state).reason, cancelledBy(state).message);
     if (!haltOk()) return notRun('skipped', STOPPED, `not started: ${state.stopping!.message}`);
     return await runCached(state, node, executor, where, outcomes);
   } finally {

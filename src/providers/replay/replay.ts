@@ -1,3 +1,4 @@
+import { withoutInstances } from '../../config/fanout.js';
 import { describeKey, findCall, readCassette, recordedStages, type Cassette } from './cassette.js';
 import { firstDifference } from './json-diff.js';
 import { messageOfVendor } from '../openai/vendor-message.js';
@@ -82,7 +83,9 @@ export class ReplayProvider implements Provider {
     const loaded = this.#load();
     if (!loaded.ok) return loaded.errors;
     const recorded = recordedStages(loaded.cassette);
-    if (!stages?.length || recorded.length === 0 || stages.some((s) => recorded.includes(s))) return [];
+    // A fan-out instance's calls carry its path (`attempt[2].generate`); the stage is `attempt.generate`.
+    const written = new Set(recorded.map(withoutInstances));
+    if (!stages?.length || recorded.length === 0 || stages.some((s) => written.has(s))) return [];
     const list = (paths: readonly string[]) => (paths.length > 6 ? `${paths.slice(0, 6).join(', ')}, …` : paths.join(', '));
     return [{
       kind: 'cassette',
