@@ -1,8 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { MCPServer } from '../../config/generated/factory.js';
 import type { ProcessSpan, StartProcess } from '../../records/events.js';
@@ -201,8 +199,9 @@ export class McpServers {
   /** Connects (spawning a stdio server), then lists the tools; the message of a failure names the server. */
   async #launch(name: string, config: MCPServer): Promise<Running | string> {
     const stderr = new StderrLog(path.join(this.#options.logDir, `${name}.stderr.log`), this.#options.redact ?? ((t) => t));
-    const made = this.#transport(config, stderr);
-    const client = new Client(this.#options.client ?? { name: 'factory', version: packageVersion() });
+    const sdk = await mcpSdk();
+    const made = this.#transport(sdk, config, stderr);
+    const client = new sdk.Client(this.#options.client ?? { name: 'factory', version: packageVersion() });
     const running: Running = { client, transport: made.transport, tools: [], stderr, ...(made.span ? { span: made.span } : {}) };
     client.onclose = () => {
       running.gone ??= 'its connection closed (the process exited)';
@@ -213,7 +212,7 @@ export class McpServers {
     try {
       const connecting = client.connect(made.transport, options);
       // The process is spawned synchronously inside connect(): its pid, to make sure it ends.
-      if (made.transport instanceof StdioClientTransport) running.pid = made.transport.pid ?? undefined;
+      if (made.transport instanceof sdk.StdioClientTransport) running.pid = made.transport.pid ?? undefined;
       await connecting;
       running.tools = await listAllTools(client, options);
       return running;
@@ -225,15 +224,15 @@ export class McpServers {
     }
   }
 
-  #transport(config: MCPServer, stderr: StderrLog): { transport: Transport; what: 'command' | 'url'; span?: ProcessSpan } {
+  #transport(sdk: McpSdk, config: MCPServer, stderr: StderrLog): { transport: Transport; what: 'command' | 'url'; span?: ProcessSpan } {
     const env = { ...(this.#options.env ?? process.env), WORKSPACE: this.#options.dir, RUN_DIR: path.dirname(this.#options.logDir) };
     if (config.command) {
       const [command, ...args] = config.command;
       const span = this.#options.startProcess?.(command, 'mcp');
-      const transport = new StdioClientTransport({
+      const transport = new sdk.StdioClientTransport({
         command,
         args,
-        env: { ...getDefaultEnvironment(), ...expandAll(config.env, env), ...span?.env },
+        env: { ...sdk.getDefaultEnvironment(), ...expandAll(config.env, env), ...span?.env },
         cwd: path.resolve(this.#options.dir, config.cwd ?? '.'),
         stderr: 'pipe',
       });
@@ -242,8 +241,36 @@ export class McpServers {
       return { transport, what: 'command', ...(span ? { span } : {}) };
     }
     const headers = expandAll(config.headers, env);
-    return { transport: new StreamableHTTPClientTransport(new URL(config.url ?? ''), { requestInit: { headers } }), what: 'url' };
+    return { transport: new sdk.StreamableHTTPClientTransport(new URL(config.url ?? ''), { requestInit: { headers } }), what: 'url' };
   }
+}
+
+/** The MCP SDK's client side. */
+interface McpSdk {
+  Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client;
+  StdioClientTransport: typeof import('@modelcontextprotocol/sdk/client/stdio.js').StdioClientTransport;
+  getDefaultEnvironment: typeof import('@modelcontextprotocol/sdk/client/stdio.js').getDefaultEnvironment;
+  StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPClientTransport;
+}
+
+let sdkLoading: Promise<McpSdk> | undefined;
+
+/**
+ * Loaded when the first server starts: the SDK builds its protocol's zod schemas as it loads, a
+ * cost every `apply` (and the help, which registers apply) paid for servers most runs never use.
+ */
+function mcpSdk(): Promise<McpSdk> {
+  sdkLoading ??= Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+  ]).then(([client, stdio, http]) => ({
+    Client: client.Client,
+    StdioClientTransport: stdio.StdioClientTransport,
+    getDefaultEnvironment: stdio.getDefaultEnvironment,
+    StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
+  }));
+  return sdkLoading;
 }
 
 async function listAllTools(client: Client, options: { timeout: number; signal: AbortSignal }): Promise<McpToolInfo[]> {
