@@ -266,7 +266,11 @@ function newRunState(
       return () => ledger?.resume();
     },
   });
-  state.cache = new RunCache(pipeline, id, { lookup: options.noCache !== true, ...(options.workspaceHooks ? { hooks: options.workspaceHooks } : {}) });
+  state.cache = new RunCache(pipeline, id, {
+    lookup: options.noCache !== true,
+    ...(options.workspaceHooks ? { hooks: options.workspaceHooks } : {}),
+    ...(options.models?.record !== undefined ? { ownFiles: [path.resolve(options.cwd ?? process.cwd(), options.models.record)] } : {}),
+  });
   const tracker = state.cache.tracker;
   // A resumed (or joined) run starts its ledgers from all its journals say it spent, and reuses the answers they hold.
   const earlier = previous ? readJournalEvents(store.dir) : [];

@@ -29,6 +29,11 @@ export interface RunCacheOptions {
   lookup: boolean;
   /** Watch mode: snapshots after every stage that may write, reported here. */
   hooks?: WorkspaceHooks;
+  /**
+   * Files the run itself writes inside the workspace (the `--record` cassette), absolute: never
+   * a stage's change, so never in a review's diff, a cached change or an exported patch.
+   */
+  ownFiles?: readonly string[];
 }
 
 /** A stage about to run, as the cache sees it. */
@@ -64,9 +69,12 @@ export class RunCache {
     readonly runId: string,
     readonly options: RunCacheOptions,
   ) {
-    const ignore = pipeline.config.watch?.ignore;
+    const own = (options.ownFiles ?? []).map((f) => path.relative(pipeline.dir, f)).filter((rel) => rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel));
+    // As globs that match only themselves.
+    const literal = (rel: string) => rel.split(path.sep).join('/').replace(/[*?[\]{}()!+@\\]/g, '\\$&');
+    const ignore = [...(pipeline.config.watch?.ignore ?? []), ...own.map(literal)];
     this.tracker = new WorkspaceTracker(pipeline.dir, {
-      ...(ignore ? { ignore } : {}),
+      ...(ignore.length > 0 ? { ignore } : {}),
       eager: options.hooks !== undefined,
       baseline: hasReviewDiff(pipeline),
       ...(options.hooks ? { hooks: options.hooks } : {}),

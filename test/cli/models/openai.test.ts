@@ -102,6 +102,9 @@ describe.each(['responses', 'chat'] as const)('every model kind on the %s API', 
     expect(cassette.calls).toHaveLength(6);
     expect(cassette.calls.every((c) => c.provider === 'openai' && c.api === which && c.response.object === (which === 'chat' ? 'chat.completion' : 'response'))).toBe(true);
     expect(readFileSync(path.join(dir, 'calls.json'), 'utf8')).not.toContain(KEY);
+    // The cassette being recorded in the workspace is the run's own file, not a change to review.
+    expect(readFileSync(path.join(dir, '.factory', 'runs', record.id, 'stages', 'review.prompt.md'), 'utf8')).toContain('hello.txt');
+    expect(readFileSync(path.join(dir, '.factory', 'runs', record.id, 'stages', 'review.prompt.md'), 'utf8')).not.toContain('calls.json');
 
     const replayed = await runInProcess(['apply', '--replay', 'calls.json', '--no-cache'], dir, { PATH: process.env.PATH });
     expect(replayed.code, replayed.stderr).toBe(0);
