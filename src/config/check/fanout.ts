@@ -4,6 +4,9 @@ import { locate, type LoadedFile } from '../load/load.js';
 import type { JsonValue } from '../pipeline.js';
 import type { RawScope, RawStage } from './scopes.js';
 import { isRecord } from '../../base/is-record.js';
+import { renderValue } from '../../expr/index.js';
+
+const PROVIDERS: readonly string[] = ['anthropic', 'openai', 'replay'];
 
 /** Keys that only mean something on a stage with `matrix` or `for_each`. */
 const FANOUT_ONLY = ['join', 'isolate', 'max_parallel'] as const;
@@ -37,7 +40,11 @@ function checkStage(loaded: LoadedFile, s: RawStage, params: Readonly<Record<str
   if (def.max_items !== undefined && !hasForEach) {
     out.push(diagnostic(loaded.file, at('max_items'), 'no-fanout', `stage "${s.path}" has \`max_items\` without \`for_each\``, 'remove `max_items`, or add `for_each: ${{ ... }}`'));
   }
+  const providerExpr = typeof def.provider === 'string' && def.provider.includes('${{') ? def.provider : undefined;
   if (!hasMatrix && !hasForEach) {
+    if (providerExpr !== undefined) {
+      out.push(diagnostic(loaded.file, at('provider', 'value'), 'provider-expression', `stage "${s.path}" chooses its provider by an expression but runs once`, 'name the provider (anthropic, openai or replay); an expression such as ${{ matrix.provider }} is for a stage with `matrix:` or `for_each:`'));
+    }
     for (const key of FANOUT_ONLY) {
       if (def[key] === undefined) continue;
       out.push(diagnostic(loaded.file, at(key), 'no-fanout', `stage "${s.path}" has \`${key}\` but runs once: it has neither \`matrix\` nor \`for_each\``, `remove \`${key}\`, or add \`matrix:\` or \`for_each:\` to run the stage as several instances`));
@@ -53,6 +60,13 @@ function checkStage(loaded: LoadedFile, s: RawStage, params: Readonly<Record<str
     if (!expanded.ok) {
       const pos = expanded.key === '' ? at('matrix') : locate(loaded, [...s.yamlPath, 'matrix', expanded.key], 'value');
       out.push(diagnostic(loaded.file, pos, 'matrix', `stage "${s.path}": ${expanded.message}`, expanded.hint));
+    } else if (providerExpr !== undefined) {
+      for (const matrix of expanded.combos) {
+        const r = renderValue(providerExpr, { contexts: { params, matrix } });
+        if (!r.ok || typeof r.value !== 'string' || PROVIDERS.includes(r.value)) continue;
+        out.push(diagnostic(loaded.file, at('provider', 'value'), 'provider-expression', `stage "${s.path}": its matrix gives the provider "${r.value}", which does not exist`, `providers are ${PROVIDERS.join(', ')}`));
+        break;
+      }
     }
   }
   if (spec?.pick !== undefined && isRecord(def.join) && def.join.wait === 'first_success') {

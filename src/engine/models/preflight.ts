@@ -84,10 +84,15 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
       problems.push(`stage "${node.path}" (${node.kind}) names no model: set \`model:\` on it or \`defaults.model\``);
       return;
     }
-    // A model chosen by a matrix is checked for each of its values; one known only at run time (`each.item`) when it is used.
-    const models = model.includes('${{') ? matrixModels(model, [...ancestors, node], pipeline) : [model];
-    for (const one of models) {
-      if (!options.skipPreflight?.has(top.id)) uses.push({ path: node.path, provider: providerOf(owners, node, flags), model: one });
+    // A model or provider chosen by a matrix is checked for each of its values; one known only at run time (`each.item`) when it is used.
+    const provider = providerOf(owners, node, flags);
+    const pairs = model.includes('${{') || provider.includes('${{') ? matrixPairs(provider, model, [...ancestors, node], pipeline) : [{ provider, model }];
+    for (const { provider: named, model: one } of pairs) {
+      if (!PROVIDERS.has(named)) {
+        problems.push(`stage "${node.path}" names the provider "${named}" through its matrix: providers are ${[...PROVIDERS].join(', ')}`);
+        continue;
+      }
+      if (!options.skipPreflight?.has(top.id)) uses.push({ path: node.path, provider: named as ProviderName, model: one });
       const costScope = [node, ...[...ancestors].reverse()].find((n) => typeof (n.def as { budget?: { cost_usd?: unknown } }).budget?.cost_usd === 'number');
       const scope = costScope ? `stage "${costScope.path}"` : typeof runCost === 'number' ? 'the run' : undefined;
       if (scope && !priceOf(one, pricing)) {
@@ -135,8 +140,13 @@ export async function prepareModels(pipeline: Pipeline, options: PrepareOptions)
   return { ok: true, models: new PreparedModels(pipeline, flags, pricing, providers, recorder, holdoutGlobs, env, cwd) };
 }
 
-/** The models a matrix gives a stage whose `model` reads `matrix` (section 13): one per combination of it and its ancestors. */
-function matrixModels(model: string, chain: readonly StageNode[], pipeline: Pipeline): string[] {
+const PROVIDERS: ReadonlySet<string> = new Set<ProviderName>(['anthropic', 'openai', 'replay']);
+
+/**
+ * The providers and models a matrix gives a stage whose `provider` or `model` reads `matrix`
+ * (section 13): one pair per combination of it and its ancestors.
+ */
+function matrixPairs(provider: string, model: string, chain: readonly StageNode[], pipeline: Pipeline): { provider: string; model: string }[] {
   let combos: MatrixValues[] = [{}];
   for (const n of chain) {
     const spec = fanoutOf(n.def);
@@ -144,10 +154,14 @@ function matrixModels(model: string, chain: readonly StageNode[], pipeline: Pipe
     const m = expandMatrix(spec.matrix, pipeline.params);
     if (m.ok) combos = combos.flatMap((o) => m.combos.map((c) => ({ ...o, ...c })));
   }
-  const out = new Set<string>();
+  const render = (text: string, matrix: MatrixValues): string | undefined => {
+    const r = renderValue(text, { contexts: { params: pipeline.params, matrix } });
+    return r.ok && typeof r.value === 'string' && !r.value.includes('${{') && r.value !== '' ? r.value : undefined;
+  };
+  const out = new Map<string, { provider: string; model: string }>();
   for (const matrix of combos) {
-    const r = renderValue(model, { contexts: { params: pipeline.params, matrix: matrix } });
-    if (r.ok && typeof r.value === 'string' && !r.value.includes('${{') && r.value !== '') out.add(r.value);
+    const pair = { provider: render(provider, matrix), model: render(model, matrix) };
+    if (pair.provider !== undefined && pair.model !== undefined) out.set(`${pair.provider} ${pair.model}`, { provider: pair.provider, model: pair.model });
   }
-  return [...out];
+  return [...out.values()];
 }

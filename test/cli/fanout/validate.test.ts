@@ -24,6 +24,8 @@ const CASES: { name: string; yaml: string; where: string; message: string; hint:
   { name: 'pick on a stage without fan-out', yaml: stage('    join: { pick: "${{ instance.index }}" }\n'), where: 'factory.yaml:11:5', message: 'has `join` but runs once', hint: 'add `matrix:` or `for_each:`' },
   { name: 'a misspelt matrix key', yaml: stage('    matrix: { approach: [a] }\n    env: { A: "${{ matrix.aproach }}" }\n'), where: 'factory.yaml:12:27', message: 'matrix has no "aproach" (did you mean "approach"?)', hint: 'matrix provides: approach' },
   { name: 'each outside a for_each stage', yaml: stage('    env: { A: "${{ each.item }}" }\n'), where: 'factory.yaml:11:20', message: 'context "each" is not available here; it exists only in a stage with `for_each` and its body', hint: 'available here' },
+  { name: 'a provider chosen by an expression on a stage that runs once', yaml: stage('    provider: ${{ matrix.provider }}\n    prompt: Plan.\n', 'plan'), where: 'factory.yaml:10:15', message: 'stage "attempt" chooses its provider by an expression but runs once', hint: 'name the provider (anthropic, openai or replay)' },
+  { name: 'a matrix giving a provider that does not exist', yaml: stage('    matrix: { provider: [anthropic, gemini] }\n    provider: ${{ matrix.provider }}\n    prompt: Plan.\n', 'plan'), where: 'factory.yaml:11:15', message: 'its matrix gives the provider "gemini", which does not exist', hint: 'providers are anthropic, openai, replay' },
   { name: 'instance outside join.pick', yaml: stage('    matrix: { a: [1] }\n    env: { A: "${{ instance.index }}" }\n'), where: 'factory.yaml:12:20', message: 'context "instance" is not available here', hint: 'available here' },
 ];
 

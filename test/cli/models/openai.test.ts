@@ -195,4 +195,43 @@ stages:
     expect(runJson(dir).stages.gpt!.outputs.text).toBe('GPT says ship.');
     expect(runJson(dir).stages.claude!.outputs.text).toBe('Claude says ship.');
   });
+
+  test('a matrix over vendors: each instance calls its own provider and model; a provider that does not exist is exit 2 before any call', async () => {
+    const { startFakeAnthropic, textMessage: claudeText } = await import('../../support/fake-anthropic.js');
+    const claude = await startFakeAnthropic({ rules: [{ reply: claudeText('Claude says ship.') }] });
+    api.script([{ reply: textMessage('GPT says ship.', U, 'gpt-5.4') }]);
+    const yaml = (second: string) => `version: 1
+defaults: { max_tokens: 512 }
+providers:
+  openai: { base_url: "${api.url}" }
+stages:
+  ask:
+    kind: plan
+    prompt: Ship?
+    matrix:
+      include:
+        - { provider: anthropic, model: claude-sonnet-5-5 }
+        - { provider: ${second}, model: gpt-5.4 }
+    provider: \${{ matrix.provider }}
+    model: \${{ matrix.model }}
+`;
+    const keys = env({ ANTHROPIC_API_KEY: 'sk-ant-api03-mixedkey0123456789', ANTHROPIC_BASE_URL: claude.url });
+    try {
+      const dir = workspace(yaml('openai'));
+      const r = await runInProcess(['apply'], dir, keys);
+      expect(r.code, r.stderr).toBe(0);
+      const record = runJson(dir);
+      expect(record.stages['ask[1]']!.outputs.text).toBe('Claude says ship.');
+      expect(record.stages['ask[2]']!.outputs.text).toBe('GPT says ship.');
+      expect(claude.requests.filter((q) => q.path === '/v1/messages').map((q) => (q.body as { model: string }).model)).toEqual(['claude-sonnet-5-5']);
+      expect(callsOf(api.requests).map((q) => q.body.model)).toEqual(['gpt-5.4']);
+
+      const wrong = workspace(yaml('gemini'));
+      const refused = await runInProcess(['apply'], wrong, keys);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('factory.yaml:13:15 error  stage "ask": its matrix gives the provider "gemini", which does not exist');
+    } finally {
+      await claude.close();
+    }
+  });
 });
