@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Iteration } from '../../records/iteration.js';
 import type { JsonValue, StageNode } from '../../config/pipeline.js';
 import type { EvalContext, Value } from '../../expr/index.js';
@@ -133,6 +134,7 @@ async function runOnce(state: RunState, node: StageNode, executor: StageExecutor
   const controller = new AbortController();
   // An instance cancelled by its fan-out's join (section 13) says so, apart from an interruption.
   const onCancel = () => controller.abort(state.signal.reason === 'joined' ? 'joined' : 'cancelled');
+  setMaxListeners(0, state.signal); // one per running stage, removed when it ends (see Slots)
   state.signal.addEventListener('abort', onCancel, { once: true });
   if (state.signal.aborted) onCancel();
   const timer = node.timeoutMs === undefined || executor.ownsTimeout ? undefined : setTimeout(() => controller.abort('timeout'), node.timeoutMs);

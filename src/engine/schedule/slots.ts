@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 /**
  * The run's concurrency slots, shared by every scope. Waiters are served first come, first
  * served, so ready stages start in the order the scheduler asked (the pipeline's order).
@@ -28,6 +29,9 @@ export class Slots {
         resolve(granted);
       };
       this.waiting.push(grant);
+      // One listener per stage waiting on the run's signal, each removed when it is granted: a
+      // wide pipeline has more than Node's default of 10 at once, which is not a leak.
+      setMaxListeners(0, signal);
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }

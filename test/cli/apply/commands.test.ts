@@ -127,3 +127,15 @@ describe('examples/build-and-test', () => {
     expect(exit.code, cli.stderr()).toBe(0);
   });
 });
+
+describe('a wide pipeline (the built CLI)', () => {
+  test('twenty stages ready at once run without a warning from Node (one abort listener per waiting stage is not a leak)', async () => {
+    const dir = tempWorkspace('factory-wide-');
+    const stages = Array.from({ length: 20 }, (_, i) => `  s${i}: { kind: command, run: ["true"] }`).join('\n');
+    writeFileSync(path.join(dir, 'factory.yaml'), `version: 1\nconcurrency: 2\nstages:\n${stages}\n`);
+    const cliRun = start(['apply'], dir);
+    const end = await cliRun.done;
+    expect(end.code, cliRun.stderr()).toBe(0);
+    expect(cliRun.stderr()).not.toContain('Warning');
+  });
+});
