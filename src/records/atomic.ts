@@ -1,4 +1,4 @@
-import { renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { describeFsError } from '../base/fs-error.js';
 
@@ -48,4 +48,13 @@ export async function writeFileAtomicAsync(file: string, data: string | Uint8Arr
 export function writeAllSync(fd: number, bytes: Uint8Array): void {
   let off = 0;
   while (off < bytes.length) off += writeSync(fd, bytes, off);
+}
+
+/** Closes a descriptor written with writeAllSync; closing cannot lose what a write reported as written. */
+export function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing to lose: see above
+  }
 }

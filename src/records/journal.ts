@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { describeFsError } from '../base/fs-error.js';
-import { writeAllSync } from './atomic.js';
+import { closeQuietly, writeAllSync } from './atomic.js';
 import type { JournalEvent, WrittenEvent } from './journal-events.js';
 import { journalDir, journalFile } from './paths.js';
 import { checkJournalEvent, parseRecord } from './validate.js';
@@ -69,11 +69,7 @@ export class JournalWriter {
 
   close(): void {
     if (this.fd === undefined) return;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // closing cannot lose what write() reported as written
-    }
+    closeQuietly(this.fd);
     this.fd = undefined;
   }
 }

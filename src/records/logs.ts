@@ -1,5 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
-import { writeAllSync } from './atomic.js';
+import { openSync } from 'node:fs';
+import { closeQuietly, writeAllSync } from './atomic.js';
 import { describeFsError } from '../base/fs-error.js';
 
 /**
@@ -38,11 +38,7 @@ export class LogWriter {
 
   close(): void {
     if (this.fd === undefined) return;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // closing cannot lose data that write() reported as written
-    }
+    closeQuietly(this.fd);
     this.fd = undefined;
   }
 }
