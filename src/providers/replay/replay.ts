@@ -45,7 +45,7 @@ export class ReplayProvider implements Provider {
       const none = recorded.includes(key.stage) ? '' : ` (it has no call of this stage at all; it records ${recorded.length ? recorded.join(', ') : 'no calls'})`;
       return {
         ok: false,
-        error: { kind: 'cassette', message: `${loaded.file} has no recorded answer for ${describeKey(key)}${none}: record it with --provider anthropic --record ${loaded.file}` },
+        error: { kind: 'cassette', message: `${loaded.file} has no recorded answer for ${describeKey(key)}${none}: record it ${recordAdvice(loaded.cassette, loaded.file)}` },
       };
     }
     if (this.#settings.strict && entry.request !== undefined) {
@@ -89,7 +89,7 @@ export class ReplayProvider implements Provider {
     const list = (paths: readonly string[]) => (paths.length > 6 ? `${paths.slice(0, 6).join(', ')}, …` : paths.join(', '));
     return [{
       kind: 'cassette',
-      message: `the cassette ${loaded.file} looks recorded for another pipeline: it records the stages ${list(recorded)}, and none of them is a model stage here (${list(stages)}); replay a cassette recorded for this pipeline, or record one with --provider anthropic --record ${loaded.file}`,
+      message: `the cassette ${loaded.file} looks recorded for another pipeline: it records the stages ${list(recorded)}, and none of them is a model stage here (${list(stages)}); replay a cassette recorded for this pipeline, or record one ${recordAdvice(loaded.cassette, loaded.file)}`,
     }];
   }
 
@@ -122,4 +122,16 @@ function messageOf(entry: CassetteCall): { ok: true; message: ModelResponse } | 
   } catch (error) {
     return { ok: false, why: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * How to record the missing answers: with the one provider the cassette's calls came from
+ * (`provider` absent: anthropic, as cassettes were before it was written), or, for a cassette of
+ * several vendors, live with each stage's own provider, since --provider would send every stage
+ * to one of them.
+ */
+function recordAdvice(cassette: Cassette, file: string): string {
+  const vendors = new Set(cassette.calls.map((c) => c.provider ?? 'anthropic'));
+  if (vendors.size > 1) return `live, each stage with its own provider (${[...vendors].sort().join(' and ')}: no --provider, and no provider: replay in factory.yaml), with --record ${file}`;
+  return `with --provider ${[...vendors][0] ?? 'anthropic'} --record ${file}`;
 }

@@ -98,3 +98,11 @@ test('the schema: an openai call names its api and holds an OpenAI response; an 
   expect(validateValue('cassette', { version: 1, calls: [{ stage: 'x', call: 1, response }] }).length).toBeGreaterThan(0);
   expect(validateValue('cassette', { version: 1, calls: [{ stage: 'x', call: 1, api: 'chat', response: textMessage('hi') }] }).length).toBeGreaterThan(0);
 });
+
+test('a missing answer says how to record it: with the one vendor the cassette holds, or live with each stage its own', async () => {
+  const openaiOnly = calls.filter((c) => c.provider === 'openai');
+  const one = await answer(replay({ version: 1, calls: openaiOnly }), 'nowhere');
+  expect(!one.result.ok && one.result.error.message).toMatch(/: record it with --provider openai --record .*mixed\.json$/);
+  const both = await answer(replay({ version: 1, calls }), 'nowhere');
+  expect(!both.result.ok && both.result.error.message).toMatch(/: record it live, each stage with its own provider \(anthropic and openai: no --provider, and no provider: replay in factory\.yaml\), with --record .*mixed\.json$/);
+});
