@@ -1,4 +1,5 @@
-import { fanoutText } from './fanout.js';
+import { renderValue } from '../expr/index.js';
+import { expandMatrix, fanoutOf, fanoutText } from './fanout.js';
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
 import { isAgentStage, LLM_KINDS, stageModel, stageProfile, stageProvider } from './stage-model.js';
 import { durationMs, tokenCount } from './units.js';
@@ -64,15 +65,33 @@ export function planRows(pipeline: Pipeline): PlanRow[] {
   return rows;
 }
 
+/**
+ * A model or provider that a matrix chooses (`${{ matrix.model }}`), as the distinct values its
+ * instances get (`claude-sonnet-4-5, gpt-5.4`); as written when they cannot be known now.
+ */
+function perInstance(text: string, def: unknown, params: Pipeline['params']): string {
+  const matrix = text.includes('${{') ? fanoutOf(def)?.matrix : undefined;
+  if (!matrix) return text;
+  const expanded = expandMatrix(matrix, params);
+  if (!expanded.ok) return text;
+  const values = new Set<string>();
+  for (const combo of expanded.combos) {
+    const r = renderValue(text, { contexts: { params, matrix: combo } });
+    if (!r.ok || typeof r.value !== 'string' || r.value === '' || r.value.includes('${{')) return text;
+    values.add(r.value);
+  }
+  return [...values].join(', ');
+}
+
 function row(stage: StageNode, step: string, depth: number, owners: readonly Pipeline[], params: Pipeline['params']): PlanRow {
   const def = stage.def as { model?: string; provider?: string; max_iterations?: number; timeout?: string; budget?: unknown };
   const r: PlanRow = { step, path: stage.path, depth, kind: stage.kind, needs: [...stage.needs], retries: stage.retries, from: stage.source.file };
   if (stage.if !== '${{ success() }}') r.condition = stage.if;
   if (LLM_KINDS.has(stage.kind)) {
     const model = stageModel(owners, stage);
-    if (model !== undefined) r.model = model;
+    if (model !== undefined) r.model = perInstance(model, stage.def, params);
     // An external agent is not a provider (docs/models-and-budgets.md): its model only prices the tokens it reports.
-    r.provider = isAgentStage(stage) ? AGENT : stageProvider(owners, stage);
+    r.provider = isAgentStage(stage) ? AGENT : perInstance(stageProvider(owners, stage), stage.def, params);
     const profile = stageProfile(owners, stage);
     if (profile) r.profile = profile.name;
   }

@@ -1,11 +1,11 @@
 // examples/ensemble-review, as a user runs it: offline from its cassette, where the reviews of
 // gpt-5.4 and gpt-5.4-mini are OpenAI Responses (provider: openai) beside Claude's Messages.
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { tempWorkspace } from '../../support/pipeline-builder.js';
-import { cli, requireBuild } from '../../support/cli.js';
+import { cli, requireBuild, runInProcess } from '../../support/cli.js';
 import { runJson } from './helpers.js';
 
 beforeAll(requireBuild);
@@ -43,5 +43,17 @@ describe('examples/ensemble-review', () => {
     expect(stdout).toContain('review[2] openai/gpt-5.4: approve, score 0.86');
     expect(stdout).toContain('ensemble: approve (3 of 3 reviewers approve), mean score 0.86, findings: 2 minor, 2 info');
     expect(readFileSync(path.join(dir, 'wordcount.js'), 'utf8')).toContain('split(/\\s+/)');
+  });
+
+  test("plan names the models and providers a matrix gives its instances, not the expression", async () => {
+    const dir = path.join(tempWorkspace('factory-example-'), 'ensemble-review');
+    cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !/[/\\](\.factory|wordcount\.js)$/.test(src) });
+    const yaml = path.join(dir, 'factory.yaml');
+    // As the README says to run it live: each instance with its own vendor.
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('    model: ${{ matrix.model }}\n', '    model: ${{ matrix.model }}\n    provider: ${{ matrix.provider }}\n'));
+    const r = await runInProcess(['plan', '--wide'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/review +review, matrix ×3 +build +- +claude-sonnet-4-5, gpt-5\.4, gpt-5\.4-mini +anthropic, openai /);
+    expect(r.stdout).not.toContain('${{ matrix.');
   });
 });
