@@ -65,6 +65,8 @@ describe('McpServers', () => {
     await servers.close();
     const got = await start;
     expect(got.ok).toBe(false);
+    // Gone, and reaped: a killed child is visible to kill(0) until its parent's loop collects it.
+    for (let waited = 0; alive(pid) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     expect(alive(pid)).toBe(false);
     expect(readFileSync(path.join(ws, 'logs', 'slow.stderr.log'), 'utf8')).toContain('faulty server (hang-init) started');
   }, 30_000);

@@ -217,6 +217,8 @@ export class McpServers {
       running.tools = await listAllTools(client, options);
       return running;
     } catch (err) {
+      // The process, however far the start got, so that stop() is sure to end it.
+      if (made.transport instanceof sdk.StdioClientTransport) running.pid ??= made.transport.pid ?? undefined;
       const why = made.what === 'command' && running.gone ? 'exited before it answered `initialize`' : describeStartError(err, config, timeout);
       await stop(running);
       const fix = made.what === 'command' ? ` (its stderr: ${stderr.file})` : '';
