@@ -1,5 +1,4 @@
-import { renderValue } from '../expr/index.js';
-import { expandMatrix, fanoutOf, fanoutText } from './fanout.js';
+import { expandMatrix, fanoutOf, fanoutText, renderPerCombination } from './fanout.js';
 import type { Pipeline, Scope, StageNode } from './pipeline.js';
 import { isAgentStage, LLM_KINDS, stageModel, stageProfile, stageProvider } from './stage-model.js';
 import { durationMs, tokenCount } from './units.js';
@@ -74,13 +73,8 @@ function perInstance(text: string, def: unknown, params: Pipeline['params']): st
   if (!matrix) return text;
   const expanded = expandMatrix(matrix, params);
   if (!expanded.ok) return text;
-  const values = new Set<string>();
-  for (const combo of expanded.combos) {
-    const r = renderValue(text, { contexts: { params, matrix: combo } });
-    if (!r.ok || typeof r.value !== 'string' || r.value === '' || r.value.includes('${{')) return text;
-    values.add(r.value);
-  }
-  return [...values].join(', ');
+  const values = renderPerCombination(text, expanded.combos, params);
+  return values.every((v) => v !== undefined) ? [...new Set(values)].join(', ') : text;
 }
 
 function row(stage: StageNode, step: string, depth: number, owners: readonly Pipeline[], params: Pipeline['params']): PlanRow {

@@ -90,6 +90,17 @@ function matrixList(raw: unknown, params: Readonly<Record<string, JsonValue>>): 
   return { ok: true, value: r.value };
 }
 
+/**
+ * A text such as `${{ matrix.model }}` as each combination renders it (with `params`): a string per
+ * combination, or undefined where it gives no plain string (an error, empty, or still an expression).
+ */
+export function renderPerCombination(text: string, combos: readonly MatrixValues[], params: Readonly<Record<string, JsonValue>>): (string | undefined)[] {
+  return combos.map((matrix) => {
+    const r = renderValue(text, { contexts: { params, matrix } });
+    return r.ok && typeof r.value === 'string' && r.value !== '' && !r.value.includes('${{') ? r.value : undefined;
+  });
+}
+
 /** `approach=refactor model=x`: how progress and summaries name an instance's values. */
 export function describeValues(values: MatrixValues | undefined, item?: JsonValue): string {
   if (values) return Object.entries(values).map(([k, v]) => `${k}=${short(v)}`).join(' ');

@@ -1,10 +1,9 @@
 import { diagnostic, type Diagnostic } from '../diagnostics.js';
-import { expandMatrix, fanoutOf } from '../fanout.js';
+import { expandMatrix, fanoutOf, renderPerCombination } from '../fanout.js';
 import { locate, type LoadedFile } from '../load/load.js';
 import type { JsonValue } from '../pipeline.js';
 import type { RawScope, RawStage } from './scopes.js';
 import { isRecord } from '../../base/is-record.js';
-import { renderValue } from '../../expr/index.js';
 
 const PROVIDERS: readonly string[] = ['anthropic', 'openai', 'replay'];
 
@@ -61,11 +60,9 @@ function checkStage(loaded: LoadedFile, s: RawStage, params: Readonly<Record<str
       const pos = expanded.key === '' ? at('matrix') : locate(loaded, [...s.yamlPath, 'matrix', expanded.key], 'value');
       out.push(diagnostic(loaded.file, pos, 'matrix', `stage "${s.path}": ${expanded.message}`, expanded.hint));
     } else if (providerExpr !== undefined) {
-      for (const matrix of expanded.combos) {
-        const r = renderValue(providerExpr, { contexts: { params, matrix } });
-        if (!r.ok || typeof r.value !== 'string' || PROVIDERS.includes(r.value)) continue;
-        out.push(diagnostic(loaded.file, at('provider', 'value'), 'provider-expression', `stage "${s.path}": its matrix gives the provider "${r.value}", which does not exist`, `providers are ${PROVIDERS.join(', ')}`));
-        break;
+      const unknown = renderPerCombination(providerExpr, expanded.combos, params).find((p) => p !== undefined && !PROVIDERS.includes(p));
+      if (unknown !== undefined) {
+        out.push(diagnostic(loaded.file, at('provider', 'value'), 'provider-expression', `stage "${s.path}": its matrix gives the provider "${unknown}", which does not exist`, `providers are ${PROVIDERS.join(', ')}`));
       }
     }
   }

@@ -11,8 +11,7 @@ import type { CassetteRecorder } from '../../providers/replay/record.js';
 import { type Provider } from '../../providers/types.js';
 import { MODEL_KINDS, scenarioGlobs, walk } from './stage-tree.js';
 import type { ModelFlags } from './services.js';
-import { expandMatrix, fanoutOf, type MatrixValues } from '../../config/fanout.js';
-import { renderValue } from '../../expr/index.js';
+import { expandMatrix, fanoutOf, renderPerCombination, type MatrixValues } from '../../config/fanout.js';
 
 interface ModelUse {
   path: string;
@@ -154,14 +153,12 @@ function matrixPairs(provider: string, model: string, chain: readonly StageNode[
     const m = expandMatrix(spec.matrix, pipeline.params);
     if (m.ok) combos = combos.flatMap((o) => m.combos.map((c) => ({ ...o, ...c })));
   }
-  const render = (text: string, matrix: MatrixValues): string | undefined => {
-    const r = renderValue(text, { contexts: { params: pipeline.params, matrix } });
-    return r.ok && typeof r.value === 'string' && !r.value.includes('${{') && r.value !== '' ? r.value : undefined;
-  };
+  const providers = renderPerCombination(provider, combos, pipeline.params);
+  const models = renderPerCombination(model, combos, pipeline.params);
   const out = new Map<string, { provider: string; model: string }>();
-  for (const matrix of combos) {
-    const pair = { provider: render(provider, matrix), model: render(model, matrix) };
-    if (pair.provider !== undefined && pair.model !== undefined) out.set(`${pair.provider} ${pair.model}`, { provider: pair.provider, model: pair.model });
-  }
+  combos.forEach((_, i) => {
+    const [p, m] = [providers[i], models[i]];
+    if (p !== undefined && m !== undefined) out.set(`${p} ${m}`, { provider: p, model: m });
+  });
   return [...out.values()];
 }
