@@ -50,6 +50,8 @@ const SCALARS = [
   "'it''s'", '"a\\\nb"', '[a, b]', '{a: 1}', '[]', '{}', '|\n  x\n  y', '>\n  x\n  y\n\n  z', '|-\n  x', '>+\n  x\n', '|2\n    x',
   '- a', '"${{ x }}"', '${{ stages.a.outputs.text }}', 'sh -c "echo hi"', "echo 'hi'", '`x`', '%x', '@x', '*x', '&x y', '!x y', '!!str 1',
   '? x', '__proto__', 'constructor', 'toString', 'x\n  continued plain', '"multi\n  line"', '\t', 'a\tb', '😀', '\u2028', '-', '--', '---', '...', ':', '::', 'a:b', '<<: {a: 1}',
+  // Where js-yaml 4's own rules differ from YAML 1.2's (quick-yaml.ts resolves numbers as yaml does).
+  '-0x1', '+0x1', '0b101', '-0b1', '-0o7', '+0', '-.0', '1e400', '-', '- -', '"a"#b', '[a]#b',
 ];
 
 describe('the quick YAML reader agrees with yaml', () => {
@@ -87,7 +89,7 @@ describe('the quick YAML reader agrees with yaml', () => {
     const rng = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     const bases = PROJECT_FILES.filter((f) => f.includes('/valid/') || f.includes('examples/')).map((f) => readFileSync(f, 'utf8'));
     let taken = 0;
-    const bits = ['  ', '\t', ':', ': ', '- ', '#', '"', "'", '\n', '[', ']', '{', '}', ',', '&a ', '*a', '!', '? ', '|', '>', '---\n', '~', '0x', '1e', 'yes', '<<: '];
+    const bits = ['  ', '\t', ':', ': ', '- ', '#', '"', "'", '\n', '[', ']', '{', '}', ',', '&a ', '*a', '!', '? ', '|', '>', '---\n', '~', '0x', '1e', 'yes', '<<: ', '\n#c\n', ' {a} ', '- - ', '-0'];
     for (let i = 0; i < 1500; i++) {
       let text = bases[Math.floor(rng() * bases.length)]!;
       for (let m = 0; m <= Math.floor(rng() * 3); m++) {
@@ -107,6 +109,25 @@ describe('the quick YAML reader agrees with yaml', () => {
     // Both ways are exercised: many mutations stay valid YAML, many do not.
     expect(taken).toBeGreaterThan(300);
     expect(taken).toBeLessThan(1400);
+  });
+});
+
+describe('the quick reader leaves to yaml what js-yaml 4 reads its own way', () => {
+  test.each([
+    ['a quoted string going on at the key\'s indent', 'a:\n  b:\n    p: "x\n    y"\n'],
+    ['a flow list going on left of its key', 'a:\n  p: [x,\n y]\n'],
+    ['a list as a key', 'version: 1\n[a, b]: v\n'],
+    ['a map as a key inside a map', 'env: {{ params.dir }}\n'],
+    ['a `#` right after a closing bracket', 'x: { a: 1 }#\n'],
+    ['an empty first item of a list in a list', 'list:\n  - -\n  - after\n'],
+    ['a comment before a value on its own line', 'a:\n#c\n  1\nb: 2\n'],
+    ['an alias of a map', 'a: &x { k: 1 }\nb: *x\n'],
+  ])('%s', (_name, text) => {
+    expect(quickYamlValue(text)).toBeUndefined();
+  });
+
+  test('an alias of a scalar and a number are read as yaml reads them', () => {
+    expect(quickYamlValue('a: &x hello\nb: *x\nz: -0\nh: 0x1F\no: 0o17\nbin: 0b1\nneg: -0x1\n')).toStrictEqual({ a: 'hello', b: 'hello', z: -0, h: 31, o: 15, bin: '0b1', neg: '-0x1' });
   });
 });
 
