@@ -125,7 +125,20 @@ export function stripAnsi(text: string): string {
 
 /** Columns a string takes on a terminal (ANSI removed; every code point counted as one column). */
 export function visibleWidth(text: string): number {
-  return Array.from(stripAnsi(text)).length;
+  const plain = text.includes('\u001b') ? stripAnsi(text) : text;
+  // Code points, as Array.from counts them, without making the array (a 10,000-row plan asks 60,000 times).
+  let width = plain.length;
+  for (let i = 0; i < plain.length - 1; i++) {
+    const c = plain.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = plain.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        width--;
+        i++;
+      }
+    }
+  }
+  return width;
 }
 
 /** Cut plain text to `width` columns, ending with `…` when cut. */

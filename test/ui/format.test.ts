@@ -98,6 +98,12 @@ describe('clock, colour and width', () => {
     expect(visibleWidth(palette(true).green('✓ ok'))).toBe(4);
   });
 
+  it('counts code points as columns, as Array.from does', () => {
+    for (const text of ['', 'abc', '😀', 'a😀b', '\ud800', '\ud800x', 'x\udc00', '\udc00\ud800', '😀\ud83d', 'é́']) {
+      expect(visibleWidth(text), JSON.stringify(text)).toBe(Array.from(text).length);
+    }
+  });
+
   it('truncates with an ellipsis', () => {
     expect(truncate('abcdef', 10)).toBe('abcdef');
     expect(truncate('abcdef', 4)).toBe('abc…');

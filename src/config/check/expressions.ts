@@ -45,11 +45,11 @@ function allIds(scope: RawScope, into = new Set<string>()): Set<string> {
 export function checkExpressions(loaded: LoadedFile, root: RawScope, params: ReadonlySet<string>): Diagnostic[] {
   const place: Place = { loaded, all: allIds(root), params, diagnostics: [], loops: [] };
   const config = isRecord(loaded.value) ? loaded.value : {};
-  const topEnv: StaticEnv = envFor(place, ['params', 'run'], new Set(), undefined, false);
+  const topEnv = once(() => envFor(place, ['params', 'run'], new Set(), undefined, false));
   if (isRecord(config.env)) walk(place, config.env, ['env'], topEnv, topEnv);
   if (isRecord(config.outputs)) {
     const everyTop = new Set(root.order.map((s) => s.id));
-    const outEnv = envFor(place, STAGE_CONTEXTS, everyTop, undefined, false);
+    const outEnv = once(() => envFor(place, STAGE_CONTEXTS, everyTop, undefined, false));
     walk(place, config.outputs, ['outputs'], outEnv, outEnv);
   }
   checkScope(place, root, new Set(), undefined, undefined);
@@ -75,14 +75,21 @@ function checkScope(place: Place, scope: RawScope, enclosingVisible: ReadonlySet
   for (const stage of scope.order) {
     const visible = new LazySet(() => new Set([...enclosingVisible, ...stage.upstream]));
     // `if` and `for_each` are decided before the instances exist: they see the enclosing fan-out only.
-    const outside = envFor(place, STAGE_CONTEXTS, visible, loopBody, false, stage.id, outerFan);
+    // Built on first use: most stages of a large pipeline hold no expression at all.
+    const outside = once(() => envFor(place, STAGE_CONTEXTS, visible, loopBody, false, stage.id, outerFan));
     const fan = fanInOf(stage, outerFan);
-    const plain = envFor(place, STAGE_CONTEXTS, visible, loopBody, false, stage.id, fan);
-    const condition = envFor(place, STAGE_CONTEXTS, visible, loopBody, true, stage.id, outerFan);
+    const plain = once(() => envFor(place, STAGE_CONTEXTS, visible, loopBody, false, stage.id, fan));
+    const condition = once(() => envFor(place, STAGE_CONTEXTS, visible, loopBody, true, stage.id, outerFan));
     walk(place, stage.def, stage.yamlPath, plain, condition);
     fanOutKeys(place, stage, outside);
     if (stage.body) checkLoopBody(place, stage, visible, fan);
   }
+}
+
+/** A value computed on the first call, then kept. */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
 }
 
 function fanInOf(stage: RawStage, outer: FanIn | undefined): FanIn | undefined {
@@ -98,15 +105,15 @@ function fanInOf(stage: RawStage, outer: FanIn | undefined): FanIn | undefined {
 }
 
 /** A matrix list reads params only; `for_each` what the stage's `if` may read; `join.pick` that and `instance`. */
-function fanOutKeys(place: Place, stage: RawStage, outside: StaticEnv): void {
+function fanOutKeys(place: Place, stage: RawStage, outside: () => StaticEnv): void {
   const { def, yamlPath } = stage;
   if (isRecord(def.matrix)) {
-    const paramsOnly = envFor(place, ['params'], new Set(), undefined, false);
+    const paramsOnly = once(() => envFor(place, ['params'], new Set(), undefined, false));
     walk(place, def.matrix, [...yamlPath, 'matrix'], paramsOnly, paramsOnly);
   }
   if (typeof def.for_each === 'string') checkString(place, def.for_each, [...yamlPath, 'for_each'], outside, false);
   if (isRecord(def.join) && typeof def.join.pick === 'string') {
-    const env: StaticEnv = { ...outside, contexts: new Set([...outside.contexts, 'instance']) };
+    const env = () => ({ ...outside(), contexts: new Set([...outside().contexts, 'instance']) });
     checkString(place, def.join.pick, [...yamlPath, 'join', 'pick'], env, false);
   }
 }
@@ -119,31 +126,39 @@ function checkLoopBody(place: Place, loop: RawStage, loopVisible: ReadonlySet<st
   // `until` reads the body's stages and whatever a body stage may read.
   const until = loop.def.until;
   if (typeof until === 'string') {
-    const env = envFor(place, STAGE_CONTEXTS, new LazySet(() => new Set([...loopVisible, ...bodyIds])), bodyIds, true, undefined, fan);
+    const env = () => envFor(place, STAGE_CONTEXTS, new LazySet(() => new Set([...loopVisible, ...bodyIds])), bodyIds, true, undefined, fan);
     checkString(place, until, [...loop.yamlPath, 'until'], env, true);
   }
   place.loops.pop();
 }
 
-function walk(place: Place, value: unknown, at: PathSegment[], plain: StaticEnv, condition: StaticEnv): void {
+function walk(place: Place, value: unknown, at: PathSegment[], plain: () => StaticEnv, condition: () => StaticEnv): void {
   if (typeof value === 'string') {
     checkString(place, value, at, plain, false);
   } else if (Array.isArray(value)) {
-    value.forEach((item, i) => walk(place, item, [...at, i], plain, condition));
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' || (typeof item === 'string' && item.includes('${{'))) walk(place, item, [...at, i], plain, condition);
+    }
   } else if (isRecord(value)) {
-    for (const [key, item] of Object.entries(value)) {
-      if (at.length > 0 && at[at.length - 2] === 'stages' && (LITERAL_KEYS.has(key) || FANOUT_KEYS.has(key))) continue;
-      if (key === 'until' && at[at.length - 2] === 'stages') continue; // checked with the loop body
-      if (CONDITION_KEYS.has(key) && typeof item === 'string' && at[at.length - 2] === 'stages') {
+    const inStage = at[at.length - 2] === 'stages';
+    for (const key in value) {
+      const item = value[key];
+      if (inStage && (LITERAL_KEYS.has(key) || FANOUT_KEYS.has(key))) continue;
+      if (key === 'until' && inStage) continue; // checked with the loop body
+      if (CONDITION_KEYS.has(key) && typeof item === 'string' && inStage) {
         checkString(place, item, [...at, key], condition, true);
-      } else {
+      } else if (typeof item === 'object' || (typeof item === 'string' && item.includes('${{'))) {
         walk(place, item, [...at, key], plain, condition);
       }
     }
   }
 }
 
-function checkString(place: Place, text: string, at: PathSegment[], env: StaticEnv, bare: boolean): void {
+function checkString(place: Place, text: string, at: PathSegment[], envOf: () => StaticEnv, bare: boolean): void {
+  // Text without `${{` is plain text, unless the key takes a bare expression (`if:`).
+  if (!bare && !text.includes('${{')) return;
+  const env = envOf();
   const report = (error: ExprError) => {
     const pos = locateInString(place.loaded, at, text, error.offset, error.length);
     place.diagnostics.push(diagnostic(place.loaded.file, pos, 'expression', error.message, error.hint));
@@ -163,26 +178,26 @@ function checkString(place: Place, text: string, at: PathSegment[], env: StaticE
 }
 
 /** `${{ }}` inside `run` is refused: values reach commands through `env:`, never spliced into shell text. */
-export function checkRunHasNoExpressions(loaded: LoadedFile, scope: RawScope): Diagnostic[] {
-  const out: Diagnostic[] = [];
+export function checkRunHasNoExpressions(loaded: LoadedFile, scope: RawScope, out: Diagnostic[] = []): Diagnostic[] {
+  const report = (stage: RawStage, text: string, at: PathSegment[]) => {
+    const start = text.indexOf('${{');
+    const end = text.indexOf('}}', start);
+    const length = end === -1 ? 3 : end + 2 - start;
+    out.push(diagnostic(loaded.file, locateInString(loaded, at, text, start, length), 'run-expression',
+      `expressions are not allowed inside \`run\` of stage "${stage.path}"`,
+      'pass the value through `env:` (e.g. `env: { VALUE: "${{ ... }}" }`) and read it as "$VALUE" in the command: a value spliced into shell text can inject commands'));
+  };
   for (const stage of scope.order) {
     const run = stage.def.run;
-    const pieces: [string, PathSegment[]][] =
-      typeof run === 'string'
-        ? [[run, [...stage.yamlPath, 'run']]]
-        : Array.isArray(run)
-          ? run.flatMap((r, i): [string, PathSegment[]][] => (typeof r === 'string' ? [[r, [...stage.yamlPath, 'run', i]]] : []))
-          : [];
-    for (const [text, at] of pieces) {
-      const start = text.indexOf('${{');
-      if (start === -1) continue;
-      const end = text.indexOf('}}', start);
-      const length = end === -1 ? 3 : end + 2 - start;
-      out.push(diagnostic(loaded.file, locateInString(loaded, at, text, start, length), 'run-expression',
-        `expressions are not allowed inside \`run\` of stage "${stage.path}"`,
-        'pass the value through `env:` (e.g. `env: { VALUE: "${{ ... }}" }`) and read it as "$VALUE" in the command: a value spliced into shell text can inject commands'));
+    if (typeof run === 'string') {
+      if (run.includes('${{')) report(stage, run, [...stage.yamlPath, 'run']);
+    } else if (Array.isArray(run)) {
+      for (let i = 0; i < run.length; i++) {
+        const piece: unknown = run[i];
+        if (typeof piece === 'string' && piece.includes('${{')) report(stage, piece, [...stage.yamlPath, 'run', i]);
+      }
     }
-    if (stage.body) out.push(...checkRunHasNoExpressions(loaded, stage.body));
+    if (stage.body) checkRunHasNoExpressions(loaded, stage.body, out);
   }
   return out;
 }

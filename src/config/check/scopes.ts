@@ -105,24 +105,30 @@ function transitiveNeeds(stage: RawStage, byId: ReadonlyMap<string, RawStage>): 
  */
 function topologicalOrder(loaded: LoadedFile, byId: Map<string, RawStage>, diagnostics: Diagnostic[]): RawStage[] {
   const all = [...byId.values()];
-  const position = new Map(all.map((s, i) => [s.id, i]));
-  const remaining = new Map(all.map((s) => [s.id, s.needs.length]));
-  const dependants = new Map<string, string[]>(all.map((s) => [s.id, []]));
-  for (const s of all) for (const n of s.needs) dependants.get(n)!.push(s.id);
-  const ready = all.filter((s) => s.needs.length === 0).map((s) => s.id);
+  // By position in the file: the ready stage that comes first in the file goes first.
+  const position = new Map<string, number>();
+  for (let i = 0; i < all.length; i++) position.set(all[i]!.id, i);
+  const remaining = new Int32Array(all.length);
+  const dependants: number[][] = all.map(() => []);
+  const ready = new MinHeap();
+  for (let i = 0; i < all.length; i++) {
+    const needs = all[i]!.needs;
+    remaining[i] = needs.length;
+    for (const n of needs) dependants[position.get(n)!]!.push(i);
+    if (needs.length === 0) ready.push(i);
+  }
   const order: RawStage[] = [];
-  while (ready.length > 0) {
-    ready.sort((a, b) => position.get(a)! - position.get(b)!);
-    const id = ready.shift()!;
-    order.push(byId.get(id)!);
-    for (const d of dependants.get(id)!) {
-      const left = remaining.get(d)! - 1;
-      remaining.set(d, left);
-      if (left === 0) ready.push(d);
+  while (ready.size > 0) {
+    const i = ready.pop();
+    order.push(all[i]!);
+    for (const d of dependants[i]!) {
+      remaining[d]! -= 1;
+      if (remaining[d] === 0) ready.push(d);
     }
   }
   if (order.length < all.length) {
-    const stuck = new Set(all.filter((s) => !order.includes(s)).map((s) => s.id));
+    const placed = new Set(order);
+    const stuck = new Set(all.filter((s) => !placed.has(s)).map((s) => s.id));
     const cycle = findCycle(byId, stuck);
     const first = byId.get(cycle[0]!)!;
     const closing = cycle[1]!;
@@ -152,5 +158,46 @@ function findCycle(byId: Map<string, RawStage>, stuck: Set<string>): string[] {
     const next = byId.get(current)!.needs.find((n) => stuck.has(n));
     if (next === undefined) return [...path, start];
     current = next;
+  }
+}
+
+/** A binary min-heap of numbers: Kahn's ready set, ordered by file position. */
+class MinHeap {
+  private readonly items: number[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(value: number): void {
+    const items = this.items;
+    let i = items.push(value) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (items[parent]! <= value) break;
+      items[i] = items[parent]!;
+      i = parent;
+    }
+    items[i] = value;
+  }
+
+  pop(): number {
+    const items = this.items;
+    const top = items[0]!;
+    const last = items.pop()!;
+    const n = items.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && items[child + 1]! < items[child]!) child++;
+        if (items[child]! >= last) break;
+        items[i] = items[child]!;
+        i = child;
+      }
+      items[i] = last;
+    }
+    return top;
   }
 }

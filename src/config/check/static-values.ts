@@ -89,23 +89,29 @@ export function substituteStaticValues(loaded: LoadedFile, params: StaticParams)
   return { loaded: { ...loaded, value }, diagnostics };
 }
 
-function collect(map: Record<string, unknown>, at: PathSegment[], keys: ReadonlyMap<string, Want>, out: { at: PathSegment[]; text: string; want: Want }[]): void {
-  for (const [key, want] of keys) {
+/** The typed keys of `map` written as one expression; `at` is where `map` sits. */
+function collect(map: Record<string, unknown>, at: readonly PathSegment[], keys: ReadonlyMap<string, Want>, out: { at: PathSegment[]; text: string; want: Want }[]): void {
+  // The map's own keys, not the typed ones: a stage has a few of the fourteen.
+  for (const key in map) {
     const v = map[key];
-    if (typeof v === 'string' && isOneExpression(v)) out.push({ at: [...at, key], text: v, want });
+    if (typeof v !== 'string') continue;
+    const want = keys.get(key);
+    if (want !== undefined && isOneExpression(v)) out.push({ at: [...at, key], text: v, want });
   }
 }
 
-function collectStages(stages: unknown, at: PathSegment[], out: { at: PathSegment[]; text: string; want: Want }[]): void {
+function collectStages(stages: unknown, at: readonly PathSegment[], out: { at: PathSegment[]; text: string; want: Want }[]): void {
   if (!isRecord(stages)) return;
-  for (const [id, stage] of Object.entries(stages)) {
+  for (const id in stages) {
+    const stage = stages[id];
     if (!isRecord(stage)) continue;
-    collect(stage, [...at, id], STAGE_KEYS, out);
+    const stageAt = [...at, id];
+    collect(stage, stageAt, STAGE_KEYS, out);
     if (isRecord(stage.budget)) {
-      collect(stage.budget, [...at, id, 'budget'], BUDGET_KEYS, out);
-      if (isRecord(stage.budget.extend)) collect(stage.budget.extend, [...at, id, 'budget', 'extend'], BUDGET_KEYS, out);
+      collect(stage.budget, [...stageAt, 'budget'], BUDGET_KEYS, out);
+      if (isRecord(stage.budget.extend)) collect(stage.budget.extend, [...stageAt, 'budget', 'extend'], BUDGET_KEYS, out);
     }
-    collectStages(stage.stages, [...at, id, 'stages'], out);
+    if (stage.stages !== undefined) collectStages(stage.stages, [...stageAt, 'stages'], out);
   }
 }
 
