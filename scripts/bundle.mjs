@@ -227,7 +227,7 @@ export async function runProgram(argv, io) {
   const name = \`cmd-\${which}\`;
   const loaded = loadCommonJS(require('node:path').join(__dirname, \`\${name}.cjs\`), { name, hash: COMMONJS[which] }, compileCacheDir(io.env));
   const code = await loaded.exports.runProgram(argv, io);
-  loaded.save();
+  loaded.save(code === 0);
   return code;
 }
 `;

@@ -18,10 +18,13 @@ export interface CachedModule {
   /** Whether V8 started from the cache. */
   fromCache: boolean;
   /**
-   * Writes the cache when there was none or V8 refused it. Call it after the module did its work:
-   * the functions it ran so far are compiled and go into the cache with it.
+   * Writes the cache when there was none, V8 refused it, or it came from a run that did not
+   * succeed and this one did. Call it after the module did its work: the functions it ran so far
+   * are compiled and go into the cache with it. `succeeded`: whether the run went the whole way
+   * (a command that exits early, on a bad file say, compiles only part of what a good run needs,
+   * and its cache, kept as partial, is replaced by the next good run's).
    */
-  save(): void;
+  save(succeeded: boolean): void;
 }
 
 /**
@@ -55,15 +58,20 @@ export interface CacheId {
  */
 export function loadCommonJS(file: string, id: CacheId, dir: string | undefined): CachedModule {
   const source = readFileSync(file, 'utf8');
-  let cacheFile: string | undefined;
+  let cacheBase: string | undefined;
   let cachedData: Buffer | undefined;
+  let partial = false;
   if (dir) {
     try {
       const { size, mtimeMs } = statSync(file);
-      cacheFile = path.join(dir, `${cachePrefix(file, id.name)}${id.hash}-${size}-${Math.trunc(mtimeMs)}.v8`);
-      cachedData = readFileSync(cacheFile);
+      cacheBase = path.join(dir, `${cachePrefix(file, id.name)}${id.hash}-${size}-${Math.trunc(mtimeMs)}`);
+      cachedData = readIfThere(`${cacheBase}.v8`);
+      if (!cachedData) {
+        cachedData = readIfThere(`${cacheBase}${PARTIAL}.v8`);
+        partial = cachedData !== undefined;
+      }
     } catch {
-      // No cache yet (or no way to read it): this run writes it.
+      // No way to read it: this run writes it.
     }
   }
   // The wrapper Node gives a CommonJS module, on the same line as the file's first line.
@@ -79,11 +87,22 @@ export function loadCommonJS(file: string, id: CacheId, dir: string | undefined)
   return {
     exports: module.exports,
     fromCache: !stale,
-    save: () => {
-      if (!dir || !cacheFile || !stale) return;
-      writeCache(dir, cacheFile, cachePrefix(file, id.name), script.createCachedData());
+    save: (succeeded) => {
+      if (!dir || !cacheBase || !(stale || (partial && succeeded))) return;
+      writeCache(dir, `${cacheBase}${succeeded ? '' : PARTIAL}.v8`, cachePrefix(file, id.name), script.createCachedData());
     },
   };
+}
+
+/** Marks the cache of a run that did not succeed (see `save`). */
+const PARTIAL = '-partial';
+
+function readIfThere(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

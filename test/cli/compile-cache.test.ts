@@ -33,12 +33,12 @@ interface Load {
 }
 
 /** Loads `file` in a new process (dist/cli/compile-cache.js: `npm run build` must have run), then saves. */
-function load(cacheDir: string | undefined): Load {
+function load(cacheDir: string | undefined, succeeded = true): Load {
   const script = `
     import { loadCommonJS } from ${JSON.stringify(MODULE)};
     try {
       const loaded = loadCommonJS(${JSON.stringify(file)}, { name: 'cmd-test', hash: 'abc123' }, ${JSON.stringify(cacheDir)});
-      loaded.save();
+      loaded.save(${succeeded});
       console.log(JSON.stringify({ fromCache: loaded.fromCache, answer: loaded.exports.answer(), where: loaded.exports.where?.() }));
     } catch (e) {
       console.log(JSON.stringify({ fromCache: false, error: e.message }));
@@ -63,6 +63,24 @@ describe('loadCommonJS', () => {
     expect(load(dir)).toMatchObject({ fromCache: true, answer: 42 });
     expect(caches()).toEqual([written]);
     expect(readFileSync(path.join(dir, written!)).equals(before)).toBe(true);
+  });
+
+  it('a run that did not succeed writes a partial cache, which the next run that succeeds starts from and replaces', () => {
+    expect(load(dir, false).fromCache).toBe(false);
+    const [partial] = caches();
+    expect(partial).toMatch(/^cmd-test-[0-9a-f]{8}-abc123-\d+-\d+-partial\.v8$/);
+    // Another failure leaves it as it is.
+    expect(load(dir, false)).toMatchObject({ fromCache: true, answer: 42 });
+    expect(caches()).toEqual([partial]);
+    expect(load(dir, true)).toMatchObject({ fromCache: true, answer: 42 });
+    const [complete] = caches();
+    expect(complete).toBe(partial!.replace('-partial', ''));
+    const before = readFileSync(path.join(dir, complete!));
+    // A complete cache stays, whatever the later runs do.
+    expect(load(dir, false)).toMatchObject({ fromCache: true, answer: 42 });
+    expect(load(dir, true)).toMatchObject({ fromCache: true, answer: 42 });
+    expect(caches()).toEqual([complete]);
+    expect(readFileSync(path.join(dir, complete!)).equals(before)).toBe(true);
   });
 
   it('a cache V8 refuses (garbage) is rewritten, and the file still runs', () => {
