@@ -4,6 +4,7 @@ import { Document, LineCounter, isAlias, isCollection, isMap, isPair, isScalar, 
 import type { Node as YamlNode } from 'yaml';
 import { diagnostic, NO_POSITION, type Diagnostic, type Position } from '../diagnostics.js';
 import { quickYamlValue } from './quick-yaml.js';
+import { indexPositions, type NodeRange, type PathNodes, type PositionIndex } from './positions.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 /** Aliases that would expand past this many nodes are refused (billion laughs). */
@@ -31,12 +32,14 @@ export interface LoadedFile {
 const YAML_OPTIONS = { uniqueKeys: false, prettyErrors: false, strict: true } as const;
 
 /**
- * A file's `yaml` document and line counter, which positions are read from. A file whose value
- * was read the quick way (quick-yaml.ts) has its document built on the first position asked for:
- * a valid file is never asked, so it never pays for it.
+ * Where the nodes of a file sit, which positions are read from. A file read by the full reader
+ * has its `yaml` document. A file whose value was read the quick way (quick-yaml.ts) has nothing
+ * until a position is asked for: then js-yaml's position index (positions.ts), and `yaml`'s
+ * document only for a text the index cannot place. A valid file without warnings is never asked.
  */
 export class YamlSource {
   #parsed: { doc: Document.Parsed; lineCounter: LineCounter } | undefined;
+  #index: PositionIndex | undefined;
 
   constructor(
     private readonly text: string,
@@ -45,12 +48,17 @@ export class YamlSource {
     this.#parsed = parsed;
   }
 
-  get doc(): Document.Parsed {
-    return this.parsed().doc;
+  /** The key and value at a path, or its nearest ancestor when the path goes further than the file. */
+  nodesAt(at: readonly PathSegment[]): PathNodes {
+    if (!this.#parsed) {
+      this.#index ??= indexPositions(this.text);
+      if (this.#index) return this.#index.nodesAt(at);
+    }
+    return yamlNodesAt(this.parsed().doc, at);
   }
 
-  get lineCounter(): LineCounter {
-    return this.parsed().lineCounter;
+  linePos(offset: number): { line: number; col: number } {
+    return this.#index && !this.#parsed ? this.#index.linePos(offset) : this.parsed().lineCounter.linePos(offset);
   }
 
   private parsed(): { doc: Document.Parsed; lineCounter: LineCounter } {
@@ -60,6 +68,43 @@ export class YamlSource {
     }
     return this.#parsed;
   }
+}
+
+/** nodesAt over yaml's document: aliases followed, as the value reads them. */
+function yamlNodesAt(doc: Document.Parsed, at: readonly PathSegment[]): PathNodes {
+  const rangeOf = (node: unknown): NodeRange | undefined => {
+    const range = (node as YamlNode | null | undefined)?.range;
+    return range ? { start: range[0], end: range[1], scalar: isScalar(node) } : undefined;
+  };
+  let node: unknown = doc.contents;
+  let keyNode: unknown;
+  let complete = true;
+  for (const segment of at) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) {
+        complete = false;
+        break;
+      }
+      keyNode = pair.key;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment];
+      if (item === undefined) {
+        complete = false;
+        break;
+      }
+      keyNode = undefined;
+      node = item;
+    } else {
+      complete = false;
+      break;
+    }
+  }
+  const key = rangeOf(keyNode);
+  const value = rangeOf(node);
+  return { ...(key ? { key } : {}), ...(value ? { value } : {}), complete };
 }
 
 /** The part of the merged value under `at` was written in `loaded`, under `target`. */
@@ -414,36 +459,17 @@ function findAliasBomb(doc: Document.Parsed): { offset: number; length: number }
 export function locate(loaded: Pick<LoadedFile, 'yaml' | 'origins'>, at: readonly PathSegment[], which: 'key' | 'value' = 'value'): Position {
   const from = originOf(loaded, at);
   if (from) return inOrigin(locate(from.origin.loaded, from.path, which), from.origin);
-  const { doc, lineCounter } = loaded.yaml;
-  let node: unknown = doc.contents;
-  let keyNode: unknown;
-  for (const segment of at) {
-    if (isAlias(node)) node = node.resolve(doc);
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
-      if (!pair) break;
-      keyNode = pair.key;
-      node = pair.value;
-    } else if (isSeq(node) && typeof segment === 'number') {
-      const item = node.items[segment];
-      if (item === undefined) break;
-      keyNode = undefined;
-      node = item;
-    } else {
-      break;
-    }
-  }
-  const target = which === 'key' && keyNode ? keyNode : node ?? keyNode;
-  return rangePosition(target, lineCounter);
+  const { key, value } = loaded.yaml.nodesAt(at);
+  const target = which === 'key' && key ? key : value ?? key;
+  return rangePosition(target, loaded.yaml);
 }
 
-function rangePosition(node: unknown, lineCounter: LineCounter): Position {
-  const range = (node as YamlNode | undefined)?.range;
+function rangePosition(range: NodeRange | undefined, source: YamlSource): Position {
   if (!range) return { line: 1, column: 1, length: 1 };
-  const start = lineCounter.linePos(range[0]);
-  const end = lineCounter.linePos(range[1]);
+  const start = source.linePos(range.start);
+  const end = source.linePos(range.end);
   const length = end.line === start.line ? Math.max(1, end.col - start.col) : 1;
-  return { line: start.line, column: start.col, length: isScalar(node) ? length : Math.min(length, 1) };
+  return { line: start.line, column: start.col, length: range.scalar ? length : Math.min(length, 1) };
 }
 
 /**
@@ -456,32 +482,20 @@ export function locateInString(loaded: Pick<LoadedFile, 'yaml' | 'text' | 'origi
   if (from) return inOrigin(locateInString(from.origin.loaded, from.path, value, offset, length), from.origin);
   const whole = locate(loaded, at);
   const needle = value.slice(offset, offset + Math.max(1, length));
-  const node = nodeAt(loaded, at);
-  const range = (node as YamlNode | undefined)?.range;
+  const found = loaded.yaml.nodesAt(at);
+  const range = found.complete ? found.value : undefined;
   if (!range || needle === '') return whole;
   let k = 0;
   for (let i = value.indexOf(needle); i !== -1 && i < offset; i = value.indexOf(needle, i + 1)) k++;
-  const raw = loaded.text.slice(range[0], range[1]);
-  let found = -1;
+  const raw = loaded.text.slice(range.start, range.end);
+  let foundAt = -1;
   for (let i = 0, j = raw.indexOf(needle); j !== -1; j = raw.indexOf(needle, j + 1), i++) {
     if (i === k) {
-      found = j;
+      foundAt = j;
       break;
     }
   }
-  if (found === -1) return whole;
-  const { line, col } = loaded.yaml.lineCounter.linePos(range[0] + found);
+  if (foundAt === -1) return whole;
+  const { line, col } = loaded.yaml.linePos(range.start + foundAt);
   return { line, column: col, length: Math.max(1, needle.includes('\n') ? needle.indexOf('\n') : needle.length) };
-}
-
-function nodeAt(loaded: Pick<LoadedFile, 'yaml'>, at: readonly PathSegment[]): unknown {
-  const { doc } = loaded.yaml;
-  let node: unknown = doc.contents;
-  for (const segment of at) {
-    if (isAlias(node)) node = node.resolve(doc);
-    if (isMap(node)) node = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment))?.value;
-    else if (isSeq(node) && typeof segment === 'number') node = node.items[segment];
-    else return undefined;
-  }
-  return node;
 }

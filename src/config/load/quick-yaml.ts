@@ -1,8 +1,5 @@
-import * as jsYaml from 'js-yaml';
-import { FAILSAFE_SCHEMA, Type, load, type State } from 'js-yaml';
-
-// js-yaml 4 exports its types, which @types/js-yaml 4.0.9 does not declare.
-const { types } = jsYaml as unknown as { types: { null: Type; bool: Type } };
+import { load, type State } from 'js-yaml';
+import { contentStart, QUICK_SCHEMA } from './js-yaml-core.js';
 
 /**
  * The plain value of a YAML text, read the quick way when that is safe; undefined when the text
@@ -28,15 +25,18 @@ const { types } = jsYaml as unknown as { types: { null: Type; bool: Type } };
  *   (js-yaml takes them), and a `[...]` or `{...}` as a key: see `flowNodesOk`;
  * - a document that is not a map (empty, a scalar, a list): the full reader words it;
  * - a key that reads as null, which the two name differently.
- * Numbers are resolved by yaml's own rules of the YAML 1.2 core schema (below), where js-yaml's
+ * Numbers are resolved by yaml's own rules of the YAML 1.2 core schema (js-yaml-core.ts), where js-yaml's
  * differ (`0b1`, `-0x1`, `-0`).
  */
-export function quickYamlValue(text: string): Record<string, unknown> | undefined {
+export function quickYamlValue(source: string): Record<string, unknown> | undefined {
+  // js-yaml drops a byte-order mark before it reads: without it here too, the offsets its events
+  // give are those of this text.
+  const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
   if (RISKY.test(text)) return undefined;
   const flow = flowNodesOk(text);
   let value: unknown;
   try {
-    value = load(text, { schema: SCHEMA, listener: flow.listener });
+    value = load(text, { schema: QUICK_SCHEMA, listener: flow.listener });
   } catch {
     return undefined;
   }
@@ -69,40 +69,10 @@ function plainKeys(value: unknown, seen: Set<object> | undefined): boolean {
  * first item is empty (`- -` ending a line), after which js-yaml puts the outer list's next item
  * in the inner list; or a `#` right after a closing quote or bracket, which js-yaml takes as a
  * comment and yaml refuses; or a key with its value on a later line and a comment between, no more
- * indented than the key, which yaml refuses when a scalar and a next key follow. Also matches inside some strings, which only costs the quick path.
+ * indented than the key, which yaml refuses when a scalar and a next key follow; or a carriage
+ * return alone, or a byte-order mark past the start, which the two read apart. Also matches inside some strings, which only costs the quick path.
  */
-const RISKY = /(?:^|[\s[\]{},])[!?](?:\S|$)|^\s*\?\s|^[ \t]*(?:-[ \t]+)+-[ \t]*\r?$|[\]}"']#|^( *)\S[^\n]*:[ \t]*\r?\n(?:[ \t]*\r?\n)*(?!\1 ) *#/m;
-
-// yaml's core schema (yaml/dist/schema/core/{int,float}.js), test for test.
-const INT_DEC = /^[-+]?[0-9]+$/;
-const INT_OCT = /^0o[0-7]+$/;
-const INT_HEX = /^0x[0-9a-fA-F]+$/;
-const FLOAT_SPECIAL = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
-const FLOAT_EXP = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
-const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
-
-/** Every number starts with a digit, a sign or a dot: most plain scalars are ruled out at once. */
-function mayBeNumber(s: string): boolean {
-  const c = s.charCodeAt(0);
-  return (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e;
-}
-
-const INT = new Type('tag:yaml.org,2002:int', {
-  kind: 'scalar',
-  resolve: (s: string) => mayBeNumber(s) && (INT_DEC.test(s) || INT_OCT.test(s) || INT_HEX.test(s)),
-  construct: (s: string) => (INT_OCT.test(s) ? parseInt(s.slice(2), 8) : INT_HEX.test(s) ? parseInt(s.slice(2), 16) : parseInt(s, 10)),
-});
-const FLOAT_TYPE = new Type('tag:yaml.org,2002:float', {
-  kind: 'scalar',
-  resolve: (s: string) => mayBeNumber(s) && (FLOAT_SPECIAL.test(s) || FLOAT_EXP.test(s) || FLOAT.test(s)),
-  construct: (s: string) => {
-    if (!FLOAT_SPECIAL.test(s)) return parseFloat(s);
-    if (s.slice(-3).toLowerCase() === 'nan') return NaN;
-    return s.startsWith('-') ? -Infinity : Infinity;
-  },
-});
-// The order of yaml's core schema: null, bool, then int before float.
-const SCHEMA = FAILSAFE_SCHEMA.extend({ implicit: [types.null, types.bool, INT, FLOAT_TYPE] });
+const RISKY = /(?:^|[\s[\]{},])[!?](?:\S|$)|^\s*\?\s|^[ \t]*(?:-[ \t]+)+-[ \t]*\r?$|[\]}"']#|^( *)\S[^\n]*:[ \t]*\r?\n(?:[ \t]*\r?\n)*(?!\1 ) *#|\r(?!\n)|\ufeff/m;
 
 /**
  * yaml requires the lines a quoted string or a flow collection (`[...]`, `{...}`) goes on over to
@@ -128,7 +98,7 @@ function flowNodesOk(text: string): { listener: (event: 'open' | 'close', state:
     const last = text.charCodeAt(end - 1);
     // `"`, `'`, `]`, `}`: only a flow node ends so (a plain scalar ending in one is caught below).
     if (last !== 0x22 && last !== 0x27 && last !== 0x5d && last !== 0x7d) return;
-    const start = nodeStart(text, from, end);
+    const start = contentStart(text, from, end);
     const first = text.charCodeAt(start);
     if (first !== 0x22 && first !== 0x27 && first !== 0x5b && first !== 0x7b) return;
     if (keysPossible && (first === 0x5b || first === 0x7b) && isKey(text, start, end, opened)) {
@@ -165,26 +135,10 @@ function isKey(text: string, start: number, end: number, opened: readonly number
   while (text.charCodeAt(after) === 0x20 || text.charCodeAt(after) === 0x09) after++;
   if (text.charCodeAt(after) === 0x3a) return true;
   const parent = opened.at(-1);
-  if (parent === undefined || text.charCodeAt(nodeStart(text, parent, start)) !== 0x7b) return false;
+  if (parent === undefined || text.charCodeAt(contentStart(text, parent, start)) !== 0x7b) return false;
   let before = start - 1;
   while (before >= 0 && /\s/.test(text[before]!)) before--;
   return text.charCodeAt(before) !== 0x3a;
-}
-
-/** Where a node's own text starts: past the spaces, line breaks, comments and anchor js-yaml's event comes before. */
-function nodeStart(text: string, from: number, end: number): number {
-  let i = from;
-  while (i < end) {
-    const c = text.charCodeAt(i);
-    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++;
-    else if (c === 0x23) {
-      const eol = text.indexOf('\n', i);
-      i = eol === -1 ? end : eol;
-    } else if (c === 0x26) {
-      while (i < end && !/[\s]/.test(text[i]!)) i++;
-    } else break;
-  }
-  return i;
 }
 
 /** The column of a line's innermost block entry: its indent, past any `- ` sequence entries. */

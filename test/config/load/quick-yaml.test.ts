@@ -89,7 +89,7 @@ describe('the quick YAML reader agrees with yaml', () => {
     const rng = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     const bases = PROJECT_FILES.filter((f) => f.includes('/valid/') || f.includes('examples/')).map((f) => readFileSync(f, 'utf8'));
     let taken = 0;
-    const bits = ['  ', '\t', ':', ': ', '- ', '#', '"', "'", '\n', '[', ']', '{', '}', ',', '&a ', '*a', '!', '? ', '|', '>', '---\n', '~', '0x', '1e', 'yes', '<<: ', '\n#c\n', ' {a} ', '- - ', '-0'];
+    const bits = ['  ', '\t', ':', ': ', '- ', '#', '"', "'", '\n', '[', ']', '{', '}', ',', '&a ', '*a', '!', '? ', '|', '>', '---\n', '~', '0x', '1e', 'yes', '<<: ', '\n#c\n', ' {a} ', '- - ', '-0', '\r', '\ufeff'];
     for (let i = 0; i < 1500; i++) {
       let text = bases[Math.floor(rng() * bases.length)]!;
       for (let m = 0; m <= Math.floor(rng() * 3); m++) {
