@@ -8,7 +8,8 @@
 //   `--version` needs nothing else (the version is written into it here). For other arguments,
 //   main.ts's `import('./program.js')` is answered by a dispatcher (below) that loads one of:
 // - cmd-<name>.cjs: the program (commander) with only that command, in one self-contained
-//   CommonJS file, loaded through a V8 code cache (src/cli/compile-cache.ts), for each command
+//   CommonJS file written inside the function Node wraps a module in (so that loading it makes no
+//   copy of its text), loaded through a V8 code cache (src/cli/compile-cache.ts), for each command
 //   whose code reaches no external package (validate, plan, graph, ...); cmd-all.cjs likewise
 //   with every command registered, for the help, `help <command>` and a mistyped command;
 // - cmd-<name>.mjs, ES modules split into chunks loaded on demand, for the commands that load
@@ -26,6 +27,7 @@ import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { commandLoaders } from '../dist/cli/registry.js';
+import { COMMONJS_WRAPPER } from '../dist/cli/compile-cache.js';
 
 const OUT = 'dist/bundle';
 const CLI = path.resolve('dist/cli');
@@ -177,8 +179,12 @@ async function buildCommonJS(name) {
   });
   // cmd-all.cjs registers apply but never runs it (the dispatcher sends apply elsewhere).
   if (name !== 'all' && reachesExternal(result.metafile)) return undefined;
-  for (const file of result.outputFiles) writeFileSync(file.path, file.contents);
-  return [name, hash(result.outputFiles.find((f) => f.path.endsWith('.cjs')).contents)];
+  let code;
+  for (const file of result.outputFiles) {
+    if (!file.path.endsWith('.cjs')) writeFileSync(file.path, file.contents);
+    else writeFileSync(file.path, (code = Buffer.concat([Buffer.from(COMMONJS_WRAPPER.head), file.contents, Buffer.from(COMMONJS_WRAPPER.tail)])));
+  }
+  return [name, hash(code)];
 }
 
 const built = (await Promise.all([...NAMES, 'all'].map(buildCommonJS))).filter(Boolean);

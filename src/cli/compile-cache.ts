@@ -56,8 +56,18 @@ export interface CacheId {
  * adds the file's size and modification time to `id`, so a file changed after the build never
  * meets the cache of its old text.
  */
+/**
+ * The function Node wraps a CommonJS module in. The build writes the bundle's files inside it
+ * already: V8 then compiles the file's text as read, where wrapping it here made a second copy of
+ * 900 KB (5 ms of a 50 ms start). Such a file is ASCII (the build refuses any other), so it is
+ * read as latin1, which skips UTF-8 decoding.
+ */
+export const COMMONJS_WRAPPER = { head: '(function (exports, require, module, __filename, __dirname) {', tail: '\n})' } as const;
+
 export function loadCommonJS(file: string, id: CacheId, dir: string | undefined): CachedModule {
-  const source = readFileSync(file, 'utf8');
+  const bytes = readFileSync(file);
+  const wrapped = bytes.subarray(0, COMMONJS_WRAPPER.head.length).toString('latin1') === COMMONJS_WRAPPER.head;
+  const source = wrapped ? bytes.toString('latin1') : `${COMMONJS_WRAPPER.head}${bytes.toString('utf8')}${COMMONJS_WRAPPER.tail}`;
   let cacheBase: string | undefined;
   let cachedData: Buffer | undefined;
   let partial = false;
@@ -74,8 +84,8 @@ export function loadCommonJS(file: string, id: CacheId, dir: string | undefined)
       // No way to read it: this run writes it.
     }
   }
-  // The wrapper Node gives a CommonJS module, on the same line as the file's first line.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  // The wrapper is on the same line as the file's first line, as Node puts it.
+  const script = new vm.Script(source, {
     filename: file,
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,

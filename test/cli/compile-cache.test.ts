@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compileCacheDir } from '../../src/cli/compile-cache.js';
+import { COMMONJS_WRAPPER, compileCacheDir } from '../../src/cli/compile-cache.js';
 import { ROOT } from '../support/cli.js';
 
 const MODULE = path.join(ROOT, 'dist/cli/compile-cache.js');
@@ -53,6 +53,12 @@ const caches = () => readdirSync(dir).filter((f) => f.endsWith('.v8'));
 describe('loadCommonJS', () => {
   it('runs the file as CommonJS (exports, require, __filename, __dirname), with no cache folder too', () => {
     expect(load(undefined)).toEqual({ fromCache: false, answer: 42, where: ['mod.cjs', path.basename(tmp)] });
+  });
+
+  it('runs a file the build wrote inside the module wrapper the same way, and caches it', () => {
+    writeFileSync(file, `${COMMONJS_WRAPPER.head}${readFileSync(file, 'utf8')}${COMMONJS_WRAPPER.tail}`);
+    expect(load(dir)).toEqual({ fromCache: false, answer: 42, where: ['mod.cjs', path.basename(tmp)] });
+    expect(load(dir)).toEqual({ fromCache: true, answer: 42, where: ['mod.cjs', path.basename(tmp)] });
   });
 
   it('writes the cache after the first load; the next load starts from it and writes nothing', () => {
