@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { globSync } from 'tinyglobby';
 import { parseTemplate, renderValue } from '../expr/index.js';
@@ -11,9 +11,59 @@ import type { RawScope } from './check/scopes.js';
 /** Directories never searched for context, inputs or scenarios. */
 export const ALWAYS_IGNORED = ['**/node_modules/**', '**/.git/**', '**/.factory/**'];
 
+/**
+ * The files the patterns match in `dir`, relative and sorted. tinyglobby compiles a matcher for
+ * every pattern and ignore at each call (3-4 ms of a cold `validate` a call), so what needs no
+ * glob engine skips it: a plain path (`SPEC.md`) is looked up, and a pattern that cannot reach
+ * the ignored folders (`scenarios/*.yaml`: wildcards in its last part only) is matched without
+ * the ignores. test/config/files.test.ts checks both give what globbing everything gives.
+ */
 export function expandGlobs(patterns: readonly string[], dir: string): string[] {
   if (patterns.length === 0) return [];
-  return globSync([...patterns], { cwd: dir, ignore: ALWAYS_IGNORED, dot: true, onlyFiles: true, expandDirectories: false }).sort();
+  if (patterns.some((p) => p.startsWith('!'))) return glob(patterns, dir, true);
+  const plain = patterns.filter(isPlainPath);
+  const globs = patterns.filter((p) => !isPlainPath(p));
+  const found = new Set(plain.filter((p) => isFile(path.join(dir, p))));
+  if (globs.length > 0) for (const f of glob(globs, dir, globs.some(mayReachIgnored))) found.add(f);
+  return [...found].sort();
+}
+
+function glob(patterns: readonly string[], dir: string, ignoring: boolean): string[] {
+  return globSync([...patterns], { cwd: dir, ignore: ignoring ? ALWAYS_IGNORED : [], dot: true, onlyFiles: true, expandDirectories: false });
+}
+
+/** The names ALWAYS_IGNORED keeps out, as path parts. */
+const IGNORED_PARTS = new Set(['node_modules', '.git', '.factory']);
+/** Characters with a meaning to globs (picomatch), and the backslash that escapes them. */
+const GLOB_CHARS = /[*?[\]{}()!+@\\]/;
+
+/** A relative path written as it is: no glob characters, no `.`/`..` parts, nothing the ignores keep out. */
+function isPlainPath(pattern: string): boolean {
+  if (pattern === '' || GLOB_CHARS.test(pattern) || pattern.startsWith('/') || pattern.endsWith('/')) return false;
+  return pattern.split('/').every((part) => part !== '' && part !== '.' && part !== '..' && !IGNORED_PARTS.has(part));
+}
+
+/**
+ * Whether the ignores could change what a pattern matches: a wildcard before its last part, `..`,
+ * an ignored name, or a last part that could match one (`*` matches a `.git` file, which the
+ * ignores keep out). Only `*` is read in the last part; any other glob character counts as could.
+ */
+function mayReachIgnored(pattern: string): boolean {
+  const parts = pattern.split('/');
+  const last = parts.pop()!;
+  if (parts.some((part) => GLOB_CHARS.test(part) || part === '..' || IGNORED_PARTS.has(part))) return true;
+  if (!GLOB_CHARS.test(last)) return IGNORED_PARTS.has(last);
+  if (GLOB_CHARS.test(last.replace(/\*/g, ''))) return true;
+  const matcher = new RegExp(`^${last.split('*').map((s) => s.replace(/[.^$|]/g, '\\$&')).join('.*')}$`);
+  return [...IGNORED_PARTS].some((name) => matcher.test(name));
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function asList(value: unknown): string[] {
