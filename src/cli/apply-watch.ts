@@ -47,7 +47,7 @@ export async function watchApply(io: CliIO, args: WatchArgs): Promise<number> {
     return EXIT.usage;
   }
   const [{ runPipeline }, ui, { watchSession }] = await Promise.all([import('../engine/run.js'), import('../ui/index.js'), import('../watch/session.js')]);
-  const renderer = ui.createRenderer(ui.chooseMode(io, { json: flags.json === true, quiet: flags.quiet === true }), io);
+  const renderer = await ui.createRenderer(ui.chooseMode(io, { json: flags.json === true, quiet: flags.quiet === true }), io);
   const prompt = ui.approvalPrompt(io, renderer);
   const interrupt = args.onInterrupt(io);
   let first = true;

@@ -115,7 +115,7 @@ async function apply(io: CliIO, fileArg: string | undefined, flags: ApplyFlags, 
   }
 
   const [{ runPipeline }, { chooseMode, createRenderer, approvalPrompt }] = await engine;
-  const renderer = createRenderer(chooseMode(io, { json: flags.json === true, quiet: flags.quiet === true }), io);
+  const renderer = await createRenderer(chooseMode(io, { json: flags.json === true, quiet: flags.quiet === true }), io);
   // A human at this terminal answers approvals in the live progress; elsewhere the run waits for `factory approve`.
   const prompt = approvalPrompt(io, renderer);
   const traced = await tracing.start(renderer);

@@ -1,8 +1,7 @@
 import type { CliIO } from '../base/io.js';
 import type { ApprovalPrompt } from '../engine/approvals/approvals.js';
-import { TerminalApprovalPrompt, type TtyInput } from './approval-prompt.js';
+import { TerminalApprovalPrompt, type PromptSurface, type TtyInput } from './approval-prompt.js';
 import { JsonRenderer } from './json.js';
-import { TtyRenderer } from './listr.js';
 import { PlainRenderer } from './plain.js';
 import { QuietRenderer } from './quiet.js';
 import type { Renderer } from './renderer.js';
@@ -20,7 +19,7 @@ export type RenderMode = 'tty' | 'plain' | 'json' | 'quiet';
 
 export type { Renderer } from './renderer.js';
 export { JsonRenderer } from './json.js';
-export { TtyRenderer, type TtyOptions } from './listr.js';
+export type { TtyOptions } from './listr.js';
 export { PlainRenderer, type PlainOptions } from './plain.js';
 export { QuietRenderer } from './quiet.js';
 export { SummaryCollector, formatSummary } from './summary.js';
@@ -41,10 +40,11 @@ export function chooseMode(io: CliIO, flags: { json?: boolean; quiet?: boolean }
   return 'plain';
 }
 
-export function createRenderer(mode: RenderMode, io: CliIO): Renderer {
+/** The tree (listr2) loads only for a terminal: loading it cost every other `apply` 35 ms. */
+export async function createRenderer(mode: RenderMode, io: CliIO): Promise<Renderer> {
   switch (mode) {
     case 'tty':
-      return new TtyRenderer(io);
+      return new (await import('./listr.js')).TtyRenderer(io);
     case 'plain':
       return new PlainRenderer(io);
     case 'json':
@@ -61,6 +61,11 @@ export function createRenderer(mode: RenderMode, io: CliIO): Renderer {
  */
 export function approvalPrompt(io: CliIO, renderer: Renderer): ApprovalPrompt | undefined {
   const stdin: TtyInput | undefined = io.stdin;
-  if (!(renderer instanceof TtyRenderer) || stdin?.isTTY !== true || typeof stdin.setRawMode !== 'function') return undefined;
+  if (!drawsPrompts(renderer) || stdin?.isTTY !== true || typeof stdin.setRawMode !== 'function') return undefined;
   return new TerminalApprovalPrompt(stdin, renderer);
+}
+
+/** The live tree (TtyRenderer) is the one renderer that shows a prompt. */
+function drawsPrompts(renderer: Renderer): renderer is Renderer & PromptSurface {
+  return typeof (renderer as Partial<PromptSurface>).showPrompt === 'function';
 }

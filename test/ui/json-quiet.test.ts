@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chooseMode, createRenderer, JsonRenderer, PlainRenderer, QuietRenderer, TtyRenderer } from '../../src/ui/index.js';
+import { chooseMode, createRenderer, JsonRenderer, PlainRenderer, QuietRenderer } from '../../src/ui/index.js';
+import { TtyRenderer } from '../../src/ui/listr.js';
 import { fakeIO, Script, usage } from './fake-io.js';
 
 function failingRun(): Script {
@@ -20,7 +21,7 @@ function failingRun(): Script {
 describe('json renderer', () => {
   it('writes every event as one JSON object per line on stdout, equal to the event', async () => {
     const io = fakeIO();
-    const renderer = createRenderer('json', io);
+    const renderer = await createRenderer('json', io);
     const s = failingRun();
     s.output('plan', 'a "quoted"\nline\u0000 with NUL');
     for (const e of s.events) renderer.emit(e);
@@ -36,7 +37,7 @@ describe('json renderer', () => {
 describe('quiet renderer', () => {
   it('prints stage errors and, for a run that did not succeed, the summary', async () => {
     const io = fakeIO();
-    const renderer = createRenderer('quiet', io);
+    const renderer = await createRenderer('quiet', io);
     for (const e of failingRun().events) renderer.emit(e);
     await renderer.close();
     expect(io.stderr.text).toBe(
@@ -56,7 +57,7 @@ describe('quiet renderer', () => {
 
   it('prints nothing for a run that succeeded', async () => {
     const io = fakeIO();
-    const renderer = createRenderer('quiet', io);
+    const renderer = await createRenderer('quiet', io);
     const s = new Script();
     s.started([{ path: 'a', kind: 'command' }]);
     s.stageStarted('a');
@@ -108,11 +109,11 @@ describe('chooseMode and createRenderer', () => {
     expect(chooseMode(fakeIO({ tty: true, columns: 0 }), {})).toBe('plain');
   });
 
-  it('creates the renderer of each mode', () => {
+  it('creates the renderer of each mode', async () => {
     const io = fakeIO();
-    expect(createRenderer('tty', io)).toBeInstanceOf(TtyRenderer);
-    expect(createRenderer('plain', io)).toBeInstanceOf(PlainRenderer);
-    expect(createRenderer('json', io)).toBeInstanceOf(JsonRenderer);
-    expect(createRenderer('quiet', io)).toBeInstanceOf(QuietRenderer);
+    expect(await createRenderer('tty', io)).toBeInstanceOf(TtyRenderer);
+    expect(await createRenderer('plain', io)).toBeInstanceOf(PlainRenderer);
+    expect(await createRenderer('json', io)).toBeInstanceOf(JsonRenderer);
+    expect(await createRenderer('quiet', io)).toBeInstanceOf(QuietRenderer);
   });
 });
