@@ -1,7 +1,7 @@
-// Bundles the compiled CLI into dist/bundle/ so that a start loads two or three files instead of
-// a hundred-odd modules, and compiles little of them. Node 20 has no compile cache
+// Bundles the compiled CLI into dist/bundle/ so that a start loads two files instead of a
+// hundred-odd modules, and compiles little of them. Node 20 has no compile cache
 // (module.enableCompileCache came in 22.1), and loading and compiling modules was most of a cold
-// `factory validate`. bench/validate measures what this buys.
+// `factory validate`. bench/validate and bench/dag measure what this buys.
 //
 // - factory.js: main.ts alone, as CommonJS (dist/bundle/package.json says so, as bin/package.json
 //   does for bin/factory.js): a start that needs no ES module never loads Node's ES module loader.
@@ -9,21 +9,22 @@
 //   main.ts's `import('./program.js')` is answered by a dispatcher (below) that loads one of:
 // - cmd-<name>.cjs: the program (commander) with only that command, in one self-contained
 //   CommonJS file written inside the function Node wraps a module in (so that loading it makes no
-//   copy of its text), loaded through a V8 code cache (src/cli/compile-cache.ts), for each command
-//   whose code reaches no external package (validate, plan, graph, ...); cmd-all.cjs likewise
-//   with every command registered, for the help, `help <command>` and a mistyped command;
-// - cmd-<name>.mjs, ES modules split into chunks loaded on demand, for the commands that load
-//   execa, listr2, the SDK or chokidar (apply): they stay lazy that way, where CommonJS would
-//   require() them.
+//   copy of its text), loaded through a V8 code cache (src/cli/compile-cache.ts); cmd-all.cjs
+//   likewise with every command registered, for the help, `help <command>` and a mistyped command.
 // Each run of the CLI loads one cmd-* file, so copies of a module in several of them never meet.
 // dist/bundle/ sits at the same depth as dist/cli/, so `new URL('../../schemas/', import.meta.url)`
 // style references keep resolving to the package root.
+//
+// External packages (the SDKs, listr2, execa, chokidar, OpenTelemetry) stay out of the files and
+// load when first used: `apply` compiled as ES module chunks took 50 ms a run, which the code
+// cache saves. So the build checks that none of them is require()d as a file loads (only inside
+// a module that loads on demand), and that the ES-module-only ones (execa, chokidar), which
+// require() cannot load on Node 20, are reached through import() alone.
 //
 // Every rewrite below is of a file that may move or change: each notes that it applied, and the
 // build fails if one never did, rather than ship a start that quietly loads more than it should.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { commandLoaders } from '../dist/cli/registry.js';
@@ -54,19 +55,30 @@ const common = {
   external: EXTERNAL,
 };
 
-const esm = {
-  ...common,
-  format: 'esm',
-  // Bundled CommonJS packages (commander) call require(), and so do the built-ins (see below).
-  banner: { js: "import { createRequire as __factoryRequire } from 'node:module'; const require = __factoryRequire(import.meta.url);" },
-};
-
 const cjs = {
   ...common,
   format: 'cjs',
   define: { 'import.meta.url': '__factoryImportMetaUrl' },
-  banner: { js: "const __factoryImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: "const __factoryImportMetaUrl = require('node:url').pathToFileURL(__filename).href; const __factoryImport = (specifier) => require('./import.cjs')(specifier);" },
 };
+
+/**
+ * import() inside code V8 started from a code cache fails on Node 20 ("A dynamic import callback
+ * was not specified": the cached functions lose the callback vm.Script was given). So the
+ * cmd-*.cjs files import packages through import.cjs, a file Node's own loader compiles.
+ */
+const IMPORT_HELPER = "'use strict';\n// See scripts/bundle.mjs: import() for the cmd-*.cjs files, which V8 may start from a code cache.\nmodule.exports = (specifier) => import(specifier);\n";
+
+function throughImportHelper(name, code) {
+  const rewritten = code.replace(/\bimport\(("(?:node:[a-z_/]+|[@a-z][^"./][^"]*|[@a-z])")\)/g, (_, specifier) => {
+    fired.add('import-helper');
+    return `__factoryImport(${specifier})`;
+  });
+  // import("./<command>.js") of the other commands stay: only-command leaves them, never reached.
+  const left = /\bimport\((?!"\.\/[a-z-]+\.js"\))/.exec(rewritten);
+  if (left) throw new Error(`bundle: cmd-${name}.cjs has an import() the build does not route through import.cjs: …${rewritten.slice(left.index - 60, left.index + 60)}…`);
+  return rewritten;
+}
 
 /**
  * yaml-lazy.js requires `yaml` through createRequire, which a bundler cannot follow: made a plain
@@ -121,24 +133,6 @@ const lazyChildProcess = {
 };
 
 /**
- * In ES module output, Node built-ins through require() rather than import: Node 20 builds a
- * module facade for each built-in imported, reading every export, and for node:fs that loads its
- * streams and promises (a tenth of a cold `factory validate`). require() hands the object over.
- */
-const builtinsByRequire = {
-  name: 'builtins-by-require',
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
-      const name = args.path.replace(/^node:/, '');
-      if (!isBuiltin(name)) return undefined;
-      // The require() in the module below is the real one.
-      return args.namespace === 'builtin' ? { path: args.path, external: true } : { path: name, namespace: 'builtin' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`, loader: 'js' }));
-  },
-};
-
-/**
  * For cmd-<name>.cjs: registry.ts's loaders of the other commands stay unresolved imports. The
  * dispatcher sends this file only arguments naming <name>, for which loadCommands loads <name>
  * alone, so those imports are never reached.
@@ -158,16 +152,34 @@ const onlyCommand = (name) => ({
 /** The entry of a cmd-* file: the program, which runs through registry.ts's loadCommands. */
 const programEntry = (name) => ({ contents: "export { runProgram } from './program.js';\n", resolveDir: CLI, sourcefile: `cmd-${name}.js`, loader: 'js' });
 
-const reachesExternal = (metafile) =>
-  Object.values(metafile.outputs).some((o) => o.imports.some((i) => i.external && EXTERNAL.some((e) => i.path === e || i.path.startsWith(`${e}/`))));
-
 const hash = (bytes) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
+/** The external packages that are ES modules only: require() cannot load them on Node 20. */
+const ESM_ONLY = EXTERNAL.filter((name) => {
+  const pkg = JSON.parse(readFileSync(path.join('node_modules', name, 'package.json'), 'utf8'));
+  const entry = pkg.exports?.['.'] ?? pkg.exports;
+  return pkg.type === 'module' && !(entry && typeof entry === 'object' && 'require' in entry);
+});
+
 /**
- * cmd-<name>.cjs, for one command or (name 'all') for all of them; returns [name, hash of the
- * content], or undefined when one command reaches an external package: as CommonJS those would
- * be require()d, so that command is built split, as ES modules, instead.
+ * esbuild writes a module's imports of an external package as a require() at the top of the
+ * module's code: inside the function of a module loaded on demand (`__esm({...})`, which
+ * import() of it calls), or at the top of the file, which runs at every start. The latter, and
+ * any require() of an ES-module-only package, fail the build (see the head of this file).
  */
+function checkExternals(name, code) {
+  const required = (pkg) => new RegExp(`require\\("${pkg.replace(/[/.]/g, '\\$&')}(/[^"]*)?"\\)`);
+  for (const pkg of ESM_ONLY) {
+    if (required(pkg).test(code)) throw new Error(`bundle: cmd-${name}.cjs require()s ${pkg}, an ES module only package, which Node 20 cannot require: import() it where it is used`);
+  }
+  // The file's own top level: what is outside every __esm and __commonJS wrapper.
+  const topLevel = code.replace(/__(esm|commonJS)\(\{[\s\S]*?\n?\}\}\);?/g, '');
+  for (const pkg of EXTERNAL) {
+    if (required(pkg).test(topLevel)) throw new Error(`bundle: cmd-${name}.cjs require()s ${pkg} as it loads, at every start: import it only from a module loaded on demand`);
+  }
+}
+
+/** cmd-<name>.cjs, for one command or (name 'all') for all of them; returns [name, hash of the content]. */
 async function buildCommonJS(name) {
   const result = await build({
     ...cjs,
@@ -177,58 +189,31 @@ async function buildCommonJS(name) {
     metafile: true,
     plugins: [...(name === 'all' ? [] : [onlyCommand(name)]), bundledYaml, fdirWithoutPicomatch, lazyChildProcess],
   });
-  // cmd-all.cjs registers apply but never runs it (the dispatcher sends apply elsewhere).
-  if (name !== 'all' && reachesExternal(result.metafile)) return undefined;
   let code;
   for (const file of result.outputFiles) {
-    if (!file.path.endsWith('.cjs')) writeFileSync(file.path, file.contents);
-    else writeFileSync(file.path, (code = Buffer.concat([Buffer.from(COMMONJS_WRAPPER.head), file.contents, Buffer.from(COMMONJS_WRAPPER.tail)])));
+    if (!file.path.endsWith('.cjs')) {
+      writeFileSync(file.path, file.contents);
+      continue;
+    }
+    const text = throughImportHelper(name, file.text);
+    checkExternals(name, text);
+    code = `${COMMONJS_WRAPPER.head}${text}${COMMONJS_WRAPPER.tail}`;
+    writeFileSync(file.path, code);
   }
   return [name, hash(code)];
 }
 
-const built = (await Promise.all([...NAMES, 'all'].map(buildCommonJS))).filter(Boolean);
-const commonJS = Object.fromEntries(built);
-const split = NAMES.filter((n) => !(n in commonJS));
-
-// cmd-<name>.mjs for the split commands, ES modules in chunks loaded on demand (.mjs: the folder
-// is CommonJS, see the package.json written below).
-await build({
-  ...esm,
-  entryPoints: split.map((name) => ({ in: `cmd:${name}`, out: `cmd-${name}` })),
-  outdir: OUT,
-  outExtension: { '.js': '.mjs' },
-  splitting: true,
-  plugins: [
-    {
-      name: 'cmd-entries',
-      setup(b) {
-        b.onResolve({ filter: /^cmd:/ }, (args) => ({ path: args.path, namespace: 'cmd' }));
-        b.onLoad({ filter: /.*/, namespace: 'cmd' }, () => {
-          const { contents, resolveDir, loader } = programEntry();
-          return { contents, resolveDir, loader };
-        });
-      },
-    },
-    bundledYaml,
-    fdirWithoutPicomatch,
-    lazyChildProcess,
-    builtinsByRequire,
-  ],
-});
+const commonJS = Object.fromEntries(await Promise.all([...NAMES, 'all'].map(buildCommonJS)));
+writeFileSync(`${OUT}/import.cjs`, IMPORT_HELPER);
 
 // factory.js: main.ts, with this dispatcher in place of program.js.
 const dispatcher = `
 import { compileCacheDir, loadCommonJS } from ${JSON.stringify(path.join(CLI, 'compile-cache.js'))};
 /** The cmd-*.cjs files by the command they run ('all': every other case), with their content's hash. */
 const COMMONJS = ${JSON.stringify(commonJS)};
-/** Commands built as ES modules (cmd-<name>.mjs). */
-const SPLIT = new Map([${split.map((n) => `[${JSON.stringify(n)}, () => import(${JSON.stringify(`./cmd-${n}.mjs`)})]`).join(', ')}]);
 /** Runs the program from the one cmd-* file these arguments need; see scripts/bundle.mjs. */
 export async function runProgram(argv, io) {
   const first = argv.filter((a) => a !== '--debug')[0];
-  const split = SPLIT.get(first);
-  if (split) return (await split()).runProgram(argv, io);
   const which = first !== undefined && Object.hasOwn(COMMONJS, first) ? first : 'all';
   const name = \`cmd-\${which}\`;
   const loaded = loadCommonJS(require('node:path').join(__dirname, \`\${name}.cjs\`), { name, hash: COMMONJS[which] }, compileCacheDir(io.env));
@@ -271,7 +256,7 @@ await build({
 });
 writeFileSync(`${OUT}/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);
 
-const expected = ['bundled-yaml', 'fdir-without-picomatch', 'lazy-child-process', 'dispatcher', 'inline-version'];
+const expected = ['bundled-yaml', 'fdir-without-picomatch', 'lazy-child-process', 'dispatcher', 'inline-version', 'import-helper'];
 const missed = expected.filter((name) => !fired.has(name));
 if (missed.length > 0) throw new Error(`bundle: these rewrites never applied (a file moved or changed?): ${missed.join(', ')}`);
 

@@ -169,7 +169,7 @@ describe.concurrent('apply exports one trace per run over OTLP/HTTP', () => {
     expect(stage('review').end).toBeLessThanOrEqual(stage('broken').start + 1);
   });
 
-  test('a collector that is down costs one warning at the end, never the exit code; without export, validate and apply never load the SDK', async () => {
+  test('a collector that is down costs one warning at the end, never the exit code; without export, validate and apply never load the SDK (nor listr2 nor a vendor SDK off a terminal)', async () => {
     // Two workspaces: two runs at once in one would meet its lock.
     const yaml = 'version: 1\nname: down\nstages:\n  ok:\n    kind: command\n    run: echo "TP=$TRACEPARENT"\n  broken:\n    kind: command\n    needs: [ok]\n    run: "exit 3"\n';
     const dir = tempWorkspace('factory-otel-down-');
@@ -201,6 +201,8 @@ describe.concurrent('apply exports one trace per run over OTLP/HTTP', () => {
     // The SDK loaded where the run exports (so the check sees it), nowhere else.
     expect(loads(dir, 'down')).toBeGreaterThan(0);
     expect([loads(other, 'validate'), loads(other, 'plain')]).toEqual([0, 0]);
+    // Nor the live tree's listr2 (not on a terminal), nor a vendor's SDK (a run of commands only).
+    expect([othersLoaded(other, 'validate'), othersLoaded(other, 'plain')]).toEqual([[], []]);
     // Exporting, the command got a span of the run's own new trace; not exporting, the CI's TRACEPARENT as it was.
     const printed = (d: string, run: string) => (JSON.parse(readFileSync(path.join(d, '.factory/runs', run, 'run.json'), 'utf8')) as { stages: { ok: { outputs: { stdout: string } } } }).stages.ok.outputs.stdout;
     expect(printed(dir, 'down')).toMatch(/^TP=00-[0-9a-f]{32}-[0-9a-f]{16}-01\n$/);
@@ -213,6 +215,10 @@ const PRELOAD = fileURLToPath(new URL('../../support/otel-loaded.cjs', import.me
 /** The environment that makes the CLI tell how many @opentelemetry modules it loaded (test/support/otel-loaded.cjs). */
 function watchLoads(dir: string, name: string): NodeJS.ProcessEnv {
   return { NODE_OPTIONS: `--require ${PRELOAD}`, FACTORY_TEST_OTEL_LOADED: path.join(dir, `${name}.loaded.json`) };
+}
+
+function othersLoaded(dir: string, name: string): string[] {
+  return (JSON.parse(readFileSync(path.join(dir, `${name}.loaded.json`), 'utf8')) as { others: string[] }).others;
 }
 
 function loads(dir: string, name: string): number {
