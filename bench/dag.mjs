@@ -138,7 +138,9 @@ const runners = {
   [`make -j${JOBS}`]: () => ['make', [`-j${JOBS}`, '--no-print-directory', '-s'], dirs.make],
   wireit: () => ['npm', ['run', '--silent', 'all'], dirs.wireit],
 };
-const env = { ...process.env, WIREIT_PARALLEL: String(JOBS), WIREIT_CACHE: 'none', WIREIT_LOGGER: 'quiet', CI: '1' };
+// factory's code cache goes to a folder of this run's own, written by its first run (one left by
+// another run of the same build, say a test's, may hold less than apply uses).
+const env = { ...process.env, WIREIT_PARALLEL: String(JOBS), WIREIT_CACHE: 'none', WIREIT_LOGGER: 'quiet', CI: '1', XDG_CACHE_HOME: path.join(work, 'code-cache') };
 
 function time(cmd, args, cwd, extraEnv = {}, prepare = undefined) {
   rmSync(path.join(cwd, '.factory'), { recursive: true, force: true });
