@@ -9,7 +9,7 @@ import { budgetContext, renderPipelineEnv } from '../contexts.js';
 import { hashGlobs, type FileHash, type FingerprintParts } from './fingerprint.js';
 import { explainMiss } from '../explain.js';
 import { isBinary, MAX_KEPT_FILE_BYTES, takeSnapshot, unifiedDiff, type SnapshotEntry } from '../../workspace/snapshot.js';
-import { cacheableKind, mayWrite, needToken, stageFingerprint, usesMcp } from './stage-fingerprint.js';
+import { cacheableKind, keyedByStage, mayWrite, needToken, stageFingerprint, usesMcp } from './stage-fingerprint.js';
 import { scenarioGlobs } from '../models/stage-tree.js';
 
 /**
@@ -138,7 +138,7 @@ class Predictor {
   }
 
   private fingerprintOf(view: ScopeView, node: StageNode, known: Map<string, Known>): { ok: boolean; status: PredictedStatus; reason: string; fingerprint?: string; parts?: FingerprintParts } {
-    const needs: Record<string, string> = {};
+    const needs = keyedByStage<string>();
     for (const id of node.needs) {
       const k = known.get(id);
       const name = this.upstreamName(node, id);

@@ -12,7 +12,7 @@ import { ownChanges } from '../patches/command-writes.js';
 import { beforeEntry, writeChanges } from '../patches/patches.js';
 import { hashText, type FileHash, type FingerprintParts } from './fingerprint.js';
 import { unifiedDiff } from '../../workspace/snapshot.js';
-import { cacheableKind, loopBodyPaths, mayWrite, needToken, stageFingerprint } from './stage-fingerprint.js';
+import { cacheableKind, keyedByStage, loopBodyPaths, mayWrite, needToken, stageFingerprint } from './stage-fingerprint.js';
 import { recordEnd, type Outcome } from '../stage-record.js';
 import { checkRecord, type RunState } from '../state.js';
 import { WorkspaceTracker, type StageChange, type WorkspaceHooks } from '../../workspace/tracker.js';
@@ -107,7 +107,7 @@ export class RunCache {
     // A stage that is never cached and feeds no cached stage has no use for a fingerprint (a
     // command without inputs: bench/dag's 500 of them), unless watch mode wants the files it read.
     if (!this.#fingerprinted.has(withoutInstances(node.path)) && !this.options.hooks) return { key, cacheable: false, writer };
-    const needs: Record<string, string> = {};
+    const needs = keyedByStage<string>();
     for (const id of node.needs) {
       const o = outcomes.get(id);
       needs[id] = o ? needToken(o) : 'missing';
