@@ -36,8 +36,7 @@ export function processSpan(state: RunState, ref: { stage?: string; iteration?: 
   };
 }
 
-/** The environment with a span's additions, the same object when there are none (a shared, frozen base stays shared). */
-export function withSpanEnv(env: Record<string, string>, span: ProcessSpan | undefined): Record<string, string> {
-  if (!span || span.env === NO_ENV) return env;
-  return { ...env, ...span.env };
+/** A span's additions to a program's environment, for SpawnRequest.envAdd; undefined when it has none. */
+export function spanEnvAdd(span: ProcessSpan | undefined): Readonly<Record<string, string>> | undefined {
+  return !span || span.env === NO_ENV ? undefined : span.env;
 }

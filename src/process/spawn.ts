@@ -54,6 +54,11 @@ export interface SpawnRequest {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /**
+   * Set over `env` for this program alone (its TRACEPARENT): `env` can then stay the object every
+   * stage shares, which the spawn helper keeps by id rather than receiving whole with each request.
+   */
+  envAdd?: Readonly<Record<string, string>>;
   /** Run it confined (sandbox.ts); when it cannot be, it does not run and ends with code ESANDBOX. */
   sandbox?: SandboxPolicy;
 }
@@ -108,7 +113,7 @@ export async function spawnCommand(req: SpawnRequest): Promise<Started> {
     const confined = await confine(req, req.sandbox);
     if (!confined.ok) return refused(confined.message);
     release = confined.release;
-    line = { file: confined.file, args: confined.args, cwd: req.cwd, env: req.env };
+    line = { file: confined.file, args: confined.args, cwd: req.cwd, env: req.env, ...(req.envAdd ? { envAdd: req.envAdd } : {}) };
   }
   const pool = spawnHelpers();
   const started = await (pool ? pool.start(line) : spawnHere(line));
@@ -139,5 +144,5 @@ export function trackGroup(child: { readonly pid?: number | undefined } & Promis
 /** Starts the program from this process, through execa. */
 export async function spawnHere(req: SpawnRequest): Promise<Started> {
   const execa = await loadExeca();
-  return { child: execa(req.file, req.args, { ...EXECA_OPTIONS, cwd: req.cwd, env: req.env }) };
+  return { child: execa(req.file, req.args, { ...EXECA_OPTIONS, cwd: req.cwd, env: req.envAdd ? { ...req.env, ...req.envAdd } : req.env }) };
 }

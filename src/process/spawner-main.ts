@@ -68,8 +68,9 @@ function forward(id: number, kind: FrameKind, stream: Readable): void {
 }
 
 function start(m: SpawnMessage): void {
-  const env = typeof m.e === 'number' ? envs.get(m.e) : m.e;
-  if (env === undefined) return failed(m.s, new Error(`spawn helper: unknown environment ${JSON.stringify(m.e)}`));
+  const kept = typeof m.e === 'number' ? envs.get(m.e) : m.e;
+  if (kept === undefined) return failed(m.s, new Error(`spawn helper: unknown environment ${JSON.stringify(m.e)}`));
+  const env = m.x ? { ...kept, ...m.x } : kept;
   let child: ChildProcess;
   try {
     // The same settings as spawn.ts gives execa: no stdin, piped output, its own process group.

@@ -5,7 +5,8 @@
  * factory → helper, one JSON object per line (requests are small and rare next to output):
  *   {"v":ID,"env":{...}}                         keep an environment under ID (sent once per env)
  *   {"d":ID}                                     forget environment ID
- *   {"s":ID,"f":FILE,"a":[ARGS],"c":CWD,"e":ENV} start a program; ENV is an env ID or an object
+ *   {"s":ID,"f":FILE,"a":[ARGS],"c":CWD,"e":ENV,"x":ADD} start a program; ENV is an env ID or an
+ *                                                object, ADD (optional) variables set over it
  *
  * helper → factory, binary frames (output is bytes and must stay bytes):
  *   kind (u8) · request id (u32 LE) · payload length (u32 LE) · payload
@@ -36,6 +37,7 @@ export interface SpawnMessage {
   a: string[];
   c: string;
   e: number | Record<string, string>;
+  x?: Record<string, string>;
 }
 
 export function frameHeader(kind: FrameKind, id: number, length: number): Buffer {

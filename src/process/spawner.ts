@@ -91,7 +91,7 @@ export class SpawnHelper {
     const request = new HelperRequest(req);
     this.track(id, request);
     this.unanswered++;
-    const message: SpawnMessage = { s: id, f: req.file, a: req.args, c: req.cwd, e: this.env(req.env) };
+    const message: SpawnMessage = { s: id, f: req.file, a: req.args, c: req.cwd, e: this.env(req.env), ...(req.envAdd ? { x: { ...req.envAdd } } : {}) };
     this.toHelper.write(`${JSON.stringify(message)}\n`);
     return request.started;
   }

@@ -10,7 +10,7 @@ import { confinementNote, SANDBOX_REFUSED } from '../process/sandbox.js';
 import { sandboxPolicy } from './sandbox-policy.js';
 import type { StageContext, StageExecutor, StageResult } from '../engine/executor.js';
 import { expressionReason } from '../engine/expressions.js';
-import { withSpanEnv } from '../engine/process-spans.js';
+import { spanEnvAdd } from '../engine/process-spans.js';
 import type { Reason } from '../records/reasons.js';
 
 /** stdout read whole for `parse: json` is refused past this size. */
@@ -37,7 +37,9 @@ export const commandExecutor: StageExecutor = {
     const stderr = new CappedCapture();
     const sandbox = sandboxPolicy(ctx, ctx.pipeline.dir);
     const span = ctx.startProcess?.(file, 'command');
-    const { child } = await spawnCommand({ file, args, cwd: cwd.value, env: withSpanEnv(env.env, span), ...(sandbox ? { sandbox } : {}) });
+    // The span's TRACEPARENT goes beside the shared env, not into a copy of it: see SpawnRequest.envAdd.
+    const envAdd = spanEnvAdd(span);
+    const { child } = await spawnCommand({ file, args, cwd: cwd.value, env: env.env, ...(envAdd ? { envAdd } : {}), ...(sandbox ? { sandbox } : {}) });
     child.stdout?.on('data', (chunk: Uint8Array) => {
       stdout.add(chunk);
       ctx.output('stdout', chunk);

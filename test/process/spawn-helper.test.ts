@@ -124,6 +124,28 @@ describe('spawn helper', () => {
     }
   });
 
+  test('variables added over a shared env (a TRACEPARENT) reach that program alone, through the helper and in-process', async () => {
+    const dir = tempWorkspace();
+    const helper = new SpawnHelper(helperScript()!, spawnHere);
+    expect(await helper.whenReady).toBe(true);
+    const shared = Object.freeze({ WHO: 'shared', PATH: process.env.PATH ?? '' });
+    const print = (envAdd?: Record<string, string>): SpawnRequest => ({ file: '/bin/sh', args: ['-c', 'printf "%s %s" "$WHO" "${TRACEPARENT:-none}"'], cwd: dir, env: shared, ...(envAdd ? { envAdd } : {}) });
+    const output = async (start: Promise<{ child: { stdout?: { on(e: 'data', l: (c: Uint8Array) => void): unknown } | null } & PromiseLike<SpawnResult> }>) => {
+      const { child } = await start;
+      const chunks: Uint8Array[] = [];
+      child.stdout?.on('data', (c) => chunks.push(c));
+      await child;
+      return Buffer.concat(chunks).toString();
+    };
+    // Three requests on one env object: the helper keeps it by id from the second on.
+    expect(await output(helper.start(print({ TRACEPARENT: 'one' })))).toBe('shared one');
+    expect(await output(helper.start(print({ TRACEPARENT: 'two', WHO: 'over' })))).toBe('over two');
+    expect(await output(helper.start(print()))).toBe('shared none');
+    expect(await output(spawnHere(print({ TRACEPARENT: 'here' })))).toBe('shared here');
+    expect(shared).toStrictEqual({ WHO: 'shared', PATH: process.env.PATH ?? '' });
+    helper.stop();
+  });
+
   test('a request the helper never answered is started in-process instead', async () => {
     const dir = tempWorkspace();
     // A helper that says it is ready, then dies on the first request without answering it.
