@@ -11,6 +11,7 @@ import { YamlSource, type PathSegment } from '../../../src/config/load/load.js';
 import { indexPositions, type NodeRange, type PathNodes } from '../../../src/config/load/positions.js';
 import { quickYamlValue } from '../../../src/config/load/quick-yaml.js';
 import { ROOT } from '../../support/cli.js';
+import { yamlMutations } from '../../support/yaml-mutations.js';
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -78,24 +79,9 @@ describe('the position index', () => {
   });
 
   test('and on seeded mutations both readers take', () => {
-    let seed = 0x5eed;
-    const rng = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     const bits = ['  ', '\t', ':', ': ', '- ', '#', ' #c', '"', "'", '\n', '[', ']', '{', '}', ',', '&a ', '*a', '|', '>', '~', '\n#c\n', ' {a} ', '- - ', '-0', ' x: ', '\n  ', '\r', '\ufeff'];
     let compared = 0;
-    for (let i = 0; i < 1500; i++) {
-      let text = FILES[Math.floor(rng() * FILES.length)]!;
-      if (rng() < 0.3) text = text.replace(/\n/g, '\r\n');
-      for (let m = 0; m <= Math.floor(rng() * 3); m++) {
-        const at = Math.floor(rng() * text.length);
-        const r = rng();
-        if (r < 0.5) text = text.slice(0, at) + bits[Math.floor(rng() * bits.length)] + text.slice(at);
-        else if (r < 0.8) text = text.slice(0, at) + text.slice(at + 1 + Math.floor(rng() * 4));
-        else {
-          const lines = text.split('\n');
-          lines.splice(Math.floor(rng() * lines.length), 0, lines[Math.floor(rng() * lines.length)]!);
-          text = lines.join('\n');
-        }
-      }
+    for (const text of yamlMutations(FILES, { seed: 0x5eed, count: 1500, bits, insert: 0.5, cut: 0.8, crlf: 0.3 })) {
       if (quickYamlValue(text) !== undefined) compared += samePositions(text);
     }
     expect(compared).toBeGreaterThan(5000);

@@ -11,6 +11,7 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import { loadYamlFile, locate } from '../../../src/config/load/load.js';
 import { quickYamlValue } from '../../../src/config/load/quick-yaml.js';
 import { ROOT } from '../../support/cli.js';
+import { yamlMutations } from '../../support/yaml-mutations.js';
 
 /** What the full reader makes of a text: its value, or undefined when it refuses it (or would not take the quick path's shape). */
 function fullValue(text: string): { ok: true; value: unknown } | { ok: false } {
@@ -85,25 +86,10 @@ describe('the quick YAML reader agrees with yaml', () => {
   });
 
   test('on seeded text mutations of the valid files', () => {
-    let seed = 0x0dd_ba11;
-    const rng = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     const bases = PROJECT_FILES.filter((f) => f.includes('/valid/') || f.includes('examples/')).map((f) => readFileSync(f, 'utf8'));
     let taken = 0;
     const bits = ['  ', '\t', ':', ': ', '- ', '#', '"', "'", '\n', '[', ']', '{', '}', ',', '&a ', '*a', '!', '? ', '|', '>', '---\n', '~', '0x', '1e', 'yes', '<<: ', '\n#c\n', ' {a} ', '- - ', '-0', '\r', '\ufeff'];
-    for (let i = 0; i < 1500; i++) {
-      let text = bases[Math.floor(rng() * bases.length)]!;
-      for (let m = 0; m <= Math.floor(rng() * 3); m++) {
-        const at = Math.floor(rng() * text.length);
-        const r = rng();
-        if (r < 0.4) text = text.slice(0, at) + bits[Math.floor(rng() * bits.length)] + text.slice(at);
-        else if (r < 0.7) text = text.slice(0, at) + text.slice(at + 1 + Math.floor(rng() * 4));
-        else {
-          const lines = text.split('\n');
-          const j = Math.floor(rng() * lines.length);
-          lines.splice(j, 0, lines[Math.floor(rng() * lines.length)]!);
-          text = lines.join('\n');
-        }
-      }
+    for (const text of yamlMutations(bases, { seed: 0x0dd_ba11, count: 1500, bits, insert: 0.4, cut: 0.7 })) {
       if (agrees(text).quick) taken++;
     }
     // Both ways are exercised: many mutations stay valid YAML, many do not.
