@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { globSync } from 'tinyglobby';
 import { parseTemplate, renderValue } from '../expr/index.js';
@@ -7,6 +7,7 @@ import { loadYamlFile, locate, originOf, type LoadedFile, type PathSegment } fro
 import type { JsonValue } from './pipeline.js';
 import { validateAgainstSchema } from './schema.js';
 import type { RawScope } from './check/scopes.js';
+import { isFile } from '../base/is-file.js';
 
 /** Directories never searched for context, inputs or scenarios. */
 export const ALWAYS_IGNORED = ['**/node_modules/**', '**/.git/**', '**/.factory/**'];
@@ -56,14 +57,6 @@ function mayReachIgnored(pattern: string): boolean {
   if (GLOB_CHARS.test(last.replace(/\*/g, ''))) return true;
   const matcher = new RegExp(`^${last.split('*').map((s) => s.replace(/[.^$|]/g, '\\$&')).join('.*')}$`);
   return [...IGNORED_PARTS].some((name) => matcher.test(name));
-}
-
-function isFile(file: string): boolean {
-  try {
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function asList(value: unknown): string[] {

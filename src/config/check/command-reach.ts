@@ -7,6 +7,7 @@ import { expandGlobs } from '../files.js';
 import { isRecord } from '../../base/is-record.js';
 import { locate, type LoadedFile } from '../load/load.js';
 import type { RawScope, RawStage } from './scopes.js';
+import { isFile } from '../../base/is-file.js';
 
 /**
  * An allow-listed command runs code, and the agent that may run it may also change that code:
@@ -253,14 +254,6 @@ function readPackageJson(workspace: string): PackageJson | undefined {
 function globList(value: unknown): string[] | undefined {
   if (typeof value === 'string') return [value];
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : undefined;
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function isDir(p: string): boolean {

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { packageFile } from '../../base/package-root.js';
 import { nearest } from '../suggest.js';
+import { isFile } from '../../base/is-file.js';
 
 /**
  * Where a template ref (docs/templates.md) points: `./relative/path.yaml`, `npm:<package>/<name>`
@@ -22,14 +23,6 @@ function yamlNames(dir: string): string[] {
     return readdirSync(dir).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).map((f) => f.replace(/\.ya?ml$/, '')).sort();
   } catch {
     return [];
-  }
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
   }
 }
 
