@@ -18,8 +18,8 @@
 // External packages (the SDKs, listr2, execa, chokidar, OpenTelemetry) stay out of the files and
 // load when first used: `apply` compiled as ES module chunks took 50 ms a run, which the code
 // cache saves. So the build checks that none of them is require()d as a file loads (only inside
-// a module that loads on demand), and that the ES-module-only ones (execa, chokidar), which
-// require() cannot load on Node 20, are reached through import() alone.
+// a module that loads on demand), and that the ES-module-only ones (execa, chokidar, the sandbox
+// runtime), which require() cannot load on Node 20, are reached through import() alone.
 //
 // Every rewrite below is of a file that may move or change: each notes that it applied, and the
 // build fails if one never did, rather than ship a start that quietly loads more than it should.
@@ -186,7 +186,6 @@ async function buildCommonJS(name) {
     stdin: programEntry(name),
     outfile: `${OUT}/cmd-${name}.cjs`,
     write: false,
-    metafile: true,
     plugins: [...(name === 'all' ? [] : [onlyCommand(name)]), bundledYaml, fdirWithoutPicomatch, lazyChildProcess],
   });
   let code;

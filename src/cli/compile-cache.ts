@@ -52,11 +52,6 @@ export interface CacheId {
 }
 
 /**
- * Loads a CommonJS file as `require` would, through the code cache in `dir`. The cache's name
- * adds the file's size and modification time to `id`, so a file changed after the build never
- * meets the cache of its old text.
- */
-/**
  * The function Node wraps a CommonJS module in. The build writes the bundle's files inside it
  * already: V8 then compiles the file's text as read, where wrapping it here made a second copy of
  * 900 KB (5 ms of a 50 ms start). Such a file is ASCII (the build refuses any other), so it is
@@ -64,6 +59,11 @@ export interface CacheId {
  */
 export const COMMONJS_WRAPPER = { head: '(function (exports, require, module, __filename, __dirname) {', tail: '\n})' } as const;
 
+/**
+ * Loads a CommonJS file as `require` would, through the code cache in `dir`. The cache's name
+ * adds the file's size and modification time to `id`, so a file changed after the build never
+ * meets the cache of its old text.
+ */
 export function loadCommonJS(file: string, id: CacheId, dir: string | undefined): CachedModule {
   const bytes = readFileSync(file);
   const wrapped = bytes.subarray(0, COMMONJS_WRAPPER.head.length).toString('latin1') === COMMONJS_WRAPPER.head;

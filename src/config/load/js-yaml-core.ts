@@ -45,6 +45,18 @@ export function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
+/** Past the spaces and tabs at `from`, on the same line. */
+export function skipBlanks(text: string, from: number): number {
+  let i = from;
+  while (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09) i++;
+  return i;
+}
+
+/** Whether a `:` follows `at`, past spaces and tabs: what makes the node before it a key. */
+export function followedByColon(text: string, at: number): boolean {
+  return text.charCodeAt(skipBlanks(text, at)) === 0x3a;
+}
+
 /** Where a node's own text starts: past the spaces, line breaks, comments and anchor js-yaml's event comes before. */
 export function contentStart(text: string, from: number, end: number): number {
   let i = from;

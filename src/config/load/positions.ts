@@ -1,5 +1,5 @@
 import { load, type State } from 'js-yaml';
-import { contentStart, isSpace, QUICK_SCHEMA } from './js-yaml-core.js';
+import { contentStart, followedByColon, isSpace, QUICK_SCHEMA, skipBlanks } from './js-yaml-core.js';
 
 /**
  * Where each node of a YAML text sits, read with js-yaml: what a diagnostic's position needs,
@@ -161,16 +161,4 @@ export function indexPositions(source: string): PositionIndex | undefined {
   }
   const root = stack[0]!.children[0];
   return found.usable && root ? new PositionIndex(root, source) : undefined;
-}
-
-function skipBlanks(text: string, from: number): number {
-  let i = from;
-  while (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09) i++;
-  return i;
-}
-
-function followedByColon(text: string, at: number): boolean {
-  let i = at;
-  while (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09) i++;
-  return text.charCodeAt(i) === 0x3a;
 }

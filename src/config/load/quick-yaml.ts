@@ -1,5 +1,5 @@
 import { load, type State } from 'js-yaml';
-import { contentStart, QUICK_SCHEMA } from './js-yaml-core.js';
+import { contentStart, followedByColon, QUICK_SCHEMA } from './js-yaml-core.js';
 
 /**
  * The plain value of a YAML text, read the quick way when that is safe; undefined when the text
@@ -25,8 +25,8 @@ import { contentStart, QUICK_SCHEMA } from './js-yaml-core.js';
  *   (js-yaml takes them), and a `[...]` or `{...}` as a key: see `flowNodesOk`;
  * - a document that is not a map (empty, a scalar, a list): the full reader words it;
  * - a key that reads as null, which the two name differently.
- * Numbers are resolved by yaml's own rules of the YAML 1.2 core schema (js-yaml-core.ts), where js-yaml's
- * differ (`0b1`, `-0x1`, `-0`).
+ * Numbers are resolved by yaml's own rules of the YAML 1.2 core schema (js-yaml-core.ts), where
+ * js-yaml's differ (`0b1`, `-0x1`, `-0`).
  */
 export function quickYamlValue(source: string): Record<string, unknown> | undefined {
   // js-yaml drops a byte-order mark before it reads: without it here too, the offsets its events
@@ -70,7 +70,8 @@ function plainKeys(value: unknown, seen: Set<object> | undefined): boolean {
  * in the inner list; or a `#` right after a closing quote or bracket, which js-yaml takes as a
  * comment and yaml refuses; or a key with its value on a later line and a comment between, no more
  * indented than the key, which yaml refuses when a scalar and a next key follow; or a carriage
- * return alone, or a byte-order mark past the start, which the two read apart. Also matches inside some strings, which only costs the quick path.
+ * return alone, or a byte-order mark past the start, which the two read apart. Also matches
+ * inside some strings, which only costs the quick path.
  */
 const RISKY = /(?:^|[\s[\]{},])[!?](?:\S|$)|^\s*\?\s|^[ \t]*(?:-[ \t]+)+-[ \t]*\r?$|[\]}"']#|^( *)\S[^\n]*:[ \t]*\r?\n(?:[ \t]*\r?\n)*(?!\1 ) *#|\r(?!\n)|\ufeff/m;
 
@@ -131,9 +132,7 @@ function flowNodesOk(text: string): { listener: (event: 'open' | 'close', state:
  * around it were opened, the nearest last.
  */
 function isKey(text: string, start: number, end: number, opened: readonly number[]): boolean {
-  let after = end;
-  while (text.charCodeAt(after) === 0x20 || text.charCodeAt(after) === 0x09) after++;
-  if (text.charCodeAt(after) === 0x3a) return true;
+  if (followedByColon(text, end)) return true;
   const parent = opened.at(-1);
   if (parent === undefined || text.charCodeAt(contentStart(text, parent, start)) !== 0x7b) return false;
   let before = start - 1;
